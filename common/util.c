@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Clocks and user database helpers; see util.h. */
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "util.h"
+
+int64_t now_ms(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+char *format_ms(int64_t ms, char *buf, size_t len) {
+        time_t t = (time_t) (ms / 1000);
+        struct tm tm;
+        char d[32];
+
+        if (!gmtime_r(&t, &tm) || strftime(d, sizeof d, "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+                snprintf(buf, len, "%lld", (long long) ms);
+        else
+                snprintf(buf, len, "%s.%03dZ", d, (int) (ms % 1000));
+        return buf;
+}
+
+void uid_to_name(uid_t uid, char *buf, size_t len) {
+        struct passwd pw, *res = NULL;
+        char tmp[4096];
+
+        if (getpwuid_r(uid, &pw, tmp, sizeof tmp, &res) == 0 && res)
+                snprintf(buf, len, "%s", res->pw_name);
+        else
+                snprintf(buf, len, "%u", (unsigned) uid);
+}
+
+void gid_to_name(gid_t gid, char *buf, size_t len) {
+        struct group gr, *res = NULL;
+        char tmp[8192];
+
+        if (getgrgid_r(gid, &gr, tmp, sizeof tmp, &res) == 0 && res)
+                snprintf(buf, len, "%s", res->gr_name);
+        else
+                snprintf(buf, len, "%u", (unsigned) gid);
+}

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Small helpers both programs need: clocks and the user database. */
+#ifndef VMT_UTIL_H
+#define VMT_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Wall-clock time in milliseconds since the Unix epoch (UTC). */
+int64_t now_ms(void);
+
+/* Format ms as "YYYY-MM-DDTHH:MM:SS.mmmZ" into buf (at least 25 bytes). */
+char *format_ms(int64_t ms, char *buf, size_t len);
+
+/*
+ * The user name of uid from the system databases, or the decimal uid when
+ * it has none (a uid without a passwd entry is still somebody).
+ */
+void uid_to_name(uid_t uid, char *buf, size_t len);
+void gid_to_name(gid_t gid, char *buf, size_t len);
+
+#endif
