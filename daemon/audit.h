@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The audit store: the one place that writes the trail to SQLite.  No other
+ * module builds SQL.  Every operation is written in two phases: audit_begin()
+ * inserts a PENDING row and commits it durably (WAL, synchronous=FULL) before
+ * anything is sent to a platform; audit_finish() completes it.
+ *
+ * Thread safety: one struct audit may be used from several threads; calls
+ * are serialised by an internal mutex.
+ */
+#ifndef VMT_AUDIT_H
+#define VMT_AUDIT_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+struct audit;
+
+#define AUDIT_RESULT_PENDING "PENDING"
+#define AUDIT_RESULT_OK      "OK"
+#define AUDIT_RESULT_NG      "NG"
+#define AUDIT_RESULT_DENIED  "DENIED"
+#define AUDIT_RESULT_UNKNOWN "UNKNOWN"
+
+/*
+ * One trail row.  Strings are borrowed by the audit calls (never freed or
+ * kept by them); NULL is stored as SQL NULL.  Times are milliseconds since
+ * the Unix epoch, UTC.
+ */
+struct audit_record {
+        int64_t id;               /* set by audit_begin() */
+        int64_t start_ms;
+        int64_t end_ms;           /* 0 while pending */
+        const char *operation;    /* "RenameVM", "Login", "Logout", ... */
+        /* who: from SO_PEERCRED, never from the request */
+        uid_t uid;
+        gid_t gid;
+        pid_t pid;
+        const char *user;         /* user name of uid */
+        /* where */
+        const char *endpoint;     /* configured endpoint name */
+        const char *endpoint_url;
+        const char *host;         /* hypervisor host the VM runs on */
+        /* what target */
+        const char *vm_name;
+        const char *vm_id;        /* managed object id, e.g. vm-42 */
+        const char *vm_uuid;
+        /* how */
+        const char *before;
+        const char *after;
+        /* result */
+        const char *result;       /* AUDIT_RESULT_* */
+        const char *fault;        /* platform fault name, e.g. "InvalidPowerState" */
+        const char *message;      /* human-readable reason */
+        const char *task;         /* platform task id, e.g. task-17 */
+};
+
+/* Open (creating and migrating the schema if needed) the database. */
+int audit_open(const char *path, struct audit **out);
+void audit_close(struct audit *a);
+
+/*
+ * Reserve the id of a row before it is written, so the platform calls made
+ * to read the target (before audit_begin) can already carry it as their
+ * operationID.  The daemon is the only writer, so ids are handed out from a
+ * counter initialised from MAX(id) at open.
+ */
+int64_t audit_reserve_id(struct audit *a);
+
+/*
+ * Insert r as a PENDING row (r->result is ignored) and commit durably.
+ * Uses r->id if it is non-zero (from audit_reserve_id()), else sets it.  A negative return means the row is not durable and the
+ * caller must not contact the platform.
+ */
+int audit_begin(struct audit *a, struct audit_record *r);
+
+/* Complete row r->id with end_ms, host, target, before/after, result, fault, message, task. */
+int audit_finish(struct audit *a, const struct audit_record *r);
+
+/* Insert an already complete row in one step (used for DENIED and session rows). */
+int audit_insert(struct audit *a, struct audit_record *r);
+
+/* Read row id into a JSON object keyed by column name (for replies and tests). */
+struct json_object;
+int audit_get_json(struct audit *a, int64_t id, struct json_object **out);
+
+#endif

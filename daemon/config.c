@@ -1,0 +1,693 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * vmtraced.conf parsing and validation (see config.h and vmtraced.conf(5)).
+ *
+ * libinih does the tokenising.  Its handler is not told line numbers (the
+ * Debian build has INI_HANDLER_LINENO off) nor about sections without keys,
+ * so we feed it through our own line reader (ini_parse_stream), which
+ * counts lines, spots section headers itself (so an empty or repeated
+ * [endpoint "x"] is still seen), and refuses over-long lines and
+ * continuation lines that inih would otherwise silently split or merge.
+ *
+ * Every problem is reported as "FILE:LINE: message" and parsing goes on,
+ * so one run of --check-config lists all mistakes; the load then fails.
+ * Passwords are read once, here, and are never logged or printed.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ini.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "macros.h"
+
+#define PASSWORD_MAX 4096
+
+enum section {
+        SECTION_NONE,     /* before the first header */
+        SECTION_MAIN,     /* [vmtraced] */
+        SECTION_ENDPOINT, /* [endpoint "NAME"] */
+        SECTION_BAD,      /* unknown or malformed header, already reported */
+};
+
+/* What the parser must remember about an endpoint beyond struct endpoint_config. */
+struct endpoint_state {
+        struct endpoint_config *e;
+        unsigned line;          /* of the section header */
+        unsigned seen;          /* bit per key, to refuse duplicates */
+        char *password_file;
+        unsigned password_line;
+};
+
+struct parser {
+        const char *path;
+        FILE *f;
+        unsigned line;
+        int r;                  /* first error, 0 if none */
+        unsigned first_error_line;
+        enum section section;
+        bool key_seen;          /* a key since the header: inih's continuation rule */
+        bool main_seen;
+        unsigned main_keys;
+        struct config *c;
+        struct endpoint_state *eps;
+        size_t n_eps;
+};
+
+static void parse_error(struct parser *p, unsigned line, int error, const char *fmt, ...) _printf_(4, 5);
+static void parse_error(struct parser *p, unsigned line, int error, const char *fmt, ...) {
+        char buf[512];
+        va_list ap;
+
+        errno = error < 0 ? -error : error; /* for %m */
+        va_start(ap, fmt);
+        vsnprintf(buf, sizeof buf, fmt, ap);
+        va_end(ap);
+        log_error("%s:%u: %s", p->path, line, buf);
+        if (p->r == 0) {
+                p->r = error;
+                p->first_error_line = line;
+        }
+}
+
+/* Endpoint names end up in "ENDPOINT:VM" arguments and credential file names. */
+static bool endpoint_name_valid(const char *s, size_t n) {
+        if (n == 0 || n > 64 || !isalnum((unsigned char) s[0]))
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!isalnum((unsigned char) s[i]) && !strchr("._-", s[i]))
+                        return false;
+        return true;
+}
+
+static void begin_endpoint(struct parser *p, const char *hdr, size_t len) {
+        const char *q = hdr + strlen("endpoint"), *end = hdr + len;
+        struct endpoint_state *eps;
+        struct endpoint_config *e;
+        size_t n;
+
+        if (q >= end || (*q != ' ' && *q != '\t'))
+                goto bad;
+        while (q < end && (*q == ' ' || *q == '\t'))
+                q++;
+        if (q >= end || *q != '"' || end - q < 2 || end[-1] != '"')
+                goto bad;
+        q++;
+        n = (size_t) (end - 1 - q);
+        if (!endpoint_name_valid(q, n)) {
+                parse_error(p, p->line, -EINVAL,
+                            "invalid endpoint name \"%.*s\": use 1-64 of A-Z a-z 0-9 . _ -, starting with a letter or digit",
+                            (int) n, q);
+                return;
+        }
+        for (size_t i = 0; i < p->n_eps; i++)
+                if (strlen(p->eps[i].e->name) == n && memcmp(p->eps[i].e->name, q, n) == 0) {
+                        parse_error(p, p->line, -EINVAL, "duplicate endpoint \"%.*s\" (first defined on line %u)",
+                                    (int) n, q, p->eps[i].line);
+                        return;
+                }
+
+        eps = reallocarray(p->eps, p->n_eps + 1, sizeof *eps);
+        if (!eps)
+                goto oom;
+        p->eps = eps;
+        e = calloc(1, sizeof *e);
+        if (!e)
+                goto oom;
+        e->name = strndup(q, n);
+        if (!e->name) {
+                free(e);
+                goto oom;
+        }
+        e->pool_size = CONFIG_DEFAULT_POOL_SIZE;
+        p->eps[p->n_eps++] = (struct endpoint_state) { .e = e, .line = p->line };
+        p->section = SECTION_ENDPOINT;
+        return;
+
+bad:
+        parse_error(p, p->line, -EINVAL, "malformed section header [%.*s], expected [endpoint \"NAME\"]",
+                    (int) len, hdr);
+        return;
+oom:
+        parse_error(p, p->line, -ENOMEM, "out of memory");
+}
+
+static void begin_section(struct parser *p, const char *hdr, size_t len) {
+        p->key_seen = false;
+        p->section = SECTION_BAD;
+
+        if (len == strlen("vmtraced") && memcmp(hdr, "vmtraced", len) == 0) {
+                if (p->main_seen) {
+                        parse_error(p, p->line, -EINVAL, "duplicate section [vmtraced]");
+                        return;
+                }
+                p->main_seen = true;
+                p->section = SECTION_MAIN;
+        } else if (len >= strlen("endpoint") && memcmp(hdr, "endpoint", strlen("endpoint")) == 0)
+                begin_endpoint(p, hdr, len);
+        else
+                parse_error(p, p->line, -EINVAL, "unknown section [%.*s]", (int) len, hdr);
+}
+
+/*
+ * inih's line source.  Runs before inih parses the line, so p->line is the
+ * line number of every handler call that follows.  A line we refuse is
+ * handed to inih as empty.
+ */
+static char *read_line(char *str, int num, void *stream) {
+        struct parser *p = stream;
+        char *start = str;
+        size_t n;
+
+        if (!fgets(str, num, p->f))
+                return NULL;
+        p->line++;
+        n = strlen(str);
+        if (n > 0 && str[n - 1] != '\n' && !feof(p->f)) {
+                int ch;
+
+                parse_error(p, p->line, -EINVAL, "line too long (at most %d bytes)", num - 2);
+                while ((ch = getc(p->f)) != EOF && ch != '\n')
+                        ;
+                str[0] = '\0';
+                return str;
+        }
+
+        if (p->line == 1 && strncmp(start, "\xef\xbb\xbf", 3) == 0)
+                start += 3;
+        while (*start == ' ' || *start == '\t')
+                start++;
+        if (*start == '\0' || *start == '\n' || *start == '\r' || *start == ';' || *start == '#')
+                return str;
+
+        /* inih would append an indented line to the previous key's value. */
+        if (start > str && p->key_seen) {
+                parse_error(p, p->line, -EINVAL, "continuation lines are not supported (remove the indentation)");
+                str[0] = '\0';
+                return str;
+        }
+        if (*start == '[') {
+                const char *end = strchr(start + 1, ']');
+
+                if (end)
+                        begin_section(p, start + 1, (size_t) (end - start - 1));
+                else {
+                        parse_error(p, p->line, -EINVAL, "section header without closing ]");
+                        p->section = SECTION_BAD;
+                        str[0] = '\0';
+                }
+        } else if (!strpbrk(start, "=:")) {
+                /* inih would only report the first such line. */
+                parse_error(p, p->line, -EINVAL, "syntax error (expected \"key = value\" or [section])");
+                str[0] = '\0';
+        }
+        return str;
+}
+
+static int set_string(char **dst, const char *value) {
+        char *s = strdup(value);
+
+        if (!s)
+                return -ENOMEM;
+        free(*dst);
+        *dst = s;
+        return 0;
+}
+
+static int set_socket(struct parser *p, struct endpoint_state *ep, const char *value) {
+        (void) ep;
+        if (strlen(value) >= sizeof(((struct sockaddr_un *) NULL)->sun_path)) {
+                parse_error(p, p->line, -EINVAL, "socket path is longer than %zu bytes",
+                            sizeof(((struct sockaddr_un *) NULL)->sun_path) - 1);
+                return 0;
+        }
+        return set_string(&p->c->socket_path, value);
+}
+
+static int set_database(struct parser *p, struct endpoint_state *ep, const char *value) {
+        (void) ep;
+        return set_string(&p->c->database, value);
+}
+
+static int set_url(struct parser *p, struct endpoint_state *ep, const char *value) {
+        if (strncasecmp(value, "https://", strlen("https://")) != 0) {
+                parse_error(p, p->line, -EINVAL, "url must start with https:// (got \"%s\")", value);
+                return 0;
+        }
+        if (value[strlen("https://")] == '\0' || value[strlen("https://")] == '/') {
+                parse_error(p, p->line, -EINVAL, "url \"%s\" has no host", value);
+                return 0;
+        }
+        /* Credentials in the URL would end up in logs, the trail and dumps. */
+        if (memchr(value, '@', strcspn(value + strlen("https://"), "/?#") + strlen("https://"))) {
+                parse_error(p, p->line, -EINVAL, "url must not contain a user name or password; use user and password-file");
+                return 0;
+        }
+        for (const char *s = value; *s; s++)
+                if ((unsigned char) *s <= ' ' || *s == 0x7f) {
+                        parse_error(p, p->line, -EINVAL, "url \"%s\" contains spaces or control characters", value);
+                        return 0;
+                }
+        return set_string(&ep->e->url, value);
+}
+
+static int set_user(struct parser *p, struct endpoint_state *ep, const char *value) {
+        (void) p;
+        return set_string(&ep->e->user, value);
+}
+
+static int set_password_file(struct parser *p, struct endpoint_state *ep, const char *value) {
+        ep->password_line = p->line;
+        return set_string(&ep->password_file, value);
+}
+
+static int set_ca_file(struct parser *p, struct endpoint_state *ep, const char *value) {
+        if (access(value, R_OK) < 0) {
+                parse_error(p, p->line, negative_errno(), "cannot read ca-file %s: %m", value);
+                return 0;
+        }
+        return set_string(&ep->e->ca_file, value);
+}
+
+static int unhex(char c) {
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        c = (char) tolower((unsigned char) c);
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        return -1;
+}
+
+/* 64 hex digits, or 32 colon-separated pairs (as openssl and govc print it). */
+static int parse_fingerprint(const char *s, unsigned char out[32]) {
+        size_t len = strlen(s);
+        bool colons;
+
+        if (len == 64)
+                colons = false;
+        else if (len == 32 * 3 - 1)
+                colons = true;
+        else
+                return -EINVAL;
+
+        for (size_t i = 0; i < 32; i++) {
+                const char *pair = s + i * (colons ? 3 : 2);
+                int hi = unhex(pair[0]), lo = unhex(pair[1]);
+
+                if (hi < 0 || lo < 0)
+                        return -EINVAL;
+                if (colons && i < 31 && pair[2] != ':')
+                        return -EINVAL;
+                out[i] = (unsigned char) (hi << 4 | lo);
+        }
+        return 0;
+}
+
+static int set_fingerprint(struct parser *p, struct endpoint_state *ep, const char *value) {
+        if (parse_fingerprint(value, ep->e->fingerprint) < 0) {
+                parse_error(p, p->line, -EINVAL,
+                            "fingerprint must be a SHA-256 digest: 32 hex bytes, with or without colons (got \"%s\")",
+                            value);
+                return 0;
+        }
+        ep->e->has_fingerprint = true;
+        return 0;
+}
+
+static int set_pool_size(struct parser *p, struct endpoint_state *ep, const char *value) {
+        unsigned long v = 0;
+
+        for (const char *s = value; *s; s++) {
+                if (!isdigit((unsigned char) *s) || v > CONFIG_MAX_POOL_SIZE) {
+                        v = 0;
+                        break;
+                }
+                v = v * 10 + (unsigned long) (*s - '0');
+        }
+        if (v < 1 || v > CONFIG_MAX_POOL_SIZE) {
+                parse_error(p, p->line, -EINVAL, "pool-size must be a number from 1 to %d (got \"%s\")",
+                            CONFIG_MAX_POOL_SIZE, value);
+                return 0;
+        }
+        ep->e->pool_size = (unsigned) v;
+        return 0;
+}
+
+struct key {
+        const char *name;
+        enum section section;
+        int (*set)(struct parser *p, struct endpoint_state *ep, const char *value);
+};
+
+static const struct key keys[] = {
+        { "socket", SECTION_MAIN, set_socket },
+        { "database", SECTION_MAIN, set_database },
+        { "url", SECTION_ENDPOINT, set_url },
+        { "user", SECTION_ENDPOINT, set_user },
+        { "password-file", SECTION_ENDPOINT, set_password_file },
+        { "ca-file", SECTION_ENDPOINT, set_ca_file },
+        { "fingerprint", SECTION_ENDPOINT, set_fingerprint },
+        { "pool-size", SECTION_ENDPOINT, set_pool_size },
+};
+
+/* Always returns 1: we report errors ourselves, with better messages than inih. */
+static int handle_key(void *user, const char *section, const char *name, const char *value) {
+        struct parser *p = user;
+        struct endpoint_state *ep = NULL;
+        unsigned *seen;
+        int r;
+
+        (void) section; /* tracked by read_line(), which also sees empty sections */
+        p->key_seen = true;
+
+        if (p->section == SECTION_BAD)
+                return 1;
+        if (p->section == SECTION_NONE) {
+                parse_error(p, p->line, -EINVAL, "\"%s\" is outside of any section", name);
+                return 1;
+        }
+        if (p->section == SECTION_ENDPOINT) {
+                ep = &p->eps[p->n_eps - 1];
+                seen = &ep->seen;
+        } else
+                seen = &p->main_keys;
+
+        if (strcmp(name, "password") == 0 && p->section == SECTION_ENDPOINT) {
+                parse_error(p, p->line, -EINVAL,
+                            "passwords are not allowed in the configuration file; use password-file or a systemd credential");
+                return 1;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
+                if (keys[i].section != p->section || strcmp(keys[i].name, name) != 0)
+                        continue;
+                if (*seen & (1u << i)) {
+                        parse_error(p, p->line, -EINVAL, "duplicate key %s", name);
+                        return 1;
+                }
+                *seen |= 1u << i;
+                if (!value || !*value) {
+                        parse_error(p, p->line, -EINVAL, "empty value for %s", name);
+                        return 1;
+                }
+                r = keys[i].set(p, ep, value);
+                if (r < 0)
+                        parse_error(p, p->line, r, "failed to store %s: %s", name, strerror(-r));
+                return 1;
+        }
+        parse_error(p, p->line, -EINVAL, "unknown key \"%s\" in [%s]", name,
+                    p->section == SECTION_MAIN ? "vmtraced" : "endpoint");
+        return 1;
+}
+
+/* First line of fd, without its line ending.  The buffer is wiped. */
+static int read_secret(int fd, char **out) {
+        char buf[PASSWORD_MAX + 1];
+        size_t n = 0, len;
+        ssize_t k;
+        int r = 0;
+
+        while (n < PASSWORD_MAX) {
+                k = read(fd, buf + n, PASSWORD_MAX - n);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        r = -errno;
+                        goto out;
+                }
+                if (k == 0)
+                        break;
+                n += (size_t) k;
+        }
+        {
+                const char *nl = memchr(buf, '\n', n);
+
+                len = nl ? (size_t) (nl - buf) : n;
+        }
+        if (len == PASSWORD_MAX) {
+                r = -EFBIG;
+                goto out;
+        }
+        if (len > 0 && buf[len - 1] == '\r')
+                len--;
+        if (len == 0) {
+                r = -ENODATA;
+                goto out;
+        }
+        if (memchr(buf, '\0', len)) {
+                r = -EBADMSG;
+                goto out;
+        }
+        *out = strndup(buf, len);
+        if (!*out)
+                r = -ENOMEM;
+out:
+        explicit_bzero(buf, sizeof buf);
+        return r;
+}
+
+/* The error to report for a read_secret() failure: bad content is -EINVAL. */
+static int secret_error(int r) {
+        return r == -EFBIG || r == -ENODATA || r == -EBADMSG ? -EINVAL : r;
+}
+
+static const char *secret_problem(int r) {
+        switch (r) {
+        case -EFBIG:
+                return "its first line is longer than 4095 bytes";
+        case -ENODATA:
+                return "the password (its first line) is empty";
+        case -EBADMSG:
+                return "the password contains a NUL byte";
+        default:
+                return strerror(-r);
+        }
+}
+
+/* password-file: must be a regular file of root or us, closed to group and others. */
+static int load_password_file(struct parser *p, struct endpoint_state *ep) {
+        _cleanup_close_ int fd = -1;
+        const char *path = ep->password_file;
+        struct stat st;
+        int r;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0) {
+                r = negative_errno();
+                parse_error(p, ep->password_line, r, "cannot open password-file %s: %m", path);
+                return r;
+        }
+        if (fstat(fd, &st) < 0) {
+                r = negative_errno();
+                parse_error(p, ep->password_line, r, "cannot stat password-file %s: %m", path);
+                return r;
+        }
+        if (!S_ISREG(st.st_mode)) {
+                parse_error(p, ep->password_line, -EINVAL, "password-file %s is not a regular file", path);
+                return -EINVAL;
+        }
+        if (st.st_uid != 0 && st.st_uid != geteuid()) {
+                parse_error(p, ep->password_line, -EINVAL,
+                            "password-file %s is owned by uid %u; it must be owned by root or uid %u",
+                            path, (unsigned) st.st_uid, (unsigned) geteuid());
+                return -EINVAL;
+        }
+        if (st.st_mode & 0077) {
+                parse_error(p, ep->password_line, -EINVAL,
+                            "password-file %s has mode %04o; group and others must have no access (chmod 0600 %s)",
+                            path, (unsigned) (st.st_mode & 07777), path);
+                return -EINVAL;
+        }
+        r = read_secret(fd, &ep->e->password);
+        if (r < 0) {
+                parse_error(p, ep->password_line, secret_error(r), "cannot use password-file %s: %s",
+                            path, secret_problem(r));
+                return secret_error(r);
+        }
+        return set_string(&ep->e->password_source, path);
+}
+
+/* systemd's LoadCredential= has already checked ownership and mode. */
+static int load_credential(struct parser *p, struct endpoint_state *ep) {
+        _cleanup_free_ char *path = NULL, *source = NULL;
+        _cleanup_close_ int fd = -1;
+        const char *dir = getenv("CREDENTIALS_DIRECTORY");
+        const char *name = ep->e->name;
+        int r;
+
+        if (!dir || !*dir) {
+                parse_error(p, ep->line, -EINVAL,
+                            "endpoint \"%s\" has no password-file and $CREDENTIALS_DIRECTORY is not set "
+                            "(set password-file, or LoadCredential=%s:FILE in the unit)", name, name);
+                return -EINVAL;
+        }
+        if (asprintf(&path, "%s/%s", dir, name) < 0 || asprintf(&source, "credential:%s", name) < 0) {
+                path = source = NULL;
+                parse_error(p, ep->line, -ENOMEM, "out of memory");
+                return -ENOMEM;
+        }
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0) {
+                r = negative_errno();
+                parse_error(p, ep->line, r,
+                            "endpoint \"%s\" has no password-file and credential %s cannot be opened: %m",
+                            name, path);
+                return r;
+        }
+        r = read_secret(fd, &ep->e->password);
+        if (r < 0) {
+                parse_error(p, ep->line, secret_error(r), "cannot use credential %s: %s", path,
+                            secret_problem(r));
+                return secret_error(r);
+        }
+        ep->e->password_source = TAKE_PTR(source);
+        return 0;
+}
+
+static void validate_endpoint(struct parser *p, struct endpoint_state *ep) {
+        const char *name = ep->e->name;
+
+        if (!ep->e->url)
+                parse_error(p, ep->line, -EINVAL, "endpoint \"%s\" has no url", name);
+        if (!ep->e->user)
+                parse_error(p, ep->line, -EINVAL, "endpoint \"%s\" has no user", name);
+        if (ep->e->ca_file && ep->e->has_fingerprint)
+                parse_error(p, ep->line, -EINVAL,
+                            "endpoint \"%s\" sets both ca-file and fingerprint; choose one", name);
+        if (ep->password_file)
+                (void) load_password_file(p, ep);
+        else
+                (void) load_credential(p, ep);
+}
+
+static void endpoint_free(struct endpoint_config *e) {
+        if (!e)
+                return;
+        free(e->name);
+        free(e->url);
+        free(e->user);
+        erase_and_free(e->password);
+        free(e->password_source);
+        free(e->ca_file);
+        free(e);
+}
+
+void config_free(struct config *c) {
+        if (!c)
+                return;
+        while (c->endpoints) {
+                struct endpoint_config *next = c->endpoints->next;
+
+                endpoint_free(c->endpoints);
+                c->endpoints = next;
+        }
+        free(c->path);
+        free(c->socket_path);
+        free(c->database);
+        free(c);
+}
+
+static void parser_done(struct parser *p) {
+        for (size_t i = 0; i < p->n_eps; i++) {
+                endpoint_free(p->eps[i].e);
+                free(p->eps[i].password_file);
+        }
+        free(p->eps);
+        config_free(p->c);
+}
+
+/* Move the parsed endpoints, in file order, onto the config. */
+static void link_endpoints(struct parser *p) {
+        struct endpoint_config **tail = &p->c->endpoints;
+
+        for (size_t i = 0; i < p->n_eps; i++) {
+                *tail = TAKE_PTR(p->eps[i].e);
+                tail = &(*tail)->next;
+        }
+        p->c->n_endpoints = p->n_eps;
+}
+
+static int parse(struct parser *p) {
+        int r;
+
+        p->c = calloc(1, sizeof *p->c);
+        if (!p->c)
+                return log_oom();
+        if (set_string(&p->c->path, p->path) < 0)
+                return log_oom();
+
+        r = ini_parse_stream(read_line, p, handle_key, p);
+        if (r == -2)
+                return log_oom();
+        /* read_line() blanks the lines inih would refuse, so this is a fallback. */
+        if (r > 0)
+                parse_error(p, (unsigned) r, -EINVAL, "syntax error (expected \"key = value\" or [section])");
+        if (ferror(p->f))
+                return log_error_errno(-EIO, "Failed to read %s", p->path);
+
+        if ((!p->c->socket_path && set_string(&p->c->socket_path, CONFIG_DEFAULT_SOCKET) < 0) ||
+            (!p->c->database && set_string(&p->c->database, CONFIG_DEFAULT_DATABASE) < 0))
+                return log_oom();
+
+        /* Check every endpoint even after errors, so one run lists all mistakes. */
+        for (size_t i = 0; i < p->n_eps; i++)
+                validate_endpoint(p, &p->eps[i]);
+        return p->r;
+}
+
+int config_load(const char *path, struct config **out) {
+        _cleanup_fclose_ FILE *f = NULL;
+        struct parser p = { .path = path };
+        int r;
+
+        f = fopen(path, "re");
+        if (!f)
+                return log_error_errno(negative_errno(), "Failed to open %s: %m", path);
+        p.f = f;
+
+        r = parse(&p);
+        if (r < 0) {
+                parser_done(&p);
+                return log_error_errno(r, "Failed to load configuration %s", path);
+        }
+        link_endpoints(&p);
+        *out = TAKE_PTR(p.c);
+        parser_done(&p);
+        return 0;
+}
+
+void config_dump(const struct config *c, FILE *f) {
+        fprintf(f, "[vmtraced]\nsocket = %s\ndatabase = %s\n", c->socket_path, c->database);
+
+        for (const struct endpoint_config *e = c->endpoints; e; e = e->next) {
+                fprintf(f, "\n[endpoint \"%s\"]\n", e->name);
+                fprintf(f, "url = %s\n", e->url);
+                fprintf(f, "user = %s\n", e->user);
+                fprintf(f, "password = (from %s)\n", e->password_source);
+                if (e->ca_file)
+                        fprintf(f, "ca-file = %s\n", e->ca_file);
+                if (e->has_fingerprint) {
+                        fputs("fingerprint = ", f);
+                        for (size_t i = 0; i < sizeof e->fingerprint; i++)
+                                fprintf(f, "%s%02X", i ? ":" : "", e->fingerprint[i]);
+                        fputc('\n', f);
+                }
+                fprintf(f, "pool-size = %u\n", e->pool_size);
+        }
+}
+
+const struct endpoint_config *config_find_endpoint(const struct config *c, const char *name) {
+        for (const struct endpoint_config *e = c->endpoints; e; e = e->next)
+                if (strcmp(e->name, name) == 0)
+                        return e;
+        return NULL;
+}

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * vmtraced.conf: an INI file read with libinih.  See vmtraced.conf(5).
+ *
+ *   [vmtraced]
+ *   socket   = /run/vmtraced/vmtraced.sock
+ *   database = /var/lib/vmtraced/trail.db
+ *
+ *   [endpoint "vc1"]
+ *   url           = https://vc1.example.com/sdk
+ *   user          = svc-vmtraced@vsphere.local
+ *   password-file = /etc/vmtraced/vc1.password
+ *   ca-file       = /etc/vmtraced/vc1-ca.pem      (or: fingerprint = AA:BB:...)
+ *   pool-size     = 4
+ */
+#ifndef VMT_CONFIG_H
+#define VMT_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#define CONFIG_DEFAULT_SOCKET    "/run/vmtraced/vmtraced.sock"
+#define CONFIG_DEFAULT_DATABASE  "/var/lib/vmtraced/trail.db"
+#define CONFIG_DEFAULT_POOL_SIZE 2
+#define CONFIG_MAX_POOL_SIZE     64
+
+struct endpoint_config {
+        char *name;                 /* from the section header [endpoint "NAME"] */
+        char *url;                  /* https://host[:port]/sdk */
+        char *user;                 /* service account */
+        char *password;             /* loaded at config time; wiped on free */
+        char *password_source;      /* file path or "credential:NAME", for messages only */
+        char *ca_file;              /* PEM CA bundle to verify the server, or NULL */
+        bool has_fingerprint;
+        unsigned char fingerprint[32]; /* SHA-256 of the server's DER certificate */
+        unsigned pool_size;
+        struct endpoint_config *next;
+};
+
+struct config {
+        char *path;
+        char *socket_path;
+        char *database;
+        struct endpoint_config *endpoints; /* in file order */
+        size_t n_endpoints;
+};
+
+/*
+ * Parse and validate the file.  Loads each endpoint's password from its
+ * password-file (refused if group or others may read it) or, when no
+ * password-file is set, from $CREDENTIALS_DIRECTORY/NAME.  Every problem is
+ * logged with file and line; returns -EINVAL (or the errno of the failing
+ * system call) and leaves *out untouched on failure.
+ */
+int config_load(const char *path, struct config **out);
+void config_free(struct config *c);
+
+/* Print the normalised configuration (no secrets) for --check-config. */
+void config_dump(const struct config *c, FILE *f);
+
+const struct endpoint_config *config_find_endpoint(const struct config *c, const char *name);
+
+#endif

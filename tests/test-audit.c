@@ -1,0 +1,640 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Unit tests for daemon/audit.c: round trips through a real SQLite file in a
+ * private temporary directory, the PENDING -> complete state machine, the
+ * durability settings, schema versioning, and failure of audit_begin() when
+ * the database cannot be written.
+ *
+ * The connection audit_open() makes is private; the test catches its handle
+ * with sqlite3_auto_extension() (called for every new connection) so it can
+ * ask the connection itself for per-connection settings like synchronous.
+ *
+ * Output is TAP-like ("ok N - desc"); exit status 1 if any test failed.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* setresuid(), nftw() */
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <grp.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "audit.h"
+#include "log.h"
+#include "macros.h"
+
+static char tmpdir[] = "/tmp/test-audit.XXXXXX";
+static char dbpath[256];
+static sqlite3 *last_db; /* the most recent connection anybody opened */
+
+static int catch_db(sqlite3 *db, const char **err, const void *api) {
+        (void) err;
+        (void) api;
+        last_db = db;
+        return SQLITE_OK;
+}
+
+static bool fail(const char *fmt, ...) _printf_(1, 2);
+static bool fail(const char *fmt, ...) {
+        va_list ap;
+
+        printf("# ");
+        va_start(ap, fmt);
+        vprintf(fmt, ap);
+        va_end(ap);
+        printf("\n");
+        return false;
+}
+
+#define CHECK(cond, ...) \
+        do { if (!(cond)) return fail(__VA_ARGS__); } while (0)
+
+static int64_t sql_int(const char *path, const char *sql) {
+        sqlite3 *db;
+        sqlite3_stmt *s;
+        int64_t v = -1;
+
+        if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+                return -1;
+        if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK) {
+                if (sqlite3_step(s) == SQLITE_ROW)
+                        v = sqlite3_column_int64(s, 0);
+                sqlite3_finalize(s);
+        }
+        sqlite3_close(db);
+        return v;
+}
+
+static bool sql_exec(const char *path, const char *sql) {
+        sqlite3 *db;
+        int rc;
+
+        if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
+                return false;
+        rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+        sqlite3_close(db);
+        return rc == SQLITE_OK;
+}
+
+static void new_db(const char *name) {
+        snprintf(dbpath, sizeof dbpath, "%s/%s", tmpdir, name);
+}
+
+/* Compare one JSON member with a string (NULL: expect JSON null). */
+static bool json_str_is(struct json_object *o, const char *key, const char *want) {
+        struct json_object *v;
+
+        if (!json_object_object_get_ex(o, key, &v))
+                return fail("%s missing", key);
+        if (!want) {
+                if (v)
+                        return fail("%s = %s, want null", key, json_object_get_string(v));
+                return true;
+        }
+        if (!v || !json_object_is_type(v, json_type_string))
+                return fail("%s is not a string", key);
+        if ((size_t) json_object_get_string_len(v) != strlen(want) ||
+            memcmp(json_object_get_string(v), want, strlen(want)) != 0)
+                return fail("%s = \"%s\", want \"%s\"", key, json_object_get_string(v), want);
+        return true;
+}
+
+static bool json_int_is(struct json_object *o, const char *key, bool null, int64_t want) {
+        struct json_object *v;
+
+        if (!json_object_object_get_ex(o, key, &v))
+                return fail("%s missing", key);
+        if (null) {
+                if (v)
+                        return fail("%s = %s, want null", key, json_object_get_string(v));
+                return true;
+        }
+        if (!v || !json_object_is_type(v, json_type_int))
+                return fail("%s is not an integer", key);
+        if (json_object_get_int64(v) != want)
+                return fail("%s = %" PRId64 ", want %" PRId64, key, json_object_get_int64(v), want);
+        return true;
+}
+
+/* Every column of r as it should read back; result and times given apart. */
+static bool record_matches(struct json_object *o, const struct audit_record *r, const char *result) {
+        const struct {
+                const char *key;
+                const char *value;
+        } texts[] = {
+                { "operation", r->operation }, { "user", r->user },
+                { "endpoint", r->endpoint },   { "endpoint_url", r->endpoint_url },
+                { "host", r->host },           { "vm_name", r->vm_name },
+                { "vm_id", r->vm_id },         { "vm_uuid", r->vm_uuid },
+                { "before", r->before },       { "after", r->after },
+                { "result", result },          { "fault", r->fault },
+                { "message", r->message },     { "task", r->task },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(texts); i++)
+                if (!json_str_is(o, texts[i].key, texts[i].value))
+                        return false;
+        return json_int_is(o, "id", false, r->id) &&
+               json_int_is(o, "start_ms", false, r->start_ms) &&
+               json_int_is(o, "uid", false, r->uid) &&
+               json_int_is(o, "gid", false, r->gid) &&
+               json_int_is(o, "pid", false, r->pid);
+}
+
+/* Values a client may legally send: all must come back byte for byte. */
+static const char *const hostile[] = {
+        "plain",
+        "semi;colon; DROP TABLE records; --",
+        "a=b=c",
+        "close]bracket[open",
+        "line1\nline2\r\n",
+        "emoji \xf0\x9f\x98\x80 and \xe6\x97\xa5\xe6\x9c\xac",
+        "quotes ' \" `back` '' \"\"",
+        "percent %s %n %% and backslash \\ \\0",
+        "",
+};
+
+static bool test_create_mode(void) {
+        struct audit *a = NULL;
+        struct stat st;
+        mode_t old;
+        int r;
+
+        new_db("mode.db");
+        old = umask(0077); /* the file must be 0640 whatever the umask */
+        r = audit_open(dbpath, &a);
+        umask(old);
+        CHECK(r == 0, "audit_open: %s", strerror(-r));
+        audit_close(a);
+        CHECK(stat(dbpath, &st) == 0, "stat: %m");
+        CHECK((st.st_mode & 07777) == 0640, "mode %04o, want 0640", st.st_mode & 07777);
+        return true;
+}
+
+static bool test_schema_and_pragmas(void) {
+        struct audit *a = NULL;
+        sqlite3_stmt *s;
+        int r, sync = -1;
+
+        new_db("pragmas.db");
+        last_db = NULL;
+        r = audit_open(dbpath, &a);
+        CHECK(r == 0, "audit_open: %s", strerror(-r));
+        CHECK(last_db, "auto extension did not see the connection");
+        if (sqlite3_prepare_v2(last_db, "PRAGMA synchronous", -1, &s, NULL) == SQLITE_OK) {
+                if (sqlite3_step(s) == SQLITE_ROW)
+                        sync = sqlite3_column_int(s, 0);
+                sqlite3_finalize(s);
+        }
+        audit_close(a);
+        CHECK(sync == 2, "synchronous = %d, want 2 (FULL)", sync);
+        CHECK(sql_int(dbpath, "PRAGMA user_version") == 1, "user_version is not 1");
+        /* journal_mode=WAL is persistent, so a fresh connection sees it. */
+        {
+                sqlite3 *db;
+                const unsigned char *mode = NULL;
+                bool wal = false;
+
+                CHECK(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK, "open");
+                if (sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &s, NULL) == SQLITE_OK) {
+                        if (sqlite3_step(s) == SQLITE_ROW && (mode = sqlite3_column_text(s, 0)))
+                                wal = strcmp((const char *) mode, "wal") == 0;
+                        sqlite3_finalize(s);
+                }
+                sqlite3_close(db);
+                CHECK(wal, "journal_mode is not wal");
+        }
+        CHECK(sql_int(dbpath, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index'"
+                              " AND tbl_name = 'records' AND name LIKE 'records_%'") == 4,
+              "expected 4 indexes on records");
+        CHECK(sql_int(dbpath, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'view'"
+                              " AND name = 'trail'") == 1, "view trail missing");
+        return true;
+}
+
+static bool test_round_trip(void) {
+        struct audit *a = NULL;
+        bool ok = true;
+        int r;
+
+        new_db("roundtrip.db");
+        r = audit_open(dbpath, &a);
+        CHECK(r == 0, "audit_open: %s", strerror(-r));
+
+        for (size_t i = 0; ok && i < ELEMENTSOF(hostile); i++) {
+                const char *h = hostile[i];
+                struct audit_record rec = {
+                        .start_ms = 1700000000000 + (int64_t) i,
+                        .operation = "RenameVM", .uid = 1000 + i, .gid = 100, .pid = 4242,
+                        .user = h, .endpoint = "vc1", .endpoint_url = h, .host = NULL,
+                        .vm_name = h, .vm_id = "vm-42", .vm_uuid = h,
+                        .before = h, .after = h,
+                        .result = AUDIT_RESULT_OK, /* ignored by begin */
+                };
+                struct json_object *o = NULL;
+
+                r = audit_begin(a, &rec);
+                if (r < 0 || rec.id <= 0) {
+                        ok = fail("audit_begin[%zu]: %s", i, strerror(-r));
+                        break;
+                }
+                r = audit_get_json(a, rec.id, &o);
+                ok = r == 0 && record_matches(o, &rec, AUDIT_RESULT_PENDING) &&
+                     json_str_is(o, "end_time", NULL) && json_int_is(o, "end_ms", true, 0);
+                json_object_put(o);
+                if (!ok) {
+                        fail("pending row %zu (%s) differs", i, h);
+                        break;
+                }
+
+                rec.end_ms = rec.start_ms + 1500;
+                rec.host = h;
+                rec.result = AUDIT_RESULT_NG;
+                rec.fault = h;
+                rec.message = h;
+                rec.task = h;
+                r = audit_finish(a, &rec);
+                if (r < 0) {
+                        ok = fail("audit_finish[%zu]: %s", i, strerror(-r));
+                        break;
+                }
+                o = NULL;
+                r = audit_get_json(a, rec.id, &o);
+                ok = r == 0 && record_matches(o, &rec, AUDIT_RESULT_NG) &&
+                     json_int_is(o, "end_ms", false, rec.end_ms);
+                json_object_put(o);
+                if (!ok)
+                        fail("finished row %zu (%s) differs", i, h);
+        }
+        audit_close(a);
+        return ok;
+}
+
+static bool test_finish_keeps_begin_fields(void) {
+        struct audit *a = NULL;
+        struct json_object *o = NULL;
+        struct audit_record rec = {
+                .start_ms = 1, .operation = "PowerOnVM", .uid = 0, .gid = 0, .pid = 1,
+                .vm_name = "web01", .vm_id = "vm-1", .before = "poweredOff", .after = "poweredOn",
+        };
+        struct audit_record fin;
+        bool ok;
+        int r;
+
+        new_db("keep.db");
+        r = audit_open(dbpath, &a);
+        CHECK(r == 0, "audit_open: %s", strerror(-r));
+        r = audit_begin(a, &rec);
+        if (r == 0) {
+                /* A finish that only knows the outcome must not erase the target. */
+                fin = (struct audit_record) { .id = rec.id, .end_ms = 2, .result = AUDIT_RESULT_OK,
+                                              .task = "task-7" };
+                r = audit_finish(a, &fin);
+        }
+        if (r == 0)
+                r = audit_get_json(a, rec.id, &o);
+        ok = r == 0 && json_str_is(o, "vm_name", "web01") && json_str_is(o, "before", "poweredOff") &&
+             json_str_is(o, "after", "poweredOn") && json_str_is(o, "task", "task-7") &&
+             json_str_is(o, "result", "OK");
+        json_object_put(o);
+        audit_close(a);
+        return ok || fail("r = %d", r);
+}
+
+static bool test_finish_twice(void) {
+        struct audit *a = NULL;
+        struct audit_record rec = { .start_ms = 5, .operation = "RenameVM", .pid = 1 };
+        int r, r2, r3, r4;
+
+        new_db("twice.db");
+        r = audit_open(dbpath, &a);
+        CHECK(r == 0, "audit_open: %s", strerror(-r));
+        r = audit_begin(a, &rec);
+        rec.result = AUDIT_RESULT_OK;
+        r2 = audit_finish(a, &rec);
+        rec.result = AUDIT_RESULT_NG;
+        r3 = audit_finish(a, &rec);
+        rec.id = 999999;
+        r4 = audit_finish(a, &rec);
+        audit_close(a);
+        CHECK(r == 0 && r2 == 0, "begin/finish: %d %d", r, r2);
+        CHECK(r3 == -EALREADY, "second finish: %d, want -EALREADY", r3);
+        CHECK(r4 == -ENOENT, "finish of missing row: %d, want -ENOENT", r4);
+        return true;
+}
+
+static bool test_insert_and_times(void) {
+        struct audit *a = NULL;
+        struct json_object *o = NULL;
+        struct audit_record rec = {
+                .start_ms = 1700000000123, .end_ms = 1700000001005,
+                .operation = "RenameVM", .uid = 1001, .gid = 1001, .pid = 77,
+                .user = "alice", .endpoint = "vc1", .vm_name = "db01",
+                .result = AUDIT_RESULT_DENIED, .message = "not allowed",
+        };
+        struct audit_record bad = { .start_ms = 1, .operation = "X", .result = "MAYBE" };
+        struct audit_record pend = { .start_ms = 1, .operation = "X", .result = AUDIT_RESULT_PENDING };
+        struct audit_record nores = { .start_ms = 1, .operation = "X" };
+        bool ok;
+        int r, rb, rp, rn;
+
+        new_db("insert.db");
+        r = audit_open(dbpath, &a);
+        CHECK(r == 0, "audit_open: %s", strerror(-r));
+        r = audit_insert(a, &rec);
+        if (r == 0)
+                r = audit_get_json(a, rec.id, &o);
+        ok = r == 0 && record_matches(o, &rec, AUDIT_RESULT_DENIED) &&
+             json_str_is(o, "start_time", "2023-11-14T22:13:20.123Z") &&
+             json_str_is(o, "end_time", "2023-11-14T22:13:21.005Z") &&
+             json_int_is(o, "end_ms", false, 1700000001005) &&
+             json_str_is(o, "host", NULL) && json_str_is(o, "fault", NULL);
+        json_object_put(o);
+        rb = audit_insert(a, &bad);
+        rp = audit_insert(a, &pend);
+        rn = audit_insert(a, &nores);
+        r = audit_get_json(a, 123456, &o);
+        audit_close(a);
+        CHECK(ok, "inserted row differs");
+        CHECK(rb == -EINVAL && rp == -EINVAL && rn == -EINVAL,
+              "invalid results accepted: %d %d %d", rb, rp, rn);
+        CHECK(r == -ENOENT, "get of missing row: %d", r);
+        CHECK(sql_int(dbpath, "SELECT COUNT(*) FROM records") == 1, "stray rows written");
+        return true;
+}
+
+static bool test_ids(void) {
+        struct audit *a = NULL;
+        struct audit_record rec = { .start_ms = 1, .operation = "Login", .result = AUDIT_RESULT_OK };
+        struct audit_record dup;
+        int64_t id1, id2, id3;
+        int r, rd;
+
+        new_db("ids.db");
+        r = audit_open(dbpath, &a);
+        CHECK(r == 0, "audit_open: %s", strerror(-r));
+        id1 = audit_reserve_id(a);
+        id2 = audit_reserve_id(a);
+        rec.id = id2;
+        r = audit_begin(a, &rec);
+        dup = rec;
+        rd = audit_begin(a, &dup); /* same id again */
+        audit_close(a);
+        CHECK(id1 == 1 && id2 == 2, "ids %" PRId64 " %" PRId64 ", want 1 2", id1, id2);
+        CHECK(r == 0 && rec.id == 2, "begin with reserved id: %d id %" PRId64, r, rec.id);
+        CHECK(rd == -EEXIST, "reused id: %d, want -EEXIST", rd);
+
+        /* Reopen: the counter continues after MAX(id). */
+        r = audit_open(dbpath, &a);
+        CHECK(r == 0, "reopen: %s", strerror(-r));
+        id3 = audit_reserve_id(a);
+        rec.id = 0;
+        r = audit_insert(a, &rec);
+        audit_close(a);
+        CHECK(id3 == 3, "after reopen reserved %" PRId64 ", want 3", id3);
+        CHECK(r == 0 && rec.id == 4, "insert after reopen: %d id %" PRId64 ", want 4", r, rec.id);
+        return true;
+}
+
+static bool test_refuse_newer(void) {
+        struct audit *a = NULL;
+        int r;
+
+        new_db("newer.db");
+        r = audit_open(dbpath, &a);
+        CHECK(r == 0, "audit_open: %s", strerror(-r));
+        audit_close(a);
+        CHECK(sql_exec(dbpath, "PRAGMA user_version = 2"), "cannot set user_version");
+        a = NULL;
+        r = audit_open(dbpath, &a);
+        if (r == 0)
+                audit_close(a);
+        CHECK(r == -EPROTONOSUPPORT, "open of newer schema: %d, want -EPROTONOSUPPORT", r);
+        CHECK(sql_int(dbpath, "PRAGMA user_version") == 2, "user_version was changed");
+        return true;
+}
+
+/*
+ * A database the daemon may not write.  Root ignores file modes, so the
+ * child drops to nobody first.  (a) File read-only, directory writable:
+ * SQLite opens the file read-only (it can still create -wal/-shm), and
+ * audit_begin() must fail with -EROFS before anything is sent to a
+ * platform.  (b) Directory read-only too: depending on whether -wal/-shm
+ * were left behind, SQLite either cannot read the WAL database at all
+ * (audit_open() fails) or opens it read-only (audit_begin() -> -EROFS).
+ */
+static int read_only_child(bool may_fail_open) {
+        struct audit *a = NULL;
+        struct audit_record rec = { .start_ms = 1, .operation = "RenameVM" };
+        int r;
+
+        if (geteuid() == 0 && (setgroups(0, NULL) < 0 || setresgid(65534, 65534, 65534) < 0 ||
+                               setresuid(65534, 65534, 65534) < 0))
+                return 3;
+        r = audit_open(dbpath, &a);
+        if (r < 0)
+                return may_fail_open ? 0 : 4;
+        r = audit_begin(a, &rec);
+        audit_close(a);
+        if (r != -EROFS)
+                return r < 0 ? 2 : 1;
+        return 0;
+}
+
+static bool run_read_only_child(bool may_fail_open) {
+        pid_t pid;
+        int status;
+
+        fflush(stdout);
+        pid = fork();
+        CHECK(pid >= 0, "fork: %m");
+        if (pid == 0)
+                _exit(read_only_child(may_fail_open));
+        CHECK(waitpid(pid, &status, 0) == pid, "waitpid: %m");
+        CHECK(WIFEXITED(status), "child died");
+        switch (WEXITSTATUS(status)) {
+        case 0:
+                return true;
+        case 1:
+                return fail("audit_begin succeeded on a read-only database");
+        case 2:
+                return fail("audit_begin failed, but not with -EROFS");
+        case 3:
+                return fail("could not drop privileges");
+        case 4:
+                return fail("audit_open failed on a read-only file in a writable directory");
+        default:
+                return fail("child exited with %d", WEXITSTATUS(status));
+        }
+}
+
+static bool test_read_only(void) {
+        struct audit *a = NULL;
+        char dir[128];
+        bool ok;
+        int r;
+
+        snprintf(dir, sizeof dir, "%s/ro", tmpdir);
+        CHECK(mkdir(dir, 0755) == 0, "mkdir: %m");
+        snprintf(dbpath, sizeof dbpath, "%s/ro.db", dir);
+        r = audit_open(dbpath, &a);
+        CHECK(r == 0, "audit_open: %s", strerror(-r));
+        audit_close(a);
+        /* tmpdir is 0700; nobody must be able to reach the file. */
+        CHECK(chmod(dbpath, 0444) == 0 && chmod(dir, 01777) == 0 && chmod(tmpdir, 0711) == 0,
+              "chmod: %m");
+        ok = run_read_only_child(false);
+        if (ok) {
+                CHECK(chmod(dir, 0555) == 0, "chmod: %m");
+                ok = run_read_only_child(true);
+        }
+        chmod(dir, 0755);
+        chmod(tmpdir, 0700);
+        CHECK(sql_int(dbpath, "SELECT COUNT(*) FROM records") == 0, "a row was written");
+        return ok;
+}
+
+/*
+ * Storage that fails mid-write (works as root too): RLIMIT_FSIZE makes
+ * every write past the current size fail with EFBIG.  audit_begin() must
+ * report it, not claim a durable row.
+ */
+static bool test_write_error(void) {
+        struct audit *a = NULL;
+        struct audit_record rec = { .start_ms = 1, .operation = "RenameVM" };
+        struct rlimit old, lim;
+        struct sigaction sa = { .sa_handler = SIG_IGN }, oldsa;
+        char *big;
+        int r;
+
+        new_db("efbig.db");
+        r = audit_open(dbpath, &a);
+        CHECK(r == 0, "audit_open: %s", strerror(-r));
+        big = malloc(256 * 1024);
+        CHECK(big, "malloc");
+        memset(big, 'x', 256 * 1024 - 1);
+        big[256 * 1024 - 1] = 0;
+        rec.message = big;
+
+        CHECK(getrlimit(RLIMIT_FSIZE, &old) == 0, "getrlimit: %m");
+        lim = old;
+        lim.rlim_cur = 64 * 1024;
+        sigaction(SIGXFSZ, &sa, &oldsa);
+        CHECK(setrlimit(RLIMIT_FSIZE, &lim) == 0, "setrlimit: %m");
+        r = audit_begin(a, &rec);
+        setrlimit(RLIMIT_FSIZE, &old);
+        sigaction(SIGXFSZ, &oldsa, NULL);
+        audit_close(a);
+        free(big);
+        CHECK(r < 0, "audit_begin succeeded although the write failed");
+        CHECK(r == -EIO || r == -ENOSPC || r == -EFBIG, "audit_begin: %d (%s)", r, strerror(-r));
+        return true;
+}
+
+#define N_THREADS 4
+#define N_PER_THREAD 50
+
+static void *worker(void *arg) {
+        struct audit *a = arg;
+
+        for (int i = 0; i < N_PER_THREAD; i++) {
+                struct audit_record rec = { .start_ms = 1, .operation = "RenameVM", .pid = 1 };
+
+                rec.id = audit_reserve_id(a);
+                if (audit_begin(a, &rec) < 0)
+                        return (void *) 1;
+                rec.result = AUDIT_RESULT_OK;
+                if (audit_finish(a, &rec) < 0)
+                        return (void *) 1;
+        }
+        return NULL;
+}
+
+static bool test_threads(void) {
+        pthread_t t[N_THREADS];
+        struct audit *a = NULL;
+        bool ok = true;
+        int r;
+
+        new_db("threads.db");
+        r = audit_open(dbpath, &a);
+        CHECK(r == 0, "audit_open: %s", strerror(-r));
+        for (int i = 0; i < N_THREADS; i++)
+                pthread_create(&t[i], NULL, worker, a);
+        for (int i = 0; i < N_THREADS; i++) {
+                void *ret;
+
+                pthread_join(t[i], &ret);
+                ok = ok && ret == NULL;
+        }
+        audit_close(a);
+        CHECK(ok, "a worker failed");
+        CHECK(sql_int(dbpath, "SELECT COUNT(*) FROM records WHERE result = 'OK'") ==
+              N_THREADS * N_PER_THREAD, "wrong number of completed rows");
+        return true;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+        (void) st;
+        (void) flag;
+        (void) ftw;
+        return remove(path) < 0 ? -1 : 0;
+}
+
+static const struct {
+        const char *desc;
+        bool (*fn)(void);
+} tests[] = {
+        { "new database file is mode 0640 under umask 077", test_create_mode },
+        { "schema version 1, WAL, synchronous=FULL, indexes, view", test_schema_and_pragmas },
+        { "begin/finish/get_json round-trip hostile strings", test_round_trip },
+        { "finish without target fields keeps those from begin", test_finish_keeps_begin_fields },
+        { "finish twice -> -EALREADY, missing row -> -ENOENT", test_finish_twice },
+        { "insert complete row, ISO-8601 ms times, invalid results refused", test_insert_and_times },
+        { "reserved ids, duplicate id refused, counter survives reopen", test_ids },
+        { "database with newer user_version refused", test_refuse_newer },
+        { "begin on a read-only database fails with -EROFS", test_read_only },
+        { "begin fails when the write fails (RLIMIT_FSIZE)", test_write_error },
+        { "concurrent begin/finish from threads", test_threads },
+};
+
+int main(void) {
+        int failed = 0;
+
+        log_init("test-audit");
+        if (!mkdtemp(tmpdir)) {
+                perror("mkdtemp");
+                return 99;
+        }
+        sqlite3_auto_extension((void (*)(void)) catch_db);
+
+        printf("1..%zu\n", ELEMENTSOF(tests));
+        for (size_t i = 0; i < ELEMENTSOF(tests); i++) {
+                bool ok = tests[i].fn();
+
+                printf("%sok %zu - %s\n", ok ? "" : "not ", i + 1, tests[i].desc);
+                fflush(stdout);
+                failed += !ok;
+        }
+
+        if (!getenv("KEEP_TMP"))
+                (void) nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        else
+                printf("# kept %s\n", tmpdir);
+        return failed ? 1 : 0;
+}
