@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Helpers shared by all backends and by the trail logic above them. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "backend.h"
+#include "macros.h"
+
+void op_error_set(struct op_error *e, const char *fault, const char *fmt, ...) {
+        va_list ap;
+
+        snprintf(e->fault, sizeof e->fault, "%s", strempty(fault));
+        va_start(ap, fmt);
+        vsnprintf(e->message, sizeof e->message, fmt, ap);
+        va_end(ap);
+}
+
+void vm_target_clear(struct vm_target *t) {
+        free(t->name);
+        free(t->id);
+        free(t->uuid);
+        free(t->host);
+        *t = (struct vm_target) {};
+}
+
+static const char *const trail_names[_OP_MAX] = {
+        [OP_RENAME] = "RenameVM",
+};
+
+const char *op_kind_trail_name(enum op_kind k) {
+        return k < _OP_MAX ? trail_names[k] : "Unknown";
+}
