@@ -1,0 +1,456 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Control socket: accept, credentials, framing, limits, dispatch.  See
+ * control.h.  A connection handles one request at a time: while a request is
+ * in flight, the connection is not read, so a client can never queue more
+ * than one message's worth of work or memory.  Any protocol error gets an
+ * error reply and closes that connection; nothing a client sends can stop
+ * the daemon or other clients.
+ */
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include "control.h"
+#include "log.h"
+#include "macros.h"
+#include "util.h"
+
+struct conn;
+
+struct control_request {
+        struct conn *conn;
+        int64_t id;
+        struct json_object *root;   /* keeps args alive */
+        struct json_object *args;
+};
+
+struct conn {
+        struct control *ctl;
+        struct conn *prev, *next;
+        int fd;
+        sd_event_source *io;
+        sd_event_source *timer;
+        struct peer peer;
+        struct proto_reader reader;
+        char *out;                  /* unsent reply bytes */
+        size_t out_len, out_off;
+        struct control_request *inflight;
+        bool eof;                   /* peer sent EOF or the connection failed */
+        bool closing;               /* close once the output is flushed */
+        bool processing;            /* inside conn_process(): don't re-enter */
+};
+
+struct control {
+        sd_event *event;
+        int fd;
+        bool bound;                 /* we bound it (not socket activation): unlink on exit */
+        char *path;
+        sd_event_source *accept_source;
+        struct control_limits limits;
+        const struct control_command *commands;
+        void *userdata;
+        struct conn *conns;
+        unsigned n_conns;
+};
+
+static void conn_process(struct conn *c);
+static void conn_update(struct conn *c);
+
+static void conn_free(struct conn *c) {
+        struct control *ctl = c->ctl;
+
+        if (c->prev)
+                c->prev->next = c->next;
+        else
+                ctl->conns = c->next;
+        if (c->next)
+                c->next->prev = c->prev;
+        ctl->n_conns--;
+
+        sd_event_source_disable_unref(c->io);
+        sd_event_source_disable_unref(c->timer);
+        if (c->fd >= 0)
+                close(c->fd);
+        proto_reader_done(&c->reader);
+        free(c->out);
+        free(c);
+}
+
+static void conn_flush(struct conn *c) {
+        while (c->out_off < c->out_len) {
+                ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
+                if (n < 0) {
+                        if (errno == EAGAIN || errno == EINTR)
+                                return;
+                        log_debug("Dropping reply to uid=%u pid=%d: %m", c->peer.uid, c->peer.pid);
+                        c->out_len = c->out_off = 0;
+                        c->eof = c->closing = true;
+                        return;
+                }
+                c->out_off += (size_t) n;
+        }
+        c->out_len = c->out_off = 0;
+}
+
+static int conn_queue(struct conn *c, const char *line) {
+        size_t n = strlen(line);
+        char *b = realloc(c->out, c->out_len + n);
+        if (!b)
+                return -ENOMEM;
+        memcpy(b + c->out_len, line, n);
+        c->out = b;
+        c->out_len += n;
+        conn_flush(c);
+        return 0;
+}
+
+/* Re-arm the event sources after any change; frees the connection when it is finished. */
+static void conn_update(struct conn *c) {
+        bool want_out = c->out_len > c->out_off;
+
+        if (c->closing && !want_out && !c->inflight) {
+                conn_free(c);
+                return;
+        }
+        uint32_t ev = (want_out ? EPOLLOUT : 0) | (!c->inflight && !c->eof && !c->closing ? EPOLLIN : 0);
+        if (ev == 0)
+                sd_event_source_set_enabled(c->io, SD_EVENT_OFF);
+        else {
+                sd_event_source_set_io_events(c->io, ev);
+                sd_event_source_set_enabled(c->io, SD_EVENT_ON);
+        }
+}
+
+static void conn_error(struct conn *c, int64_t id, enum proto_error e, const char *why) {
+        _cleanup_free_ char *line = proto_format_reply(id, e, why, NULL);
+
+        log_warning("Control client uid=%u pid=%d: %s: %s; closing connection.", c->peer.uid, c->peer.pid,
+                    proto_error_to_string(e), why);
+        if (line)
+                (void) conn_queue(c, line);
+        c->closing = true;
+}
+
+static const struct control_command *find_command(struct control *ctl, const char *name) {
+        for (const struct control_command *cmd = ctl->commands; cmd->name; cmd++)
+                if (strcmp(cmd->name, name) == 0)
+                        return cmd;
+        return NULL;
+}
+
+static void conn_handle(struct conn *c, const char *line, size_t len) {
+        struct proto_request pr;
+        char why[256];
+
+        int r = proto_parse_request(line, len, &pr, why, sizeof why);
+        if (r < 0) {
+                conn_error(c, 0, r == -EPROTONOSUPPORT ? PROTO_E_VERSION : PROTO_E_BAD_REQUEST, why);
+                return;
+        }
+        const struct control_command *cmd = find_command(c->ctl, pr.command);
+        if (!cmd) {
+                snprintf(why, sizeof why, "unknown command \"%.64s\"", pr.command);
+                conn_error(c, pr.id, PROTO_E_UNKNOWN_COMMAND, why);
+                json_object_put(pr.root);
+                return;
+        }
+        struct control_request *req = calloc(1, sizeof *req);
+        if (!req) {
+                conn_error(c, pr.id, PROTO_E_INTERNAL, "out of memory");
+                json_object_put(pr.root);
+                return;
+        }
+        *req = (struct control_request) { .conn = c, .id = pr.id, .root = pr.root, .args = pr.args };
+        c->inflight = req;
+        log_debug("Request %s from uid=%u pid=%d.", cmd->name, c->peer.uid, c->peer.pid);
+        cmd->handler(req, c->ctl->userdata);
+}
+
+/* Handle complete lines until a request goes in flight or the input runs dry. */
+static void conn_process(struct conn *c) {
+        c->processing = true;
+        while (!c->inflight && !c->closing) {
+                char *line;
+                size_t len;
+                int r = proto_reader_next(&c->reader, &line, &len);
+                if (r == 0)
+                        break;
+                if (r < 0) {
+                        conn_error(c, 0, PROTO_E_TOO_LARGE, "message exceeds the size limit");
+                        break;
+                }
+                conn_handle(c, line, len);
+        }
+        c->processing = false;
+        if (c->eof && !c->inflight)
+                c->closing = true;
+        conn_update(c);
+}
+
+/* Restart the idle timer. */
+static void conn_touch(struct conn *c) {
+        sd_event_source_set_time_relative(c->timer, c->ctl->limits.idle_timeout_usec);
+        sd_event_source_set_enabled(c->timer, SD_EVENT_ONESHOT);
+}
+
+static void conn_read(struct conn *c) {
+        char buf[16384];
+        ssize_t n = recv(c->fd, buf, sizeof buf, MSG_DONTWAIT);
+
+        if (n < 0) {
+                if (errno == EAGAIN || errno == EINTR)
+                        return;
+                log_debug("Control client uid=%u pid=%d: %m", c->peer.uid, c->peer.pid);
+                c->eof = true;
+        } else if (n == 0)
+                c->eof = true;
+        else {
+                int r = proto_reader_feed(&c->reader, buf, (size_t) n);
+                if (r < 0) {
+                        conn_error(c, 0, r == -EMSGSIZE ? PROTO_E_TOO_LARGE : PROTO_E_INTERNAL,
+                                   r == -EMSGSIZE ? "message exceeds the size limit" : "out of memory");
+                        conn_update(c);
+                        return;
+                }
+                conn_touch(c);
+        }
+        conn_process(c);
+}
+
+static int on_conn_io(sd_event_source *s _unused_, int fd _unused_, uint32_t revents, void *userdata) {
+        struct conn *c = userdata;
+
+        if (revents & EPOLLOUT) {
+                conn_flush(c);
+                if (c->out_len == 0 && !c->inflight && !c->closing) {
+                        conn_process(c);   /* the reply went out: take the next request */
+                        return 0;
+                }
+        }
+        if (revents & (EPOLLIN | EPOLLHUP | EPOLLERR))
+                conn_read(c);
+        else
+                conn_update(c);
+        return 0;
+}
+
+static int on_conn_idle(sd_event_source *s _unused_, uint64_t usec _unused_, void *userdata) {
+        struct conn *c = userdata;
+
+        /* A request in flight is the daemon's time, not the client's idleness. */
+        if (c->inflight) {
+                conn_touch(c);
+                return 0;
+        }
+        conn_error(c, 0, PROTO_E_TIMEOUT, "no complete request within the idle timeout");
+        conn_update(c);
+        return 0;
+}
+
+static int conn_credentials(int fd, struct peer *p) {
+        struct ucred cr;
+        socklen_t len = sizeof cr;
+
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
+                return -errno;
+        if (len != sizeof cr)
+                return -EPROTO;
+        *p = (struct peer) { .uid = cr.uid, .gid = cr.gid, .pid = cr.pid };
+        uid_to_name(cr.uid, p->user, sizeof p->user);
+        gid_to_name(cr.gid, p->group, sizeof p->group);
+        return 0;
+}
+
+static int conn_new(struct control *ctl, int fd) {
+        _cleanup_close_ int cfd = fd;
+        struct conn *c;
+        int r;
+
+        c = calloc(1, sizeof *c);
+        if (!c)
+                return -ENOMEM;
+        c->fd = -1;
+        c->ctl = ctl;
+        proto_reader_init(&c->reader, ctl->limits.max_message);
+        c->next = ctl->conns;
+        if (ctl->conns)
+                ctl->conns->prev = c;
+        ctl->conns = c;
+        ctl->n_conns++;
+        c->fd = TAKE_FD(cfd);
+
+        r = conn_credentials(c->fd, &c->peer);
+        if (r < 0)
+                goto fail;
+        r = sd_event_add_io(ctl->event, &c->io, c->fd, EPOLLIN, on_conn_io, c);
+        if (r < 0)
+                goto fail;
+        r = sd_event_add_time_relative(ctl->event, &c->timer, CLOCK_MONOTONIC, ctl->limits.idle_timeout_usec, 0,
+                                       on_conn_idle, c);
+        if (r < 0)
+                goto fail;
+        if (ctl->n_conns > ctl->limits.max_connections) {
+                conn_error(c, 0, PROTO_E_UNAVAILABLE, "too many connections; try again later");
+                conn_update(c);
+        }
+        return 0;
+
+fail:
+        conn_free(c);
+        return r;
+}
+
+static int on_accept(sd_event_source *s _unused_, int fd, uint32_t revents _unused_, void *userdata) {
+        struct control *ctl = userdata;
+        int cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+        if (cfd < 0) {
+                if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+                        log_error_errno(-errno, "Failed to accept a control connection: %m");
+                return 0;
+        }
+        int r = conn_new(ctl, cfd);
+        if (r < 0)
+                log_error_errno(r, "Failed to set up a control connection: %m");
+        return 0;
+}
+
+/* Socket activation hands us the socket; else bind our own. */
+static int control_listen(struct control *ctl, const char *path) {
+        int n = sd_listen_fds(1);
+
+        if (n > 1)
+                return log_error_errno(-EINVAL, "Expected at most one socket from systemd, got %d.", n);
+        if (n == 1) {
+                if (sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_STREAM, 1, NULL, 0) <= 0)
+                        return log_error_errno(-EINVAL, "The socket from systemd is not a listening Unix stream socket.");
+                ctl->fd = SD_LISTEN_FDS_START;
+                return 0;
+        }
+
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        if (strlen(path) >= sizeof sa.sun_path)
+                return log_error_errno(-ENAMETOOLONG, "Socket path %s is too long.", path);
+        strcpy(sa.sun_path, path);
+
+        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return log_error_errno(-errno, "Failed to create socket: %m");
+
+        /* A stale socket from an earlier run would make bind() fail; anything else is left alone. */
+        struct stat st;
+        if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+                (void) unlink(path);
+
+        mode_t old = umask(0117);   /* 0660: the operators' group may connect, others may not */
+        int r = bind(fd, (struct sockaddr *) &sa, sizeof sa);
+        umask(old);
+        if (r < 0)
+                return log_error_errno(-errno, "Failed to bind %s: %m", path);
+        if (listen(fd, SOMAXCONN) < 0) {
+                r = log_error_errno(-errno, "Failed to listen on %s: %m", path);
+                (void) unlink(path);
+                return r;
+        }
+        ctl->fd = TAKE_FD(fd);
+        ctl->bound = true;
+        return 0;
+}
+
+int control_new(sd_event *event, const char *path, const struct control_limits *limits,
+                const struct control_command *commands, void *userdata, struct control **out) {
+        struct control *ctl = calloc(1, sizeof *ctl);
+        int r;
+
+        if (!ctl)
+                return log_oom();
+        *ctl = (struct control) {
+                .event = event, .fd = -1, .limits = *limits, .commands = commands, .userdata = userdata,
+        };
+        ctl->path = strdup(path);
+        if (!ctl->path) {
+                r = log_oom();
+                goto fail;
+        }
+        r = control_listen(ctl, path);
+        if (r < 0)
+                goto fail;
+        r = sd_event_add_io(event, &ctl->accept_source, ctl->fd, EPOLLIN, on_accept, ctl);
+        if (r < 0) {
+                log_error_errno(r, "Failed to watch the control socket: %m");
+                goto fail;
+        }
+        *out = ctl;
+        return 0;
+
+fail:
+        control_free(ctl);
+        return r;
+}
+
+void control_stop(struct control *ctl) {
+        if (!ctl)
+                return;
+        ctl->accept_source = sd_event_source_disable_unref(ctl->accept_source);
+        if (ctl->fd >= 0) {
+                close(ctl->fd);
+                ctl->fd = -1;
+        }
+        if (ctl->bound)
+                (void) unlink(ctl->path);
+        ctl->bound = false;
+}
+
+void control_free(struct control *ctl) {
+        if (!ctl)
+                return;
+        control_stop(ctl);
+        while (ctl->conns) {
+                /* Requests still in flight lose their connection, not their trail row. */
+                if (ctl->conns->inflight)
+                        ctl->conns->inflight->conn = NULL;
+                ctl->conns->inflight = NULL;
+                conn_free(ctl->conns);
+        }
+        free(ctl->path);
+        free(ctl);
+}
+
+unsigned control_connection_count(const struct control *ctl) {
+        return ctl->n_conns;
+}
+
+const struct peer *control_request_peer(const struct control_request *req) {
+        return &req->conn->peer;
+}
+
+struct json_object *control_request_args(const struct control_request *req) {
+        return req->args;
+}
+
+void control_reply(struct control_request *req, enum proto_error e, const char *message,
+                   struct json_object *record) {
+        struct conn *c = req->conn;
+        int64_t id = req->id;
+
+        json_object_put(req->root);
+        free(req);
+        if (!c)
+                return;
+        c->inflight = NULL;
+        if (!c->eof) {
+                _cleanup_free_ char *line = proto_format_reply(id, e, message, record);
+                if (!line || conn_queue(c, line) < 0)
+                        c->closing = true;
+        }
+        if (!c->processing)
+                conn_process(c);
+}

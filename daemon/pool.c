@@ -1,0 +1,367 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Session pool: worker threads that each own one backend session.  See
+ * pool.h.  Locking: a pool's queue, "stopping" and "busy" are guarded by
+ * pool->lock; the completion list by set->lock.  A session's fields are
+ * touched only by its own worker thread, except "logged_in", which the loop
+ * thread reads for status reports (an atomic).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "config.h"
+#include "log.h"
+#include "macros.h"
+#include "pool.h"
+#include "util.h"
+
+struct pool_session {
+        struct pool *pool;
+        struct backend_session *backend;
+        pthread_t thread;
+        bool thread_started;
+        atomic_bool logged_in;
+};
+
+struct pool {
+        struct pool_set *set;
+        const struct endpoint_config *ep;
+        pthread_mutex_t lock;
+        pthread_cond_t cond;
+        struct job *head, *tail;   /* queued jobs */
+        bool stopping;
+        unsigned busy;             /* jobs queued or running */
+        unsigned n_sessions;
+        struct pool_session *sessions;
+};
+
+struct pool_set {
+        sd_event_source *source;
+        int efd;
+        pthread_mutex_t lock;
+        struct job *done_head, *done_tail;
+        struct audit *audit;
+        const struct backend_ops *ops;
+        /* Who acts for Login/Logout rows: the daemon itself. */
+        uid_t uid;
+        gid_t gid;
+        pid_t pid;
+        char user[64];
+        size_t n_pools;
+        struct pool *pools;
+};
+
+const struct backend_ops *pool_session_ops(struct pool_session *s) {
+        return s->pool->set->ops;
+}
+
+struct backend_session *pool_session_backend(struct pool_session *s) {
+        return s->backend;
+}
+
+const struct endpoint_config *pool_session_endpoint(struct pool_session *s) {
+        return s->pool->ep;
+}
+
+const struct endpoint_config *pool_endpoint(const struct pool *p) {
+        return p->ep;
+}
+
+/* Login and Logout, each a two-phase trail row like any other act on the platform. */
+static int session_act(struct pool_session *s, bool login, const char *why, struct op_error *err) {
+        struct pool_set *set = s->pool->set;
+        const struct endpoint_config *ep = s->pool->ep;
+        _cleanup_free_ char *who = NULL;
+        struct audit_record rec = {
+                .start_ms = now_ms(),
+                .operation = login ? "Login" : "Logout",
+                .uid = set->uid,
+                .gid = set->gid,
+                .pid = set->pid,
+                .user = set->user,
+                .endpoint = ep->name,
+                .endpoint_url = ep->url,
+                .before = login ? NULL : ep->user,
+                .message = why,
+        };
+        int r = audit_begin(set->audit, &rec);
+        if (r < 0) {
+                op_error_set(err, OP_FAULT_TRAIL, "the trail cannot be written (%s); not contacting endpoint \"%s\"",
+                             strerror(-r), ep->name);
+                return r;
+        }
+
+        r = login ? set->ops->login(s->backend, &who, err) : set->ops->logout(s->backend, err);
+        atomic_store(&s->logged_in, login && r >= 0);
+
+        rec.end_ms = now_ms();
+        rec.after = login && r >= 0 ? who : NULL;
+        rec.result = r >= 0 ? AUDIT_RESULT_OK : AUDIT_RESULT_NG;
+        rec.fault = r >= 0 ? NULL : err->fault;
+        rec.message = r >= 0 ? why : err->message;
+        if (audit_finish(set->audit, &rec) < 0)
+                log_error("Failed to complete trail row %" PRId64 " (%s on %s).", rec.id, rec.operation, ep->name);
+
+        if (r < 0)
+                log_error("%s on endpoint \"%s\" failed: %s: %s", rec.operation, ep->name, err->fault, err->message);
+        else
+                log_info("%s on endpoint \"%s\" as %s (trail #%" PRId64 ").", rec.operation, ep->name,
+                         login ? strempty(who) : ep->user, rec.id);
+        return r;
+}
+
+int pool_session_call(struct pool_session *s, pool_call_fn fn, void *userdata, struct op_error *err) {
+        int r;
+
+        if (!atomic_load(&s->logged_in)) {
+                r = session_act(s, true, "no session yet", err);
+                if (r < 0)
+                        return r;
+        }
+        r = fn(s, userdata, err);
+        if (r != -EKEYEXPIRED)
+                return r;
+
+        /* The platform dropped the session (idle timeout, termination): log in again, repeat once. */
+        atomic_store(&s->logged_in, false);
+        r = session_act(s, true, "re-login after NotAuthenticated", err);
+        if (r < 0)
+                return r;
+        return fn(s, userdata, err);
+}
+
+static void set_complete(struct pool_set *set, struct job *j) {
+        uint64_t one = 1;
+
+        j->next = NULL;
+        pthread_mutex_lock(&set->lock);
+        if (set->done_tail)
+                set->done_tail->next = j;
+        else
+                set->done_head = j;
+        set->done_tail = j;
+        pthread_mutex_unlock(&set->lock);
+        if (write(set->efd, &one, sizeof one) < 0)
+                log_error_errno(-errno, "Failed to wake the event loop: %m");
+}
+
+static struct job *pool_take(struct pool *p) {
+        struct job *j;
+
+        pthread_mutex_lock(&p->lock);
+        while (!p->head && !p->stopping)
+                pthread_cond_wait(&p->cond, &p->lock);
+        j = p->head;
+        if (j) {
+                p->head = j->next;
+                if (!p->head)
+                        p->tail = NULL;
+        }
+        pthread_mutex_unlock(&p->lock);
+        return j;
+}
+
+static void *worker_main(void *userdata) {
+        struct pool_session *s = userdata;
+        struct pool *p = s->pool;
+        struct op_error err = {};
+        struct job *j;
+
+        /* A failed start-up login is recorded, and retried by the next job. */
+        (void) session_act(s, true, "start-up", &err);
+
+        while ((j = pool_take(p))) {
+                j->run(j, s);
+                pthread_mutex_lock(&p->lock);
+                p->busy--;
+                pthread_mutex_unlock(&p->lock);
+                set_complete(p->set, j);
+        }
+
+        if (atomic_load(&s->logged_in))
+                (void) session_act(s, false, "shutdown", &err);
+        return NULL;
+}
+
+void pool_submit(struct pool *p, struct job *j) {
+        j->next = NULL;
+        pthread_mutex_lock(&p->lock);
+        if (p->tail)
+                p->tail->next = j;
+        else
+                p->head = j;
+        p->tail = j;
+        p->busy++;
+        pthread_cond_signal(&p->cond);
+        pthread_mutex_unlock(&p->lock);
+}
+
+/* Run done() of every finished job; on the loop thread, or after the workers are joined. */
+static void set_drain(struct pool_set *set) {
+        struct job *j;
+
+        pthread_mutex_lock(&set->lock);
+        j = set->done_head;
+        set->done_head = set->done_tail = NULL;
+        pthread_mutex_unlock(&set->lock);
+
+        while (j) {
+                struct job *next = j->next;
+                j->done(j);
+                j = next;
+        }
+}
+
+static int on_completion(sd_event_source *src _unused_, int fd, uint32_t revents _unused_, void *userdata) {
+        uint64_t n;
+
+        if (read(fd, &n, sizeof n) < 0 && errno != EAGAIN)
+                log_error_errno(-errno, "Failed to read completion eventfd: %m");
+        set_drain(userdata);
+        return 0;
+}
+
+static int pool_init(struct pool *p, struct pool_set *set, const struct endpoint_config *ep) {
+        p->set = set;
+        p->ep = ep;
+        pthread_mutex_init(&p->lock, NULL);
+        pthread_cond_init(&p->cond, NULL);
+        p->sessions = calloc(ep->pool_size, sizeof *p->sessions);
+        if (!p->sessions)
+                return log_oom();
+
+        for (unsigned i = 0; i < ep->pool_size; i++) {
+                struct pool_session *s = &p->sessions[i];
+                struct op_error err = {};
+
+                s->pool = p;
+                int r = set->ops->session_new(ep, &s->backend, &err);
+                if (r < 0)
+                        return log_error_errno(r, "Endpoint \"%s\": %s", ep->name, err.message);
+                p->n_sessions++;
+        }
+        return 0;
+}
+
+static int pool_start(struct pool *p) {
+        for (unsigned i = 0; i < p->n_sessions; i++) {
+                int r = -pthread_create(&p->sessions[i].thread, NULL, worker_main, &p->sessions[i]);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to start a worker for endpoint \"%s\": %m", p->ep->name);
+                p->sessions[i].thread_started = true;
+        }
+        return 0;
+}
+
+static void pool_stop(struct pool *p) {
+        pthread_mutex_lock(&p->lock);
+        p->stopping = true;
+        pthread_cond_broadcast(&p->cond);
+        pthread_mutex_unlock(&p->lock);
+
+        for (unsigned i = 0; i < p->n_sessions; i++)
+                if (p->sessions[i].thread_started)
+                        pthread_join(p->sessions[i].thread, NULL);
+        for (unsigned i = 0; i < p->n_sessions; i++)
+                p->set->ops->session_free(p->sessions[i].backend);
+        free(p->sessions);
+        pthread_cond_destroy(&p->cond);
+        pthread_mutex_destroy(&p->lock);
+}
+
+int pool_set_new(sd_event *event, const struct config *c, struct audit *audit, struct pool_set **out) {
+        struct pool_set *set = calloc(1, sizeof *set);
+        int r;
+
+        if (!set)
+                return log_oom();
+        set->efd = -1;
+        set->audit = audit;
+        set->ops = &vsphere_backend;
+        set->uid = geteuid();
+        set->gid = getegid();
+        set->pid = getpid();
+        uid_to_name(set->uid, set->user, sizeof set->user);
+        pthread_mutex_init(&set->lock, NULL);
+
+        set->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (set->efd < 0) {
+                r = log_error_errno(-errno, "Failed to create eventfd: %m");
+                goto fail;
+        }
+        r = sd_event_add_io(event, &set->source, set->efd, EPOLLIN, on_completion, set);
+        if (r < 0) {
+                log_error_errno(r, "Failed to watch eventfd: %m");
+                goto fail;
+        }
+
+        set->pools = calloc(c->n_endpoints ? c->n_endpoints : 1, sizeof *set->pools);
+        if (!set->pools) {
+                r = log_oom();
+                goto fail;
+        }
+        for (const struct endpoint_config *ep = c->endpoints; ep; ep = ep->next) {
+                r = pool_init(&set->pools[set->n_pools++], set, ep);
+                if (r < 0)
+                        goto fail;
+        }
+        /* Threads only once everything they may touch exists. */
+        for (size_t i = 0; i < set->n_pools; i++) {
+                r = pool_start(&set->pools[i]);
+                if (r < 0)
+                        goto fail;
+        }
+        *out = set;
+        return 0;
+
+fail:
+        pool_set_free(set);
+        return r;
+}
+
+void pool_set_free(struct pool_set *set) {
+        if (!set)
+                return;
+        for (size_t i = 0; i < set->n_pools; i++)
+                pool_stop(&set->pools[i]);
+        /* Workers are gone: finish the jobs they completed since the loop last ran. */
+        set_drain(set);
+        free(set->pools);
+        sd_event_source_disable_unref(set->source);
+        if (set->efd >= 0)
+                close(set->efd);
+        pthread_mutex_destroy(&set->lock);
+        free(set);
+}
+
+struct pool *pool_set_find(struct pool_set *set, const char *endpoint) {
+        for (size_t i = 0; i < set->n_pools; i++)
+                if (strcmp(set->pools[i].ep->name, endpoint) == 0)
+                        return &set->pools[i];
+        return NULL;
+}
+
+struct pool *pool_set_single(struct pool_set *set) {
+        return set->n_pools == 1 ? &set->pools[0] : NULL;
+}
+
+void pool_set_counts(struct pool_set *set, unsigned *sessions, unsigned *logged_in, unsigned *busy) {
+        *sessions = *logged_in = *busy = 0;
+        for (size_t i = 0; i < set->n_pools; i++) {
+                struct pool *p = &set->pools[i];
+                *sessions += p->n_sessions;
+                for (unsigned k = 0; k < p->n_sessions; k++)
+                        *logged_in += atomic_load(&p->sessions[k].logged_in);
+                pthread_mutex_lock(&p->lock);
+                *busy += p->busy;
+                pthread_mutex_unlock(&p->lock);
+        }
+}

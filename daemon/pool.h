@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The session pool.  Each configured endpoint gets pool-size backend
+ * sessions; each session is owned by one worker thread for its whole life,
+ * so a session's connection (TLS, keep-alive, cookie) is never shared
+ * between threads.  Blocking platform calls therefore never run on the
+ * sd-event loop thread: jobs are queued to an endpoint's workers, and their
+ * completion is handed back to the loop through an eventfd.
+ *
+ * Logging a session in and out is itself an audited act: each Login and
+ * Logout is a trail row, written durably before the platform is contacted.
+ */
+#ifndef VMT_POOL_H
+#define VMT_POOL_H
+
+#include <stdbool.h>
+#include <systemd/sd-event.h>
+
+#include "backend.h"
+
+struct audit;
+struct config;
+struct endpoint_config;
+struct pool;
+struct pool_set;
+struct pool_session;
+
+struct job {
+        /* Runs on a worker thread of the pool it was submitted to. */
+        void (*run)(struct job *j, struct pool_session *s);
+        /* Then runs on the event loop thread. */
+        void (*done)(struct job *j);
+        struct job *next;
+};
+
+/* Start one pool per endpoint in c.  Workers start logging in at once. */
+int pool_set_new(sd_event *event, const struct config *c, struct audit *audit, struct pool_set **out);
+/* Let queued jobs finish, log every session out (recorded), join the threads. */
+void pool_set_free(struct pool_set *ps);
+
+struct pool *pool_set_find(struct pool_set *ps, const char *endpoint);
+/* The only pool, or NULL when there are none or several. */
+struct pool *pool_set_single(struct pool_set *ps);
+/* Sessions logged in, over all endpoints, and jobs queued or running. */
+void pool_set_counts(struct pool_set *ps, unsigned *sessions, unsigned *logged_in, unsigned *busy);
+
+const struct endpoint_config *pool_endpoint(const struct pool *p);
+void pool_submit(struct pool *p, struct job *j);
+
+/* For job->run(): the session's backend, and the endpoint it belongs to. */
+const struct backend_ops *pool_session_ops(struct pool_session *s);
+struct backend_session *pool_session_backend(struct pool_session *s);
+const struct endpoint_config *pool_session_endpoint(struct pool_session *s);
+
+/*
+ * Call fn on the session, logging in first when needed, and once more after
+ * a fresh login when fn reports -EKEYEXPIRED (the platform rejected the call
+ * as unauthenticated, so it did nothing).  Every login is a trail row.
+ */
+typedef int (*pool_call_fn)(struct pool_session *s, void *userdata, struct op_error *err);
+int pool_session_call(struct pool_session *s, pool_call_fn fn, void *userdata, struct op_error *err);
+
+#endif

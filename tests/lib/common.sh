@@ -1,0 +1,113 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Shared by the integration tests: TAP output, a private scratch directory,
+# and starting/stopping vmtraced against the test vCenter.  Everything a
+# test starts is stopped by the EXIT trap, also when the test fails.
+#
+# Environment (set by "make check"; defaults work from the build directory):
+#   top_srcdir, top_builddir, VCSIM_BIN
+
+set -u
+: "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
+: "${top_builddir:=$PWD}"
+: "${VCSIM_BIN:=$top_builddir/tests/vcsim.bin}"
+VCSIM_SRC=$top_srcdir/tests/vcsim
+VMTRACED=$top_builddir/vmtraced
+VMCTL=$top_builddir/vmctl
+export VCSIM_BIN VCSIM_SRC
+. "$top_srcdir/tests/lib/vcsim.sh"
+
+t_n=0
+t_failed=0
+ok() { t_n=$((t_n + 1)); echo "ok $t_n - $*"; }
+not_ok() { t_n=$((t_n + 1)); t_failed=$((t_failed + 1)); echo "not ok $t_n - $*"; }
+skip() { t_n=$((t_n + 1)); echo "ok $t_n # SKIP $*"; }
+# check DESC CMD...: passes when CMD succeeds.
+check() { local d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d"; fi; }
+# is DESC GOT WANT
+is() {
+	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1"; printf '#   got:  %s\n#   want: %s\n' "$2" "$3"; fi
+}
+# like DESC GOT PATTERN (grep -E)
+like() {
+	if printf '%s' "$2" | grep -Eq -- "$3"; then ok "$1"; else not_ok "$1"; printf '#   got: %s\n#   want match: %s\n' "$2" "$3"; fi
+}
+done_testing() {
+	# Sanitizer builds (--enable-sanitizers) report into the daemon's log.
+	if [ -f "$T/daemon.log" ]; then
+		check "daemon log has no sanitizer report" \
+			bash -c "! grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' '$T/daemon.log'"
+	fi
+	echo "1..$t_n"
+	echo "# $((t_n - t_failed)) passed, $t_failed failed"
+	[ "$t_failed" -eq 0 ]
+}
+# bail MESSAGE: the test cannot run (a harness problem, not a finding): exit 99.
+bail() { echo "Bail out! $*"; exit 99; }
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/vmtraced-test.XXXXXX") || exit 99
+# Other uids (nobody) must reach the socket inside.
+chmod 0755 "$T"
+DAEMON_PID=
+cleanup() {
+	daemon_stop
+	vcsim_stop
+	if [ "${KEEP_TEST_DIR:-}" ]; then echo "# kept $T"; else rm -rf "$T"; fi
+}
+trap cleanup EXIT
+
+# write_config FILE ENDPOINT-LINES...: a config for the scratch dir.
+write_config() {
+	local f=$1; shift
+	{
+		printf '[vmtraced]\nsocket = %s\ndatabase = %s\n' "$T/vmtraced.sock" "$T/trail.db"
+		printf '%s\n' "$@"
+	} >"$f"
+}
+
+# endpoint_section NAME TRUST-LINE: an endpoint on the running vcsim.
+endpoint_section() {
+	local pw=$T/$1.password
+	printf '%s\n' "$VCSIM_PASSWORD" >"$pw"
+	chmod 0600 "$pw"
+	printf '[endpoint "%s"]\nurl = %s\nuser = %s\npassword-file = %s\n%s\npool-size = %s\n' \
+		"$1" "$VCSIM_URL" "$VCSIM_USER" "$pw" "$2" "${POOL_SIZE:-2}"
+}
+
+# daemon_start CONFIG: start vmtraced, wait until it answers.
+daemon_start() {
+	"$VMTRACED" --config "$1" >>"$T/daemon.log" 2>&1 &
+	DAEMON_PID=$!
+	local i
+	for i in $(seq 100); do
+		if [ -S "$T/vmtraced.sock" ] && "$VMCTL" --socket "$T/vmtraced.sock" ping >/dev/null 2>&1; then
+			chmod 0666 "$T/vmtraced.sock"
+			return 0
+		fi
+		kill -0 "$DAEMON_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "# vmtraced did not start; its log:"
+	sed 's/^/#   /' "$T/daemon.log"
+	DAEMON_PID=
+	return 1
+}
+
+daemon_stop() {
+	[ -n "$DAEMON_PID" ] || return 0
+	kill -TERM "$DAEMON_PID" 2>/dev/null
+	local i
+	for i in $(seq 100); do
+		kill -0 "$DAEMON_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$DAEMON_PID" 2>/dev/null
+	wait "$DAEMON_PID" 2>/dev/null
+	DAEMON_STATUS=$?
+	DAEMON_PID=
+}
+
+vmctl() { "$VMCTL" --socket "$T/vmtraced.sock" "$@"; }
+# sql QUERY: one value (or rows) from the trail.
+sql() { sqlite3 -batch -noheader "$T/trail.db" "$@"; }
+# jget JSON FILTER
+jget() { printf '%s' "$1" | jq -r "$2"; }
