@@ -123,15 +123,25 @@ static const char *jstr(struct json_object *o, const char *key) {
         return json_object_get_string(v);
 }
 
+/* Append " label value" when value is set. */
+static void print_field(FILE *f, const char *label, const char *value) {
+        if (value && *value)
+                fprintf(f, "%s%s", label, value);
+}
+
 static void print_record(FILE *f, struct json_object *rec) {
         if (!rec)
                 return;
-        fprintf(f, "%s %s: %s -> %s  [%s]\n", strempty(jstr(rec, "operation")), strempty(jstr(rec, "vm_name")),
-                strempty(jstr(rec, "before")), strempty(jstr(rec, "after")), strempty(jstr(rec, "result")));
-        fprintf(f, "  trail #%s, %s .. %s, by %s (uid %s), endpoint %s, host %s, id %s\n",
+        fprintf(f, "%s %s", strempty(jstr(rec, "operation")), strempty(jstr(rec, "vm_name")));
+        if (jstr(rec, "before") || jstr(rec, "after"))
+                fprintf(f, ": %s -> %s", strempty(jstr(rec, "before")), strempty(jstr(rec, "after")));
+        fprintf(f, "  [%s]\n  trail #%s, %s .. %s, by %s (uid %s)", strempty(jstr(rec, "result")),
                 strempty(jstr(rec, "id")), strempty(jstr(rec, "start_time")), strempty(jstr(rec, "end_time")),
-                strempty(jstr(rec, "user")), strempty(jstr(rec, "uid")), strempty(jstr(rec, "endpoint")),
-                strempty(jstr(rec, "host")), strempty(jstr(rec, "vm_id")));
+                strempty(jstr(rec, "user")), strempty(jstr(rec, "uid")));
+        print_field(f, ", endpoint ", jstr(rec, "endpoint"));
+        print_field(f, ", host ", jstr(rec, "host"));
+        print_field(f, ", id ", jstr(rec, "vm_id"));
+        fputc('\n', f);
 }
 
 /* Show the reply and turn it into the exit status. */

@@ -26,6 +26,21 @@ void vm_target_clear(struct vm_target *t) {
 
 static const char *const trail_names[_OP_MAX] = {
         [OP_RENAME] = "RenameVM",
+        [OP_CPU] = "ModifyCPU",
+        [OP_MEMORY] = "ModifyMemory",
+        [OP_DISK_GROW] = "ModifyDisk",
+        [OP_DISK_ADD] = "ModifyDisk",
+        [OP_START] = "StartVM",
+        [OP_STOP] = "StopVM",
+        [OP_STOP_GUEST] = "StopVM",
+        [OP_RESET] = "ResetVM",
+        [OP_SUSPEND] = "SuspendVM",
+        [OP_CLONE] = "CloneVM",
+        [OP_MIGRATE] = "MigrateVM",
+        [OP_SNAPSHOT_CREATE] = "SnapshotCreate",
+        [OP_SNAPSHOT_REVERT] = "SnapshotRevert",
+        [OP_SNAPSHOT_REMOVE] = "SnapshotRemove",
+        [OP_DESTROY] = "DestroyVM",
 };
 
 const char *op_kind_trail_name(enum op_kind k) {

@@ -60,18 +60,58 @@ struct vm_target {
 };
 void vm_target_clear(struct vm_target *t);
 
+/*
+ * The operations.  Each has one trail name; values before and after are
+ * text as described per kind (a "power state" is vSphere's word:
+ * poweredOn, poweredOff, suspended).
+ */
 enum op_kind {
-        OP_RENAME,
+        OP_RENAME,           /* RenameVM: name */
+        OP_CPU,              /* ModifyCPU: CPU count */
+        OP_MEMORY,           /* ModifyMemory: memory MiB */
+        OP_DISK_GROW,        /* ModifyDisk: that disk's capacity (MiB) */
+        OP_DISK_ADD,         /* ModifyDisk: the disk list */
+        OP_START,            /* StartVM: power state */
+        OP_STOP,             /* StopVM (hard power off): power state */
+        OP_STOP_GUEST,       /* StopVM (guest shutdown, then wait for poweredOff): power state */
+        OP_RESET,            /* ResetVM: power state */
+        OP_SUSPEND,          /* SuspendVM: power state */
+        OP_CLONE,            /* CloneVM: the source, then the new VM (name, id, host) */
+        OP_MIGRATE,          /* MigrateVM: host and datastore */
+        OP_SNAPSHOT_CREATE,  /* SnapshotCreate: snapshot tree / current snapshot */
+        OP_SNAPSHOT_REVERT,  /* SnapshotRevert */
+        OP_SNAPSHOT_REMOVE,  /* SnapshotRemove */
+        OP_DESTROY,          /* DestroyVM: the VM's last state */
         _OP_MAX,
 };
 
 /* "RenameVM" etc., the operation name in the trail. */
 const char *op_kind_trail_name(enum op_kind k);
 
-/* Arguments of one operation, validated by the protocol layer. */
+/* Arguments of one operation, validated by the protocol layer.  Strings are borrowed. */
 struct op_args {
-        const char *vm;          /* the name the operator gave */
-        const char *new_name;    /* OP_RENAME */
+        const char *vm;          /* the name the operator gave (endpoint prefix removed) */
+        const char *new_name;    /* OP_RENAME, OP_CLONE */
+        int64_t number;          /* OP_CPU count, OP_MEMORY MiB, OP_DISK_GROW/ADD size in MiB */
+        const char *disk;        /* OP_DISK_GROW: label ("Hard disk 1") or number ("1") */
+        const char *host;        /* OP_CLONE, OP_MIGRATE: target host name, or NULL */
+        const char *datastore;   /* OP_CLONE, OP_MIGRATE: target datastore name, or NULL */
+        bool power_on;           /* OP_CLONE */
+        const char *snapshot;    /* OP_SNAPSHOT_*: snapshot name */
+};
+
+/*
+ * What the layer above gives perform(), all optional (NULL members are
+ * skipped).  Called on the worker thread.
+ */
+struct op_hooks {
+        void *userdata;
+        /* The platform created task task_id (store it on the row at once, for crash recovery). */
+        void (*task_created)(void *userdata, const char *task_id);
+        /* Progress of a long task: percent 0..100 or -1 if unknown; state "queued", "running". */
+        void (*progress)(void *userdata, int percent, const char *state);
+        /* Non-zero when the operator asked to cancel: the backend cancels the task (CancelTask). */
+        bool (*cancel_requested)(void *userdata);
 };
 
 struct backend_session;
@@ -110,8 +150,34 @@ struct backend_ops {
          * updated if the read-back shows another host.
          */
         int (*perform)(struct backend_session *s, enum op_kind kind, const struct op_args *args,
-                       const char *opid, struct vm_target *t, char **after, char **task,
-                       struct op_error *err);
+                       const char *opid, const struct op_hooks *hooks, struct vm_target *t,
+                       char **after, char **task, struct op_error *err);
+
+        /*
+         * Post a user event about t to the platform's own event history
+         * (vSphere EventManager.PostEvent), naming the OS operator and the
+         * trail id, so the platform's history also shows the human.  NULL if
+         * the platform has no such thing.
+         */
+        int (*post_event)(struct backend_session *s, const struct vm_target *t, const char *text,
+                          const char *opid, struct op_error *err);
+
+        /* Read-only: all VMs as a JSON array of {name, id, uuid, host, powerState, ...}. */
+        int (*list_vms)(struct backend_session *s, const char *opid, struct json_object **out,
+                        struct op_error *err);
+        /* Read-only: one VM's details as a JSON object. */
+        int (*show_vm)(struct backend_session *s, const struct op_args *args, const char *opid,
+                       struct json_object **out, struct op_error *err);
+
+        /*
+         * Crash recovery: the outcome of task task_id that an earlier run
+         * started.  0 when it succeeded (and *after read back as perform()
+         * would), -EREMOTEIO with err filled when it failed, -EINPROGRESS while
+         * it still runs, -ENOENT when the platform no longer knows it.
+         */
+        int (*task_outcome)(struct backend_session *s, enum op_kind kind, const struct op_args *args,
+                            const char *task_id, const char *opid, struct vm_target *t, char **after,
+                            struct op_error *err);
 };
 
 extern const struct backend_ops vsphere_backend;

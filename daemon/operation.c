@@ -57,8 +57,8 @@ static int call_perform(struct pool_session *s, void *userdata, struct op_error 
 
         free(TAKE_PTR(op->after));
         free(TAKE_PTR(op->task));
-        return pool_session_ops(s)->perform(pool_session_backend(s), op->kind, &op->args, op->opid, &op->target,
-                                            &op->after, &op->task, err);
+        return pool_session_ops(s)->perform(pool_session_backend(s), op->kind, &op->args, op->opid, NULL,
+                                            &op->target, &op->after, &op->task, err);
 }
 
 /* How a failure is answered to vmctl. */

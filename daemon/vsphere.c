@@ -977,7 +977,8 @@ static int perform_rename(struct backend_session *s, const struct op_args *args,
 }
 
 static int perform(struct backend_session *s, enum op_kind kind, const struct op_args *args, const char *opid,
-                   struct vm_target *t, char **after, char **task, struct op_error *err) {
+                   const struct op_hooks *hooks _unused_, struct vm_target *t, char **after, char **task,
+                   struct op_error *err) {
         if (kind != OP_RENAME)
                 return unsupported(kind, err);
         if (!t->id) {

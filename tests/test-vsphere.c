@@ -204,7 +204,7 @@ static int rename_vm(struct backend_session *s, const char *vm, const char *new_
         if (r < 0)
                 return r;
         n0 = vsphere_session_round_trips(s);
-        r = vsphere_backend.perform(s, OP_RENAME, &args, "test-perform", t, after, task, err);
+        r = vsphere_backend.perform(s, OP_RENAME, &args, "test-perform", NULL, t, after, task, err);
         if (trips_perform)
                 *trips_perform = vsphere_session_round_trips(s) - n0;
         return r;
@@ -281,7 +281,7 @@ static void test_rename(struct backend_session *s) {
                 free(t.host);
                 t.host = NULL;
                 if (r == 0)
-                        r = vsphere_backend.perform(s, OP_RENAME, &args, "test-perform", &t, &after, &task, &err);
+                        r = vsphere_backend.perform(s, OP_RENAME, &args, "test-perform", NULL, &t, &after, &task, &err);
                 check(r == 0 && after && strcmp(after, new_name) == 0 && t.host,
                       "rename without host hint: after \"%s\", host %s (%d %s)", strempty(after), strempty(t.host),
                       r, err.message);
@@ -357,7 +357,7 @@ static void test_logout(struct backend_session *s) {
         check(r == 0, "logout (%d %s)", r, err.message);
 
         err = (struct op_error) {};
-        r = vsphere_backend.perform(s, OP_RENAME, &args, "test-perform", &t, &after, &task, &err);
+        r = vsphere_backend.perform(s, OP_RENAME, &args, "test-perform", NULL, &t, &after, &task, &err);
         check(r == -EKEYEXPIRED && strcmp(err.fault, "NotAuthenticated") == 0 && !task,
               "Rename_Task after logout -> -EKEYEXPIRED NotAuthenticated (%d %s: %s)", r, err.fault, err.message);
 
