@@ -267,6 +267,19 @@ char *proto_format_request(int64_t id, const char *command, struct json_object *
         return format_line(o);
 }
 
+char *proto_format_event(int64_t id, const char *type, struct json_object *body) {
+        struct json_object *o = json_object_new_object();
+        if (!o)
+                return NULL;
+        json_object_object_add(o, "version", json_object_new_int(PROTO_VERSION));
+        json_object_object_add(o, "id", json_object_new_int64(id));
+        json_object_object_add(o, "type", json_object_new_string(type));
+        json_object_object_foreach(body, key, val)
+                if (strcmp(key, "version") != 0 && strcmp(key, "id") != 0 && strcmp(key, "type") != 0)
+                        json_object_object_add(o, key, json_object_get(val));
+        return format_line(o);
+}
+
 char *proto_format_reply(int64_t id, enum proto_error e, const char *message, struct json_object *record) {
         struct json_object *o = json_object_new_object();
         if (!o)

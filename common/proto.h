@@ -13,7 +13,10 @@
  * Reply:    {"version":1,"id":7,"status":"ok","record":{...trail row...}}
  *           {"version":1,"id":7,"status":"error",
  *            "error":{"code":"platform","message":"..."},"record":{...}}
- * "record" is present whenever the request produced a trail row.
+ * "record" is present whenever the request produced a trail row.  Before
+ * the reply, a long operation may send interim messages, which carry
+ * "type" (e.g. "progress") and no "status":
+ *           {"version":1,"id":7,"type":"progress","trail_id":12,"percent":40,"state":"running"}
  */
 #ifndef VMT_PROTO_H
 #define VMT_PROTO_H
@@ -108,6 +111,8 @@ int proto_arg_string(struct json_object *args, const char *key, bool optional, s
 
 /* Build messages.  Return a malloc'd line ending with "\n", or NULL on OOM. */
 char *proto_format_request(int64_t id, const char *command, struct json_object *args);
+/* An interim message: the members of body plus version, id and "type". */
+char *proto_format_event(int64_t id, const char *type, struct json_object *body);
 char *proto_format_reply(int64_t id, enum proto_error e, const char *message, struct json_object *record);
 
 #endif

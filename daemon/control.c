@@ -436,6 +436,19 @@ struct json_object *control_request_args(const struct control_request *req) {
         return req->args;
 }
 
+void control_progress(struct control_request *req, struct json_object *event) {
+        struct conn *c = req->conn;
+
+        if (!c || c->eof || c->closing)
+                return;
+        _cleanup_free_ char *line = proto_format_event(req->id, "progress", event);
+        if (!line || conn_queue(c, line) < 0) {
+                c->closing = true;
+                return;
+        }
+        conn_update(c);
+}
+
 void control_reply(struct control_request *req, enum proto_error e, const char *message,
                    struct json_object *record) {
         struct conn *c = req->conn;

@@ -50,6 +50,13 @@ unsigned control_connection_count(const struct control *c);
 const struct peer *control_request_peer(const struct control_request *req);
 struct json_object *control_request_args(const struct control_request *req);
 
+/*
+ * Send an interim message for a request still in flight (a progress event):
+ * {"version":1,"id":N,"type":"progress", ...members of event...}.  Loop
+ * thread only; dropped silently when the client has gone.
+ */
+void control_progress(struct control_request *req, struct json_object *event);
+
 /* Answer a request and release it.  Loop thread only.  record may be NULL. */
 void control_reply(struct control_request *req, enum proto_error e, const char *message,
                    struct json_object *record);

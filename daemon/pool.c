@@ -153,6 +153,30 @@ static void set_complete(struct pool_set *set, struct job *j) {
                 log_error_errno(-errno, "Failed to wake the event loop: %m");
 }
 
+/* A message from a worker to the loop rides the completion queue as a job that only has done(). */
+struct posted {
+        struct job job;
+        void (*fn)(void *data);
+        void *data;
+};
+
+static void posted_done(struct job *j) {
+        struct posted *m = (struct posted *) j;
+
+        m->fn(m->data);
+        free(m);
+}
+
+int pool_session_post(struct pool_session *s, void (*fn)(void *data), void *data) {
+        struct posted *m = malloc(sizeof *m);
+
+        if (!m)
+                return -ENOMEM;
+        *m = (struct posted) { .job = { .done = posted_done }, .fn = fn, .data = data };
+        set_complete(s->pool->set, &m->job);
+        return 0;
+}
+
 static struct job *pool_take(struct pool *p) {
         struct job *j;
 

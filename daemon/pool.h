@@ -53,6 +53,13 @@ struct backend_session *pool_session_backend(struct pool_session *s);
 const struct endpoint_config *pool_session_endpoint(struct pool_session *s);
 
 /*
+ * Have fn(data) run on the event loop thread soon (for progress events).
+ * Worker thread only.  fn owns data.  Returns -ENOMEM if it could not be
+ * queued (fn is then not called and data is the caller's).
+ */
+int pool_session_post(struct pool_session *s, void (*fn)(void *data), void *data);
+
+/*
  * Call fn on the session, logging in first when needed, and once more after
  * a fresh login when fn reports -EKEYEXPIRED (the platform rejected the call
  * as unauthenticated, so it did nothing).  Every login is a trail row.
