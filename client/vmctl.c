@@ -19,53 +19,51 @@
 #include "log.h"
 #include "macros.h"
 #include "proto.h"
+#include "vmctl.h"
 
 #define DEFAULT_SOCKET "/run/vmtraced/vmtraced.sock"
 /* A reply carries a whole trail row; allow generous before/after values. */
 #define MAX_REPLY (1024 * 1024)
 
-struct options {
-        const char *socket;
-        bool json;
-};
-
-struct command {
-        const char *name;
-        const char *usage;
-        const char *help;
-        int nargs;
-        /* Build the request's args from the positional arguments. */
-        int (*build)(char **argv, struct json_object *args);
-};
-
-static int build_none(char **argv _unused_, struct json_object *args _unused_) {
-        return 0;
-}
-
-static int build_rename(char **argv, struct json_object *args) {
-        json_object_object_add(args, "vm", json_object_new_string(argv[0]));
-        json_object_object_add(args, "name", json_object_new_string(argv[1]));
-        return 0;
-}
-
-static const struct command commands[] = {
-        { "rename", "rename VM NEWNAME", "Rename a VM (VM may be ENDPOINT:NAME).", 2, build_rename },
-        { "ping", "ping", "Check that the daemon answers.", 0, build_none },
-        {},
+/* Every area's table; a new area adds its table here and nowhere else. */
+static const struct vmctl_command *const tables[] = {
+        vmctl_core_commands,
 };
 
 static void usage(FILE *f) {
         fprintf(f, "Usage: vmctl [--socket PATH] [--json] COMMAND [ARGS...]\n\nCommands:\n");
-        for (const struct command *c = commands; c->name; c++)
-                fprintf(f, "  %-24s %s\n", c->usage, c->help);
+        for (size_t t = 0; t < ELEMENTSOF(tables); t++)
+                for (const struct vmctl_command *c = tables[t]; c->name; c++)
+                        fprintf(f, "  %-34s %s\n", c->usage, c->help);
         fprintf(f, "\nOptions:\n"
                    "  -s, --socket PATH   control socket (default $VMTRACED_SOCKET or %s)\n"
-                   "  -j, --json          print the daemon's reply as JSON\n"
-                   "  -h, --help          show this help\n"
+                   "  -j, --json          print the daemon's replies as JSON\n"
+                   "  -h, --help          show this help; COMMAND --help shows a command's\n"
                    "      --version       show the version\n"
                    "\nExit status: 0 success, 1 operation failed on the platform, 2 usage error,\n"
                    "3 denied, 4 daemon or endpoint unreachable, 5 internal or trail error.\n",
                 DEFAULT_SOCKET);
+}
+
+int vmctl_usage(const struct vmctl_command *cmd, FILE *f) {
+        fprintf(f, "Usage: vmctl %s\n%s\n", cmd->usage, cmd->help);
+        return f == stdout ? EXIT_OK : EXIT_USAGE;
+}
+
+char **vmctl_positional(const struct vmctl_command *cmd, int argc, char **argv, int n, int *status) {
+        int first = 1;
+
+        if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+                *status = vmctl_usage(cmd, stdout);
+                return NULL;
+        }
+        if (first < argc && strcmp(argv[first], "--") == 0)
+                first++;
+        if (argc - first != n) {
+                *status = vmctl_usage(cmd, stderr);
+                return NULL;
+        }
+        return argv + first;
 }
 
 static int connect_daemon(const char *path) {
@@ -116,7 +114,7 @@ static int read_reply(int fd, struct proto_reader *reader, char **line, size_t *
         }
 }
 
-static const char *jstr(struct json_object *o, const char *key) {
+const char *vmctl_jstr(struct json_object *o, const char *key) {
         struct json_object *v;
         if (!o || !json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
                 return NULL;
@@ -132,20 +130,20 @@ static void print_field(FILE *f, const char *label, const char *value) {
 static void print_record(FILE *f, struct json_object *rec) {
         if (!rec)
                 return;
-        fprintf(f, "%s %s", strempty(jstr(rec, "operation")), strempty(jstr(rec, "vm_name")));
-        if (jstr(rec, "before") || jstr(rec, "after"))
-                fprintf(f, ": %s -> %s", strempty(jstr(rec, "before")), strempty(jstr(rec, "after")));
-        fprintf(f, "  [%s]\n  trail #%s, %s .. %s, by %s (uid %s)", strempty(jstr(rec, "result")),
-                strempty(jstr(rec, "id")), strempty(jstr(rec, "start_time")), strempty(jstr(rec, "end_time")),
-                strempty(jstr(rec, "user")), strempty(jstr(rec, "uid")));
-        print_field(f, ", endpoint ", jstr(rec, "endpoint"));
-        print_field(f, ", host ", jstr(rec, "host"));
-        print_field(f, ", id ", jstr(rec, "vm_id"));
+        fprintf(f, "%s %s", strempty(vmctl_jstr(rec, "operation")), strempty(vmctl_jstr(rec, "vm_name")));
+        if (vmctl_jstr(rec, "before") || vmctl_jstr(rec, "after"))
+                fprintf(f, ": %s -> %s", strempty(vmctl_jstr(rec, "before")), strempty(vmctl_jstr(rec, "after")));
+        fprintf(f, "  [%s]\n  trail #%s, %s .. %s, by %s (uid %s)", strempty(vmctl_jstr(rec, "result")),
+                strempty(vmctl_jstr(rec, "id")), strempty(vmctl_jstr(rec, "start_time")), strempty(vmctl_jstr(rec, "end_time")),
+                strempty(vmctl_jstr(rec, "user")), strempty(vmctl_jstr(rec, "uid")));
+        print_field(f, ", endpoint ", vmctl_jstr(rec, "endpoint"));
+        print_field(f, ", host ", vmctl_jstr(rec, "host"));
+        print_field(f, ", id ", vmctl_jstr(rec, "vm_id"));
         fputc('\n', f);
 }
 
 /* Show the reply and turn it into the exit status. */
-static int render(const struct options *o, const char *line, size_t len) {
+static int render(const struct vmctl_options *o, const char *line, size_t len) {
         _cleanup_(json_object_putp) struct json_object *reply = NULL;
         char why[256];
 
@@ -164,30 +162,31 @@ static int render(const struct options *o, const char *line, size_t len) {
                         print_record(stdout, rec);
                 return EXIT_OK;
         }
-        enum proto_error e = proto_error_from_string(jstr(err, "code"));
+        enum proto_error e = proto_error_from_string(vmctl_jstr(err, "code"));
         if (!o->json) {
-                fprintf(stderr, "vmctl: %s\n", strempty(jstr(err, "message")));
+                fprintf(stderr, "vmctl: %s\n", strempty(vmctl_jstr(err, "message")));
                 print_record(stderr, rec);
         }
         return proto_error_exit_status(e);
 }
 
-static const struct command *find_command(const char *name) {
-        for (const struct command *c = commands; c->name; c++)
-                if (strcmp(c->name, name) == 0)
-                        return c;
+static const struct vmctl_command *find_command(const char *name) {
+        for (size_t t = 0; t < ELEMENTSOF(tables); t++)
+                for (const struct vmctl_command *c = tables[t]; c->name; c++)
+                        if (strcmp(c->name, name) == 0)
+                                return c;
         return NULL;
 }
 
-static int run(const struct options *o, const struct command *cmd, char **argv) {
-        _cleanup_(json_object_putp) struct json_object *args = json_object_new_object();
+int vmctl_call(const struct vmctl_options *o, const char *command, struct json_object *args) {
+        _cleanup_(json_object_putp) struct json_object *a = args;
         struct proto_reader reader;
         char *line;
         size_t len;
 
-        if (!args || cmd->build(argv, args) < 0)
+        if (!a)
                 return EXIT_INTERNAL;
-        _cleanup_free_ char *req = proto_format_request(1, cmd->name, args);
+        _cleanup_free_ char *req = proto_format_request(1, command, a);
         if (!req)
                 return EXIT_INTERNAL;
         /* Catch what the daemon would refuse (such as bytes that are not UTF-8) with a clearer word. */
@@ -218,6 +217,30 @@ static int run(const struct options *o, const struct command *cmd, char **argv) 
         return r;
 }
 
+static int run_rename(const struct vmctl_options *o, const struct vmctl_command *cmd, int argc, char **argv) {
+        int status;
+        char **pos = vmctl_positional(cmd, argc, argv, 2, &status);
+        if (!pos)
+                return status;
+        struct json_object *args = json_object_new_object();
+        json_object_object_add(args, "vm", json_object_new_string(pos[0]));
+        json_object_object_add(args, "name", json_object_new_string(pos[1]));
+        return vmctl_call(o, "rename", args);
+}
+
+static int run_ping(const struct vmctl_options *o, const struct vmctl_command *cmd, int argc, char **argv) {
+        int status;
+        if (!vmctl_positional(cmd, argc, argv, 0, &status))
+                return status;
+        return vmctl_call(o, "ping", json_object_new_object());
+}
+
+const struct vmctl_command vmctl_core_commands[] = {
+        { "rename", "rename VM NEWNAME", "Rename a VM (VM may be ENDPOINT:NAME).", run_rename },
+        { "ping", "ping", "Check that the daemon answers.", run_ping },
+        {},
+};
+
 int main(int argc, char **argv) {
         static const struct option long_options[] = {
                 { "socket", required_argument, NULL, 's' },
@@ -226,7 +249,7 @@ int main(int argc, char **argv) {
                 { "version", no_argument, NULL, 'V' },
                 {},
         };
-        struct options o = { .socket = getenv("VMTRACED_SOCKET") };
+        struct vmctl_options o = { .socket = getenv("VMTRACED_SOCKET") };
         int c;
 
         log_init("vmctl");
@@ -256,17 +279,13 @@ int main(int argc, char **argv) {
                 usage(stderr);
                 return EXIT_USAGE;
         }
-        const struct command *cmd = find_command(argv[optind]);
+        const struct vmctl_command *cmd = find_command(argv[optind]);
         if (!cmd) {
                 log_error("Unknown command \"%s\". Try vmctl --help.", argv[optind]);
                 return EXIT_USAGE;
         }
-        int first = optind + 1;
-        if (first < argc && strcmp(argv[first], "--") == 0)
-                first++;
-        if (argc - first != cmd->nargs) {
-                log_error("Usage: vmctl %s", cmd->usage);
-                return EXIT_USAGE;
-        }
-        return run(&o, cmd, argv + first);
+        /* The command parses its own options, from its name on (getopt: reset optind to 0). */
+        int first = optind;
+        optind = 0;
+        return cmd->run(&o, cmd, argc - first, argv + first);
 }

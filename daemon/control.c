@@ -55,7 +55,7 @@ struct control {
         char *path;
         sd_event_source *accept_source;
         struct control_limits limits;
-        const struct control_command *commands;
+        const struct control_command *const *tables;
         void *userdata;
         struct conn *conns;
         unsigned n_conns;
@@ -140,9 +140,10 @@ static void conn_error(struct conn *c, int64_t id, enum proto_error e, const cha
 }
 
 static const struct control_command *find_command(struct control *ctl, const char *name) {
-        for (const struct control_command *cmd = ctl->commands; cmd->name; cmd++)
-                if (strcmp(cmd->name, name) == 0)
-                        return cmd;
+        for (const struct control_command *const *t = ctl->tables; *t; t++)
+                for (const struct control_command *cmd = *t; cmd->name; cmd++)
+                        if (strcmp(cmd->name, name) == 0)
+                                return cmd;
         return NULL;
 }
 
@@ -366,14 +367,14 @@ static int control_listen(struct control *ctl, const char *path) {
 }
 
 int control_new(sd_event *event, const char *path, const struct control_limits *limits,
-                const struct control_command *commands, void *userdata, struct control **out) {
+                const struct control_command *const *tables, void *userdata, struct control **out) {
         struct control *ctl = calloc(1, sizeof *ctl);
         int r;
 
         if (!ctl)
                 return log_oom();
         *ctl = (struct control) {
-                .event = event, .fd = -1, .limits = *limits, .commands = commands, .userdata = userdata,
+                .event = event, .fd = -1, .limits = *limits, .tables = tables, .userdata = userdata,
         };
         ctl->path = strdup(path);
         if (!ctl->path) {

@@ -40,8 +40,12 @@ struct control_limits {
         unsigned max_connections;
 };
 
+/*
+ * tables: NULL-terminated list of command tables, each ended by an entry
+ * with a NULL name (one table per area: core, operations, ...).
+ */
 int control_new(sd_event *event, const char *path, const struct control_limits *limits,
-                const struct control_command *commands, void *userdata, struct control **out);
+                const struct control_command *const *tables, void *userdata, struct control **out);
 /* Stop accepting new connections; requests in flight still get their replies. */
 void control_stop(struct control *c);
 void control_free(struct control *c);

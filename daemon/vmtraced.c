@@ -34,11 +34,16 @@ static void handle_rename(struct control_request *req, void *userdata) {
         operation_submit(userdata, req, OP_RENAME);
 }
 
-/* The command table: every request is dispatched from here and nowhere else. */
-static const struct control_command commands[] = {
+static const struct control_command core_commands[] = {
         { "ping", handle_ping },
         { "rename", handle_rename },
         {},
+};
+
+/* Every request is dispatched through these tables and nowhere else; each area adds its table here. */
+static const struct control_command *const command_tables[] = {
+        core_commands,
+        NULL,
 };
 
 static void manager_free(struct manager *m) {
@@ -102,7 +107,7 @@ static int manager_new(const char *config_path, struct manager **out) {
                 .idle_timeout_usec = 30 * 1000000ULL,
                 .max_connections = 256,
         };
-        r = control_new(m->event, m->config->socket_path, &limits, commands, m, &m->control);
+        r = control_new(m->event, m->config->socket_path, &limits, command_tables, m, &m->control);
         if (r < 0)
                 return r;
         *out = TAKE_PTR(m);
