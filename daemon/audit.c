@@ -15,25 +15,56 @@
  *
  * Auditors read the view `trail`, which is the stable interface; the table
  * `records` is an implementation detail that later versions may extend.
+ *
+ * Tamper evidence (schema v2): completing a row (audit_finish, audit_insert)
+ * is one transaction that writes the outcome, gives the row the next seq and
+ * stores hash = SHA-256(previous hash || canonical encoding of the row) as
+ * read back from the table, so the chain covers exactly what is stored (see
+ * common/trail_hash.h).  The chain head (last seq and hash) is kept in memory
+ * and only advanced after COMMIT succeeded.
+ *
+ * Fail-closed: a completion the database refuses is kept in memory, in
+ * order, and retried by a background thread; meanwhile audit_degraded() is
+ * true and audit_begin() refuses, so nothing new reaches a platform while an
+ * outcome is unwritten.  Every completed row is also mirrored to the journal,
+ * and every checkpoint_interval rows (and at close) the chain head is.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 
+#include <grp.h>
 #include <json-c/json.h>
+#include <sys/uio.h>
+#include <systemd/sd-journal.h>
 
 #include "audit.h"
 #include "log.h"
 #include "macros.h"
+#include "trail_hash.h"
 
 #define AUDIT_DB_MODE 0640
 #define AUDIT_BUSY_TIMEOUT_MS 5000
+#define AUDIT_RETRY_INTERVAL_S 1
+
+/* journalctl MESSAGE_ID=... finds every trail row, or every checkpoint. */
+#define AUDIT_JOURNAL_RECORD_ID     "affad5c0656c422c8188beb3a646ad91"
+#define AUDIT_JOURNAL_CHECKPOINT_ID "836ffa5cad00404ca3a69bdca8a954f3"
+
+/* A completion (or whole row) the database refused, kept until it is written. */
+struct queued {
+        struct queued *next;
+        bool insert;               /* audit_insert() rather than audit_finish() */
+        struct audit_record r;     /* strings owned, see record_dup() */
+};
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(sqlite3_stmt *, sqlite3_finalize);
 
@@ -47,6 +78,20 @@ struct audit {
         sqlite3_stmt *stmt_finish;
         sqlite3_stmt *stmt_result;
         sqlite3_stmt *stmt_get;
+        sqlite3_stmt *stmt_set_task;
+        sqlite3_stmt *stmt_pending;
+        /* The chain head: seq and hash of the last completed row. */
+        struct trail_hasher *hasher;
+        int64_t last_seq;
+        unsigned char last_hash[TRAIL_HASH_SIZE];
+        unsigned checkpoint_interval;
+        /* Unwritten completions, oldest first; the retry thread drains it. */
+        struct queued *queue, **queue_tail;
+        size_t queued;
+        atomic_bool degraded;      /* read without the lock by audit_degraded() */
+        pthread_t retry_thread;
+        bool retry_started, stopping;
+        pthread_cond_t wake;
 };
 
 /*
@@ -119,9 +164,105 @@ static int migrate_0_to_1(sqlite3 *db) {
         return sqlite3_exec(db, schema_v1, NULL, NULL, NULL);
 }
 
+/*
+ * Schema version 2: the hash chain.
+ *
+ *   seq    place of the row in completion order (1, 2, ...); NULL while
+ *          PENDING.  Unique.
+ *   hash   SHA-256(previous row's hash || canonical encoding of this row),
+ *          64 hex digits; see common/trail_hash.h and vmtraced-trail(5)
+ *
+ * Both are appended to the view, whose other columns stay as they were.
+ * Rows already completed under version 1 are chained in (end_ms, id) order.
+ */
+static const char schema_v2[] =
+        "ALTER TABLE records ADD COLUMN seq INTEGER;\n"
+        "ALTER TABLE records ADD COLUMN hash TEXT;\n"
+        "CREATE UNIQUE INDEX records_seq ON records(seq);\n"
+        "CREATE INDEX records_vm_id ON records(vm_id);\n"
+        "DROP VIEW trail;\n"
+        "CREATE VIEW trail AS SELECT\n"
+        " id,\n"
+        " strftime('%Y-%m-%dT%H:%M:%S', start_ms / 1000, 'unixepoch')\n"
+        "  || printf('.%03dZ', start_ms % 1000) AS start_time,\n"
+        " strftime('%Y-%m-%dT%H:%M:%S', end_ms / 1000, 'unixepoch')\n"
+        "  || printf('.%03dZ', end_ms % 1000) AS end_time,\n"
+        " start_ms, end_ms, operation, uid, gid, pid, user,\n"
+        " endpoint, endpoint_url, host, vm_name, vm_id, vm_uuid,\n"
+        " before, after, result, fault, message, task,\n"
+        " seq, hash\n"
+        " FROM records;\n";
+
+static int chain_one(sqlite3 *db, struct trail_hasher *h, int64_t id, int64_t seq,
+                     unsigned char hash[TRAIL_HASH_SIZE]);
+
+static int migrate_1_to_2(sqlite3 *db) {
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
+        struct trail_hasher *h = NULL;
+        unsigned char hash[TRAIL_HASH_SIZE] = {};
+        int64_t seq = 0;
+        int rc;
+
+        rc = sqlite3_exec(db, schema_v2, NULL, NULL, NULL);
+        if (rc != SQLITE_OK)
+                return rc;
+        if (trail_hasher_new(&h) < 0)
+                return SQLITE_NOMEM;
+        rc = sqlite3_prepare_v2(db, "SELECT id FROM records WHERE result <> 'PENDING' ORDER BY end_ms, id",
+                                -1, &s, NULL);
+        while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW)
+                rc = chain_one(db, h, sqlite3_column_int64(s, 0), ++seq, hash);
+        trail_hasher_free(h);
+        if (rc != SQLITE_DONE && rc != SQLITE_OK)
+                return rc;
+        return sqlite3_exec(db, "PRAGMA user_version = 2", NULL, NULL, NULL);
+}
+
 static int (*const migrations[])(sqlite3 *db) = {
         migrate_0_to_1,
+        migrate_1_to_2,
 };
+
+/*
+ * Give row id the given seq, read it back and store its hash, chained on
+ * hash (the previous row's), which is replaced by the row's own.  Runs
+ * inside the caller's transaction; returns an SQLite result code.  Used by
+ * the migration, which has no struct audit yet, hence the plain sqlite3.
+ */
+static int chain_one(sqlite3 *db, struct trail_hasher *h, int64_t id, int64_t seq,
+                     unsigned char hash[TRAIL_HASH_SIZE]) {
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *u = NULL, *r = NULL;
+        char hex[TRAIL_HASH_HEX_SIZE];
+        unsigned char out[TRAIL_HASH_SIZE];
+        int rc;
+
+        rc = sqlite3_prepare_v2(db, "UPDATE records SET seq = ?1 WHERE id = ?2", -1, &u, NULL);
+        if (rc == SQLITE_OK)
+                rc = sqlite3_bind_int64(u, 1, seq);
+        if (rc == SQLITE_OK)
+                rc = sqlite3_bind_int64(u, 2, id);
+        if (rc == SQLITE_OK && (rc = sqlite3_step(u)) == SQLITE_DONE)
+                rc = sqlite3_prepare_v2(db, "SELECT " TRAIL_HASH_COLUMNS " FROM records WHERE id = ?1", -1, &r, NULL);
+        if (rc == SQLITE_OK)
+                rc = sqlite3_bind_int64(r, 1, id);
+        if (rc == SQLITE_OK && (rc = sqlite3_step(r)) != SQLITE_ROW)
+                return rc == SQLITE_DONE ? SQLITE_INTERNAL : rc;
+        if (rc != SQLITE_ROW)
+                return rc;
+        if (trail_hash_row(h, hash, r, 0, out) < 0)
+                return SQLITE_NOMEM;
+        memcpy(hash, out, TRAIL_HASH_SIZE);
+        trail_hash_to_hex(out, hex);
+        sqlite3_finalize(TAKE_PTR(u));
+        rc = sqlite3_prepare_v2(db, "UPDATE records SET hash = ?1 WHERE id = ?2", -1, &u, NULL);
+        if (rc == SQLITE_OK)
+                rc = sqlite3_bind_text(u, 1, hex, -1, SQLITE_TRANSIENT);
+        if (rc == SQLITE_OK)
+                rc = sqlite3_bind_int64(u, 2, id);
+        if (rc == SQLITE_OK)
+                rc = sqlite3_step(u);
+        return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
 
 #define AUDIT_SCHEMA_VERSION ((int) ELEMENTSOF(migrations))
 
@@ -332,8 +473,132 @@ static int prepare_all(struct audit *a) {
         r = prepare(a, "SELECT result FROM records WHERE id = :id", &a->stmt_result);
         if (r < 0)
                 return r;
+        r = prepare(a, "UPDATE records SET task = :task WHERE id = :id AND result = 'PENDING'", &a->stmt_set_task);
+        if (r < 0)
+                return r;
+        r = prepare(a,
+                    "SELECT id, start_ms, operation, uid, gid, pid, user, endpoint, endpoint_url, host,"
+                    " vm_name, vm_id, vm_uuid, before, after, task FROM records"
+                    " WHERE result = 'PENDING' ORDER BY id",
+                    &a->stmt_pending);
+        if (r < 0)
+                return r;
         return prepare(a, "SELECT * FROM trail WHERE id = :id", &a->stmt_get);
 }
+
+/*
+ * The chain head at open: the row with the highest seq.  A head whose hash
+ * is not 64 hex digits has been tampered with; extending it would hide that.
+ */
+static int load_chain_head(struct audit *a) {
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
+        int rc;
+
+        rc = sqlite3_prepare_v2(a->db, "SELECT seq, hash FROM records WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1",
+                                -1, &s, NULL);
+        if (rc != SQLITE_OK)
+                return log_sqlite(a, rc, "read the chain head");
+        rc = sqlite3_step(s);
+        if (rc == SQLITE_DONE) {
+                a->last_seq = 0;
+                memset(a->last_hash, 0, sizeof a->last_hash);
+                return 0;
+        }
+        if (rc != SQLITE_ROW)
+                return log_sqlite(a, rc, "read the chain head");
+        a->last_seq = sqlite3_column_int64(s, 0);
+        if (trail_hash_from_hex((const char *) sqlite3_column_text(s, 1), a->last_hash) < 0)
+                return log_error_errno(-EBADMSG, "The last row of %s (seq %" PRId64 ") has no valid hash; "
+                                       "the trail was altered (see vmctl verify); refusing to extend it",
+                                       a->path, a->last_seq);
+        return 0;
+}
+
+/* Trail view columns and the journal fields they are mirrored to. */
+static const struct {
+        const char *column;
+        const char *field;
+} journal_fields[] = {
+        { "id", "VMTRACE_ID" },           { "seq", "VMTRACE_SEQ" },
+        { "hash", "VMTRACE_HASH" },       { "start_time", "VMTRACE_STR" },
+        { "end_time", "VMTRACE_END" },    { "operation", "VMTRACE_OPR" },
+        { "user", "VMTRACE_USER" },       { "uid", "VMTRACE_UID" },
+        { "gid", "VMTRACE_GID" },         { "pid", "VMTRACE_PID" },
+        { "endpoint", "VMTRACE_ENDPOINT" }, { "endpoint_url", "VMTRACE_ENDPOINT_URL" },
+        { "host", "VMTRACE_HOST" },       { "vm_name", "VMTRACE_VM" },
+        { "vm_id", "VMTRACE_VM_ID" },     { "vm_uuid", "VMTRACE_VM_UUID" },
+        { "before", "VMTRACE_BEF" },      { "after", "VMTRACE_AFT" },
+        { "result", "VMTRACE_RST" },      { "fault", "VMTRACE_FAULT" },
+        { "message", "VMTRACE_REASON" },  { "task", "VMTRACE_TASK" },
+};
+
+/*
+ * Mirror completed row id to the journal, one structured entry per row, so
+ * journald forwarding ships the trail off the host.  Values go in as
+ * length-delimited iovecs (newlines and any bytes survive).  Without a
+ * journal sd_journal_sendv() fails and nothing else happens.  Lock held.
+ */
+static void journal_mirror(struct audit *a, int64_t id) {
+        _cleanup_(stmt_resetp) sqlite3_stmt *s = a->stmt_get;
+        struct iovec iov[ELEMENTSOF(journal_fields) + 3];
+        char *bufs[ELEMENTSOF(journal_fields) + 3] = {};
+        size_t n = 0;
+
+        if (sqlite3_bind_int64(s, 1, id) != SQLITE_OK || sqlite3_step(s) != SQLITE_ROW)
+                return;
+        if (asprintf(&bufs[n++], "MESSAGE_ID=" AUDIT_JOURNAL_RECORD_ID) < 0 ||
+            asprintf(&bufs[n++], "PRIORITY=%d", LOG_INFO) < 0 ||
+            asprintf(&bufs[n++], "MESSAGE=vmtraced trail #%" PRId64 ": %s %s [%s]", id,
+                     strempty((const char *) sqlite3_column_text(s, 5)),
+                     strempty((const char *) sqlite3_column_text(s, 13)),
+                     strempty((const char *) sqlite3_column_text(s, 18))) < 0)
+                goto out;
+        for (int c = 0; c < sqlite3_column_count(s) && n < ELEMENTSOF(bufs); c++) {
+                const char *field = NULL;
+
+                for (size_t f = 0; f < ELEMENTSOF(journal_fields); f++)
+                        if (strcmp(journal_fields[f].column, sqlite3_column_name(s, c)) == 0)
+                                field = journal_fields[f].field;
+                if (!field || sqlite3_column_type(s, c) == SQLITE_NULL)
+                        continue;
+                const char *v = (const char *) sqlite3_column_text(s, c);
+                size_t len = (size_t) sqlite3_column_bytes(s, c), fl = strlen(field);
+                char *b = malloc(fl + 1 + len);
+                if (!b)
+                        goto out;
+                memcpy(b, field, fl);
+                b[fl] = '=';
+                memcpy(b + fl + 1, v, len);
+                iov[n] = (struct iovec) { .iov_base = b, .iov_len = fl + 1 + len };
+                bufs[n++] = b;
+        }
+        for (size_t i = 0; i < 3; i++)
+                iov[i] = (struct iovec) { .iov_base = bufs[i], .iov_len = strlen(bufs[i]) };
+        (void) sd_journal_sendv(iov, (int) n);
+out:
+        for (size_t i = 0; i < ELEMENTSOF(bufs); i++)
+                free(bufs[i]);
+}
+
+/* Write the chain head to the journal: the external copy that makes a cut-off tail detectable. */
+static void journal_checkpoint(struct audit *a, const char *why) {
+        char hex[TRAIL_HASH_HEX_SIZE];
+
+        trail_hash_to_hex(a->last_hash, hex);
+        (void) sd_journal_send("MESSAGE_ID=" AUDIT_JOURNAL_CHECKPOINT_ID,
+                               "PRIORITY=%d", LOG_NOTICE,
+                               "MESSAGE=vmtraced trail checkpoint (%s): %" PRId64 ":%s", why, a->last_seq, hex,
+                               "VMTRACE_SEQ=%" PRId64, a->last_seq,
+                               "VMTRACE_HASH=%s", hex,
+                               "VMTRACE_DATABASE=%s", a->path,
+                               NULL);
+        log_debug("Checkpoint %" PRId64 ":%s (%s)", a->last_seq, hex, why);
+}
+
+/* Defined with the write path below. */
+static void flush_queue_locked(struct audit *a);
+static void drop_queue_locked(struct audit *a);
+static void *retry_main(void *userdata);
 
 int audit_open(const char *path, struct audit **out) {
         struct audit *a;
@@ -344,6 +609,9 @@ int audit_open(const char *path, struct audit **out) {
         if (!a)
                 return log_oom();
         pthread_mutex_init(&a->lock, NULL);
+        pthread_cond_init(&a->wake, NULL);
+        a->queue_tail = &a->queue;
+        a->checkpoint_interval = AUDIT_DEFAULT_CHECKPOINT_INTERVAL;
         a->path = strdup(path);
         if (!a->path) {
                 audit_close(a);
@@ -376,6 +644,21 @@ int audit_open(const char *path, struct audit **out) {
                 r = prepare_all(a);
         if (r >= 0)
                 r = query_int64(a, "SELECT COALESCE(MAX(id), 0) + 1 FROM records", &a->next_id);
+        if (r >= 0)
+                r = load_chain_head(a);
+        if (r >= 0 && trail_hasher_new(&a->hasher) < 0)
+                r = log_oom();
+        if (r >= 0) {
+                /* The thread takes no signals: they belong to the daemon's event loop. */
+                sigset_t all, old;
+                sigfillset(&all);
+                pthread_sigmask(SIG_SETMASK, &all, &old);
+                r = -pthread_create(&a->retry_thread, NULL, retry_main, a);
+                pthread_sigmask(SIG_SETMASK, &old, NULL);
+                if (r < 0)
+                        log_error_errno(r, "Failed to start the trail retry thread: %m");
+                a->retry_started = r >= 0;
+        }
         if (r < 0) {
                 audit_close(a);
                 return r;
@@ -388,6 +671,24 @@ int audit_open(const char *path, struct audit **out) {
 void audit_close(struct audit *a) {
         if (!a)
                 return;
+        if (a->retry_started) {
+                pthread_mutex_lock(&a->lock);
+                a->stopping = true;
+                pthread_cond_signal(&a->wake);
+                pthread_mutex_unlock(&a->lock);
+                pthread_join(a->retry_thread, NULL);
+        }
+        if (a->db && a->hasher) {
+                pthread_mutex_lock(&a->lock);
+                flush_queue_locked(a);
+                drop_queue_locked(a);
+                if (a->last_seq > 0)
+                        journal_checkpoint(a, "shutdown");
+                pthread_mutex_unlock(&a->lock);
+        }
+        trail_hasher_free(a->hasher);
+        sqlite3_finalize(a->stmt_set_task);
+        sqlite3_finalize(a->stmt_pending);
         sqlite3_finalize(a->stmt_insert);
         sqlite3_finalize(a->stmt_finish);
         sqlite3_finalize(a->stmt_result);
@@ -395,6 +696,7 @@ void audit_close(struct audit *a) {
         /* Last close checkpoints the WAL into the main file. */
         if (a->db && sqlite3_close(a->db) != SQLITE_OK)
                 log_warning("Failed to close %s: %s", a->path, sqlite3_errmsg(a->db));
+        pthread_cond_destroy(&a->wake);
         pthread_mutex_destroy(&a->lock);
         free(a->path);
         free(a);
@@ -500,7 +802,7 @@ static int insert_locked(struct audit *a, struct audit_record *r, const char *re
         rc = bind_record(s, r, result);
         if (rc != SQLITE_OK)
                 return log_sqlite(a, rc, "bind audit record");
-        /* Autocommit: this step is the whole transaction, durable on return. */
+        /* Autocommit (unless the caller opened a transaction): durable on return. */
         rc = sqlite3_step(s);
         if (rc != SQLITE_DONE)
                 return log_sqlite(a, rc, "write audit record");
@@ -513,18 +815,11 @@ static int insert_locked(struct audit *a, struct audit_record *r, const char *re
 int audit_begin(struct audit *a, struct audit_record *r) {
         _cleanup_(unlockp) _unused_ pthread_mutex_t *m = lock(a);
 
+        /* An unwritten outcome would be followed by acts the trail also cannot hold. */
+        if (a->queued > 0)
+                return log_error_errno(-EIO, "Trail %s is degraded (%zu outcome(s) not yet written); refusing %s",
+                                       a->path, a->queued, strempty(r->operation));
         return insert_locked(a, r, AUDIT_RESULT_PENDING);
-}
-
-int audit_insert(struct audit *a, struct audit_record *r) {
-        _cleanup_(unlockp) _unused_ pthread_mutex_t *m = lock(a);
-
-        if (!result_is_final(r->result))
-                return log_error_errno(-EINVAL, "Audit record of %s with invalid result %s",
-                                       strempty(r->operation), strempty(r->result));
-        if (r->end_ms == 0)
-                r->end_ms = now_ms();
-        return insert_locked(a, r, r->result);
 }
 
 /* Why did finish change nothing?  -ENOENT (no row) or -EALREADY (completed). */
@@ -544,30 +839,295 @@ static int finish_failure(struct audit *a, int64_t id) {
                                id, (const char *) sqlite3_column_text(s, 0));
 }
 
+/* The outcome part of a completion, inside the transaction. */
+static int finish_step_locked(struct audit *a, const struct audit_record *r) {
+        _cleanup_(stmt_resetp) sqlite3_stmt *s = a->stmt_finish;
+        int rc;
+
+        rc = bind_record(s, r, r->result);
+        if (rc != SQLITE_OK)
+                return log_sqlite(a, rc, "bind audit record");
+        rc = sqlite3_step(s);
+        if (rc != SQLITE_DONE)
+                return log_sqlite(a, rc, "complete audit record");
+        if (sqlite3_changes(a->db) == 1)
+                return 0;
+        return finish_failure(a, r->id);
+}
+
+/*
+ * One completion as one transaction: the outcome (an UPDATE of the pending
+ * row, or the INSERT of a whole row), then the next seq and the row's hash.
+ * The chain head moves only when COMMIT succeeded.
+ */
+static int complete_locked(struct audit *a, struct audit_record *r, bool insert) {
+        unsigned char hash[TRAIL_HASH_SIZE];
+        int r2, rc;
+
+        r2 = exec(a, "BEGIN IMMEDIATE");
+        if (r2 < 0)
+                return r2;
+        r2 = insert ? insert_locked(a, r, r->result) : finish_step_locked(a, r);
+        if (r2 >= 0) {
+                memcpy(hash, a->last_hash, sizeof hash);
+                rc = chain_one(a->db, a->hasher, r->id, a->last_seq + 1, hash);
+                if (rc != SQLITE_OK)
+                        r2 = log_sqlite(a, rc, "chain audit record");
+        }
+        if (r2 >= 0)
+                r2 = exec(a, "COMMIT");
+        if (r2 < 0) {
+                (void) sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
+                return r2;
+        }
+        a->last_seq++;
+        memcpy(a->last_hash, hash, sizeof hash);
+        journal_mirror(a, r->id);
+        if (a->checkpoint_interval > 0 && a->last_seq % a->checkpoint_interval == 0)
+                journal_checkpoint(a, "interval");
+        return 0;
+}
+
+/* Errors that retrying cannot fix: the caller's mistake, not the storage's. */
+static bool is_permanent(int r) {
+        return r == -EINVAL || r == -ENOENT || r == -EALREADY || r == -EEXIST;
+}
+
+static char *dup_or_null(const char *s, bool *oom) {
+        char *d;
+
+        if (!s)
+                return NULL;
+        d = strdup(s);
+        if (!d)
+                *oom = true;
+        return d;
+}
+
+/* The record's strings, as members in one list, to copy and free them alike. */
+#define RECORD_STRINGS(r) \
+        &(r)->operation, &(r)->user, &(r)->endpoint, &(r)->endpoint_url, &(r)->host, &(r)->vm_name, \
+        &(r)->vm_id, &(r)->vm_uuid, &(r)->before, &(r)->after, &(r)->result, &(r)->fault,          \
+        &(r)->message, &(r)->task
+
+static void record_strings_free(struct audit_record *r);
+
+static void queued_free(struct queued *q) {
+        record_strings_free(&q->r);
+        free(q);
+}
+
+/* Keep the outcome in memory for the retry thread; the lock is held. */
+static int enqueue_locked(struct audit *a, const struct audit_record *r, bool insert) {
+        struct queued *q = calloc(1, sizeof *q);
+        bool oom = false;
+
+        if (!q)
+                return -ENOMEM;
+        q->insert = insert;
+        q->r = *r;
+        const char **strs[] = { RECORD_STRINGS(&q->r) };
+        for (size_t i = 0; i < ELEMENTSOF(strs); i++)
+                *strs[i] = dup_or_null(*strs[i], &oom);
+        if (oom) {
+                queued_free(q);
+                return -ENOMEM;
+        }
+        *a->queue_tail = q;
+        a->queue_tail = &q->next;
+        a->queued++;
+        atomic_store(&a->degraded, true);
+        pthread_cond_signal(&a->wake);
+        return 0;
+}
+
+/* Write queued completions in order; stop at the first that still fails. */
+static void flush_queue_locked(struct audit *a) {
+        while (a->queue) {
+                struct queued *q = a->queue;
+                int r = complete_locked(a, &q->r, q->insert);
+
+                if (r < 0 && !is_permanent(r))
+                        return;
+                if (r < 0)
+                        log_error("Dropping queued trail row %" PRId64 ": it can never be written (%s).",
+                                  q->r.id, strerror(-r));
+                else
+                        log_notice("Trail row %" PRId64 " written after retry.", q->r.id);
+                a->queue = q->next;
+                if (!a->queue)
+                        a->queue_tail = &a->queue;
+                a->queued--;
+                queued_free(q);
+        }
+        if (atomic_exchange(&a->degraded, false))
+                log_notice("Trail %s is writable again; no outcome is waiting.", a->path);
+}
+
+/*
+ * At close, what could not be written goes to the log in full (and so to the
+ * journal); the rows stay PENDING in the database and start-up recovery
+ * resolves them.  The lock is held.
+ */
+static void drop_queue_locked(struct audit *a) {
+        while (a->queue) {
+                struct queued *q = a->queue;
+                const struct audit_record *r = &q->r;
+
+                log_error("Trail row %" PRId64 " could not be written before shutdown; it stays PENDING: "
+                          "%s %s on %s by %s (uid %u): before=%s after=%s result=%s fault=%s task=%s",
+                          r->id, r->operation, strempty(r->vm_name), strempty(r->endpoint), strempty(r->user),
+                          (unsigned) r->uid, strempty(r->before), strempty(r->after), strempty(r->result),
+                          strempty(r->fault), strempty(r->task));
+                a->queue = q->next;
+                queued_free(q);
+        }
+        a->queue_tail = &a->queue;
+        a->queued = 0;
+}
+
+static void *retry_main(void *userdata) {
+        struct audit *a = userdata;
+
+        pthread_mutex_lock(&a->lock);
+        while (!a->stopping) {
+                struct timespec until;
+
+                clock_gettime(CLOCK_REALTIME, &until);
+                until.tv_sec += AUDIT_RETRY_INTERVAL_S;
+                (void) pthread_cond_timedwait(&a->wake, &a->lock, &until);
+                if (!a->stopping && a->queue)
+                        flush_queue_locked(a);
+        }
+        pthread_mutex_unlock(&a->lock);
+        return NULL;
+}
+
+/* Complete now, or keep the outcome for the retry thread.  The lock is held. */
+static int complete_or_queue_locked(struct audit *a, struct audit_record *r, bool insert) {
+        int q;
+
+        /* Behind an earlier unwritten outcome: keep completion order. */
+        if (!a->queue) {
+                int e = complete_locked(a, r, insert);
+                if (e >= 0 || is_permanent(e))
+                        return e;
+                log_error("Trail row %" PRId64 " (%s) kept in memory; the trail is degraded and retried every %ds.",
+                          r->id, r->operation, AUDIT_RETRY_INTERVAL_S);
+        }
+        q = enqueue_locked(a, r, insert);
+        if (q < 0)
+                return log_error_errno(q, "Failed to keep trail row %" PRId64 " in memory: %m", r->id);
+        return 1;
+}
+
+int audit_insert(struct audit *a, struct audit_record *r) {
+        _cleanup_(unlockp) _unused_ pthread_mutex_t *m = lock(a);
+
+        if (!result_is_final(r->result))
+                return log_error_errno(-EINVAL, "Audit record of %s with invalid result %s",
+                                       strempty(r->operation), strempty(r->result));
+        if (!r->operation)
+                return log_error_errno(-EINVAL, "Audit record without operation");
+        if (r->end_ms == 0)
+                r->end_ms = now_ms();
+        if (r->id == 0)
+                r->id = reserve_id_locked(a);
+        if (r->start_ms == 0)
+                r->start_ms = now_ms();
+        return complete_or_queue_locked(a, r, true);
+}
+
 int audit_finish(struct audit *a, const struct audit_record *r) {
         _cleanup_(unlockp) _unused_ pthread_mutex_t *m = lock(a);
         struct audit_record copy = *r;
-        int rc;
 
         if (!result_is_final(r->result))
                 return log_error_errno(-EINVAL, "Cannot finish audit record %" PRId64
                                        " with result %s", r->id, strempty(r->result));
         if (copy.end_ms == 0)
                 copy.end_ms = now_ms();
+        return complete_or_queue_locked(a, &copy, false);
+}
 
-        {
-                _cleanup_(stmt_resetp) sqlite3_stmt *s = a->stmt_finish;
+int audit_set_task(struct audit *a, int64_t id, const char *task) {
+        _cleanup_(unlockp) _unused_ pthread_mutex_t *m = lock(a);
+        _cleanup_(stmt_resetp) sqlite3_stmt *s = a->stmt_set_task;
+        int rc;
 
-                rc = bind_record(s, &copy, copy.result);
-                if (rc != SQLITE_OK)
-                        return log_sqlite(a, rc, "bind audit record");
-                rc = sqlite3_step(s);
-                if (rc != SQLITE_DONE)
-                        return log_sqlite(a, rc, "complete audit record");
-                if (sqlite3_changes(a->db) == 1)
-                        return 0;
+        if ((rc = bind_text(s, ":task", task)) != SQLITE_OK || (rc = bind_int(s, ":id", false, id)) != SQLITE_OK)
+                return log_sqlite(a, rc, "bind task");
+        rc = sqlite3_step(s);
+        if (rc != SQLITE_DONE)
+                return log_sqlite(a, rc, "store task id");
+        return sqlite3_changes(a->db) == 1 ? 0 : -ENOENT;
+}
+
+bool audit_degraded(struct audit *a) {
+        return atomic_load(&a->degraded);
+}
+
+void audit_set_checkpoint_interval(struct audit *a, unsigned n) {
+        _cleanup_(unlockp) _unused_ pthread_mutex_t *m = lock(a);
+
+        a->checkpoint_interval = n;
+}
+
+static void record_strings_free(struct audit_record *r) {
+        const char **strs[] = { RECORD_STRINGS(r) };
+
+        for (size_t i = 0; i < ELEMENTSOF(strs); i++)
+                free((char *) *strs[i]);
+}
+
+/* Copy the PENDING rows out of the database (owned strings); the lock is held. */
+static int collect_pending_locked(struct audit *a, struct audit_record **out, size_t *n) {
+        _cleanup_(stmt_resetp) sqlite3_stmt *s = a->stmt_pending;
+        /* Columns of stmt_pending that hold text, and where they go. */
+        static const int text_cols[] = { 2, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 };
+        int rc;
+
+        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+                struct audit_record *l = reallocarray(*out, *n + 1, sizeof **out), *r;
+                bool oom = false;
+
+                if (!l)
+                        return log_oom();
+                *out = l;
+                r = &l[(*n)++];
+                *r = (struct audit_record) {
+                        .id = sqlite3_column_int64(s, 0),
+                        .start_ms = sqlite3_column_int64(s, 1),
+                        .uid = sqlite3_column_type(s, 3) == SQLITE_NULL ? (uid_t) -1 : (uid_t) sqlite3_column_int64(s, 3),
+                        .gid = sqlite3_column_type(s, 4) == SQLITE_NULL ? (gid_t) -1 : (gid_t) sqlite3_column_int64(s, 4),
+                        .pid = (pid_t) sqlite3_column_int64(s, 5),
+                };
+                const char **strs[] = { &r->operation, &r->user, &r->endpoint, &r->endpoint_url, &r->host,
+                                        &r->vm_name, &r->vm_id, &r->vm_uuid, &r->before, &r->after, &r->task };
+                for (size_t i = 0; i < ELEMENTSOF(text_cols); i++)
+                        *strs[i] = dup_or_null((const char *) sqlite3_column_text(s, text_cols[i]), &oom);
+                if (oom)
+                        return log_oom();
         }
-        return finish_failure(a, r->id);
+        return rc == SQLITE_DONE ? 0 : log_sqlite(a, rc, "list pending rows");
+}
+
+int audit_pending_foreach(struct audit *a, audit_pending_fn fn, void *userdata) {
+        struct audit_record *list = NULL;
+        size_t n = 0;
+        int r;
+
+        /* Copied out first: fn() completes rows, which takes the lock and changes the table. */
+        pthread_mutex_lock(&a->lock);
+        r = collect_pending_locked(a, &list, &n);
+        pthread_mutex_unlock(&a->lock);
+        for (size_t i = 0; i < n; i++) {
+                if (r >= 0)
+                        r = fn(a, &list[i], userdata);
+                record_strings_free(&list[i]);
+        }
+        free(list);
+        return r < 0 ? r : (int) n;
 }
 
 static int column_to_json(sqlite3_stmt *s, int i, struct json_object **out) {
@@ -620,5 +1180,32 @@ int audit_get_json(struct audit *a, int64_t id, struct json_object **out) {
                 }
         }
         *out = o;
+        return 0;
+}
+
+/*
+ * Auditors read the file with the audit group's rights; only the daemon's
+ * user writes it.  The -wal and -shm files are covered too (SQLite gives
+ * new ones the database file's mode and owner, but old ones may differ).
+ */
+int audit_set_group(struct audit *a, const char *group) {
+        static const char *const suffixes[] = { "", "-wal", "-shm" };
+        struct group *g;
+
+        errno = 0;
+        g = getgrnam(group);
+        if (!g)
+                return log_error_errno(errno ? -errno : -ESRCH, "Unknown audit group \"%s\"", group);
+        for (size_t i = 0; i < ELEMENTSOF(suffixes); i++) {
+                _cleanup_free_ char *p = NULL;
+
+                if (asprintf(&p, "%s%s", a->path, suffixes[i]) < 0)
+                        return log_oom();
+                if (chown(p, (uid_t) -1, g->gr_gid) < 0 || chmod(p, AUDIT_DB_MODE) < 0) {
+                        if (errno == ENOENT && i > 0)
+                                continue;
+                        return log_error_errno(-errno, "Failed to give %s to group %s: %m", p, group);
+                }
+        }
         return 0;
 }

@@ -11,6 +11,7 @@
 #ifndef VMT_AUDIT_H
 #define VMT_AUDIT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
@@ -75,11 +76,45 @@ int64_t audit_reserve_id(struct audit *a);
  */
 int audit_begin(struct audit *a, struct audit_record *r);
 
-/* Complete row r->id with end_ms, host, target, before/after, result, fault, message, task. */
+/*
+ * Complete row r->id with end_ms, host, target, before/after, result, fault,
+ * message, task, and chain it (seq, hash).  Returns 0 when written, 1 when
+ * the database refused the write and the outcome is kept in memory for the
+ * retry thread (the trail is degraded until it is written), or a negative
+ * errno for a call that can never succeed (-EINVAL, -ENOENT, -EALREADY).
+ */
 int audit_finish(struct audit *a, const struct audit_record *r);
 
-/* Insert an already complete row in one step (used for DENIED and session rows). */
+/* Insert an already complete row in one step (used for DENIED and session rows).  Returns as audit_finish(). */
 int audit_insert(struct audit *a, struct audit_record *r);
+
+/*
+ * Store the platform's task id on pending row id as soon as it is known,
+ * so that start-up recovery can find the task after a crash.
+ */
+int audit_set_task(struct audit *a, int64_t id, const char *task);
+
+/*
+ * True while a completion is kept in memory because the database refused
+ * it.  Meanwhile audit_begin() refuses (so nothing new reaches a platform)
+ * and a background thread retries every second.  Any thread may ask.
+ */
+bool audit_degraded(struct audit *a);
+
+/* Write (seq, hash) to the journal every n completed rows (0: only at close). */
+#define AUDIT_DEFAULT_CHECKPOINT_INTERVAL 1000
+void audit_set_checkpoint_interval(struct audit *a, unsigned n);
+
+/* Give the database and its -wal/-shm files to group (mode 0640). */
+int audit_set_group(struct audit *a, const char *group);
+
+/*
+ * Call fn for every PENDING row, oldest first (strings valid during the
+ * call; fn may complete the row).  Stops at fn's first negative return.
+ * Returns the number of rows or a negative errno.
+ */
+typedef int (*audit_pending_fn)(struct audit *a, const struct audit_record *r, void *userdata);
+int audit_pending_foreach(struct audit *a, audit_pending_fn fn, void *userdata);
 
 /* Read row id into a JSON object keyed by column name (for replies and tests). */
 struct json_object;

@@ -203,7 +203,7 @@ static bool test_schema_and_pragmas(void) {
         }
         audit_close(a);
         CHECK(sync == 2, "synchronous = %d, want 2 (FULL)", sync);
-        CHECK(sql_int(dbpath, "PRAGMA user_version") == 1, "user_version is not 1");
+        CHECK(sql_int(dbpath, "PRAGMA user_version") == 2, "user_version is not 2");
         /* journal_mode=WAL is persistent, so a fresh connection sees it. */
         {
                 sqlite3 *db;
@@ -220,8 +220,8 @@ static bool test_schema_and_pragmas(void) {
                 CHECK(wal, "journal_mode is not wal");
         }
         CHECK(sql_int(dbpath, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index'"
-                              " AND tbl_name = 'records' AND name LIKE 'records_%'") == 4,
-              "expected 4 indexes on records");
+                              " AND tbl_name = 'records' AND name LIKE 'records_%'") == 6,
+              "expected 6 indexes on records");
         CHECK(sql_int(dbpath, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'view'"
                               " AND name = 'trail'") == 1, "view trail missing");
         return true;
@@ -419,13 +419,13 @@ static bool test_refuse_newer(void) {
         r = audit_open(dbpath, &a);
         CHECK(r == 0, "audit_open: %s", strerror(-r));
         audit_close(a);
-        CHECK(sql_exec(dbpath, "PRAGMA user_version = 2"), "cannot set user_version");
+        CHECK(sql_exec(dbpath, "PRAGMA user_version = 99"), "cannot set user_version");
         a = NULL;
         r = audit_open(dbpath, &a);
         if (r == 0)
                 audit_close(a);
         CHECK(r == -EPROTONOSUPPORT, "open of newer schema: %d, want -EPROTONOSUPPORT", r);
-        CHECK(sql_int(dbpath, "PRAGMA user_version") == 2, "user_version was changed");
+        CHECK(sql_int(dbpath, "PRAGMA user_version") == 99, "user_version was changed");
         return true;
 }
 
@@ -601,7 +601,7 @@ static const struct {
         bool (*fn)(void);
 } tests[] = {
         { "new database file is mode 0640 under umask 077", test_create_mode },
-        { "schema version 1, WAL, synchronous=FULL, indexes, view", test_schema_and_pragmas },
+        { "schema version 2, WAL, synchronous=FULL, indexes, view", test_schema_and_pragmas },
         { "begin/finish/get_json round-trip hostile strings", test_round_trip },
         { "finish without target fields keeps those from begin", test_finish_keeps_begin_fields },
         { "finish twice -> -EALREADY, missing row -> -ENOENT", test_finish_twice },
