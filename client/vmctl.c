@@ -28,6 +28,7 @@
 /* Every area's table; a new area adds its table here and nowhere else. */
 static const struct vmctl_command *const tables[] = {
         vmctl_core_commands,
+        vmctl_trail_commands,
 };
 
 static void usage(FILE *f) {

@@ -31,6 +31,7 @@ struct vmctl_command {
 
 /* Tables, each ended by an entry with a NULL name. */
 extern const struct vmctl_command vmctl_core_commands[];
+extern const struct vmctl_command vmctl_trail_commands[];  /* vmctl-trail.c: log, verify */
 
 /*
  * Send one request to the daemon and render what comes back (interim

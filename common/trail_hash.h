@@ -32,10 +32,11 @@
 #define TRAIL_HASH_HEX_SIZE (2 * TRAIL_HASH_SIZE + 1)
 
 /* The hashed columns of table records, in encoding order. */
-#define TRAIL_HASH_COLUMNS                                                            \
-        "seq, id, start_ms, end_ms, operation, uid, gid, pid, user, endpoint, "      \
+#define TRAIL_HASH_COLUMNS_AFTER_SEQ                                                  \
+        "id, start_ms, end_ms, operation, uid, gid, pid, user, endpoint, "           \
         "endpoint_url, host, vm_name, vm_id, vm_uuid, before, after, result, fault, " \
         "message, task"
+#define TRAIL_HASH_COLUMNS "seq, " TRAIL_HASH_COLUMNS_AFTER_SEQ
 #define TRAIL_HASH_NCOLUMNS 21
 
 struct trail_hasher;
