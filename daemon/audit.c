@@ -74,6 +74,7 @@ struct audit {
         /* Serialises every call; guards next_id and the cached statements. */
         pthread_mutex_t lock;
         int64_t next_id;
+        int64_t first_id;          /* next_id at open: rows below it are an earlier run's */
         sqlite3_stmt *stmt_insert;
         sqlite3_stmt *stmt_finish;
         sqlite3_stmt *stmt_result;
@@ -479,7 +480,7 @@ static int prepare_all(struct audit *a) {
         r = prepare(a,
                     "SELECT id, start_ms, operation, uid, gid, pid, user, endpoint, endpoint_url, host,"
                     " vm_name, vm_id, vm_uuid, before, after, task FROM records"
-                    " WHERE result = 'PENDING' ORDER BY id",
+                    " WHERE result = 'PENDING' AND id < :first_id ORDER BY id",
                     &a->stmt_pending);
         if (r < 0)
                 return r;
@@ -644,6 +645,7 @@ int audit_open(const char *path, struct audit **out) {
                 r = prepare_all(a);
         if (r >= 0)
                 r = query_int64(a, "SELECT COALESCE(MAX(id), 0) + 1 FROM records", &a->next_id);
+        a->first_id = a->next_id;
         if (r >= 0)
                 r = load_chain_head(a);
         if (r >= 0 && trail_hasher_new(&a->hasher) < 0)
@@ -910,27 +912,42 @@ static char *dup_or_null(const char *s, bool *oom) {
         &(r)->vm_id, &(r)->vm_uuid, &(r)->before, &(r)->after, &(r)->result, &(r)->fault,          \
         &(r)->message, &(r)->task
 
-static void record_strings_free(struct audit_record *r);
+int audit_record_copy(struct audit_record *dst, const struct audit_record *src) {
+        bool oom = false;
+
+        *dst = *src;
+        const char **strs[] = { RECORD_STRINGS(dst) };
+        for (size_t i = 0; i < ELEMENTSOF(strs); i++)
+                *strs[i] = dup_or_null(*strs[i], &oom);
+        if (oom) {
+                audit_record_clear(dst);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+void audit_record_clear(struct audit_record *r) {
+        const char **strs[] = { RECORD_STRINGS(r) };
+
+        for (size_t i = 0; i < ELEMENTSOF(strs); i++)
+                free((char *) *strs[i]);
+        *r = (struct audit_record) {};
+}
 
 static void queued_free(struct queued *q) {
-        record_strings_free(&q->r);
+        audit_record_clear(&q->r);
         free(q);
 }
 
 /* Keep the outcome in memory for the retry thread; the lock is held. */
 static int enqueue_locked(struct audit *a, const struct audit_record *r, bool insert) {
         struct queued *q = calloc(1, sizeof *q);
-        bool oom = false;
 
         if (!q)
                 return -ENOMEM;
         q->insert = insert;
-        q->r = *r;
-        const char **strs[] = { RECORD_STRINGS(&q->r) };
-        for (size_t i = 0; i < ELEMENTSOF(strs); i++)
-                *strs[i] = dup_or_null(*strs[i], &oom);
-        if (oom) {
-                queued_free(q);
+        if (audit_record_copy(&q->r, r) < 0) {
+                free(q);
                 return -ENOMEM;
         }
         *a->queue_tail = q;
@@ -1073,13 +1090,6 @@ void audit_set_checkpoint_interval(struct audit *a, unsigned n) {
         a->checkpoint_interval = n;
 }
 
-static void record_strings_free(struct audit_record *r) {
-        const char **strs[] = { RECORD_STRINGS(r) };
-
-        for (size_t i = 0; i < ELEMENTSOF(strs); i++)
-                free((char *) *strs[i]);
-}
-
 /* Copy the PENDING rows out of the database (owned strings); the lock is held. */
 static int collect_pending_locked(struct audit *a, struct audit_record **out, size_t *n) {
         _cleanup_(stmt_resetp) sqlite3_stmt *s = a->stmt_pending;
@@ -1087,6 +1097,9 @@ static int collect_pending_locked(struct audit *a, struct audit_record **out, si
         static const int text_cols[] = { 2, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 };
         int rc;
 
+        rc = sqlite3_bind_int64(s, 1, a->first_id);
+        if (rc != SQLITE_OK)
+                return log_sqlite(a, rc, "bind id");
         while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
                 struct audit_record *l = reallocarray(*out, *n + 1, sizeof **out), *r;
                 bool oom = false;
@@ -1124,7 +1137,7 @@ int audit_pending_foreach(struct audit *a, audit_pending_fn fn, void *userdata) 
         for (size_t i = 0; i < n; i++) {
                 if (r >= 0)
                         r = fn(a, &list[i], userdata);
-                record_strings_free(&list[i]);
+                audit_record_clear(&list[i]);
         }
         free(list);
         return r < 0 ? r : (int) n;

@@ -108,8 +108,13 @@ void audit_set_checkpoint_interval(struct audit *a, unsigned n);
 /* Give the database and its -wal/-shm files to group (mode 0640). */
 int audit_set_group(struct audit *a, const char *group);
 
+/* Deep copy of r's strings (for keeping a record beyond the call), and their release. */
+int audit_record_copy(struct audit_record *dst, const struct audit_record *src);
+void audit_record_clear(struct audit_record *r);
+
 /*
- * Call fn for every PENDING row, oldest first (strings valid during the
+ * Call fn for every row an earlier run left PENDING (rows of this run are
+ * not included), oldest first (strings valid during the
  * call; fn may complete the row).  Stops at fn's first negative return.
  * Returns the number of rows or a negative errno.
  */

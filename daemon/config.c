@@ -19,6 +19,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <ini.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -239,6 +240,32 @@ static int set_database(struct parser *p, struct endpoint_state *ep, const char 
         return set_string(&p->c->database, value);
 }
 
+/* issue 4 (trail): the auditors' group, and how often the chain head goes to the journal. */
+static int set_audit_group(struct parser *p, struct endpoint_state *ep, const char *value) {
+        (void) ep;
+        if (!getgrnam(value)) {
+                parse_error(p, p->line, -EINVAL, "audit-group \"%s\" is not a known group", value);
+                return 0;
+        }
+        return set_string(&p->c->audit_group, value);
+}
+
+static int set_checkpoint_interval(struct parser *p, struct endpoint_state *ep, const char *value) {
+        char *end;
+        unsigned long v;
+
+        (void) ep;
+        errno = 0;
+        v = strtoul(value, &end, 10);
+        if (errno || *end || !isdigit((unsigned char) value[0]) || v > 1000000000) {
+                parse_error(p, p->line, -EINVAL, "checkpoint-interval must be a number of rows from 0 to 1000000000 (got \"%s\")",
+                            value);
+                return 0;
+        }
+        p->c->checkpoint_interval = (unsigned) v;
+        return 0;
+}
+
 static int set_url(struct parser *p, struct endpoint_state *ep, const char *value) {
         if (strncasecmp(value, "https://", strlen("https://")) != 0) {
                 parse_error(p, p->line, -EINVAL, "url must start with https:// (got \"%s\")", value);
@@ -352,6 +379,8 @@ struct key {
 static const struct key keys[] = {
         { "socket", SECTION_MAIN, set_socket },
         { "database", SECTION_MAIN, set_database },
+        { "audit-group", SECTION_MAIN, set_audit_group },
+        { "checkpoint-interval", SECTION_MAIN, set_checkpoint_interval },
         { "url", SECTION_ENDPOINT, set_url },
         { "user", SECTION_ENDPOINT, set_user },
         { "password-file", SECTION_ENDPOINT, set_password_file },
@@ -593,6 +622,7 @@ void config_free(struct config *c) {
         free(c->path);
         free(c->socket_path);
         free(c->database);
+        free(c->audit_group);
         free(c);
 }
 
@@ -622,6 +652,7 @@ static int parse(struct parser *p) {
         p->c = calloc(1, sizeof *p->c);
         if (!p->c)
                 return log_oom();
+        p->c->checkpoint_interval = CONFIG_DEFAULT_CHECKPOINT_INTERVAL;
         if (set_string(&p->c->path, p->path) < 0)
                 return log_oom();
 
@@ -667,6 +698,11 @@ int config_load(const char *path, struct config **out) {
 
 void config_dump(const struct config *c, FILE *f) {
         fprintf(f, "[vmtraced]\nsocket = %s\ndatabase = %s\n", c->socket_path, c->database);
+        /* issue 4 (trail): shown only when set, so existing golden files stay valid. */
+        if (c->audit_group)
+                fprintf(f, "audit-group = %s\n", c->audit_group);
+        if (c->checkpoint_interval != CONFIG_DEFAULT_CHECKPOINT_INTERVAL)
+                fprintf(f, "checkpoint-interval = %u\n", c->checkpoint_interval);
 
         for (const struct endpoint_config *e = c->endpoints; e; e = e->next) {
                 fprintf(f, "\n[endpoint \"%s\"]\n", e->name);

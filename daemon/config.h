@@ -24,6 +24,7 @@
 #define CONFIG_DEFAULT_DATABASE  "/var/lib/vmtraced/trail.db"
 #define CONFIG_DEFAULT_POOL_SIZE 2
 #define CONFIG_MAX_POOL_SIZE     64
+#define CONFIG_DEFAULT_CHECKPOINT_INTERVAL 1000
 
 struct endpoint_config {
         char *name;                 /* from the section header [endpoint "NAME"] */
@@ -42,6 +43,8 @@ struct config {
         char *path;
         char *socket_path;
         char *database;
+        char *audit_group;          /* may read the database; NULL: leave the group alone */
+        unsigned checkpoint_interval; /* rows between journal checkpoints; 0: only at shutdown */
         struct endpoint_config *endpoints; /* in file order */
         size_t n_endpoints;
 };

@@ -33,6 +33,7 @@ struct operation {
         struct op_args args;       /* strings borrowed from the request */
         struct peer peer;          /* copied: the client may go away before we finish */
         char opid[32];
+        int64_t trail_id;          /* issue 4 (trail): the pending row, for task_created */
         /* Filled on the worker thread. */
         struct vm_target target;
         char *before;
@@ -52,12 +53,20 @@ static int call_read_target(struct pool_session *s, void *userdata, struct op_er
                                                 &op->target, &op->before, err);
 }
 
+/* issue 4 (trail): the task id goes on the pending row at once, so crash recovery can find the task. */
+static void on_task_created(void *userdata, const char *task_id) {
+        struct operation *op = userdata;
+
+        (void) audit_set_task(op->manager->audit, op->trail_id, task_id);
+}
+
 static int call_perform(struct pool_session *s, void *userdata, struct op_error *err) {
         struct operation *op = userdata;
+        const struct op_hooks hooks = { .userdata = op, .task_created = on_task_created };
 
         free(TAKE_PTR(op->after));
         free(TAKE_PTR(op->task));
-        return pool_session_ops(s)->perform(pool_session_backend(s), op->kind, &op->args, op->opid, NULL,
+        return pool_session_ops(s)->perform(pool_session_backend(s), op->kind, &op->args, op->opid, &hooks,
                                             &op->target, &op->after, &op->task, err);
 }
 
@@ -137,6 +146,7 @@ static void operation_run(struct job *j, struct pool_session *s) {
                 .endpoint_url = ep->url,
         };
         snprintf(op->opid, sizeof op->opid, "vmtraced-%" PRId64, rec.id);
+        op->trail_id = rec.id;
 
         r = pool_session_call(s, call_read_target, op, &err);
         if (r < 0 && strcmp(err.fault, OP_FAULT_TRAIL) == 0)

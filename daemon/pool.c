@@ -75,6 +75,11 @@ const struct endpoint_config *pool_endpoint(const struct pool *p) {
         return p->ep;
 }
 
+/* issue 4 (trail): start-up recovery asks the pool's backend whether it can look tasks up. */
+const struct backend_ops *pool_backend_ops(const struct pool *p) {
+        return p->set->ops;
+}
+
 /* Login and Logout, each a two-phase trail row like any other act on the platform. */
 static int session_act(struct pool_session *s, bool login, const char *why, struct op_error *err) {
         struct pool_set *set = s->pool->set;

@@ -45,6 +45,7 @@ struct pool *pool_set_single(struct pool_set *ps);
 void pool_set_counts(struct pool_set *ps, unsigned *sessions, unsigned *logged_in, unsigned *busy);
 
 const struct endpoint_config *pool_endpoint(const struct pool *p);
+const struct backend_ops *pool_backend_ops(const struct pool *p);
 void pool_submit(struct pool *p, struct job *j);
 
 /* For job->run(): the session's backend, and the endpoint it belongs to. */

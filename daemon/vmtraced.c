@@ -22,6 +22,7 @@
 #include "manager.h"
 #include "operation.h"
 #include "pool.h"
+#include "recovery.h"
 #include "vsphere.h"
 
 #define DEFAULT_CONFIG "/etc/vmtraced/vmtraced.conf"
@@ -77,6 +78,13 @@ static int manager_new(const char *config_path, struct manager **out) {
         r = audit_open(m->config->database, &m->audit);
         if (r < 0)
                 return r;
+        /* issue 4 (trail): permissions for auditors, and journal checkpoints. */
+        audit_set_checkpoint_interval(m->audit, m->config->checkpoint_interval);
+        if (m->config->audit_group) {
+                r = audit_set_group(m->audit, m->config->audit_group);
+                if (r < 0)
+                        return r;
+        }
         r = sd_event_default(&m->event);
         if (r < 0)
                 return log_error_errno(r, "Failed to create event loop: %m");
@@ -99,6 +107,10 @@ static int manager_new(const char *config_path, struct manager **out) {
 
         vsphere_global_init();
         r = pool_set_new(m->event, m->config, m->audit, &m->pools);
+        if (r < 0)
+                return r;
+        /* issue 4 (trail): an earlier run's PENDING rows, resolved before any new request. */
+        r = recovery_run(m->audit, m->pools);
         if (r < 0)
                 return r;
 
@@ -169,6 +181,8 @@ int main(int argc, char **argv) {
                 return EXIT_SUCCESS;
         }
 
+        /* issue 4 (trail): a file-size limit (RLIMIT_FSIZE) must make trail writes fail, not kill us. */
+        signal(SIGXFSZ, SIG_IGN);
         _cleanup_(manager_freep) struct manager *m = NULL;
         r = manager_new(config_path, &m);
         if (r < 0) {

@@ -1,0 +1,223 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Start-up recovery (see recovery.h).  The outcome of a task is asked for
+ * through the backend interface only; a backend without task_outcome, or
+ * one that answers -ENOTSUP, makes the outcome "impossible to learn", and
+ * the row says so (UNKNOWN) rather than guessing.  A task still running at
+ * restart is UNKNOWN too: the daemon no longer waits for it.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit.h"
+#include "config.h"
+#include "log.h"
+#include "macros.h"
+#include "pool.h"
+#include "recovery.h"
+
+/* The operation kind of a trail name ("RenameVM"), or -1 for Login, Logout and the unknown. */
+static int op_kind_from_name(const char *name) {
+        for (int k = 0; name && k < _OP_MAX; k++)
+                if (strcmp(op_kind_trail_name((enum op_kind) k), name) == 0)
+                        return k;
+        return -1;
+}
+
+static bool can_ask(const struct audit_record *row, const struct backend_ops *ops) {
+        return row->task && ops && ops->task_outcome && op_kind_from_name(row->operation) >= 0;
+}
+
+/* Why the outcome of row cannot be learnt; NULL when it can be asked for. */
+static const char *why_impossible(const struct audit_record *row, const struct backend_ops *ops, char *buf,
+                                  size_t len) {
+        if (!row->task)
+                snprintf(buf, len, "vmtraced stopped before the platform reported a task for this operation; "
+                         "whether it happened is not known");
+        else if (op_kind_from_name(row->operation) < 0)
+                snprintf(buf, len, "vmtraced stopped during %s (task %s); its outcome cannot be looked up",
+                         strempty(row->operation), row->task);
+        else if (!ops)
+                snprintf(buf, len, "vmtraced stopped during task %s, and endpoint \"%s\" is no longer configured",
+                         row->task, strempty(row->endpoint));
+        else if (!ops->task_outcome)
+                snprintf(buf, len, "vmtraced stopped during task %s, and the %s backend cannot look tasks up",
+                         row->task, ops->name);
+        else
+                return NULL;
+        return buf;
+}
+
+/* Complete row from what the platform said (r as task_outcome() returns it). */
+static int complete(struct audit *a, const struct audit_record *row, int r, const struct vm_target *t,
+                    const char *after, const struct op_error *err) {
+        char msg[1400];
+        struct audit_record fin = {
+                .id = row->id,
+                .operation = row->operation,
+                .host = t->host,
+                .after = after,
+                .task = row->task,
+        };
+
+        switch (r) {
+        case 0:
+                fin.result = AUDIT_RESULT_OK;
+                snprintf(msg, sizeof msg, "resolved at start-up from task %s after vmtraced stopped", row->task);
+                break;
+        case -EREMOTEIO:
+                fin.result = AUDIT_RESULT_NG;
+                fin.fault = err->fault;
+                snprintf(msg, sizeof msg, "resolved at start-up from task %s: %s", row->task, err->message);
+                break;
+        case -EINPROGRESS:
+                fin.result = AUDIT_RESULT_UNKNOWN;
+                snprintf(msg, sizeof msg, "task %s was still running when vmtraced restarted", row->task);
+                break;
+        case -ENOENT:
+                fin.result = AUDIT_RESULT_UNKNOWN;
+                snprintf(msg, sizeof msg, "the platform no longer knows task %s", row->task);
+                break;
+        case -ENOTSUP:
+                fin.result = AUDIT_RESULT_UNKNOWN;
+                snprintf(msg, sizeof msg, "vmtraced stopped during task %s, and the backend cannot look tasks up",
+                         row->task);
+                break;
+        default:
+                fin.result = AUDIT_RESULT_UNKNOWN;
+                fin.fault = *err->fault ? err->fault : NULL;
+                snprintf(msg, sizeof msg, "task %s could not be looked up at start-up: %s", row->task,
+                         *err->message ? err->message : strerror(-r));
+                break;
+        }
+        fin.message = msg;
+        log_notice("Trail row %" PRId64 " (%s %s), left PENDING by an earlier run: %s, %s", row->id,
+                   row->operation, strempty(row->vm_name), fin.result, msg);
+        return audit_finish(a, &fin);
+}
+
+static int mark_unknown(struct audit *a, const struct audit_record *row, const char *why) {
+        struct audit_record fin = { .id = row->id, .operation = row->operation, .result = AUDIT_RESULT_UNKNOWN,
+                                    .message = why };
+
+        log_notice("Trail row %" PRId64 " (%s %s), left PENDING by an earlier run: UNKNOWN, %s", row->id,
+                   row->operation, strempty(row->vm_name), why);
+        return audit_finish(a, &fin);
+}
+
+/* What task_outcome() needs, built from the row. */
+struct lookup {
+        struct audit_record row;   /* owned copy */
+        enum op_kind kind;
+        struct op_args args;
+        char opid[32];
+        struct vm_target t;
+        char *after;
+};
+
+static int lookup_init(struct lookup *l, const struct audit_record *row) {
+        *l = (struct lookup) { .kind = (enum op_kind) op_kind_from_name(row->operation) };
+        if (audit_record_copy(&l->row, row) < 0)
+                return -ENOMEM;
+        l->args.vm = l->row.vm_name;
+        snprintf(l->opid, sizeof l->opid, "vmtraced-%" PRId64 "-recovery", row->id);
+        l->t.name = row->vm_name ? strdup(row->vm_name) : NULL;
+        l->t.id = row->vm_id ? strdup(row->vm_id) : NULL;
+        l->t.uuid = row->vm_uuid ? strdup(row->vm_uuid) : NULL;
+        l->t.host = row->host ? strdup(row->host) : NULL;
+        return 0;
+}
+
+static void lookup_done(struct lookup *l) {
+        audit_record_clear(&l->row);
+        vm_target_clear(&l->t);
+        free(l->after);
+}
+
+static int ask(const struct backend_ops *ops, struct backend_session *s, struct lookup *l, struct op_error *err) {
+        return ops->task_outcome(s, l->kind, &l->args, l->row.task, l->opid, &l->t, &l->after, err);
+}
+
+int recovery_resolve(struct audit *a, const struct audit_record *row, const struct backend_ops *ops,
+                     struct backend_session *s) {
+        struct op_error err = {};
+        struct lookup l;
+        char why[512];
+        int r;
+
+        if (!can_ask(row, ops) || !s)
+                return mark_unknown(a, row, why_impossible(row, s ? ops : NULL, why, sizeof why) ?: "no session");
+        if (lookup_init(&l, row) < 0) {
+                lookup_done(&l);
+                return log_oom();
+        }
+        r = ask(ops, s, &l, &err);
+        r = complete(a, row, r, &l.t, l.after, &err);
+        lookup_done(&l);
+        return r;
+}
+
+/* A row whose task is asked for on a worker of its endpoint's pool. */
+struct recovery_job {
+        struct job job;            /* first: the pool hands us back this pointer */
+        struct audit *audit;
+        struct lookup l;
+};
+
+static int call_task_outcome(struct pool_session *s, void *userdata, struct op_error *err) {
+        struct recovery_job *j = userdata;
+
+        return ask(pool_session_ops(s), pool_session_backend(s), &j->l, err);
+}
+
+static void job_run(struct job *job, struct pool_session *s) {
+        struct recovery_job *j = (struct recovery_job *) job;
+        struct op_error err = {};
+        int r;
+
+        r = pool_session_call(s, call_task_outcome, j, &err);
+        (void) complete(j->audit, &j->l.row, r, &j->l.t, j->l.after, &err);
+}
+
+static void job_done(struct job *job) {
+        struct recovery_job *j = (struct recovery_job *) job;
+
+        lookup_done(&j->l);
+        free(j);
+}
+
+static int resolve_row(struct audit *a, const struct audit_record *row, void *userdata) {
+        struct pool_set *pools = userdata;
+        struct pool *p = row->endpoint ? pool_set_find(pools, row->endpoint) : NULL;
+        const struct backend_ops *ops = p ? pool_backend_ops(p) : NULL;
+        struct recovery_job *j;
+        char why[512];
+
+        /* A row that cannot be completed (already done meanwhile) must not stop the others. */
+        if (!can_ask(row, ops)) {
+                (void) mark_unknown(a, row, why_impossible(row, ops, why, sizeof why));
+                return 0;
+        }
+        j = calloc(1, sizeof *j);
+        if (!j || lookup_init(&j->l, row) < 0) {
+                if (j)
+                        lookup_done(&j->l);
+                free(j);
+                return log_oom();
+        }
+        j->job = (struct job) { .run = job_run, .done = job_done };
+        j->audit = a;
+        pool_submit(p, &j->job);
+        return 0;
+}
+
+int recovery_run(struct audit *a, struct pool_set *pools) {
+        int n = audit_pending_foreach(a, resolve_row, pools);
+
+        if (n > 0)
+                log_notice("Resolving %d trail row(s) an earlier run left PENDING.", n);
+        return n;
+}
