@@ -68,6 +68,7 @@ func parseServeFlags(args []string) (*serveOptions, error) {
 	fs.BoolVar(&o.strict, "strict-clone", false, "vCenter-like clone checks (DuplicateName, bad folder) even without -clone-delay")
 	fs.BoolVar(&o.trace, "trace", false, "log SOAP requests and responses to stderr")
 	fs.BoolVar(&o.reuseCert, "reuse-cert", false, "reuse DIR/cert.pem and DIR/key.pem if present")
+	fs.Var(serveMethodDelays, "method-delay", "NAME=MS: sleep MS milliseconds before SOAP method NAME runs (repeatable)")
 
 	if err := parseFlags(fs, args); err != nil {
 		return nil, err
@@ -124,6 +125,7 @@ func cmdServe(args []string) error {
 	model.Cluster = o.clusters
 	model.ClusterHost = o.clHosts
 	model.Machine = o.vms
+	model.DelayConfig.MethodDelay = serveMethodDelays
 	if err := model.Create(); err != nil {
 		return fmt.Errorf("creating inventory: %w", err)
 	}
