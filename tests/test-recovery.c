@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Unit tests for daemon/recovery.c: rows an "earlier run" left PENDING are
+ * resolved through a small test backend behind the real backend interface
+ * (struct backend_ops), whose task_outcome answers per task id the way a
+ * platform would: done, failed, still running, unknown, not supported.
+ * Every row must end OK, NG or UNKNOWN, chained, with nothing dropped, and
+ * rows of the current run must be left alone.
+ */
+#include <errno.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit.h"
+#include "backend.h"
+#include "log.h"
+#include "macros.h"
+#include "recovery.h"
+#include "tap.h"
+
+/* The test backend's session: counts the lookups. */
+struct backend_session {
+        int calls;
+};
+
+static int test_task_outcome(struct backend_session *s, enum op_kind kind, const struct op_args *args,
+                             const char *task_id, const char *opid, struct vm_target *t, char **after,
+                             struct op_error *err) {
+        s->calls++;
+        if (kind != OP_RENAME || !args->vm || !opid)
+                return -EINVAL;
+        if (strcmp(task_id, "task-ok") == 0) {
+                free(t->host);
+                t->host = strdup("esx-after");
+                *after = strdup("renamed");
+                return 0;
+        }
+        if (strcmp(task_id, "task-fail") == 0) {
+                op_error_set(err, "DuplicateName", "The name 'x' already exists.");
+                return -EREMOTEIO;
+        }
+        if (strcmp(task_id, "task-running") == 0)
+                return -EINPROGRESS;
+        if (strcmp(task_id, "task-nosup") == 0)
+                return -ENOTSUP;
+        if (strcmp(task_id, "task-down") == 0) {
+                op_error_set(err, "ConnectionError", "connection refused");
+                return -ECONNREFUSED;
+        }
+        return -ENOENT;
+}
+
+static const struct backend_ops test_ops = { .name = "test", .task_outcome = test_task_outcome };
+static const struct backend_ops blind_ops = { .name = "blind" }; /* no task_outcome */
+
+static char tmpdir[] = "/tmp/test-recovery.XXXXXX";
+static char dbpath[256];
+
+static char *sql_text(const char *sql) {
+        sqlite3 *db;
+        sqlite3_stmt *s;
+        char *v = NULL;
+
+        if (sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+                return NULL;
+        if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK) {
+                if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
+                        v = strdup((const char *) sqlite3_column_text(s, 0));
+                sqlite3_finalize(s);
+        }
+        sqlite3_close(db);
+        return v;
+}
+
+/* "result|fault|after|host" of row id, and whether its message contains want. */
+static bool row_is(int64_t id, const char *want, const char *msg_part) {
+        char q[256];
+        _cleanup_free_ char *got = NULL, *msg = NULL;
+
+        snprintf(q, sizeof q, "SELECT result||'|'||coalesce(fault,'')||'|'||coalesce(after,'')||'|'||coalesce(host,'')"
+                 " FROM records WHERE id = %" PRId64, id);
+        got = sql_text(q);
+        snprintf(q, sizeof q, "SELECT message FROM records WHERE id = %" PRId64, id);
+        msg = sql_text(q);
+        if (!got || strcmp(got, want) != 0 || !msg || !strstr(msg, msg_part)) {
+                printf("# row %" PRId64 ": got %s (%s), want %s (...%s...)\n", id, strempty(got), strempty(msg), want,
+                       msg_part);
+                return false;
+        }
+        return true;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+        (void) st;
+        (void) flag;
+        (void) ftw;
+        return remove(path) < 0 ? -1 : 0;
+}
+
+struct resolver {
+        const struct backend_ops *ops;
+        struct backend_session *s;
+};
+
+static int resolve(struct audit *a, const struct audit_record *r, void *userdata) {
+        struct resolver *res = userdata;
+
+        return recovery_resolve(a, r, res->ops, res->s) < 0 ? -EIO : 0;
+}
+
+static const struct {
+        const char *operation, *task, *want, *msg;
+} rows[] = {
+        { "RenameVM", "task-ok", "OK||renamed|esx-after", "task-ok" },
+        { "RenameVM", "task-fail", "NG|DuplicateName||esx-before", "already exists" },
+        { "RenameVM", "task-running", "UNKNOWN|||esx-before", "still running" },
+        { "RenameVM", "task-gone", "UNKNOWN|||esx-before", "no longer knows" },
+        { "RenameVM", "task-nosup", "UNKNOWN|||esx-before", "cannot look tasks up" },
+        { "RenameVM", "task-down", "UNKNOWN|ConnectionError||esx-before", "connection refused" },
+        { "RenameVM", NULL, "UNKNOWN|||esx-before", "before the platform reported a task" },
+        { "Login", "task-ok", "UNKNOWN|||esx-before", "cannot be looked up" },
+};
+
+int main(void) {
+        struct backend_session sess = {};
+        struct audit *a = NULL;
+        int64_t ids[ELEMENTSOF(rows)], extra_id, current_id;
+        int r;
+
+        log_init("test-recovery");
+        if (!mkdtemp(tmpdir))
+                return 99;
+        snprintf(dbpath, sizeof dbpath, "%s/trail.db", tmpdir);
+
+        /* The earlier run: rows begun and never completed (it "crashed"). */
+        r = audit_open(dbpath, &a);
+        if (!tap_ok(r == 0, "open"))
+                return tap_done();
+        for (size_t i = 0; i < ELEMENTSOF(rows); i++) {
+                struct audit_record rec = { .operation = rows[i].operation, .pid = 1, .vm_name = "web1", .vm_id = "vm-1",
+                                            .host = "esx-before", .before = "web1" };
+                r = audit_begin(a, &rec);
+                if (r == 0 && rows[i].task)
+                        r = audit_set_task(a, rec.id, rows[i].task);
+                ids[i] = rec.id;
+                tap_ok(r == 0, "earlier run: PENDING row %zu, task stored as soon as known", i);
+        }
+        struct audit_record extra = { .operation = "RenameVM", .pid = 1, .vm_name = "web2" };
+        r = audit_begin(a, &extra);
+        extra_id = extra.id;
+        if (r == 0)
+                r = audit_set_task(a, extra_id, "task-ok");
+        tap_ok(r == 0, "earlier run: one more row, task stored");
+        audit_close(a);
+
+        /* The next run. */
+        r = audit_open(dbpath, &a);
+        tap_ok(r == 0, "reopen");
+        struct audit_record now = { .operation = "RenameVM", .pid = 1, .vm_name = "web3" };
+        r = audit_begin(a, &now);
+        current_id = now.id;
+        tap_ok(r == 0, "this run: a PENDING row of its own");
+
+        struct resolver res = { &test_ops, &sess };
+        int n = audit_pending_foreach(a, resolve, &res);
+        tap_ok(n == (int) ELEMENTSOF(rows) + 1, "pending rows of the earlier run found: %d (this run's excluded)", n);
+        tap_ok(sess.calls == 7, "the backend was asked once per row with a task of a known operation (%d)", sess.calls);
+        for (size_t i = 0; i < ELEMENTSOF(rows); i++)
+                tap_ok(row_is(ids[i], rows[i].want, rows[i].msg), "task %s -> %s", strempty(rows[i].task),
+                       rows[i].want);
+        tap_ok(row_is(extra_id, "OK||renamed|esx-after", "task-ok"), "the extra row resolved as well");
+
+        /* A backend that cannot look tasks up: the outcome is impossible, and the row says why. */
+        audit_close(a);
+        r = audit_open(dbpath, &a);
+        if (r == 0) {
+                struct audit_record late = { .operation = "RenameVM", .pid = 1, .vm_name = "web4" };
+                r = audit_begin(a, &late);
+                if (r == 0)
+                        r = audit_set_task(a, late.id, "task-ok");
+                audit_close(a);
+                if (r == 0)
+                        r = audit_open(dbpath, &a);
+                struct resolver blind_res = { &blind_ops, &sess };
+                if (r == 0) {
+                        n = audit_pending_foreach(a, resolve, &blind_res);
+                        tap_ok(n == 2, "next start: two rows pending (%d)", n);
+                        tap_ok(row_is(late.id, "UNKNOWN|||", "blind backend cannot look tasks up"),
+                               "a backend without task_outcome -> UNKNOWN with the reason");
+                        tap_ok(row_is(current_id, "UNKNOWN|||", "before the platform reported a task"),
+                               "the earlier run's own PENDING row is resolved at the following start");
+                }
+        }
+        audit_close(a);
+        _cleanup_free_ char *left = sql_text("SELECT count(*) FROM records WHERE result = 'PENDING'");
+        _cleanup_free_ char *chained = sql_text("SELECT count(*) = max(seq) AND count(*) = count(hash) FROM records");
+        _cleanup_free_ char *total = sql_text("SELECT count(*) FROM records");
+        tap_ok(left && strcmp(left, "0") == 0, "no row left PENDING");
+        tap_ok(chained && strcmp(chained, "1") == 0, "every resolved row is chained");
+        tap_ok(total && atoi(total) == (int) ELEMENTSOF(rows) + 3, "no row dropped (%s)", strempty(total));
+        if (!getenv("KEEP_TMP"))
+                (void) nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        return tap_done();
+}
