@@ -466,7 +466,8 @@ static int prepare_all(struct audit *a) {
                     " vm_uuid = COALESCE(:vm_uuid, vm_uuid),"
                     " before = COALESCE(:before, before),"
                     " after = COALESCE(:after, after),"
-                    " result = :result, fault = :fault, message = :message, task = :task"
+                    " result = :result, fault = :fault, message = :message,"
+                    " task = COALESCE(:task, task)" /* set early by audit_set_task() */
                     " WHERE id = :id AND result = 'PENDING'",
                     &a->stmt_finish);
         if (r < 0)

@@ -33,6 +33,8 @@
 #include <unistd.h>
 
 #include <json-c/json.h>
+#include <openssl/evp.h>
+#include <time.h>
 
 #include "audit.h"
 #include "log.h"
@@ -589,6 +591,182 @@ static bool test_threads(void) {
         return true;
 }
 
+/*
+ * The documented encoding, built by hand here (not by trail_hash.c), for a
+ * row with every kind of value: the stored hash must be SHA-256 of it.
+ */
+static size_t put_int(unsigned char *b, int64_t v) {
+        b[0] = 0x01;
+        for (int i = 0; i < 8; i++)
+                b[1 + i] = (unsigned char) ((uint64_t) v >> (56 - 8 * i));
+        return 9;
+}
+
+static size_t put_text(unsigned char *b, const char *t) {
+        size_t n;
+
+        if (!t) {
+                b[0] = 0x05;
+                return 1;
+        }
+        n = strlen(t);
+        b[0] = 0x03;
+        b[1] = (unsigned char) (n >> 24);
+        b[2] = (unsigned char) (n >> 16);
+        b[3] = (unsigned char) (n >> 8);
+        b[4] = (unsigned char) n;
+        memcpy(b + 5, t, n);
+        return 5 + n;
+}
+
+static bool test_chain_encoding(void) {
+        struct audit *a = NULL;
+        struct audit_record rec = {
+                .start_ms = 1700000000123, .end_ms = 1700000000456, .operation = "RenameVM",
+                .uid = 1000, .gid = 1000, .pid = 42, .user = "alice", .endpoint = "vc1",
+                .endpoint_url = NULL, .host = "", .vm_name = "a;b", .vm_id = "vm-1", .vm_uuid = NULL,
+                .before = "old", .after = "new\n", .result = AUDIT_RESULT_OK, .fault = NULL,
+                .message = NULL, .task = "task-1",
+        };
+        unsigned char buf[1024], md[32], prev[32] = {};
+        char hex[65];
+        size_t n = 0;
+        unsigned mdlen = 0;
+        int r;
+
+        new_db("chain.db");
+        r = audit_open(dbpath, &a);
+        CHECK(r == 0, "audit_open: %s", strerror(-r));
+        r = audit_insert(a, &rec);
+        audit_close(a);
+        CHECK(r == 0, "audit_insert: %d", r);
+
+        memcpy(buf, prev, 32);
+        n = 32;
+        buf[n++] = 0x01; /* encoding version */
+        n += put_int(buf + n, 1);          /* seq */
+        n += put_int(buf + n, rec.id);
+        n += put_int(buf + n, rec.start_ms);
+        n += put_int(buf + n, rec.end_ms);
+        n += put_text(buf + n, rec.operation);
+        n += put_int(buf + n, rec.uid);
+        n += put_int(buf + n, rec.gid);
+        n += put_int(buf + n, rec.pid);
+        const char *texts[] = { rec.user, rec.endpoint, rec.endpoint_url, rec.host, rec.vm_name, rec.vm_id,
+                                rec.vm_uuid, rec.before, rec.after, rec.result, rec.fault, rec.message, rec.task };
+        for (size_t i = 0; i < ELEMENTSOF(texts); i++)
+                n += put_text(buf + n, texts[i]);
+        CHECK(EVP_Digest(buf, n, md, &mdlen, EVP_sha256(), NULL) == 1, "EVP_Digest");
+        for (int i = 0; i < 32; i++)
+                sprintf(hex + 2 * i, "%02x", md[i]);
+        {
+                sqlite3 *db;
+                sqlite3_stmt *s;
+                bool same = false;
+
+                CHECK(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK, "open");
+                if (sqlite3_prepare_v2(db, "SELECT hash FROM trail WHERE seq = 1", -1, &s, NULL) == SQLITE_OK) {
+                        if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
+                                same = strcmp((const char *) sqlite3_column_text(s, 0), hex) == 0;
+                        sqlite3_finalize(s);
+                }
+                sqlite3_close(db);
+                CHECK(same, "stored hash differs from SHA-256 of the documented encoding %s", hex);
+        }
+        return true;
+}
+
+/* A version 1 database with completed and pending rows: migration chains the completed ones in end order. */
+static bool test_migrate_v1(void) {
+        struct audit *a = NULL;
+        int r;
+
+        new_db("v1.db");
+        FILE *f = fopen(dbpath, "w");
+        CHECK(f && fclose(f) == 0, "create %s: %m", dbpath);
+        CHECK(sql_exec(dbpath,
+                       "CREATE TABLE records (id INTEGER PRIMARY KEY, start_ms INTEGER NOT NULL, end_ms INTEGER,"
+                       " operation TEXT NOT NULL, uid INTEGER, gid INTEGER, pid INTEGER, user TEXT, endpoint TEXT,"
+                       " endpoint_url TEXT, host TEXT, vm_name TEXT, vm_id TEXT, vm_uuid TEXT, before TEXT,"
+                       " after TEXT, result TEXT NOT NULL, fault TEXT, message TEXT, task TEXT);"
+                       "CREATE VIEW trail AS SELECT id, start_ms, end_ms, operation, uid, gid, pid, user, endpoint,"
+                       " endpoint_url, host, vm_name, vm_id, vm_uuid, before, after, result, fault, message, task"
+                       " FROM records;"
+                       "INSERT INTO records (id, start_ms, end_ms, operation, result) VALUES"
+                       " (1, 1, 30, 'RenameVM', 'OK'), (2, 2, 20, 'RenameVM', 'NG'), (3, 3, NULL, 'RenameVM', 'PENDING');"
+                       "PRAGMA user_version = 1;"),
+              "cannot build a v1 database");
+        r = audit_open(dbpath, &a);
+        CHECK(r == 0, "audit_open: %s", strerror(-r));
+        {
+                struct audit_record rec = { .id = 3, .result = AUDIT_RESULT_OK, .end_ms = 40, .operation = "RenameVM" };
+                r = audit_finish(a, &rec);
+        }
+        audit_close(a);
+        CHECK(r == 0, "finish after migration: %d", r);
+        CHECK(sql_int(dbpath, "PRAGMA user_version") == 2, "not migrated");
+        CHECK(sql_int(dbpath, "SELECT group_concat(id) = '2,1,3' FROM (SELECT id FROM trail ORDER BY seq)") == 1,
+              "seq does not follow completion order");
+        CHECK(sql_int(dbpath, "SELECT count(*) FROM trail WHERE length(hash) = 64") == 3, "hashes missing");
+        return true;
+}
+
+static void *wait_ms(int ms) {
+        nanosleep(&(struct timespec) { .tv_sec = ms / 1000, .tv_nsec = (long) (ms % 1000) * 1000000L }, NULL);
+        return NULL;
+}
+
+/*
+ * The completion write fails (RLIMIT_FSIZE): the outcome is kept, the trail
+ * reports degraded and refuses new rows; once writes work again the retry
+ * thread writes it, in order, chained.
+ */
+static bool test_degraded_retry(void) {
+        struct audit *a = NULL;
+        struct audit_record rec = { .start_ms = 1, .operation = "RenameVM", .vm_name = "web1", .before = "web1" };
+        struct audit_record other = { .start_ms = 2, .operation = "RenameVM" };
+        struct rlimit old, lim;
+        struct sigaction sa = { .sa_handler = SIG_IGN }, oldsa;
+        int r, rf, rb, rt;
+        bool was_degraded, still;
+
+        new_db("degraded.db");
+        r = audit_open(dbpath, &a);
+        CHECK(r == 0, "audit_open: %s", strerror(-r));
+        r = audit_begin(a, &rec);
+        rt = audit_set_task(a, rec.id, "task-9");
+        CHECK(r == 0 && rt == 0, "begin/set_task: %d %d", r, rt);
+        CHECK(sql_int(dbpath, "SELECT task = 'task-9' FROM records WHERE result = 'PENDING'") == 1,
+              "task not on the pending row");
+
+        CHECK(getrlimit(RLIMIT_FSIZE, &old) == 0, "getrlimit: %m");
+        lim = old;
+        lim.rlim_cur = 1;
+        sigaction(SIGXFSZ, &sa, &oldsa);
+        setrlimit(RLIMIT_FSIZE, &lim);
+        rec.result = AUDIT_RESULT_OK;
+        rec.after = "web2";
+        rf = audit_finish(a, &rec);
+        was_degraded = audit_degraded(a);
+        rb = audit_begin(a, &other);
+        wait_ms(1500); /* the retry thread tries, and fails, meanwhile */
+        still = audit_degraded(a);
+        setrlimit(RLIMIT_FSIZE, &old);
+        sigaction(SIGXFSZ, &oldsa, NULL);
+        for (int i = 0; i < 50 && audit_degraded(a); i++)
+                wait_ms(100);
+        bool recovered = !audit_degraded(a);
+        audit_close(a);
+        CHECK(rf == 1, "finish on a failing disk returned %d, want 1 (kept)", rf);
+        CHECK(was_degraded && still, "not reported degraded");
+        CHECK(rb < 0, "begin accepted while degraded");
+        CHECK(recovered, "still degraded after the disk recovered");
+        CHECK(sql_int(dbpath, "SELECT count(*) FROM trail WHERE result = 'OK' AND after = 'web2' AND task = 'task-9'"
+                              " AND seq = 1 AND length(hash) = 64") == 1, "kept outcome not written");
+        CHECK(sql_int(dbpath, "SELECT count(*) FROM records") == 1, "the refused begin wrote a row");
+        return true;
+}
+
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
         (void) st;
         (void) flag;
@@ -611,6 +789,9 @@ static const struct {
         { "begin on a read-only database fails with -EROFS", test_read_only },
         { "begin fails when the write fails (RLIMIT_FSIZE)", test_write_error },
         { "concurrent begin/finish from threads", test_threads },
+        { "chained hash is SHA-256 of the documented encoding", test_chain_encoding },
+        { "v1 database migrated: completed rows chained in completion order", test_migrate_v1 },
+        { "refused completion kept, degraded reported, retried and written", test_degraded_retry },
 };
 
 int main(void) {
