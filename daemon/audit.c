@@ -96,6 +96,20 @@ struct audit {
 };
 
 /*
+ * The view's columns as of version 1.  Later versions recreate the view
+ * with these first and their own appended: auditors' queries keep working.
+ */
+#define TRAIL_VIEW_V1_COLUMNS \
+        " id,\n" \
+        " strftime('%Y-%m-%dT%H:%M:%S', start_ms / 1000, 'unixepoch')\n" \
+        "  || printf('.%03dZ', start_ms % 1000) AS start_time,\n" \
+        " strftime('%Y-%m-%dT%H:%M:%S', end_ms / 1000, 'unixepoch')\n" \
+        "  || printf('.%03dZ', end_ms % 1000) AS end_time,\n" \
+        " start_ms, end_ms, operation, uid, gid, pid, user,\n" \
+        " endpoint, endpoint_url, host, vm_name, vm_id, vm_uuid,\n" \
+        " before, after, result, fault, message, task"
+
+/*
  * Schema version 1.
  *
  * records: one row per operation, written by audit_begin() (result PENDING)
@@ -145,14 +159,7 @@ static const char schema_v1[] =
         "CREATE INDEX records_vm_name ON records(vm_name);\n"
         "CREATE INDEX records_operation ON records(operation);\n"
         "CREATE VIEW trail AS SELECT\n"
-        " id,\n"
-        " strftime('%Y-%m-%dT%H:%M:%S', start_ms / 1000, 'unixepoch')\n"
-        "  || printf('.%03dZ', start_ms % 1000) AS start_time,\n"
-        " strftime('%Y-%m-%dT%H:%M:%S', end_ms / 1000, 'unixepoch')\n"
-        "  || printf('.%03dZ', end_ms % 1000) AS end_time,\n"
-        " start_ms, end_ms, operation, uid, gid, pid, user,\n"
-        " endpoint, endpoint_url, host, vm_name, vm_id, vm_uuid,\n"
-        " before, after, result, fault, message, task\n"
+        TRAIL_VIEW_V1_COLUMNS "\n"
         " FROM records;\n"
         "PRAGMA user_version = 1;";
 
@@ -183,14 +190,7 @@ static const char schema_v2[] =
         "CREATE INDEX records_vm_id ON records(vm_id);\n"
         "DROP VIEW trail;\n"
         "CREATE VIEW trail AS SELECT\n"
-        " id,\n"
-        " strftime('%Y-%m-%dT%H:%M:%S', start_ms / 1000, 'unixepoch')\n"
-        "  || printf('.%03dZ', start_ms % 1000) AS start_time,\n"
-        " strftime('%Y-%m-%dT%H:%M:%S', end_ms / 1000, 'unixepoch')\n"
-        "  || printf('.%03dZ', end_ms % 1000) AS end_time,\n"
-        " start_ms, end_ms, operation, uid, gid, pid, user,\n"
-        " endpoint, endpoint_url, host, vm_name, vm_id, vm_uuid,\n"
-        " before, after, result, fault, message, task,\n"
+        TRAIL_VIEW_V1_COLUMNS ",\n"
         " seq, hash\n"
         " FROM records;\n";
 

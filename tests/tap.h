@@ -3,9 +3,12 @@
 #ifndef VMT_TAP_H
 #define VMT_TAP_H
 
+#include <ftw.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 
 static int tap_n, tap_failed;
 
@@ -25,6 +28,21 @@ __attribute__((format(printf, 2, 3), unused)) static bool tap_ok(bool cond, cons
 __attribute__((unused)) static int tap_done(void) {
         printf("1..%d\n# %d passed, %d failed\n", tap_n, tap_n - tap_failed, tap_failed);
         return tap_failed ? 1 : 0;
+}
+
+static int tap_rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+        (void) st;
+        (void) flag;
+        (void) ftw;
+        return remove(path) < 0 ? -1 : 0;
+}
+
+/* Remove a test's scratch directory and all in it, unless KEEP_TMP is set. */
+__attribute__((unused)) static void tap_rm_rf(const char *dir) {
+        if (getenv("KEEP_TMP"))
+                printf("# kept %s\n", dir);
+        else
+                (void) nftw(dir, tap_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 #endif

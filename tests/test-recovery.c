@@ -8,7 +8,6 @@
  * rows of the current run must be left alone.
  */
 #include <errno.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -92,13 +91,6 @@ static bool row_is(int64_t id, const char *want, const char *msg_part) {
                 return false;
         }
         return true;
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-        (void) st;
-        (void) flag;
-        (void) ftw;
-        return remove(path) < 0 ? -1 : 0;
 }
 
 struct resolver {
@@ -202,7 +194,6 @@ int main(void) {
         tap_ok(left && strcmp(left, "0") == 0, "no row left PENDING");
         tap_ok(chained && strcmp(chained, "1") == 0, "every resolved row is chained");
         tap_ok(total && atoi(total) == (int) ELEMENTSOF(rows) + 3, "no row dropped (%s)", strempty(total));
-        if (!getenv("KEEP_TMP"))
-                (void) nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        tap_rm_rf(tmpdir);
         return tap_done();
 }
