@@ -68,6 +68,24 @@ struct queued {
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(sqlite3_stmt *, sqlite3_finalize);
 
+/*
+ * What chains rows: the hasher and the three statements chain_one() runs
+ * per row, prepared once (the migration of a large version-1 trail runs
+ * them a million times).
+ */
+struct chainer {
+        struct trail_hasher *h;
+        sqlite3_stmt *set_seq, *read, *set_hash;
+};
+
+/* Cached statements are reset (not finalized) when a call is done with them. */
+static void stmt_resetp(sqlite3_stmt **s) {
+        if (*s) {
+                sqlite3_reset(*s);
+                sqlite3_clear_bindings(*s);
+        }
+}
+
 struct audit {
         sqlite3 *db;
         char *path;
@@ -82,7 +100,7 @@ struct audit {
         sqlite3_stmt *stmt_set_task;
         sqlite3_stmt *stmt_pending;
         /* The chain head: seq and hash of the last completed row. */
-        struct trail_hasher *hasher;
+        struct chainer chainer;
         int64_t last_seq;
         unsigned char last_hash[TRAIL_HASH_SIZE];
         unsigned checkpoint_interval;
@@ -194,26 +212,54 @@ static const char schema_v2[] =
         " seq, hash\n"
         " FROM records;\n";
 
-static int chain_one(sqlite3 *db, struct trail_hasher *h, int64_t id, int64_t seq,
-                     unsigned char hash[TRAIL_HASH_SIZE]);
+static void chainer_done(struct chainer *c) {
+        sqlite3_finalize(c->set_seq);
+        sqlite3_finalize(c->read);
+        sqlite3_finalize(c->set_hash);
+        trail_hasher_free(c->h);
+        *c = (struct chainer) {};
+}
+
+/* Returns an SQLite result code. */
+static int chainer_init(struct chainer *c, sqlite3 *db) {
+        int rc;
+
+        *c = (struct chainer) {};
+        if (trail_hasher_new(&c->h) < 0)
+                return SQLITE_NOMEM;
+        rc = sqlite3_prepare_v3(db, "UPDATE records SET seq = ?1 WHERE id = ?2", -1, SQLITE_PREPARE_PERSISTENT,
+                                &c->set_seq, NULL);
+        if (rc == SQLITE_OK)
+                rc = sqlite3_prepare_v3(db, "SELECT " TRAIL_HASH_COLUMNS " FROM records WHERE id = ?1", -1,
+                                        SQLITE_PREPARE_PERSISTENT, &c->read, NULL);
+        if (rc == SQLITE_OK)
+                rc = sqlite3_prepare_v3(db, "UPDATE records SET hash = ?1 WHERE id = ?2", -1,
+                                        SQLITE_PREPARE_PERSISTENT, &c->set_hash, NULL);
+        if (rc != SQLITE_OK)
+                chainer_done(c);
+        return rc;
+}
+
+static int chain_one(struct chainer *c, int64_t id, int64_t seq, unsigned char hash[TRAIL_HASH_SIZE]);
 
 static int migrate_1_to_2(sqlite3 *db) {
         _cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
-        struct trail_hasher *h = NULL;
         unsigned char hash[TRAIL_HASH_SIZE] = {};
+        struct chainer c;
         int64_t seq = 0;
         int rc;
 
         rc = sqlite3_exec(db, schema_v2, NULL, NULL, NULL);
         if (rc != SQLITE_OK)
                 return rc;
-        if (trail_hasher_new(&h) < 0)
-                return SQLITE_NOMEM;
+        rc = chainer_init(&c, db);
+        if (rc != SQLITE_OK)
+                return rc;
         rc = sqlite3_prepare_v2(db, "SELECT id FROM records WHERE result <> 'PENDING' ORDER BY end_ms, id",
                                 -1, &s, NULL);
         while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW)
-                rc = chain_one(db, h, sqlite3_column_int64(s, 0), ++seq, hash);
-        trail_hasher_free(h);
+                rc = chain_one(&c, sqlite3_column_int64(s, 0), ++seq, hash);
+        chainer_done(&c);
         if (rc != SQLITE_DONE && rc != SQLITE_OK)
                 return rc;
         return sqlite3_exec(db, "PRAGMA user_version = 2", NULL, NULL, NULL);
@@ -224,48 +270,38 @@ static int (*const migrations[])(sqlite3 *db) = {
         migrate_1_to_2,
 };
 
+#define AUDIT_SCHEMA_VERSION ((int) ELEMENTSOF(migrations))
+
 /*
  * Give row id the given seq, read it back and store its hash, chained on
  * hash (the previous row's), which is replaced by the row's own.  Runs
  * inside the caller's transaction; returns an SQLite result code.  Used by
- * the migration, which has no struct audit yet, hence the plain sqlite3.
+ * the migration too, which has no struct audit yet.
  */
-static int chain_one(sqlite3 *db, struct trail_hasher *h, int64_t id, int64_t seq,
-                     unsigned char hash[TRAIL_HASH_SIZE]) {
-        _cleanup_(sqlite3_finalizep) sqlite3_stmt *u = NULL, *r = NULL;
+static int chain_one(struct chainer *c, int64_t id, int64_t seq, unsigned char hash[TRAIL_HASH_SIZE]) {
+        _cleanup_(stmt_resetp) sqlite3_stmt *u = c->set_seq, *r = c->read, *h = c->set_hash;
         char hex[TRAIL_HASH_HEX_SIZE];
         unsigned char out[TRAIL_HASH_SIZE];
         int rc;
 
-        rc = sqlite3_prepare_v2(db, "UPDATE records SET seq = ?1 WHERE id = ?2", -1, &u, NULL);
-        if (rc == SQLITE_OK)
-                rc = sqlite3_bind_int64(u, 1, seq);
-        if (rc == SQLITE_OK)
-                rc = sqlite3_bind_int64(u, 2, id);
-        if (rc == SQLITE_OK && (rc = sqlite3_step(u)) == SQLITE_DONE)
-                rc = sqlite3_prepare_v2(db, "SELECT " TRAIL_HASH_COLUMNS " FROM records WHERE id = ?1", -1, &r, NULL);
-        if (rc == SQLITE_OK)
-                rc = sqlite3_bind_int64(r, 1, id);
-        if (rc == SQLITE_OK && (rc = sqlite3_step(r)) != SQLITE_ROW)
-                return rc == SQLITE_DONE ? SQLITE_INTERNAL : rc;
-        if (rc != SQLITE_ROW)
+        if ((rc = sqlite3_bind_int64(u, 1, seq)) != SQLITE_OK || (rc = sqlite3_bind_int64(u, 2, id)) != SQLITE_OK)
                 return rc;
-        if (trail_hash_row(h, hash, r, 0, out) < 0)
+        if ((rc = sqlite3_step(u)) != SQLITE_DONE)
+                return rc;
+        if ((rc = sqlite3_bind_int64(r, 1, id)) != SQLITE_OK)
+                return rc;
+        if ((rc = sqlite3_step(r)) != SQLITE_ROW)
+                return rc == SQLITE_DONE ? SQLITE_INTERNAL : rc;
+        if (trail_hash_row(c->h, hash, r, 0, out) < 0)
                 return SQLITE_NOMEM;
         memcpy(hash, out, TRAIL_HASH_SIZE);
         trail_hash_to_hex(out, hex);
-        sqlite3_finalize(TAKE_PTR(u));
-        rc = sqlite3_prepare_v2(db, "UPDATE records SET hash = ?1 WHERE id = ?2", -1, &u, NULL);
-        if (rc == SQLITE_OK)
-                rc = sqlite3_bind_text(u, 1, hex, -1, SQLITE_TRANSIENT);
-        if (rc == SQLITE_OK)
-                rc = sqlite3_bind_int64(u, 2, id);
-        if (rc == SQLITE_OK)
-                rc = sqlite3_step(u);
+        if ((rc = sqlite3_bind_text(h, 1, hex, -1, SQLITE_TRANSIENT)) != SQLITE_OK ||
+            (rc = sqlite3_bind_int64(h, 2, id)) != SQLITE_OK)
+                return rc;
+        rc = sqlite3_step(h);
         return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
-
-#define AUDIT_SCHEMA_VERSION ((int) ELEMENTSOF(migrations))
 
 static int sqlite_to_errno(int rc) {
         switch (rc & 0xff) {
@@ -316,13 +352,6 @@ static pthread_mutex_t *lock(struct audit *a) {
         return &a->lock;
 }
 
-/* Cached statements are reset (not finalized) when a call is done with them. */
-static void stmt_resetp(sqlite3_stmt **s) {
-        if (*s) {
-                sqlite3_reset(*s);
-                sqlite3_clear_bindings(*s);
-        }
-}
 
 /* Create the file ourselves so its mode is 0640 whatever the umask. */
 static int create_db_file(const char *path) {
@@ -649,8 +678,8 @@ int audit_open(const char *path, struct audit **out) {
         a->first_id = a->next_id;
         if (r >= 0)
                 r = load_chain_head(a);
-        if (r >= 0 && trail_hasher_new(&a->hasher) < 0)
-                r = log_oom();
+        if (r >= 0 && (rc = chainer_init(&a->chainer, a->db)) != SQLITE_OK)
+                r = log_sqlite(a, rc, "prepare statements");
         if (r >= 0) {
                 /* The thread takes no signals: they belong to the daemon's event loop. */
                 sigset_t all, old;
@@ -681,7 +710,7 @@ void audit_close(struct audit *a) {
                 pthread_mutex_unlock(&a->lock);
                 pthread_join(a->retry_thread, NULL);
         }
-        if (a->db && a->hasher) {
+        if (a->db && a->chainer.h) {
                 pthread_mutex_lock(&a->lock);
                 flush_queue_locked(a);
                 drop_queue_locked(a);
@@ -689,7 +718,7 @@ void audit_close(struct audit *a) {
                         journal_checkpoint(a, "shutdown");
                 pthread_mutex_unlock(&a->lock);
         }
-        trail_hasher_free(a->hasher);
+        chainer_done(&a->chainer);
         sqlite3_finalize(a->stmt_set_task);
         sqlite3_finalize(a->stmt_pending);
         sqlite3_finalize(a->stmt_insert);
@@ -873,7 +902,7 @@ static int complete_locked(struct audit *a, struct audit_record *r, bool insert)
         r2 = insert ? insert_locked(a, r, r->result) : finish_step_locked(a, r);
         if (r2 >= 0) {
                 memcpy(hash, a->last_hash, sizeof hash);
-                rc = chain_one(a->db, a->hasher, r->id, a->last_seq + 1, hash);
+                rc = chain_one(&a->chainer, r->id, a->last_seq + 1, hash);
                 if (rc != SQLITE_OK)
                         r2 = log_sqlite(a, rc, "chain audit record");
         }
