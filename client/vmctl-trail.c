@@ -44,8 +44,11 @@ static const char *default_database(void) {
         return e && *e ? e : DEFAULT_DATABASE;
 }
 
-/* Read-only, and never creating the file: a mistyped path must not leave an empty trail behind. */
-static int open_db(const char *path, sqlite3 **out) {
+/*
+ * Read-only, and never creating the file: a mistyped path must not leave an
+ * empty trail behind.  min_version: 1 to read rows, 2 for the hash chain.
+ */
+static int open_db(const char *path, int min_version, sqlite3 **out) {
         _cleanup_(sqlite3_closep) sqlite3 *db = NULL;
         _cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
         int rc;
@@ -62,7 +65,7 @@ static int open_db(const char *path, sqlite3 **out) {
                 log_error("Cannot open %s: %s", path, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
                 return -EIO;
         }
-        if (sqlite3_column_int(s, 0) < 2) {
+        if (sqlite3_column_int(s, 0) < min_version) {
                 log_error("%s has schema version %d: no hash chain yet (vmtraced migrates it at start-up).", path,
                           sqlite3_column_int(s, 0));
                 return -EPROTONOSUPPORT;
@@ -452,7 +455,7 @@ static int run_query(const struct log_args *la) {
         bool first = true;
         int rc;
 
-        if (open_db(la->db, &db) < 0)
+        if (open_db(la->db, 1, &db) < 0)
                 return EXIT_INTERNAL;
         if (build_query(la, &q) < 0)
                 return log_oom(), EXIT_INTERNAL;
@@ -799,7 +802,7 @@ static int run_verify(const struct vmctl_options *o _unused_, const struct vmctl
                 return vmctl_usage(cmd, stderr);
         }
 
-        if (open_db(path, &db) < 0)
+        if (open_db(path, 2, &db) < 0)
                 return EXIT_INTERNAL;
         if (trail_hasher_new(&h) < 0)
                 return log_oom(), EXIT_INTERNAL;
