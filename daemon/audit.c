@@ -988,6 +988,14 @@ static int enqueue_locked(struct audit *a, const struct audit_record *r, bool in
         return 0;
 }
 
+/* An outcome the trail could not take, in full, for the log (and so the journal). */
+static void log_outcome(const char *why, const struct audit_record *r) {
+        log_error("Trail row %" PRId64 " %s: %s %s on %s by %s (uid %u): before=%s after=%s result=%s fault=%s task=%s",
+                  r->id, why, r->operation, strempty(r->vm_name), strempty(r->endpoint), strempty(r->user),
+                  (unsigned) r->uid, strempty(r->before), strempty(r->after), strempty(r->result),
+                  strempty(r->fault), strempty(r->task));
+}
+
 /* Write queued completions in order; stop at the first that still fails. */
 static void flush_queue_locked(struct audit *a) {
         while (a->queue) {
@@ -997,8 +1005,7 @@ static void flush_queue_locked(struct audit *a) {
                 if (r < 0 && !is_permanent(r))
                         return;
                 if (r < 0)
-                        log_error("Dropping queued trail row %" PRId64 ": it can never be written (%s).",
-                                  q->r.id, strerror(-r));
+                        log_outcome("can never be written (the row is gone or already complete)", &q->r);
                 else
                         log_notice("Trail row %" PRId64 " written after retry.", q->r.id);
                 a->queue = q->next;
@@ -1012,20 +1019,15 @@ static void flush_queue_locked(struct audit *a) {
 }
 
 /*
- * At close, what could not be written goes to the log in full (and so to the
- * journal); the rows stay PENDING in the database and start-up recovery
- * resolves them.  The lock is held.
+ * At close, what could not be written goes to the log in full; the rows
+ * stay PENDING in the database and start-up recovery resolves them.  The
+ * lock is held.
  */
 static void drop_queue_locked(struct audit *a) {
         while (a->queue) {
                 struct queued *q = a->queue;
-                const struct audit_record *r = &q->r;
 
-                log_error("Trail row %" PRId64 " could not be written before shutdown; it stays PENDING: "
-                          "%s %s on %s by %s (uid %u): before=%s after=%s result=%s fault=%s task=%s",
-                          r->id, r->operation, strempty(r->vm_name), strempty(r->endpoint), strempty(r->user),
-                          (unsigned) r->uid, strempty(r->before), strempty(r->after), strempty(r->result),
-                          strempty(r->fault), strempty(r->task));
+                log_outcome("could not be written before shutdown; it stays PENDING", &q->r);
                 a->queue = q->next;
                 queued_free(q);
         }
