@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <ini.h>
 #include <inttypes.h>
 #include <json-c/json.h>
 #include <sqlite3.h>
@@ -28,6 +29,7 @@
 #include "util.h"
 #include "vmctl.h"
 
+#define DEFAULT_CONFIG "/etc/vmtraced/vmtraced.conf"
 #define DEFAULT_DATABASE "/var/lib/vmtraced/trail.db"
 /* verify's exit status when the chain is broken (0 intact, 2 usage, 5 unreadable). */
 #define EXIT_TAMPERED 1
@@ -38,10 +40,28 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(sqlite3_stmt *, sqlite3_finalize);
 DEFINE_TRIVIAL_CLEANUP_FUNC(sqlite3 *, sqlite3_close);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct trail_hasher *, trail_hasher_free);
 
+static int find_database(void *user, const char *section, const char *name, const char *value) {
+        char **out = user;
+
+        if (strcmp(section, "vmtraced") == 0 && strcmp(name, "database") == 0 && !*out)
+                *out = strdup(value);
+        return 1;
+}
+
+/*
+ * The trail the daemon writes: $VMTRACED_DB, else "database" of the
+ * daemon's configuration when it is readable, else the built-in default.
+ * Only that one key is read; the daemon validates the rest.
+ */
 static const char *default_database(void) {
+        static char *configured;
         const char *e = getenv("VMTRACED_DB");
 
-        return e && *e ? e : DEFAULT_DATABASE;
+        if (e && *e)
+                return e;
+        if (!configured)
+                (void) ini_parse(DEFAULT_CONFIG, find_database, &configured);
+        return configured ? configured : DEFAULT_DATABASE;
 }
 
 /*
