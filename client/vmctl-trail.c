@@ -35,6 +35,8 @@
 #define EXIT_TAMPERED 1
 /* Problems listed before verify stops counting them. */
 #define VERIFY_MAX_REPORTS 20
+/* Full passes over the chain spent on telling a moved row from an edited one. */
+#define VERIFY_MAX_SEARCHES 3
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(sqlite3_stmt *, sqlite3_finalize);
 DEFINE_TRIVIAL_CLEANUP_FUNC(sqlite3 *, sqlite3_close);
@@ -600,6 +602,7 @@ struct verifier {
         struct trail_hasher *h;
         sqlite3_stmt *as_seq;   /* a row encoded as if it had another seq */
         unsigned problems;
+        unsigned searches;      /* full passes made by find_owner() */
         struct checkpoint *cps;
         size_t n_cps;
 };
@@ -632,6 +635,49 @@ static bool fits_at(struct verifier *v, int64_t rowid, int64_t seq, const unsign
                 fits = memcmp(got, want, sizeof got) == 0;
         sqlite3_reset(s);
         return fits;
+}
+
+/* Does row rowid, at seq after prev, hash to want?  Like fits_at() with a binary hash. */
+static bool follows(struct verifier *v, int64_t rowid, int64_t seq, const unsigned char prev[TRAIL_HASH_SIZE],
+                    const unsigned char want[TRAIL_HASH_SIZE]) {
+        char hex[TRAIL_HASH_HEX_SIZE];
+
+        trail_hash_to_hex(want, hex);
+        return fits_at(v, rowid, seq, prev, hex);
+}
+
+/*
+ * Which chained row's stored hash does row rowid (at seq) follow?  A full
+ * pass over the chain, so done at most VERIFY_MAX_SEARCHES times: it tells
+ * a row moved far away from an edited one.
+ */
+static bool find_owner(struct verifier *v, int64_t rowid, int64_t seq, const unsigned char want[TRAIL_HASH_SIZE],
+                       int64_t *owner, int64_t *owner_seq, unsigned char owner_hash[TRAIL_HASH_SIZE]) {
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *all = NULL;
+        unsigned char p[TRAIL_HASH_SIZE], got[TRAIL_HASH_SIZE];
+        sqlite3_stmt *s = v->as_seq;
+        bool found = false;
+
+        if (v->searches++ >= VERIFY_MAX_SEARCHES)
+                return false;
+        sqlite3_reset(s);
+        if (sqlite3_bind_int64(s, 1, seq) != SQLITE_OK || sqlite3_bind_int64(s, 2, rowid) != SQLITE_OK ||
+            sqlite3_step(s) != SQLITE_ROW ||
+            sqlite3_prepare_v2(v->db, "SELECT rowid, seq, hash FROM records WHERE seq IS NOT NULL", -1, &all, NULL) !=
+                    SQLITE_OK) {
+                sqlite3_reset(s);
+                return false;
+        }
+        while (!found && sqlite3_step(all) == SQLITE_ROW)
+                if (trail_hash_from_hex(col(all, 2), p) >= 0 && trail_hash_row(v->h, p, s, 0, got) >= 0 &&
+                    memcmp(got, want, sizeof got) == 0) {
+                        *owner = sqlite3_column_int64(all, 0);
+                        *owner_seq = sqlite3_column_int64(all, 1);
+                        memcpy(owner_hash, p, TRAIL_HASH_SIZE);
+                        found = true;
+                }
+        sqlite3_reset(s);
+        return found;
 }
 
 static void check_checkpoints(struct verifier *v, int64_t seq, const unsigned char hash[TRAIL_HASH_SIZE]) {
@@ -700,8 +746,8 @@ static int walk_chain(struct verifier *v, int64_t *last_seq, unsigned char head[
                         /* The second half of a swap already reported: the chain goes on from its partner. */
                         memcpy(got, explained_prev, sizeof got);
                 } else {
-                        int64_t other = 0;
-                        unsigned char other_hash[TRAIL_HASH_SIZE];
+                        int64_t other = 0, owner = 0, owner_seq = 0;
+                        unsigned char other_hash[TRAIL_HASH_SIZE], owner_hash[TRAIL_HASH_SIZE];
                         bool next_fits = false;
 
                         /* Does the next row belong here?  Then rows were reordered, or this one slipped in. */
@@ -721,7 +767,15 @@ static int walk_chain(struct verifier *v, int64_t *last_seq, unsigned char head[
                         } else if (next_fits)
                                 problem(v, "row id %" PRId64 " (seq %" PRId64 ") does not belong before row id %" PRId64
                                         ": inserted", rowid, seq, other);
-                        else if (seq == expect)
+                        else if (seq == expect && valid && other != 0 && !follows(v, other, seq + 1, stored, other_hash) &&
+                                 find_owner(v, other, seq + 1, other_hash, &owner, &owner_seq, owner_hash)) {
+                                /* The next row follows another row's hash: that row was moved from here. */
+                                problem(v, "row id %" PRId64 " (seq %" PRId64 ") is out of place: row id %" PRId64
+                                        " (seq %" PRId64 ") belongs there: reordered", rowid, seq, owner, owner_seq);
+                                explained = owner;
+                                memcpy(explained_prev, stored, sizeof stored);
+                                memcpy(stored, owner_hash, sizeof stored);
+                        } else if (seq == expect)
                                 problem(v, "row id %" PRId64 " (seq %" PRId64 ") does not match its hash: modified",
                                         rowid, seq);
                         /* else: the gap reported above explains the mismatch. */
