@@ -573,7 +573,19 @@ static int run_log(const struct vmctl_options *o _unused_, const struct vmctl_co
                         break;
                 }
                 case 'h':
-                        return vmctl_usage(cmd, stdout);
+                        vmctl_usage(cmd, stdout);
+                        fputs("\nOptions:\n"
+                              "  --db FILE          the trail (default $VMTRACED_DB, the database of\n"
+                              "                     " DEFAULT_CONFIG ", or " DEFAULT_DATABASE ")\n"
+                              "  --format FORMAT    table (default on a terminal), json (JSON Lines), csv, trace\n"
+                              "  --limit N          at most N rows\n"
+                              "Filters (all must match):\n"
+                              "  --since TIME, --until TIME  start time range; TIME is 30s, 30m, 2h, 1d, 1w ago,\n"
+                              "                     or UTC: 2026-01-02, 2026-01-02T03:04, 2026-01-02 03:04:05.678Z\n"
+                              "  --user NAME, --vm NAME-OR-ID, --op OPERATION, --result RESULT,\n"
+                              "  --host HOST, --endpoint ENDPOINT\n"
+                              "See vmtraced-trail(5).\n", stdout);
+                        return EXIT_OK;
                 default:
                         if (c >= OPT_FILTER && c < OPT_FILTER + (int) ELEMENTSOF(filters)) {
                                 la.values[c - OPT_FILTER] = optarg;
@@ -866,7 +878,13 @@ static int run_verify(const struct vmctl_options *o _unused_, const struct vmctl
                         break;
                 }
                 case 'h':
-                        return vmctl_usage(cmd, stdout);
+                        vmctl_usage(cmd, stdout);
+                        fputs("\nOptions:\n"
+                              "  --db FILE              the trail (default as for vmctl log)\n"
+                              "  --checkpoint SEQ:HASH  the chain must reach SEQ with HASH (repeatable)\n"
+                              "Exit status: 0 intact, 1 altered, 2 usage, 5 unreadable.  See vmtraced-trail(5).\n",
+                              stdout);
+                        return EXIT_OK;
                 default:
                         return vmctl_usage(cmd, stderr);
                 }
@@ -911,11 +929,8 @@ static int run_verify(const struct vmctl_options *o _unused_, const struct vmctl
 }
 
 const struct vmctl_command vmctl_trail_commands[] = {
-        { "log", "log [--db FILE] [--format table|json|csv|trace] [FILTERS]",
-          "Show trail rows from the database (read-only, no daemon). FILTERS: --since/--until TIME "
-          "(30m, 2h, 1d, 2026-01-02T03:04:05Z), --user, --vm, --op, --result, --host, --endpoint, --limit N.",
-          run_log },
-        { "verify", "verify [--db FILE] [--checkpoint SEQ:HASH]...",
-          "Check the trail's hash chain (read-only, no daemon); exit 0 only if intact.", run_verify },
+        { "log", "log [OPTIONS] [FILTERS]", "Show trail rows from the database file (no daemon needed).", run_log },
+        { "verify", "verify [--db F] [--checkpoint S:H]", "Check the trail's hash chain; exit 0 only if intact.",
+          run_verify },
         {},
 };
