@@ -79,6 +79,9 @@ static int open_db(const char *path, int min_version, sqlite3 **out) {
                 return log_error_errno(-errno, "Cannot read %s: %m", path);
         /* One thread: no mutexes, which is a fifth of verify's time otherwise. */
         rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+        /* The daemon may hold a write lock for a moment; wait as it does. */
+        if (rc == SQLITE_OK)
+                rc = sqlite3_busy_timeout(db, 5000);
         if (rc == SQLITE_OK)
                 rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL);
         if (rc == SQLITE_OK && sqlite3_step(s) != SQLITE_ROW)
