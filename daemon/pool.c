@@ -4,7 +4,8 @@
  * pool.h.  Locking: a pool's queue, "stopping" and "busy" are guarded by
  * pool->lock; the completion list by set->lock.  A session's fields are
  * touched only by its own worker thread, except "logged_in", which the loop
- * thread reads for status reports (an atomic).
+ * thread reads for status reports (an atomic).  The VM lock table ("locked")
+ * is guarded by pool->lock too, and waited on with vm_cond.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -22,6 +23,7 @@
 #include "macros.h"
 #include "pool.h"
 #include "util.h"
+#include "vsphere.h"
 
 struct pool_session {
         struct pool *pool;
@@ -41,6 +43,9 @@ struct pool {
         unsigned busy;             /* jobs queued or running */
         unsigned n_sessions;
         struct pool_session *sessions;
+        pthread_cond_t vm_cond;
+        char **locked;             /* VM ids held by running operations; at most n_sessions */
+        size_t n_locked;
 };
 
 struct pool_set {
@@ -69,6 +74,50 @@ struct backend_session *pool_session_backend(struct pool_session *s) {
 
 const struct endpoint_config *pool_session_endpoint(struct pool_session *s) {
         return s->pool->ep;
+}
+
+struct pool *pool_session_pool(struct pool_session *s) {
+        return s->pool;
+}
+
+unsigned pool_session_round_trips(struct pool_session *s) {
+        return vsphere_session_round_trips(s->backend);
+}
+
+static ssize_t vm_locked_index(const struct pool *p, const char *id) {
+        for (size_t i = 0; i < p->n_locked; i++)
+                if (strcmp(p->locked[i], id) == 0)
+                        return (ssize_t) i;
+        return -1;
+}
+
+bool pool_vm_lock(struct pool *p, const char *id) {
+        bool waited = false;
+
+        pthread_mutex_lock(&p->lock);
+        while (vm_locked_index(p, id) >= 0) {
+                waited = true;
+                pthread_cond_wait(&p->vm_cond, &p->lock);
+        }
+        /* Room for every session was allocated up front; each session holds at most one id. */
+        p->locked[p->n_locked] = strdup(id);
+        if (p->locked[p->n_locked])
+                p->n_locked++;
+        else
+                log_oom();
+        pthread_mutex_unlock(&p->lock);
+        return waited;
+}
+
+void pool_vm_unlock(struct pool *p, const char *id) {
+        pthread_mutex_lock(&p->lock);
+        ssize_t i = vm_locked_index(p, id);
+        if (i >= 0) {
+                free(p->locked[i]);
+                p->locked[i] = p->locked[--p->n_locked];
+                pthread_cond_broadcast(&p->vm_cond);
+        }
+        pthread_mutex_unlock(&p->lock);
 }
 
 const struct endpoint_config *pool_endpoint(const struct pool *p) {
@@ -258,8 +307,10 @@ static int pool_init(struct pool *p, struct pool_set *set, const struct endpoint
         p->ep = ep;
         pthread_mutex_init(&p->lock, NULL);
         pthread_cond_init(&p->cond, NULL);
+        pthread_cond_init(&p->vm_cond, NULL);
         p->sessions = calloc(ep->pool_size, sizeof *p->sessions);
-        if (!p->sessions)
+        p->locked = calloc(ep->pool_size, sizeof *p->locked);
+        if (!p->sessions || !p->locked)
                 return log_oom();
 
         for (unsigned i = 0; i < ep->pool_size; i++) {
@@ -297,6 +348,8 @@ static void pool_stop(struct pool *p) {
         for (unsigned i = 0; i < p->n_sessions; i++)
                 p->set->ops->session_free(p->sessions[i].backend);
         free(p->sessions);
+        free(p->locked);
+        pthread_cond_destroy(&p->vm_cond);
         pthread_cond_destroy(&p->cond);
         pthread_mutex_destroy(&p->lock);
 }
@@ -371,6 +424,14 @@ struct pool *pool_set_find(struct pool_set *set, const char *endpoint) {
                 if (strcmp(set->pools[i].ep->name, endpoint) == 0)
                         return &set->pools[i];
         return NULL;
+}
+
+size_t pool_set_size(const struct pool_set *set) {
+        return set->n_pools;
+}
+
+struct pool *pool_set_nth(struct pool_set *set, size_t i) {
+        return i < set->n_pools ? &set->pools[i] : NULL;
 }
 
 struct pool *pool_set_single(struct pool_set *set) {

@@ -44,6 +44,10 @@ struct pool *pool_set_single(struct pool_set *ps);
 /* Sessions logged in, over all endpoints, and jobs queued or running. */
 void pool_set_counts(struct pool_set *ps, unsigned *sessions, unsigned *logged_in, unsigned *busy);
 
+/* The pools in configuration order: i from 0 to pool_set_size() - 1. */
+size_t pool_set_size(const struct pool_set *ps);
+struct pool *pool_set_nth(struct pool_set *ps, size_t i);
+
 const struct endpoint_config *pool_endpoint(const struct pool *p);
 void pool_submit(struct pool *p, struct job *j);
 
@@ -51,6 +55,19 @@ void pool_submit(struct pool *p, struct job *j);
 const struct backend_ops *pool_session_ops(struct pool_session *s);
 struct backend_session *pool_session_backend(struct pool_session *s);
 const struct endpoint_config *pool_session_endpoint(struct pool_session *s);
+struct pool *pool_session_pool(struct pool_session *s);
+/* Platform round trips this session has made so far (for the reply's debug member and bench/). */
+unsigned pool_session_round_trips(struct pool_session *s);
+
+/*
+ * Serialise operations on one VM of an endpoint, so that the "before" and
+ * "after" values of one operation are not mixed with another's change.
+ * Worker thread only; id is the platform's VM id (vSphere moref).  Blocks
+ * while another job holds id; returns true if it had to wait (the caller
+ * then reads its target again).  Operations on other VMs never wait.
+ */
+bool pool_vm_lock(struct pool *p, const char *id);
+void pool_vm_unlock(struct pool *p, const char *id);
 
 /*
  * Have fn(data) run on the event loop thread soon (for progress events).
