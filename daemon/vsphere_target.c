@@ -20,6 +20,7 @@
  *   ModifyCPU       config.hardware.numCPU             2
  *   ModifyMemory    config.hardware.memoryMB (MiB)     4096
  *   ModifyDisk grow LABEL=SIZEMiB of that disk         Hard disk 1=2048MiB
+ *                   (the disk is given by label, or by number: the Nth disk in device order)
  *   ModifyDisk add  every disk, in device order, ';'   Hard disk 1=1MiB;Hard disk 2=10MiB
  *   Start/Stop/Reset/SuspendVM  runtime.powerState     poweredOn | poweredOff | suspended
  *   CloneVM         before: the source, after: the new VM
@@ -333,33 +334,28 @@ static int dup_into(char **dst, const char *src) {
         return *dst ? 0 : -ENOMEM;
 }
 
-/* "Hard disk 2" or "2" */
-static bool disk_matches(const struct vim25__VirtualDisk *d, const char *want) {
-        const char *label = disk_label(d);
+/* The disk named want: its label ("Hard disk 2"), or its number, counting disks in device order from 1. */
+static const struct vim25__VirtualDisk *disk_find(const struct vim25__ArrayOfVirtualDevice *a, const char *want) {
         char *end;
-        long n;
+        long n = strtol(want, &end, 10), seen = 0;
+        bool by_number = end != want && !*end && n > 0;
 
-        if (strcmp(label, want) == 0)
-                return true;
-        n = strtol(want, &end, 10);
-        if (end == want || *end || n <= 0)
-                return false;
-        return strncmp(label, "Hard disk ", 10) == 0 && strtol(label + 10, &end, 10) == n && !*end;
+        for (int i = 0; a && i < a->__sizeVirtualDevice; i++) {
+                const struct vim25__VirtualDisk *d = device_disk(&a->__VirtualDevice[i]);
+
+                if (d && (by_number ? ++seen == n : strcmp(disk_label(d), want) == 0))
+                        return d;
+        }
+        return NULL;
 }
 
 static int prepare_disk_grow(struct backend_session *s, const struct op_args *args, const struct vs_props *vm,
                              struct op_error *err) {
         const struct vim25__ArrayOfVirtualDevice *a = prop_devices(vm);
-        const struct vim25__VirtualDisk *d = NULL;
+        const struct vim25__VirtualDisk *d = disk_find(a, args->disk);
         const struct vim25__VirtualDiskFlatVer2BackingInfo *bk;
         struct vs_prepared *p = &s->prep;
 
-        for (int i = 0; a && i < a->__sizeVirtualDevice && !d; i++) {
-                const struct vim25__VirtualDisk *x = device_disk(&a->__VirtualDevice[i]);
-
-                if (x && disk_matches(x, args->disk))
-                        d = x;
-        }
         if (!d) {
                 op_error_set(err, OP_FAULT_NOT_FOUND, "VM \"%s\" has no disk \"%s\" (give its label, such as "
                              "\"Hard disk 1\", or its number)", args->vm, args->disk);
