@@ -384,8 +384,8 @@ static void test_logout(struct backend_session *s) {
 
 /* ---- Every operation, compared with what vcsim holds ------------------- */
 
-/* "vcsim vm -id ID" as JSON, or NULL when the VM is gone (exit 2) or the client is not available. */
-static struct json_object *vcsim_vm(const char *id, int *status) {
+/* "vcsim vm -id ID" (or -name) as JSON, or NULL when the VM is gone (exit 2) or the client is not available. */
+static struct json_object *vcsim_vm_by(const char *flag, const char *id, int *status) {
         const char *bin = env_or("VMT_TEST_VCSIM", NULL);
         char out[1 << 16];
         size_t len = 0;
@@ -404,7 +404,7 @@ static struct json_object *vcsim_vm(const char *id, int *status) {
                 close(fd[1]);
                 execl(bin, bin, "vm", "-url", getenv("VMT_TEST_URL"), "-cacert", env_or("VMT_TEST_VCSIM_CA", ""),
                       "-user", env_or("VMT_TEST_USER", "user"), "-password", env_or("VMT_TEST_PASSWORD", "pass"),
-                      "-id", id, (char *) NULL);
+                      flag, id, (char *) NULL);
                 _exit(127);
         }
         close(fd[1]);
@@ -415,6 +415,10 @@ static struct json_object *vcsim_vm(const char *id, int *status) {
         waitpid(pid, &st, 0);
         *status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
         return *status == 0 ? json_tokener_parse(out) : NULL;
+}
+
+static struct json_object *vcsim_vm(const char *id, int *status) {
+        return vcsim_vm_by("-id", id, status);
 }
 
 static const char *jstr(struct json_object *o, const char *key) {
@@ -751,6 +755,96 @@ static void test_operations(struct backend_session *s) {
         test_reads(s, vm);
 }
 
+/* ---- Slow clone: hooks, progress, cancel (vcsim serve -clone-delay) ----- */
+
+struct hook_log {
+        char events[32][32];
+        int n;
+        bool cancel;           /* ask to cancel once the task exists */
+        int cancel_asked;
+        char task[64];
+};
+
+static void hook_add(struct hook_log *l, const char *what) {
+        if (l->n < (int) ELEMENTSOF(l->events) && (l->n == 0 || strcmp(l->events[l->n - 1], what) != 0))
+                snprintf(l->events[l->n++], sizeof l->events[0], "%s", what);
+}
+
+static void hook_task_created(void *userdata, const char *task) {
+        struct hook_log *l = userdata;
+
+        snprintf(l->task, sizeof l->task, "%s", task);
+        hook_add(l, "created");
+}
+
+static void hook_progress(void *userdata, int percent _unused_, const char *state) {
+        hook_add(userdata, state);
+}
+
+static bool hook_cancel(void *userdata) {
+        struct hook_log *l = userdata;
+
+        if (l->task[0])
+                l->cancel_asked++;
+        return l->cancel && l->task[0];
+}
+
+static int hook_index(const struct hook_log *l, const char *what) {
+        for (int i = 0; i < l->n; i++)
+                if (strcmp(l->events[i], what) == 0)
+                        return i;
+        return -1;
+}
+
+static void hook_print(const struct hook_log *l) {
+        printf("# hooks:");
+        for (int i = 0; i < l->n; i++)
+                printf(" %s", l->events[i]);
+        printf("\n");
+}
+
+static void test_slow_clone(struct backend_session *s) {
+        const char *vm = env_or("VMT_TEST_VM", "DC0_H0_VM0"), *other = env_or("VMT_TEST_OTHER_VM", "DC0_H0_VM1");
+        long delay_ms = atol(env_or("VMT_TEST_CLONE_DELAY_MS", "0"));
+        struct hook_log log = {};
+        struct op_hooks hooks = { &log, hook_task_created, hook_progress, hook_cancel };
+        _cleanup_(op_run_clear) struct op_run o = {};
+        struct op_args args = { .vm = vm, .new_name = other };
+        struct json_object *v;
+        _cleanup_free_ char *id = NULL;
+        char name[64];
+        double t0;
+        int st;
+
+        snprintf(name, sizeof name, "vmt-slow-%ld", (long) getpid());
+        t0 = now_ms();
+        /* Waiting costs round trips of its own (WaitForUpdatesEx); the budget of 4 excludes the wait. */
+        id = check_clone(s, vm, name, &hooks, 100);
+        hook_print(&log);
+        check(hook_index(&log, "created") == 0 && hook_index(&log, "queued") > 0 &&
+              hook_index(&log, "running") > hook_index(&log, "queued") && log.cancel_asked > 0 &&
+              now_ms() - t0 >= 2 * delay_ms,
+              "slow clone: task_created first, then queued, then running; cancel asked %d times; %.0f ms",
+              log.cancel_asked, now_ms() - t0);
+
+        /* vCenter refuses a name taken in the folder; vcsim only with -strict-clone or -clone-delay. */
+        run_op(s, OP_CLONE, &args, NULL, &o);
+        check(o.r == -EREMOTEIO && strcmp(o.err.fault, "DuplicateName") == 0 && o.task,
+              "clone to an existing name -> -EREMOTEIO DuplicateName (%d %s: %s)", o.r, o.err.fault, o.err.message);
+
+        /* Cancel: CancelTask, then the task's real outcome. */
+        log = (struct hook_log) { .cancel = true };
+        snprintf(name, sizeof name, "vmt-cancel-%ld", (long) getpid());
+        args.new_name = name;
+        run_op(s, OP_CLONE, &args, &hooks, &o);
+        hook_print(&log);
+        v = vcsim_vm_by("-name", name, &st);
+        check(o.r == -EREMOTEIO && strcmp(o.err.fault, "RequestCanceled") == 0 && o.task && !v && st == 2,
+              "cancelled clone -> -EREMOTEIO RequestCanceled, no VM %s on vcsim (%d %s: %s; vcsim exit %d)", name,
+              o.r, o.err.fault, o.err.message, st);
+        json_object_put(v);
+}
+
 int main(void) {
         struct endpoint_config ep;
         struct backend_session *s = NULL;
@@ -775,6 +869,12 @@ int main(void) {
         r = vsphere_backend.login(s, &who, &err);
         check(r == 0 && who && *who, "login as %s (%d %s: %s)", strempty(who), r, err.fault, err.message);
         printf("# login: %u round trips\n", vsphere_session_round_trips(s) - n0);
+        if (r == 0 && getenv("VMT_TEST_SLOW_CLONE")) {
+                test_slow_clone(s);
+                vsphere_backend.session_free(s);
+                printf("1..%d\n", n_tests);
+                return n_failed ? 1 : 0;
+        }
         if (r == 0) {
                 test_rename(s);
                 test_operations(s);
