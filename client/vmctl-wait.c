@@ -96,6 +96,11 @@ void vmctl_wait_event(struct vmctl_wait *w, struct json_object *msg) {
                 bar_draw(w, percent, state);
                 return;
         }
+        /* Plain lines go to logs: one per change, not one per update. */
+        if (percent == w->last_percent && strcmp(strempty(state), w->last_state) == 0 && !task)
+                return;
+        w->last_percent = percent;
+        snprintf(w->last_state, sizeof w->last_state, "%s", strempty(state));
         fprintf(stderr, "vmctl: trail #%" PRId64 ": %s", w->trail_id, strempty(state));
         if (percent >= 0)
                 fprintf(stderr, " %d%%", percent);

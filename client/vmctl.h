@@ -70,6 +70,8 @@ struct vmctl_wait {
         int64_t trail_id;          /* from the first progress event; 0 until then */
         bool bar_drawn;            /* a progress bar is on the terminal's last line */
         bool cancel_sent;
+        int last_percent;          /* what the last plain line said */
+        char last_state[32];
 };
 void vmctl_wait_begin(struct vmctl_wait *w, const struct vmctl_options *o);
 void vmctl_wait_event(struct vmctl_wait *w, struct json_object *msg);
