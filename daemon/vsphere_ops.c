@@ -16,8 +16,9 @@
  * before anything happens (the pool logs in and repeats perform); any other
  * failure of the call itself (connection reset, timeout) may have lost the
  * answer of a call that vCenter executed.  Then vs_find_lost_task() looks
- * for the task among TaskManager.recentTask: same entity, queued since just
- * before we sent (on vCenter's clock, via ServiceInstance.CurrentTime).  One
+ * for the task among TaskManager.recentTask: same entity, same kind of task
+ * (descriptionId), queued since just before we sent (on vCenter's clock, via
+ * ServiceInstance.CurrentTime).  One
  * such task is adopted and waited for; none or several leave the outcome
  * unknown, and the transport error goes up (an UNKNOWN row), never a resend.
  * Once a task exists, a lost session no longer means "nothing happened"
@@ -38,6 +39,28 @@
 
 /* Slack between our clock and vCenter's when looking for a lost task. */
 #define VS_LOST_TASK_SLACK_SEC 5
+
+/*
+ * The last part of TaskInfo.descriptionId starts with this for the kind's
+ * task: vCenter says "VirtualMachine.reconfigure", vcsim "...reconfigVm".
+ */
+static const char *const task_stems[_OP_MAX] = {
+        [OP_RENAME] = "rename",
+        [OP_CPU] = "reconfig",
+        [OP_MEMORY] = "reconfig",
+        [OP_DISK_GROW] = "reconfig",
+        [OP_DISK_ADD] = "reconfig",
+        [OP_START] = "powerOn",
+        [OP_STOP] = "powerOff",
+        [OP_RESET] = "reset",
+        [OP_SUSPEND] = "suspend",
+        [OP_CLONE] = "clone",
+        [OP_MIGRATE] = "relocate",
+        [OP_SNAPSHOT_CREATE] = "createSnapshot",
+        [OP_SNAPSHOT_REVERT] = "revert",
+        [OP_SNAPSHOT_REMOVE] = "remove",
+        [OP_DESTROY] = "destroy",
+};
 
 static const char *const task_methods[_OP_MAX] = {
         [OP_RENAME] = "Rename_Task",
@@ -422,6 +445,7 @@ static int server_time(struct backend_session *s, const char *opid, long long *n
 }
 
 struct lost_search {
+        const char *stem;
         const char *vm;
         const char *snapshot;
         long long since;
@@ -434,14 +458,21 @@ static int lost_cb(const struct vim25__ObjectContent *oc, void *userdata) {
         struct vs_props p = { .oc = { oc }, .n = 1 };
         const struct vim25__DynamicProperty *d = vs_prop(&p, "info");
         const struct vim25__TaskInfo *info;
-        const char *e;
+        const char *e, *what;
 
-        if (!d || d->__typeval != SOAP_TYPE_vim25__TaskInfo || !(info = d->val) || !info->entity)
+        if (!d || d->__typeval != SOAP_TYPE_vim25__TaskInfo || !(info = d->val) || !info->entity ||
+            !info->descriptionId)
                 return 0;
         e = info->entity->__item;
+        what = strrchr(info->descriptionId, '.');
+        what = what ? what + 1 : info->descriptionId;
+        log_debug("Recent task %s: %s on %s queued at %lld", oc->obj.__item, info->descriptionId, strempty(e),
+                  (long long) info->queueTime);
         if (!e || (strcmp(e, l->vm) != 0 && (!l->snapshot || strcmp(e, l->snapshot) != 0)) ||
-            (long long) info->queueTime < l->since)
+            strncmp(what, l->stem, strlen(l->stem)) != 0 || (long long) info->queueTime < l->since)
                 return 0;
+        if (l->found && strcmp(l->found, oc->obj.__item) == 0)
+                return 0; /* listed twice */
         l->count++;
         free(l->found);
         l->found = strdup(oc->obj.__item);
@@ -475,7 +506,7 @@ static int recent_tasks(struct backend_session *s, const char *opid, struct lost
  */
 static int vs_find_lost_task(struct backend_session *s, enum op_kind kind, const char *opid, const char *vm,
                              long sent_mono, int r, char **task, struct op_error *err) {
-        struct lost_search l = { .vm = vm, .snapshot = s->prep.snapshot };
+        struct lost_search l = { .stem = task_stems[kind], .vm = vm, .snapshot = s->prep.snapshot };
         struct op_error e = {};
         char first[sizeof err->message];
         long long now = 0;
@@ -496,6 +527,7 @@ static int vs_find_lost_task(struct backend_session *s, enum op_kind kind, const
         log_info("%s on %s: the answer was lost, but vCenter shows task %s; following it", task_methods[kind], vm,
                  l.found);
         *task = l.found;
+        *err = (struct op_error) {};
         return 0;
 }
 

@@ -843,6 +843,16 @@ static void test_slow_clone(struct backend_session *s) {
               "cancelled clone -> -EREMOTEIO RequestCanceled, no VM %s on vcsim (%d %s: %s; vcsim exit %d)", name,
               o.r, o.err.fault, o.err.message, st);
         json_object_put(v);
+
+        /* vcsim serve -drop-answer PowerOffVM_Task: the call runs, its answer is lost; find the task, never resend. */
+        args = (struct op_args) { .vm = other };
+        run_op(s, OP_STOP, &args, NULL, &o);
+        v = vcsim_vm(o.t.id ? o.t.id : "", &st);
+        check(o.r == 0 && o.task && o.after && strcmp(o.after, "poweredOff") == 0 &&
+              strcmp(jstr(v, "powerState"), "poweredOff") == 0,
+              "StopVM whose answer was lost: task %s found, after \"%s\", vcsim %s (%d %s: %s)", strempty(o.task),
+              strempty(o.after), jstr(v, "powerState"), o.r, o.err.fault, o.err.message);
+        json_object_put(v);
 }
 
 int main(void) {
@@ -858,6 +868,8 @@ int main(void) {
                 return 77;
         }
         log_init("test-vsphere");
+        if (getenv("VMT_TEST_DEBUG"))
+                log_set_max_level(LOG_DEBUG);
         vsphere_global_init();
         ep = base_endpoint();
 
