@@ -275,6 +275,22 @@ static void post_event(struct operation *op, struct pool_session *s, const struc
                             rec->endpoint, err.fault, err.message);
 }
 
+/*
+ * The task outlived task-timeout and was asked to cancel.  If vCenter says
+ * it was cancelled, that is the outcome (NG); anything else leaves us not
+ * knowing what happened (UNKNOWN).  Either way the message says why.
+ */
+static int timed_out(struct operation *op, int r, struct op_error *err) {
+        bool cancelled = strcmp(err->fault, FAULT_CANCELED) == 0;
+        char why[sizeof err->message + 96];
+
+        snprintf(why, sizeof why, "task-timeout (%u s) reached; %s: %s", op->manager->config->task_timeout,
+                 cancelled ? "the task was cancelled" : "no outcome", err->message);
+        memcpy(err->message, why, sizeof err->message - 1);
+        err->message[sizeof err->message - 1] = '\0';
+        return cancelled ? r : -ETIMEDOUT;
+}
+
 static void operation_run(struct job *j, struct pool_session *s) {
         struct operation *op = (struct operation *) j;
         struct audit *a = op->manager->audit;
@@ -322,15 +338,8 @@ static void operation_run(struct job *j, struct pool_session *s) {
                 sent = true;
                 progress_post(op, "started", -1, NULL);
                 r = pool_session_call(s, call_perform, op, &err);
-                if (r < 0 && op->timed_out && strcmp(err.fault, FAULT_CANCELED) != 0) {
-                        /* Cancelling after the timeout did not settle it: we do not know what happened. */
-                        char why[sizeof err.message + 64];
-                        snprintf(why, sizeof why, "no outcome within task-timeout (%u s): %s",
-                                 op->manager->config->task_timeout, err.message);
-                        memcpy(err.message, why, sizeof err.message - 1);
-                        err.message[sizeof err.message - 1] = '\0';
-                        r = -ETIMEDOUT;
-                }
+                if (r < 0 && op->timed_out)
+                        r = timed_out(op, r, &err);
         }
         if (locked)
                 pool_vm_unlock(op->pool, locked);
