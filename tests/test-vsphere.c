@@ -384,8 +384,8 @@ static void test_logout(struct backend_session *s) {
 
 /* ---- Every operation, compared with what vcsim holds ------------------- */
 
-/* "vcsim vm -id ID" (or -name) as JSON, or NULL when the VM is gone (exit 2) or the client is not available. */
-static struct json_object *vcsim_vm_by(const char *flag, const char *id, int *status) {
+/* "vcsim CMD FLAG VALUE" as JSON, or NULL when the VM is gone (exit 2) or the client is not available. */
+static struct json_object *vcsim_json(const char *cmd, const char *flag, const char *id, int *status) {
         const char *bin = env_or("VMT_TEST_VCSIM", NULL);
         char out[1 << 16];
         size_t len = 0;
@@ -402,7 +402,7 @@ static struct json_object *vcsim_vm_by(const char *flag, const char *id, int *st
                 dup2(fd[1], 1);
                 close(fd[0]);
                 close(fd[1]);
-                execl(bin, bin, "vm", "-url", getenv("VMT_TEST_URL"), "-cacert", env_or("VMT_TEST_VCSIM_CA", ""),
+                execl(bin, bin, cmd, "-url", getenv("VMT_TEST_URL"), "-cacert", env_or("VMT_TEST_VCSIM_CA", ""),
                       "-user", env_or("VMT_TEST_USER", "user"), "-password", env_or("VMT_TEST_PASSWORD", "pass"),
                       flag, id, (char *) NULL);
                 _exit(127);
@@ -417,8 +417,12 @@ static struct json_object *vcsim_vm_by(const char *flag, const char *id, int *st
         return *status == 0 ? json_tokener_parse(out) : NULL;
 }
 
+static struct json_object *vcsim_vm_by(const char *flag, const char *id, int *status) {
+        return vcsim_json("vm", flag, id, status);
+}
+
 static struct json_object *vcsim_vm(const char *id, int *status) {
-        return vcsim_vm_by("-id", id, status);
+        return vcsim_json("vm", "-id", id, status);
 }
 
 static const char *jstr(struct json_object *o, const char *key) {
@@ -650,6 +654,13 @@ static void test_migrate(struct backend_session *s, const char *vm) {
               "migrate to an unknown host -> -ENOENT NotFound, nothing sent (%s)", o.err.message);
 }
 
+/* The id in a "name=...;id=...;host=..." value (malloc'd), or NULL. */
+static char *value_id(const char *value) {
+        const char *p = value ? strstr(value, ";id=") : NULL;
+
+        return p ? strndup(p + 4, strcspn(p + 4, ";")) : NULL;
+}
+
 /* Clone vm to new_name, check it against vcsim; returns the new VM's id (malloc'd) or NULL. */
 static char *check_clone(struct backend_session *s, const char *vm, const char *new_name,
                          const struct op_hooks *hooks, unsigned max_trips) {
@@ -657,12 +668,11 @@ static char *check_clone(struct backend_session *s, const char *vm, const char *
         struct op_args args = { .vm = vm, .new_name = new_name };
         struct json_object *v = NULL;
         char want[512], *id = NULL;
-        const char *p;
         int st;
 
         run_op(s, OP_CLONE, &args, hooks, &o);
-        p = o.after ? strstr(o.after, ";id=") : NULL;
-        if (p && (id = strndup(p + 4, strcspn(p + 4, ";"))))
+        id = value_id(o.after);
+        if (id)
                 v = vcsim_vm(id, &st);
         snprintf(want, sizeof want, "name=%s;id=%s;host=%s", jstr(v, "name"), jstr(v, "id"), jstr(v, "host"));
         check(o.r == 0 && v && strcmp(jstr(v, "name"), new_name) == 0 && strcmp(o.after, want) == 0 &&
@@ -694,6 +704,23 @@ static void test_clone_destroy(struct backend_session *s, const char *vm) {
               strcmp(o.after, "destroyed") == 0 && st == 2 && o.trips_read + o.trips_perform <= 3,
               "DestroyVM \"%s\" -> \"%s\", vcsim vm exit %d (%d %s)", strempty(o.before), strempty(o.after), st, o.r,
               o.err.message);
+}
+
+static void test_event(struct backend_session *s, const struct vm_target *t) {
+        struct op_error err = {};
+        struct json_object *ev;
+        const char *got = "";
+        char text[128];
+        int r, st;
+
+        snprintf(text, sizeof text, "vmtraced test %ld: uid 0 (root), trail id 42", (long) getpid());
+        r = vsphere_backend.post_event(s, t, text, "test-event", &err);
+        ev = vcsim_json("events", "-id", strempty(t->id), &st);
+        if (ev && json_object_array_length(ev) > 0)
+                got = jstr(json_object_array_get_idx(ev, 0), "message");
+        check(r == 0 && strcmp(got, text) == 0, "post_event on %s: vcsim's latest user event \"%s\" (%d %s: %s)",
+              strempty(t->id), got, r, err.fault, err.message);
+        json_object_put(ev);
 }
 
 static void test_reads(struct backend_session *s, const char *vm) {
@@ -735,8 +762,26 @@ static void test_reads(struct backend_session *s, const char *vm) {
         r = vsphere_backend.task_outcome(s, OP_CPU, &args, "task-999999", "test-recover", &o.t, &o.after, &err);
         check(r == -ENOENT, "task_outcome of an unknown task -> -ENOENT (%d %s)", r, err.message);
 
-        r = vsphere_backend.post_event(s, &o.t, "vmtraced test: uid 0 (root), trail id 42", "test-event", &err);
-        check(r == 0, "post_event on %s (%d %s: %s)", strempty(o.t.id), r, err.fault, err.message);
+        test_event(s, &o.t);
+}
+
+static void test_duplicate_names(struct backend_session *s, const char *vm) {
+        _cleanup_(op_run_clear) struct op_run o = {};
+        _cleanup_free_ char *a = NULL, *b = NULL;
+        struct op_args args;
+        char dup[64];
+
+        /* Two VMs of one name (vcsim without -strict-clone allows it): refused, with both candidates. */
+        snprintf(dup, sizeof dup, "vmt-dup-%ld", (long) getpid());
+        a = check_clone(s, vm, dup, NULL, 4);
+        args = (struct op_args) { .vm = vm, .new_name = dup };
+        run_op(s, OP_CLONE, &args, NULL, &o);
+        b = value_id(o.after);
+        args = (struct op_args) { .vm = dup, .number = 2 };
+        run_op(s, OP_CPU, &args, NULL, &o);
+        check(o.r == -ENOTUNIQ && strcmp(o.err.fault, "AmbiguousName") == 0 && !o.task && a && b &&
+              strstr(o.err.message, a) && strstr(o.err.message, b),
+              "ambiguous name -> -ENOTUNIQ AmbiguousName, nothing sent (%s)", o.err.message);
 }
 
 static void test_operations(struct backend_session *s) {
@@ -753,6 +798,7 @@ static void test_operations(struct backend_session *s) {
         test_migrate(s, vm);
         test_clone_destroy(s, vm);
         test_reads(s, vm);
+        test_duplicate_names(s, vm);
 }
 
 /* ---- Slow clone: hooks, progress, cancel (vcsim serve -clone-delay) ----- */
