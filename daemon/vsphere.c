@@ -11,6 +11,7 @@
 #define _GNU_SOURCE /* asprintf */
 #endif
 #include <errno.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -28,6 +29,8 @@
 #define VS_LOGOUT_OPID      "vmtraced-logout"
 /* Per WaitForUpdatesEx: short, so a cancel request is seen within a second. */
 #define VS_WAIT_SLICE_SEC   1
+/* How long a task may take to settle after CancelTask (or a refused one). */
+#define VS_CANCEL_GRACE_SEC 60
 
 void vs_arena_endp(struct soap **soap) {
         if (*soap) {
@@ -455,21 +458,32 @@ static void maybe_cancel(struct backend_session *s, const char *opid, const char
                 log_info("Asked endpoint \"%s\" to cancel task %s", s->ep->name, task);
 }
 
+/*
+ * The time limit: a caller with a cancel hook bounds the wait itself (the
+ * daemon's task-timeout asks to cancel); without one, VS_TASK_TIMEOUT_SEC.
+ * Once cancelling, the task gets VS_CANCEL_GRACE_SEC to settle: a task that
+ * cannot be cancelled must not hold the worker forever.
+ */
 static int task_wait_loop(struct backend_session *s, const char *opid, const char *task, const char *filter,
                           const struct op_hooks *hooks, struct vs_task *t, struct op_error *err) {
         _cleanup_free_ char *version = NULL, *last = NULL;
-        long deadline = vs_monotonic_sec() + VS_TASK_TIMEOUT_SEC;
+        bool bounded_by_caller = hooks && hooks->cancel_requested;
+        long deadline = bounded_by_caller ? LONG_MAX : vs_monotonic_sec() + VS_TASK_TIMEOUT_SEC;
         bool cancelled = false;
         int last_pct = -2, r;
 
         while (!vs_task_done(t)) {
                 if (vs_monotonic_sec() >= deadline) {
-                        op_error_set(err, "TaskTimeout", "Task %s on endpoint \"%s\" still %s after %u s; "
-                                     "its outcome is unknown", task, s->ep->name, t->state ? t->state : "pending",
-                                     VS_TASK_TIMEOUT_SEC);
+                        op_error_set(err, "TaskTimeout", "Task %s on endpoint \"%s\" still %s %s; its outcome is "
+                                     "unknown", task, s->ep->name, t->state ? t->state : "pending",
+                                     cancelled ? "after the cancel request" : "after the backend's time limit");
                         return -ETIMEDOUT;
                 }
-                maybe_cancel(s, opid, task, hooks, &cancelled);
+                if (!cancelled) {
+                        maybe_cancel(s, opid, task, hooks, &cancelled);
+                        if (cancelled && deadline > vs_monotonic_sec() + VS_CANCEL_GRACE_SEC)
+                                deadline = vs_monotonic_sec() + VS_CANCEL_GRACE_SEC;
+                }
                 r = vs_wait_once(s, opid, filter, &version, task_apply_change, t, err);
                 if (r < 0)
                         return r;

@@ -113,6 +113,7 @@ static const char *const summary_paths[] = {
 struct list_read {
         const struct backend_session *s;
         struct json_object *array;
+        struct json_object *hosts;     /* HostSystem moref -> name, from the same answer */
         bool authenticated;
 };
 
@@ -125,12 +126,27 @@ static int list_cb(const struct vim25__ObjectContent *oc, void *userdata) {
                 l->authenticated = vs_prop(&p, "currentSession") != NULL;
                 return 0;
         }
+        if (vs_mor_is(&oc->obj, "HostSystem"))
+                return add_string(l->hosts, oc->obj.__item, vs_prop_string(&p, "name"));
         if (!vs_mor_is(&oc->obj, "VirtualMachine"))
                 return 0;
         o = json_object_new_object();
         if (!o || vm_summary(l->s, &p, o) < 0 || json_object_array_add(l->array, o) < 0)
                 return -ENOMEM;
         TAKE_PTR(o);
+        return 0;
+}
+
+/* vm_summary() named only the hosts the session's last scan knew; name the others from this answer. */
+static int list_host_names(struct list_read *l) {
+        for (size_t i = 0; i < json_object_array_length(l->array); i++) {
+                struct json_object *vm = json_object_array_get_idx(l->array, i), *h, *name;
+
+                if (json_object_object_get_ex(vm, "host", &h) &&
+                    json_object_object_get_ex(l->hosts, json_object_get_string(h), &name) &&
+                    json_object_object_add(vm, "host", json_object_get(name)) < 0)
+                        return -ENOMEM;
+        }
         return 0;
 }
 
@@ -150,27 +166,29 @@ static int by_name_then_id(const void *a, const void *b) {
 int vs_list_vms(struct backend_session *s, const char *opid, struct json_object **out, struct op_error *err) {
         _cleanup_arena_ struct soap *arena = s->soap;
         _cleanup_(json_object_putp) struct json_object *array = json_object_new_array();
-        struct list_read l = { .s = s, .array = array };
+        _cleanup_(json_object_putp) struct json_object *hosts = json_object_new_object();
+        struct list_read l = { .s = s, .array = array, .hosts = hosts };
         static enum xsd__boolean yes = xsd__boolean__true_, no = xsd__boolean__false_;
         static const char *const sm_paths[] = { "currentSession" };
+        static const char *const host_paths[] = { "name" };
         struct vim25__TraversalSpec ts = { .type = "ContainerView", .path = "view", .skip = &no };
         struct __vim25__SelectionSpecItem sel = { SOAP_TYPE_vim25__TraversalSpec, &ts };
         struct vim25__ObjectSpec os[2] = {
                 { .obj = { s->view.value, s->view.type }, .skip = &yes, .__sizeselectSet = 1, .__selectSet = &sel },
                 { .obj = { s->session_manager.value, s->session_manager.type } },
         };
-        struct vim25__PropertySpec ps[2];
-        struct vim25__PropertyFilterSpec spec = { 2, ps, 2, os, NULL };
+        struct vim25__PropertySpec ps[3];
+        struct vim25__PropertyFilterSpec spec = { 3, ps, 2, os, NULL };
         int r;
 
-        if (!array)
+        if (!array || !hosts)
                 return vs_oom(err);
         if (!s->view.value)
                 return vs_not_logged_in(s, err);
         if (vs_prop_spec(s->soap, &ps[0], "VirtualMachine", summary_paths, ELEMENTSOF(summary_paths)) < 0 ||
-            vs_prop_spec(s->soap, &ps[1], "SessionManager", sm_paths, 1) < 0)
+            vs_prop_spec(s->soap, &ps[1], "SessionManager", sm_paths, 1) < 0 ||
+            vs_prop_spec(s->soap, &ps[2], "HostSystem", host_paths, 1) < 0)
                 return vs_oom(err);
-        /* Host names come from the session's last scan; a host it did not see shows as its moref. */
         r = vs_retrieve(s, opid, &spec, 1, list_cb, &l, err);
         if (r == -EREMOTEIO && strcmp(err->fault, "ManagedObjectNotFound") == 0)
                 return vs_not_logged_in(s, err);
@@ -178,6 +196,8 @@ int vs_list_vms(struct backend_session *s, const char *opid, struct json_object 
                 return r;
         if (!l.authenticated)
                 return vs_not_logged_in(s, err);
+        if (list_host_names(&l) < 0)
+                return vs_oom(err);
         json_object_array_sort(array, by_name_then_id);
         *out = TAKE_PTR(array);
         return 0;

@@ -25,8 +25,9 @@
 
 #define VS_LOGIN_OPID "vmtraced-login"
 /*
- * How long perform() waits for a task.  The daemon side may bound the wait
- * itself (hooks->cancel_requested); this is the backend's own last resort.
+ * How long perform() waits for a task (or a guest shutdown) when the caller
+ * gives no cancel hook.  With one, the caller bounds the wait (the daemon's
+ * task-timeout): it asks to cancel, and the task then has 60 s to settle.
  */
 #define VS_TASK_TIMEOUT_SEC 600
 

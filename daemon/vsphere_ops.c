@@ -26,6 +26,7 @@
  * make the pool repeat the call).
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -550,7 +551,8 @@ static int wait_powered_off(struct backend_session *s, const char *opid, const s
                             const char *vm, struct op_error *err) {
         static const char *const paths[] = { "runtime.powerState" };
         _cleanup_free_ char *filter = NULL, *version = NULL, *state = NULL;
-        long deadline = vs_monotonic_sec() + VS_TASK_TIMEOUT_SEC;
+        /* With a cancel hook the caller bounds the wait (vsphere.c: task_wait_loop). */
+        long deadline = hooks && hooks->cancel_requested ? LONG_MAX : vs_monotonic_sec() + VS_TASK_TIMEOUT_SEC;
         int r;
 
         r = vs_filter_create(s, opid, "VirtualMachine", vm, paths, 1, &filter, err);
