@@ -348,6 +348,23 @@ static void test_expiry(struct backend_session *s) {
         check(r == 0, "login after expiry (%d %s)", r, err.message);
         r = vsphere_backend.read_target(s, OP_RENAME, &args, "test-read", &t, &before, &err);
         check(r == 0, "read_target after re-login (%d %s)", r, err.message);
+
+        /* A task method on an expired session is refused before it does anything: safe to repeat after login. */
+        {
+                _cleanup_free_ char *after = NULL, *task = NULL;
+                struct op_args cpu = { .vm = args.vm, .number = 1 };
+
+                sleep(3 * atoi(idle) + 1);
+                err = (struct op_error) {};
+                r = vsphere_backend.perform(s, OP_CPU, &cpu, "test-perform", NULL, &t, &after, &task, &err);
+                check(r == -EKEYEXPIRED && !task && strcmp(err.fault, "NotAuthenticated") == 0,
+                      "ReconfigVM_Task on an expired session -> -EKEYEXPIRED, no task (%d %s: %s)", r, err.fault,
+                      err.message);
+                free(who);
+                who = NULL;
+                r = vsphere_backend.login(s, &who, &err);
+                check(r == 0, "login after expiry (%d %s)", r, err.message);
+        }
         vm_target_clear(&t);
 }
 
@@ -652,6 +669,20 @@ static void test_migrate(struct backend_session *s, const char *vm) {
         check(o.r == -ENOENT && strcmp(o.err.fault, "NotFound") == 0 && !o.task &&
               strstr(o.err.message, "no-such-host"),
               "migrate to an unknown host -> -ENOENT NotFound, nothing sent (%s)", o.err.message);
+
+        /* Storage only: the datastore it is on (vcsim's model has one), read back. */
+        args = (struct op_args) { .vm = vm, .datastore = env_or("VMT_TEST_DATASTORE", "LocalDS_0") };
+        run_op(s, OP_MIGRATE, &args, NULL, &o);
+        snprintf(want, sizeof want, "host=%s;datastore=%s", host, args.datastore);
+        check(o.r == 0 && o.after && strcmp(o.after, want) == 0 && o.trips_read + o.trips_perform <= 3,
+              "MigrateVM to datastore %s -> \"%s\" (%d %s)", args.datastore, strempty(o.after), o.r,
+              o.err.message);
+
+        args.datastore = "no-such-datastore";
+        run_op(s, OP_MIGRATE, &args, NULL, &o);
+        check(o.r == -ENOENT && strcmp(o.err.fault, "NotFound") == 0 && !o.task &&
+              strstr(o.err.message, "no-such-datastore"),
+              "migrate to an unknown datastore -> -ENOENT NotFound, nothing sent (%s)", o.err.message);
 }
 
 /* The id in a "name=...;id=...;host=..." value (malloc'd), or NULL. */
