@@ -836,6 +836,61 @@ static void test_duplicate_names(struct backend_session *s, const char *vm) {
               "ambiguous name -> -ENOTUNIQ AmbiguousName, nothing sent (%s)", o.err.message);
 }
 
+/*
+ * The name cache must never act on the wrong VM: A's name moves to B
+ * behind the cache's back (renames by "someone else"), then an operation
+ * by that name must reach B.
+ */
+static void test_stale_cache(struct backend_session *s) {
+        const char *a = env_or("VMT_TEST_VM", "DC0_H0_VM0"), *b = env_or("VMT_TEST_OTHER_VM", "DC0_H0_VM1");
+        _cleanup_(op_run_clear) struct op_run o = {};
+        _cleanup_free_ char *a_id = NULL, *b_id = NULL;
+        struct op_args args = { .vm = a, .number = 3 };
+        struct endpoint_config ep = base_endpoint();
+        struct backend_session *other = NULL;
+        struct json_object *va, *vb;
+        char tmp[64];
+        int st;
+
+        if (try_login(&ep, &other, &o.err) < 0) {
+                check(false, "second session (%s)", o.err.message);
+                return;
+        }
+
+        snprintf(tmp, sizeof tmp, "vmt-tmp-%ld", (long) getpid());
+        run_op(s, OP_CPU, &args, NULL, &o);                /* the cache now knows a */
+        a_id = o.t.id ? strdup(o.t.id) : NULL;
+        /* Someone else (another session) swaps the names of a and b. */
+        args = (struct op_args) { .vm = a, .new_name = tmp };
+        run_op(other, OP_RENAME, &args, NULL, &o);
+        args = (struct op_args) { .vm = b, .new_name = a };
+        run_op(other, OP_RENAME, &args, NULL, &o);
+        b_id = o.t.id ? strdup(o.t.id) : NULL;
+        args = (struct op_args) { .vm = tmp, .new_name = b };
+        run_op(other, OP_RENAME, &args, NULL, &o);
+
+        args = (struct op_args) { .vm = a, .number = 4 };
+        run_op(s, OP_CPU, &args, NULL, &o);
+        va = vcsim_vm(strempty(a_id), &st);
+        vb = vcsim_vm(strempty(b_id), &st);
+        check(o.r == 0 && a_id && b_id && o.t.id && strcmp(o.t.id, b_id) == 0 && jint(vb, "numCPU") == 4 &&
+              jint(va, "numCPU") == 3,
+              "after a name moved from %s to %s, \"%s\" acts on %s (vcsim numCPU %lld and %lld) (%d %s)",
+              strempty(a_id), strempty(b_id), a, strempty(o.t.id), jint(va, "numCPU"), jint(vb, "numCPU"), o.r,
+              o.err.message);
+        json_object_put(va);
+        json_object_put(vb);
+
+        /* Names back as they were. */
+        args = (struct op_args) { .vm = b, .new_name = tmp };
+        run_op(s, OP_RENAME, &args, NULL, &o);
+        args = (struct op_args) { .vm = a, .new_name = b };
+        run_op(s, OP_RENAME, &args, NULL, &o);
+        args = (struct op_args) { .vm = tmp, .new_name = a };
+        run_op(s, OP_RENAME, &args, NULL, &o);
+        vsphere_backend.session_free(other);
+}
+
 static void test_operations(struct backend_session *s) {
         const char *vm = env_or("VMT_TEST_OPS_VM", "DC0_C0_RP0_VM1");
 
@@ -843,6 +898,7 @@ static void test_operations(struct backend_session *s) {
                 skip("every operation against vcsim", "VMT_TEST_VCSIM not set");
                 return;
         }
+        test_stale_cache(s);
         test_cpu_memory(s, vm);
         test_disks(s, vm);
         test_power(s, vm);
