@@ -535,6 +535,11 @@ static void lookup_done(void *userdata, struct fanout_result *res, size_t n) {
                 snprintf(endpoints + used, sizeof endpoints - used, "%s%s", used ? "," : "", ep);
         }
 
+        if (n_found == 1 && !failure && pool_stopping(found)) {
+                control_reply(TAKE_PTR(op->req), PROTO_E_UNAVAILABLE, "the daemon is shutting down", NULL);
+                operation_free(op);
+                return;
+        }
         if (n_found == 1 && !failure) {
                 op->pool = found;
                 op->manager->inflight++;
@@ -688,7 +693,7 @@ static void cancel_denied(struct manager *m, const struct peer *peer, const stru
                 .gid = peer->gid,
                 .pid = peer->pid,
                 .user = peer->user,
-                .vm_name = op->target.name ? op->target.name : op->args.vm,
+                .vm_name = op->args.vm,   /* op->target belongs to the worker */
                 .result = AUDIT_RESULT_DENIED,
                 .message = why,
         };

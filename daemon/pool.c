@@ -264,6 +264,13 @@ static void *worker_main(void *userdata) {
         return NULL;
 }
 
+bool pool_stopping(struct pool *p) {
+        pthread_mutex_lock(&p->lock);
+        bool stopping = p->stopping;
+        pthread_mutex_unlock(&p->lock);
+        return stopping;
+}
+
 void pool_submit(struct pool *p, struct job *j) {
         j->next = NULL;
         pthread_mutex_lock(&p->lock);

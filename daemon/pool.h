@@ -50,6 +50,8 @@ struct pool *pool_set_nth(struct pool_set *ps, size_t i);
 
 const struct endpoint_config *pool_endpoint(const struct pool *p);
 void pool_submit(struct pool *p, struct job *j);
+/* True once the pool is shutting down: jobs submitted now would never run. */
+bool pool_stopping(struct pool *p);
 
 /* For job->run(): the session's backend, and the endpoint it belongs to. */
 const struct backend_ops *pool_session_ops(struct pool_session *s);
