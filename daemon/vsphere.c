@@ -5,7 +5,8 @@
  * mapping in vsphere_transport.c).  This file holds the session (login,
  * logout) and the plumbing the other vsphere_*.c files share: property
  * values, RetrievePropertiesEx, and waiting for a Task with the
- * PropertyCollector.  See vsphere_internal.h for the map of the files.
+ * PropertyCollector.  See vsphere_internal.h for the map of the files, and
+ * vsphere_values.c for the before/after text of each operation.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* asprintf */

@@ -4,6 +4,7 @@
  *
  *   vsphere.c         session, login, the PropertyCollector and Task plumbing
  *   vsphere_target.c  finding the VM and reading the values an operation changes
+ *   vsphere_values.c  those values as text (the before/after formats), and request data
  *   vsphere_ops.c     perform() for every kind, and crash recovery
  *   vsphere_info.c    list, show and the user event posted after a change
  *
@@ -179,14 +180,25 @@ int vs_wait_once(struct backend_session *s, const char *opid, const char *filter
                  struct op_error *err);
 long vs_monotonic_sec(void);
 
-/* vsphere_target.c */
-int vs_read_target(struct backend_session *s, enum op_kind kind, const struct op_args *args, const char *opid,
-                   struct vm_target *t, char **before, struct op_error *err);
+/* vsphere_values.c */
 /* The VM properties kind's before and after values are made of. */
 int vs_kind_paths(enum op_kind kind, const char *const **paths);
 /* Format kind's value from vm's properties (after: also "destroyed" when vm is NULL). */
 int vs_format_value(struct backend_session *s, enum op_kind kind, const struct vs_props *vm, char **out);
 void vs_prepared_clear(struct vs_prepared *p);
+int vs_dup_into(char **dst, const char *src);
+const char *vs_vm_host_id(const struct vs_props *vm);
+/* Find what the request needs (s->prep), or refuse: -ENOENT, -ENOTUNIQ, -EINVAL with err set. */
+int vs_prepare_disk_grow(struct backend_session *s, const struct op_args *args, const struct vs_props *vm,
+                         struct op_error *err);
+int vs_prepare_disk_add(struct backend_session *s, const struct op_args *args, const struct vs_props *vm,
+                        struct op_error *err);
+int vs_prepare_snapshot(struct backend_session *s, const struct op_args *args, const struct vs_props *vm,
+                        struct op_error *err);
+
+/* vsphere_target.c */
+int vs_read_target(struct backend_session *s, enum op_kind kind, const struct op_args *args, const char *opid,
+                   struct vm_target *t, char **before, struct op_error *err);
 /* The kind's properties of VM id; a VM that vanished gives no ObjectContent (vm->n == 0). */
 int vs_details_spec(struct soap *soap, enum op_kind kind, const char *id, struct vim25__PropertyFilterSpec *spec);
 /* Read VM id's value for kind, formatted; *host_id gets its runtime.host (malloc'd, may stay NULL). */
