@@ -473,6 +473,7 @@ static int task_wait_loop(struct backend_session *s, const char *opid, const cha
         bool cancelled = false;
         int last_pct = -2, r;
 
+        report_progress(hooks, t, &last, &last_pct); /* t as the caller last read it */
         while (!vs_task_done(t)) {
                 if (vs_monotonic_sec() >= deadline) {
                         op_error_set(err, "TaskTimeout", "Task %s on endpoint \"%s\" still %s %s; its outcome is "

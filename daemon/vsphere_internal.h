@@ -166,6 +166,8 @@ int vs_task_result(const struct vs_task *t, struct op_error *err);
 /*
  * Wait for task to finish with WaitForUpdatesEx (1 s slices), reporting
  * progress to hooks and cancelling the task once when hooks ask for it.
+ * out holds the task as the caller last read it (reported first), and is
+ * kept up to date until the task is done.
  */
 int vs_task_wait(struct backend_session *s, const char *opid, const char *task, const struct op_hooks *hooks,
                  struct vs_task *out, struct op_error *err);

@@ -404,8 +404,6 @@ static int follow_task(struct backend_session *s, enum op_kind kind, const char 
         if (r < 0)
                 return after_task(r, task, err);
         if (!vs_task_done(&ts)) {
-                if (hooks && hooks->progress && ts.state)
-                        hooks->progress(hooks->userdata, ts.progress, ts.state);
                 r = vs_task_wait(s, opid, task, hooks, &ts, err);
                 if (r < 0)
                         return after_task(r, task, err);

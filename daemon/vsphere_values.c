@@ -10,7 +10,8 @@
  *   ModifyCPU       config.hardware.numCPU             2
  *   ModifyMemory    config.hardware.memoryMB (MiB)     4096
  *   ModifyDisk grow LABEL=SIZEMiB of that disk         Hard disk 1=2048MiB
- *                   (the disk is given by label, or by number: the Nth disk in device order)
+ *                   (the disk is given by label, or by number: the Nth disk in device order;
+ *                   task_outcome after a restart does not know it and lists every disk)
  *   ModifyDisk add  every disk, in device order, ';'   Hard disk 1=1MiB;Hard disk 2=10MiB
  *   Start/Stop/Reset/SuspendVM  runtime.powerState     poweredOn | poweredOff | suspended
  *   CloneVM         before: the source, after: the new VM
@@ -260,7 +261,8 @@ int vs_format_value(struct backend_session *s, enum op_kind kind, const struct v
                         buf_add(&b, "%lld", n);
                 break;
         case OP_DISK_GROW:
-                format_disks(&b, vm, s->prep.disk_key ? s->prep.disk_key : -1);
+                /* The disk read_target picked; without it (crash recovery) every disk. */
+                format_disks(&b, vm, s->prep.vm && strcmp(s->prep.vm, strempty(vm_id(vm))) == 0 ? s->prep.disk_key : 0);
                 break;
         case OP_DISK_ADD:
                 format_disks(&b, vm, 0);
