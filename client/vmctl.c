@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <json-c/json.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,12 +107,22 @@ static int read_reply(int fd, struct proto_reader *reader, char **line, size_t *
                 int r = proto_reader_next(reader, line, len);
                 if (r != 0)
                         return r;
-                ssize_t n = recv(fd, buf, sizeof buf, 0);
-                if (n < 0 && errno == EINTR) {
-                        if (vmctl_wait_sigint_pending())
-                                return -EINTR;
+                /*
+                 * A SIGINT that lands between the check and recv() would not
+                 * interrupt it: wait in short polls, so it is seen soon anyway.
+                 */
+                if (vmctl_wait_sigint_pending())
+                        return -EINTR;
+                struct pollfd pfd = { .fd = fd, .events = POLLIN };
+                int p = poll(&pfd, 1, 200);
+                if (p <= 0) {
+                        if (p < 0 && errno != EINTR)
+                                return -errno;
                         continue;
                 }
+                ssize_t n = recv(fd, buf, sizeof buf, 0);
+                if (n < 0 && errno == EINTR)
+                        continue;
                 if (n < 0)
                         return -errno;
                 if (n == 0)

@@ -325,17 +325,22 @@ static int set_fingerprint(struct parser *p, struct endpoint_state *ep, const ch
         return 0;
 }
 
-static int set_pool_size(struct parser *p, struct endpoint_state *ep, const char *value) {
+/* Digits only, 1..max; 0 for anything else (so "-1" and overflow are refused alike). */
+static unsigned long parse_count(const char *value, unsigned long max) {
         unsigned long v = 0;
 
         for (const char *s = value; *s; s++) {
-                if (!isdigit((unsigned char) *s) || v > CONFIG_MAX_POOL_SIZE) {
-                        v = 0;
-                        break;
-                }
+                if (!isdigit((unsigned char) *s) || v > max)
+                        return 0;
                 v = v * 10 + (unsigned long) (*s - '0');
         }
-        if (v < 1 || v > CONFIG_MAX_POOL_SIZE) {
+        return v <= max ? v : 0;
+}
+
+static int set_pool_size(struct parser *p, struct endpoint_state *ep, const char *value) {
+        unsigned long v = parse_count(value, CONFIG_MAX_POOL_SIZE);
+
+        if (v < 1) {
                 parse_error(p, p->line, -EINVAL, "pool-size must be a number from 1 to %d (got \"%s\")",
                             CONFIG_MAX_POOL_SIZE, value);
                 return 0;
@@ -344,19 +349,11 @@ static int set_pool_size(struct parser *p, struct endpoint_state *ep, const char
         return 0;
 }
 
-/* 1..max seconds, digits only. */
 static int set_task_timeout(struct parser *p, struct endpoint_state *ep, const char *value) {
-        unsigned long v = 0;
+        unsigned long v = parse_count(value, CONFIG_MAX_TASK_TIMEOUT);
 
         (void) ep;
-        for (const char *s = value; *s; s++) {
-                if (!isdigit((unsigned char) *s) || v > CONFIG_MAX_TASK_TIMEOUT) {
-                        v = 0;
-                        break;
-                }
-                v = v * 10 + (unsigned long) (*s - '0');
-        }
-        if (v < 1 || v > CONFIG_MAX_TASK_TIMEOUT) {
+        if (v < 1) {
                 parse_error(p, p->line, -EINVAL, "task-timeout must be a number of seconds from 1 to %d (got \"%s\")",
                             CONFIG_MAX_TASK_TIMEOUT, value);
                 return 0;

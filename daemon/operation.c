@@ -207,6 +207,18 @@ static void record_target(struct operation *op, struct audit_record *rec) {
         rec->task = op->task;
 }
 
+/* A row begun now, by the operator peer, for operation. */
+static struct audit_record record_by(const struct peer *peer, const char *operation) {
+        return (struct audit_record) {
+                .start_ms = now_ms(),
+                .operation = operation,
+                .uid = peer->uid,
+                .gid = peer->gid,
+                .pid = peer->pid,
+                .user = peer->user,
+        };
+}
+
 /*
  * Complete the row.  If the database refuses, keep trying for a while: the
  * act has happened and its outcome must not be lost.  As the last resort
@@ -300,17 +312,10 @@ static void operation_run(struct job *j, struct pool_session *s) {
         bool sent = false;
         int r;
 
-        struct audit_record rec = {
-                .id = audit_reserve_id(a),
-                .start_ms = now_ms(),
-                .operation = op_kind_trail_name(op->kind),
-                .uid = op->peer.uid,
-                .gid = op->peer.gid,
-                .pid = op->peer.pid,
-                .user = op->peer.user,
-                .endpoint = ep->name,
-                .endpoint_url = ep->url,
-        };
+        struct audit_record rec = record_by(&op->peer, op_kind_trail_name(op->kind));
+        rec.id = audit_reserve_id(a);
+        rec.endpoint = ep->name;
+        rec.endpoint_url = ep->url;
         atomic_store(&op->trail_id, rec.id);
         op->session = s;
         op->deadline_ms = rec.start_ms + 1000LL * op->manager->config->task_timeout;
@@ -475,20 +480,13 @@ static void candidates_add(char *buf, size_t len, const char *ep, const char *na
 static void operation_fail_unresolved(struct operation *op, int r, const char *fault, const char *endpoints,
                                       const char *message) {
         struct audit *a = op->manager->audit;
-        struct audit_record rec = {
-                .start_ms = now_ms(),
-                .end_ms = now_ms(),
-                .operation = op_kind_trail_name(op->kind),
-                .uid = op->peer.uid,
-                .gid = op->peer.gid,
-                .pid = op->peer.pid,
-                .user = op->peer.user,
-                .endpoint = endpoints,
-                .vm_name = op->args.vm,
-                .result = AUDIT_RESULT_NG,
-                .fault = fault,
-                .message = message,
-        };
+        struct audit_record rec = record_by(&op->peer, op_kind_trail_name(op->kind));
+        rec.end_ms = rec.start_ms;
+        rec.endpoint = endpoints;
+        rec.vm_name = op->args.vm;
+        rec.result = AUDIT_RESULT_NG;
+        rec.fault = fault;
+        rec.message = message;
         struct op_error err = {};
 
         snprintf(err.fault, sizeof err.fault, "%s", fault);
@@ -685,18 +683,11 @@ static struct operation *inflight_find(int64_t trail_id) {
 /* A refused cancel is itself on the record. */
 static void cancel_denied(struct manager *m, const struct peer *peer, const struct operation *op, int64_t trail_id) {
         char why[128];
-        struct audit_record rec = {
-                .start_ms = now_ms(),
-                .end_ms = now_ms(),
-                .operation = "CancelTask",
-                .uid = peer->uid,
-                .gid = peer->gid,
-                .pid = peer->pid,
-                .user = peer->user,
-                .vm_name = op->args.vm,   /* op->target belongs to the worker */
-                .result = AUDIT_RESULT_DENIED,
-                .message = why,
-        };
+        struct audit_record rec = record_by(peer, "CancelTask");
+        rec.end_ms = rec.start_ms;
+        rec.vm_name = op->args.vm;   /* op->target belongs to the worker */
+        rec.result = AUDIT_RESULT_DENIED;
+        rec.message = why;
         snprintf(why, sizeof why, "trail #%" PRId64 " belongs to uid %u", trail_id, (unsigned) op->peer.uid);
         log_warning("Refused cancel of trail #%" PRId64 " by uid=%u pid=%d.", trail_id, (unsigned) peer->uid,
                     (int) peer->pid);
