@@ -346,8 +346,6 @@ static void operation_run(struct job *j, struct pool_session *s) {
                 if (r < 0 && op->timed_out)
                         r = timed_out(op, r, &err);
         }
-        if (locked)
-                pool_vm_unlock(op->pool, locked);
         op->round_trips = pool_session_round_trips(s) - rt;
 
         record_target(op, &rec);
@@ -363,6 +361,9 @@ static void operation_run(struct job *j, struct pool_session *s) {
                 post_event(op, s, &rec);
 
 out:
+        /* Held until the row is complete, so the next operation on this VM reads a settled "before". */
+        if (locked)
+                pool_vm_unlock(op->pool, locked);
         if (r < 0) {
                 op->error = error_for(r, &err);
                 snprintf(op->message, sizeof op->message, "%s%s%s", err.fault, *err.fault ? ": " : "", err.message);
