@@ -199,6 +199,8 @@ int vs_prepare_snapshot(struct backend_session *s, const struct op_args *args, c
                         struct op_error *err);
 
 /* vsphere_target.c */
+/* Scan the inventory only to fill the session's name caches (a fresh session's recovery). */
+int vs_refresh_names(struct backend_session *s, const char *opid, struct op_error *err);
 int vs_read_target(struct backend_session *s, enum op_kind kind, const struct op_args *args, const char *opid,
                    struct vm_target *t, char **before, struct op_error *err);
 /* The kind's properties of VM id; a VM that vanished gives no ObjectContent (vm->n == 0). */

@@ -695,6 +695,12 @@ int vs_task_outcome(struct backend_session *s, enum op_kind kind, const struct o
         }
         if (!s->view.value)
                 return vs_not_logged_in(s, err);
+        /* A daemon that just started knows no host names yet: the after value names hosts. */
+        if (s->n_hosts == 0) {
+                r = vs_refresh_names(s, opid, err);
+                if (r < 0)
+                        return r;
+        }
         r = read_outcome(s, kind, opid, task_id, vm, &ts, after, &host_id, err);
         if (r < 0)
                 return r;

@@ -520,6 +520,20 @@ int vs_read_target(struct backend_session *s, enum op_kind kind, const struct op
         return 0;
 }
 
+int vs_refresh_names(struct backend_session *s, const char *opid, struct op_error *err) {
+        _cleanup_arena_ struct soap *arena = s->soap;
+        _cleanup_(scan_done) struct scan sc = { .want = "" };
+        struct op_args none = {};
+        int r;
+
+        if (!s->view.value)
+                return vs_not_logged_in(s, err);
+        r = do_scan(s, OP_RENAME, &none, opid, &sc, err);
+        if (r < 0)
+                return r;
+        return remember_scan(s, &sc) < 0 ? vs_oom(err) : 0;
+}
+
 int vs_read_value(struct backend_session *s, enum op_kind kind, const char *opid, const char *id, char **value,
                   char **host_id, struct op_error *err) {
         _cleanup_arena_ struct soap *arena = s->soap;

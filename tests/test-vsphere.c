@@ -917,6 +917,8 @@ struct hook_log {
         bool cancel;           /* ask to cancel once the task exists */
         int cancel_asked;
         char task[64];
+        struct backend_session *other;  /* if set: task_outcome of the new task from there */
+        int outcome;
 };
 
 static void hook_add(struct hook_log *l, const char *what) {
@@ -929,6 +931,16 @@ static void hook_task_created(void *userdata, const char *task) {
 
         snprintf(l->task, sizeof l->task, "%s", task);
         hook_add(l, "created");
+        if (l->other) {
+                /* What a restarted daemon would see: the task exists and still runs. */
+                struct vm_target t = { .id = (char *) "unused" };
+                struct op_error err = {};
+                char *after = NULL;
+
+                l->outcome = vsphere_backend.task_outcome(l->other, OP_CLONE, NULL, task, "test-recover", &t,
+                                                          &after, &err);
+                free(after);
+        }
 }
 
 static void hook_progress(void *userdata, int percent _unused_, const char *state) {
@@ -968,8 +980,11 @@ static void test_slow_clone(struct backend_session *s) {
         _cleanup_free_ char *id = NULL;
         char name[64];
         double t0;
-        int st;
+        int st, r;
+        struct endpoint_config ep = base_endpoint();
 
+        if (try_login(&ep, &log.other, &o.err) < 0)
+                log.other = NULL;
         snprintf(name, sizeof name, "vmt-slow-%ld", (long) getpid());
         t0 = now_ms();
         /* Waiting costs round trips of its own (WaitForUpdatesEx); the budget of 4 excludes the wait. */
@@ -980,6 +995,24 @@ static void test_slow_clone(struct backend_session *s) {
               now_ms() - t0 >= 2 * delay_ms,
               "slow clone: task_created first, then queued, then running; cancel asked %d times; %.0f ms",
               log.cancel_asked, now_ms() - t0);
+        check(log.other && log.outcome == -EINPROGRESS, "task_outcome of the running clone -> -EINPROGRESS (%d)",
+              log.outcome);
+        if (log.other) {
+                struct vm_target t = {};
+                _cleanup_free_ char *after = NULL;
+
+                char want[512];
+
+                r = vsphere_backend.task_outcome(log.other, OP_CLONE, NULL, log.task, "test-recover", &t, &after,
+                                                 &o.err);
+                v = vcsim_vm(strempty(id), &st);
+                snprintf(want, sizeof want, "name=%s;id=%s;host=%s", name, strempty(id), jstr(v, "host"));
+                json_object_put(v);
+                check(r == 0 && after && strcmp(after, want) == 0,
+                      "task_outcome of the finished clone -> 0, after \"%s\" (%d %s)", strempty(after), r,
+                      o.err.message);
+                vsphere_backend.session_free(log.other);
+        }
 
         /* vCenter refuses a name taken in the folder; vcsim only with -strict-clone or -clone-delay. */
         run_op(s, OP_CLONE, &args, NULL, &o);
