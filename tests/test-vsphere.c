@@ -693,10 +693,10 @@ static char *value_id(const char *value) {
 }
 
 /* Clone vm to new_name, check it against vcsim; returns the new VM's id (malloc'd) or NULL. */
-static char *check_clone(struct backend_session *s, const char *vm, const char *new_name,
-                         const struct op_hooks *hooks, unsigned max_trips) {
+static char *check_clone_on(struct backend_session *s, const char *vm, const char *new_name, const char *host,
+                            const struct op_hooks *hooks, unsigned max_trips) {
         _cleanup_(op_run_clear) struct op_run o = {};
-        struct op_args args = { .vm = vm, .new_name = new_name };
+        struct op_args args = { .vm = vm, .new_name = new_name, .host = host, .power_on = host != NULL };
         struct json_object *v = NULL;
         char want[512], *id = NULL;
         int st;
@@ -714,12 +714,21 @@ static char *check_clone(struct backend_session *s, const char *vm, const char *
         return id;
 }
 
+static char *check_clone(struct backend_session *s, const char *vm, const char *new_name,
+                         const struct op_hooks *hooks, unsigned max_trips) {
+        return check_clone_on(s, vm, new_name, NULL, hooks, max_trips);
+}
+
 static void test_clone_destroy(struct backend_session *s, const char *vm) {
         _cleanup_(op_run_clear) struct op_run o = {};
         _cleanup_free_ char *id = NULL;
         struct op_args args = {};
         char name[64], want[256];
         int st;
+
+        /* To another host: vcsim keeps the source's host (vCenter would not); the after value shows what is. */
+        snprintf(name, sizeof name, "vmt-clone-host-%ld", (long) getpid());
+        free(check_clone_on(s, vm, name, env_or("VMT_TEST_CLONE_HOST", "DC0_C0_H1"), NULL, 4));
 
         snprintf(name, sizeof name, "vmt-clone-%ld", (long) getpid());
         id = check_clone(s, vm, name, NULL, 4);
