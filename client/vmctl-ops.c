@@ -341,7 +341,7 @@ static int run_show(const struct vmctl_options *o, const struct vmctl_command *c
         if (!o->json && vm) {
                 json_object_object_foreach(vm, key, val) {
                         const char *s = json_object_is_type(val, json_type_string) ? json_object_get_string(val)
-                                : json_object_to_json_string_ext(val, JSON_C_TO_STRING_PLAIN);
+                                : json_object_to_json_string_ext(val, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
                         printf("%-16s %s\n", key, s);
                 }
         }
