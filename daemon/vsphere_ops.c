@@ -345,10 +345,9 @@ static int read_outcome(struct backend_session *s, enum op_kind kind, const char
         *after = NULL;
         if (vs_format_value(s, kind, &o.props, after) < 0)
                 return vs_oom(err);
-        const struct vim25__ManagedObjectReference *h = vs_prop_mor(&o.props, "runtime.host");
         free(*host_id);
-        *host_id = h && h->__item ? strdup(h->__item) : NULL;
-        return 0;
+        *host_id = NULL;
+        return vs_dup_into(host_id, vs_vm_host_id(&o.props)) < 0 ? vs_oom(err) : 0;
 }
 
 /* Keep t->host right when the read-back shows another host (after a migrate, or HA). */
@@ -378,13 +377,22 @@ static int update_host(struct backend_session *s, const char *opid, struct vm_ta
         return 0;
 }
 
-/* The task exists: a lost session must not make the pool send it again. */
+/*
+ * The task exists, so a failure to follow it leaves the outcome unknown:
+ * a lost session must not make the pool send it again (-EKEYEXPIRED), and
+ * a task vCenter forgot must not read as "no such VM" (-ENOENT, an NG row).
+ */
 static int after_task(int r, const char *task, struct op_error *err) {
-        if (r != -EKEYEXPIRED)
-                return r;
-        op_error_set(err, "NotAuthenticated", "Session lost while following task %s; its outcome is unknown",
-                     task);
-        return -ENOTCONN;
+        if (r == -EKEYEXPIRED) {
+                op_error_set(err, "NotAuthenticated", "Session lost while following task %s; its outcome is unknown",
+                             task);
+                return -ENOTCONN;
+        }
+        if (r == -ENOENT) {
+                op_error_set(err, "TaskNotFound", "vCenter no longer knows task %s; its outcome is unknown", task);
+                return -EIO;
+        }
+        return r;
 }
 
 /*
