@@ -313,7 +313,8 @@ static void operation_run(struct job *j, struct pool_session *s) {
         int r;
 
         struct audit_record rec = record_by(&op->peer, op_kind_trail_name(op->kind));
-        rec.id = audit_reserve_id(a);
+        /* A look-up on every endpoint may have reserved the id already, and used it as operationID. */
+        rec.id = atomic_load(&op->trail_id) > 0 ? atomic_load(&op->trail_id) : audit_reserve_id(a);
         rec.endpoint = ep->name;
         rec.endpoint_url = ep->url;
         atomic_store(&op->trail_id, rec.id);
@@ -447,8 +448,8 @@ static int lookup_fn(struct pool_session *s, void *userdata, struct json_object 
         struct vm_target t = {};
         _cleanup_free_ char *before = NULL;
 
-        int r = pool_session_ops(s)->read_target(pool_session_backend(s), op->kind, &op->args, NULL, &t, &before,
-                                                 err);
+        int r = pool_session_ops(s)->read_target(pool_session_backend(s), op->kind, &op->args, op->opid, &t,
+                                                 &before, err);
         if (r >= 0) {
                 *data = json_object_new_object();
                 if (*data) {
@@ -482,6 +483,7 @@ static void operation_fail_unresolved(struct operation *op, int r, const char *f
                                       const char *message) {
         struct audit *a = op->manager->audit;
         struct audit_record rec = record_by(&op->peer, op_kind_trail_name(op->kind));
+        rec.id = atomic_load(&op->trail_id);
         rec.end_ms = rec.start_ms;
         rec.endpoint = endpoints;
         rec.vm_name = op->args.vm;
@@ -666,7 +668,14 @@ void operation_submit(struct manager *m, struct control_request *req, enum op_ki
                 operation_queue(op);
                 return;
         }
-        /* Several endpoints and no (known) prefix: look the name up everywhere first. */
+        /*
+         * Several endpoints and no (known) prefix: look the name up everywhere
+         * first.  The row's id is reserved now, so the look-up's requests
+         * already carry it as their operationID.
+         */
+        int64_t id = audit_reserve_id(m->audit);
+        atomic_store(&op->trail_id, id);
+        snprintf(op->opid, sizeof op->opid, "vmtraced-%" PRId64, id);
         int r = fanout_start(m->pools, lookup_fn, lookup_done, op);
         if (r < 0) {
                 control_reply(TAKE_PTR(op->req), PROTO_E_INTERNAL, "out of memory", NULL);
