@@ -6,6 +6,7 @@
  * daemon checks them again), and sends one request; see vmctl(1) and the
  * PROTOCOL section of vmtraced(8) for the requests.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -184,7 +185,7 @@ static int run_cpu(const struct vmctl_options *o, const struct vmctl_command *cm
         char *end;
         errno = 0;
         long n = strtol(oo.pos[1], &end, 10);
-        if (errno || *end || end == oo.pos[1] || oo.pos[1][0] == '+' || n < 1 || n > CPU_MAX) {
+        if (errno || *end || !isdigit((unsigned char) oo.pos[1][0]) || n < 1 || n > CPU_MAX) {
                 log_error("cpu: the CPU count must be a whole number from 1 to %d (got \"%s\").", CPU_MAX, oo.pos[1]);
                 return EXIT_USAGE;
         }
