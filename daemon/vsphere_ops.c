@@ -42,44 +42,30 @@
 #define VS_LOST_TASK_SLACK_SEC 5
 
 /*
- * The last part of TaskInfo.descriptionId starts with this for the kind's
- * task: vCenter says "VirtualMachine.reconfigure", vcsim "...reconfigVm".
+ * Each kind's vSphere method, and how its task's TaskInfo.descriptionId
+ * ends: vCenter says "VirtualMachine.reconfigure", vcsim "...reconfigVm",
+ * so the stem is a prefix of the part after the last '.'.
  */
-static const char *const task_stems[_OP_MAX] = {
-        [OP_RENAME] = "rename",
-        [OP_CPU] = "reconfig",
-        [OP_MEMORY] = "reconfig",
-        [OP_DISK_GROW] = "reconfig",
-        [OP_DISK_ADD] = "reconfig",
-        [OP_START] = "powerOn",
-        [OP_STOP] = "powerOff",
-        [OP_RESET] = "reset",
-        [OP_SUSPEND] = "suspend",
-        [OP_CLONE] = "clone",
-        [OP_MIGRATE] = "relocate",
-        [OP_SNAPSHOT_CREATE] = "createSnapshot",
-        [OP_SNAPSHOT_REVERT] = "revert",
-        [OP_SNAPSHOT_REMOVE] = "remove",
-        [OP_DESTROY] = "destroy",
-};
-
-static const char *const task_methods[_OP_MAX] = {
-        [OP_RENAME] = "Rename_Task",
-        [OP_CPU] = "ReconfigVM_Task",
-        [OP_MEMORY] = "ReconfigVM_Task",
-        [OP_DISK_GROW] = "ReconfigVM_Task",
-        [OP_DISK_ADD] = "ReconfigVM_Task",
-        [OP_START] = "PowerOnVM_Task",
-        [OP_STOP] = "PowerOffVM_Task",
-        [OP_STOP_GUEST] = "ShutdownGuest",
-        [OP_RESET] = "ResetVM_Task",
-        [OP_SUSPEND] = "SuspendVM_Task",
-        [OP_CLONE] = "CloneVM_Task",
-        [OP_MIGRATE] = "RelocateVM_Task",
-        [OP_SNAPSHOT_CREATE] = "CreateSnapshot_Task",
-        [OP_SNAPSHOT_REVERT] = "RevertToSnapshot_Task",
-        [OP_SNAPSHOT_REMOVE] = "RemoveSnapshot_Task",
-        [OP_DESTROY] = "Destroy_Task",
+static const struct {
+        const char *method;
+        const char *stem;
+} task_kinds[_OP_MAX] = {
+        [OP_RENAME] = { "Rename_Task", "rename" },
+        [OP_CPU] = { "ReconfigVM_Task", "reconfig" },
+        [OP_MEMORY] = { "ReconfigVM_Task", "reconfig" },
+        [OP_DISK_GROW] = { "ReconfigVM_Task", "reconfig" },
+        [OP_DISK_ADD] = { "ReconfigVM_Task", "reconfig" },
+        [OP_START] = { "PowerOnVM_Task", "powerOn" },
+        [OP_STOP] = { "PowerOffVM_Task", "powerOff" },
+        [OP_STOP_GUEST] = { "ShutdownGuest", NULL },  /* not a task */
+        [OP_RESET] = { "ResetVM_Task", "reset" },
+        [OP_SUSPEND] = { "SuspendVM_Task", "suspend" },
+        [OP_CLONE] = { "CloneVM_Task", "clone" },
+        [OP_MIGRATE] = { "RelocateVM_Task", "relocate" },
+        [OP_SNAPSHOT_CREATE] = { "CreateSnapshot_Task", "createSnapshot" },
+        [OP_SNAPSHOT_REVERT] = { "RevertToSnapshot_Task", "revert" },
+        [OP_SNAPSHOT_REMOVE] = { "RemoveSnapshot_Task", "remove" },
+        [OP_DESTROY] = { "Destroy_Task", "destroy" },
 };
 
 static int task_ref(const struct vim25__ManagedObjectReference *m, const char *method, char **task,
@@ -513,7 +499,7 @@ static int recent_tasks(struct backend_session *s, const char *opid, struct lost
  */
 static int vs_find_lost_task(struct backend_session *s, enum op_kind kind, const char *opid, const char *vm,
                              long sent_mono, int r, char **task, struct op_error *err) {
-        struct lost_search l = { .stem = task_stems[kind], .vm = vm, .snapshot = s->prep.snapshot };
+        struct lost_search l = { .stem = task_kinds[kind].stem, .vm = vm, .snapshot = s->prep.snapshot };
         struct op_error e = {};
         char first[sizeof err->message];
         long long now = 0;
@@ -521,17 +507,17 @@ static int vs_find_lost_task(struct backend_session *s, enum op_kind kind, const
         snprintf(first, sizeof first, "%s", err->message);
         if (!s->task_manager.value || server_time(s, opid, &now, &e) < 0) {
                 op_error_set(err, err->fault, "%s; cannot tell whether %s reached vCenter (%s); outcome unknown, "
-                             "not sent again", first, task_methods[kind], e.message[0] ? e.message : "no TaskManager");
+                             "not sent again", first, task_kinds[kind].method, e.message[0] ? e.message : "no TaskManager");
                 return r;
         }
         l.since = now - (vs_monotonic_sec() - sent_mono) - VS_LOST_TASK_SLACK_SEC;
         if (recent_tasks(s, opid, &l, &e) < 0 || l.count != 1) {
                 op_error_set(err, err->fault, "%s; %d tasks of VM %s on vCenter may be this %s; outcome unknown, "
-                             "not sent again", first, l.count, vm, task_methods[kind]);
+                             "not sent again", first, l.count, vm, task_kinds[kind].method);
                 free(l.found);
                 return r;
         }
-        log_info("%s on %s: the answer was lost, but vCenter shows task %s; following it", task_methods[kind], vm,
+        log_info("%s on %s: the answer was lost, but vCenter shows task %s; following it", task_kinds[kind].method, vm,
                  l.found);
         *task = l.found;
         *err = (struct op_error) {};
@@ -659,7 +645,7 @@ int vs_perform(struct backend_session *s, enum op_kind kind, const struct op_arg
                 op_error_set(err, "InvalidArgument", "No target VM");
                 return -EINVAL;
         }
-        if ((unsigned) kind >= _OP_MAX || !task_methods[kind]) {
+        if ((unsigned) kind >= _OP_MAX || !task_kinds[kind].method) {
                 op_error_set(err, "InvalidArgument", "Operation %d is not supported by the vsphere backend",
                              (int) kind);
                 return -EINVAL;
