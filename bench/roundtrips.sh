@@ -10,7 +10,8 @@
 # trip count for the operation into record.debug.round_trips (read target,
 # task call, the wait on the PropertyCollector, read-back; a re-login would
 # show too) and the EventManager.PostEvent call into
-# record.debug.post_event_round_trips.  The daemon runs one pooled session,
+# record.debug.post_event_round_trips (list and show make no row and
+# report none: "-").  The daemon runs one pooled session,
 # so every operation uses the same warm session, as the baseline does.
 #
 # Environment: BENCH_N (repetitions per operation, default 5), BENCH_BASELINE_N
@@ -54,8 +55,8 @@ measure() {
 		return 1
 	fi
 	lat[$name]+="$(( (t1 - t0) / 1000 )) "
-	trips[$name]+="$(jq -r '.record.debug.round_trips // "?"' <<<"$out") "
-	evtrips[$name]+="$(jq -r '.record.debug.post_event_round_trips // "?"' <<<"$out") "
+	trips[$name]+="$(jq -r '.record.debug.round_trips // "-"' <<<"$out") "
+	evtrips[$name]+="$(jq -r '.record.debug.post_event_round_trips // "-"' <<<"$out") "
 }
 median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print "-"}'; }
 
