@@ -34,10 +34,11 @@ static int fanout_call(struct pool_session *s, void *userdata, struct op_error *
         return fj->f->fn(s, fj->f->userdata, &fj->res->data, err);
 }
 
-static void fanout_run(struct job *j, struct pool_session *s) {
+static enum job_state fanout_run(struct job *j, struct pool_session *s) {
         struct fanout_job *fj = (struct fanout_job *) j;
 
         fj->res->r = pool_session_call(s, fanout_call, fj, &fj->res->err);
+        return JOB_DONE;
 }
 
 static void fanout_job_done(struct job *j) {

@@ -37,8 +37,6 @@
 #define MEMORY_MIB_MAX (24LL * 1024 * 1024)      /* 24 TiB */
 #define DISK_MIB_MAX   (62LL * 1024 * 1024)      /* 62 TiB, VMFS's largest virtual disk */
 #define ARG_NAME_MAX   255                       /* host, datastore, disk label, snapshot name */
-/* How often a VM's lock is taken again after its target changed identity while we waited. */
-#define LOCK_ATTEMPTS  3
 /* A fault name vSphere uses for a cancelled task. */
 #define FAULT_CANCELED "RequestCanceled"
 
@@ -54,7 +52,10 @@ struct operation {
         struct operation *next;    /* in flight, for "cancel" (loop thread) */
         atomic_int_fast64_t trail_id;
         atomic_bool cancel;        /* the operator asked to cancel */
-        /* Filled on the worker thread. */
+        /* Filled on the worker thread; kept while the job is parked on a VM's lock. */
+        struct audit_record rec;
+        bool started;              /* rec is set up and the target was read at least once */
+        char *locked;              /* the VM id whose lock we hold */
         struct pool_session *session;
         int64_t deadline_ms;
         bool timed_out;
@@ -236,38 +237,6 @@ static int finish_row(struct audit *a, const struct audit_record *rec) {
         return -EIO;
 }
 
-/*
- * Take the target VM's lock.  If another operation held it, the target may
- * have changed meanwhile (renamed, its "before" value changed): read it
- * again, and if the name now means another VM, lock that one instead.
- * Returns the read's result; *locked gets the id held, or NULL.
- */
-static int lock_target(struct operation *op, struct pool_session *s, char **locked, struct op_error *err) {
-        for (int i = 0; i < LOCK_ATTEMPTS; i++) {
-                _cleanup_free_ char *id = strdup(op->target.id);
-                if (!id) {
-                        op_error_set(err, "InternalError", "out of memory");
-                        return -ENOMEM;
-                }
-                if (!pool_vm_lock(op->pool, id)) {
-                        *locked = TAKE_PTR(id);
-                        return 0;
-                }
-                log_debug("Trail #%" PRId64 ": waited for VM %s, reading it again.", atomic_load(&op->trail_id), id);
-                int r = pool_session_call(s, call_read_target, op, err);
-                if (r >= 0 && op->target.id && strcmp(op->target.id, id) == 0) {
-                        *locked = TAKE_PTR(id);
-                        return 0;
-                }
-                pool_vm_unlock(op->pool, id);
-                if (r < 0)
-                        return r;
-        }
-        op_error_set(err, "ConcurrentAccess", "VM \"%s\" kept changing identity while waiting for other operations",
-                     op->args.vm);
-        return -EAGAIN;
-}
-
 /* EventManager.PostEvent: the platform's own history names the human behind the service account. */
 static void post_event(struct operation *op, struct pool_session *s, const struct audit_record *rec) {
         const struct backend_ops *ops = pool_session_ops(s);
@@ -303,29 +272,60 @@ static int timed_out(struct operation *op, int r, struct op_error *err) {
         return cancelled ? r : -ETIMEDOUT;
 }
 
-static void operation_run(struct job *j, struct pool_session *s) {
+/* First run: the row's who/what/where, its id, and the operationID every request carries. */
+static void operation_start(struct operation *op, struct pool_session *s) {
+        const struct endpoint_config *ep = pool_session_endpoint(s);
+        struct audit *a = op->manager->audit;
+
+        op->rec = record_by(&op->peer, op_kind_trail_name(op->kind));
+        /* A look-up on every endpoint may have reserved the id already, and used it as operationID. */
+        op->rec.id = atomic_load(&op->trail_id) > 0 ? atomic_load(&op->trail_id) : audit_reserve_id(a);
+        op->rec.endpoint = ep->name;
+        op->rec.endpoint_url = ep->url;
+        atomic_store(&op->trail_id, op->rec.id);
+        op->deadline_ms = op->rec.start_ms + 1000LL * op->manager->config->task_timeout;
+        snprintf(op->opid, sizeof op->opid, "vmtraced-%" PRId64, op->rec.id);
+        op->started = true;
+}
+
+/*
+ * Read the target, then take its VM's lock.  When another operation holds
+ * it the job parks (no worker waits); it runs again once the lock is free,
+ * and then reads the target again: the name may mean another VM by now, and
+ * the "before" value may have changed.
+ */
+static enum job_state operation_run(struct job *j, struct pool_session *s) {
         struct operation *op = (struct operation *) j;
         struct audit *a = op->manager->audit;
-        const struct endpoint_config *ep = pool_session_endpoint(s);
-        _cleanup_free_ char *locked = NULL;
+        struct audit_record *rec = &op->rec;
         struct op_error err = {};
         bool sent = false;
         int r;
 
-        struct audit_record rec = record_by(&op->peer, op_kind_trail_name(op->kind));
-        /* A look-up on every endpoint may have reserved the id already, and used it as operationID. */
-        rec.id = atomic_load(&op->trail_id) > 0 ? atomic_load(&op->trail_id) : audit_reserve_id(a);
-        rec.endpoint = ep->name;
-        rec.endpoint_url = ep->url;
-        atomic_store(&op->trail_id, rec.id);
+        if (!op->started)
+                operation_start(op, s);
+        else
+                log_debug("Trail #%" PRId64 ": VM lock free, reading the target again.", rec->id);
         op->session = s;
-        op->deadline_ms = rec.start_ms + 1000LL * op->manager->config->task_timeout;
-        snprintf(op->opid, sizeof op->opid, "vmtraced-%" PRId64, rec.id);
         unsigned rt = pool_session_round_trips(s);
 
         r = pool_session_call(s, call_read_target, op, &err);
-        if (r >= 0)
-                r = lock_target(op, s, &locked, &err);
+        if (r >= 0 && !op->target.id) {
+                op_error_set(&err, "InternalError", "the backend named no VM id");
+                r = -EPROTO;
+        }
+        if (r >= 0) {
+                if (!pool_vm_lock(op->pool, op->target.id, &op->job)) {
+                        op->round_trips += pool_session_round_trips(s) - rt;
+                        return JOB_PARKED;   /* op belongs to the lock now */
+                }
+                op->locked = strdup(op->target.id);
+                if (!op->locked) {
+                        pool_vm_unlock(op->pool, op->target.id);
+                        op_error_set(&err, "InternalError", "out of memory");
+                        r = -ENOMEM;
+                }
+        }
         if (r < 0 && strcmp(err.fault, OP_FAULT_TRAIL) == 0)
                 goto out;
         if (r < 0) {
@@ -334,8 +334,8 @@ static void operation_run(struct job *j, struct pool_session *s) {
                 free(TAKE_PTR(op->before));
         }
         if (r >= 0) {
-                record_target(op, &rec);
-                r = audit_begin(a, &rec);
+                record_target(op, rec);
+                r = audit_begin(a, rec);
                 if (r < 0) {
                         op_error_set(&err, OP_FAULT_TRAIL, "the trail cannot be written (%s); nothing was changed",
                                      strerror(-r));
@@ -347,33 +347,37 @@ static void operation_run(struct job *j, struct pool_session *s) {
                 if (r < 0 && op->timed_out)
                         r = timed_out(op, r, &err);
         }
-        op->round_trips = pool_session_round_trips(s) - rt;
+        op->round_trips += pool_session_round_trips(s) - rt;
 
-        record_target(op, &rec);
-        rec.end_ms = now_ms();
-        rec.result = result_for(r, sent);
-        rec.fault = r < 0 ? err.fault : NULL;
-        rec.message = r < 0 ? err.message : NULL;
+        record_target(op, rec);
+        rec->end_ms = now_ms();
+        rec->result = result_for(r, sent);
+        rec->fault = r < 0 ? err.fault : NULL;
+        rec->message = r < 0 ? err.message : NULL;
         if (sent)
-                (void) finish_row(a, &rec);
-        else if (audit_insert(a, &rec) < 0)
-                log_error("Trail row for failed %s on %s could not be written.", rec.operation, strempty(rec.vm_name));
+                (void) finish_row(a, rec);
+        else if (audit_insert(a, rec) < 0)
+                log_error("Trail row for failed %s on %s could not be written.", rec->operation, strempty(rec->vm_name));
         if (sent)
-                post_event(op, s, &rec);
+                post_event(op, s, rec);
 
 out:
         /* Held until the row is complete, so the next operation on this VM reads a settled "before". */
-        if (locked)
-                pool_vm_unlock(op->pool, locked);
+        if (op->locked)
+                pool_vm_unlock(op->pool, op->locked);
         if (r < 0) {
                 op->error = error_for(r, &err);
                 snprintf(op->message, sizeof op->message, "%s%s%s", err.fault, *err.fault ? ": " : "", err.message);
         }
-        if (rec.id > 0 && audit_get_json(a, rec.id, &op->record) < 0)
+        if (rec->id > 0 && audit_get_json(a, rec->id, &op->record) < 0)
                 op->record = NULL;
+        /* rec points into err: it must not outlive this call. */
+        rec->fault = rec->message = NULL;
+        return JOB_DONE;
 }
 
 static void operation_free(struct operation *op) {
+        free(op->locked);
         vm_target_clear(&op->target);
         free(op->before);
         free(op->after);

@@ -4,8 +4,8 @@
  * pool.h.  Locking: a pool's queue, "stopping" and "busy" are guarded by
  * pool->lock; the completion list by set->lock.  A session's fields are
  * touched only by its own worker thread, except "logged_in", which the loop
- * thread reads for status reports (an atomic).  The VM lock table ("locked")
- * is guarded by pool->lock too, and waited on with vm_cond.
+ * thread reads for status reports (an atomic).  The VM lock table ("locked"),
+ * with the jobs parked on it, is guarded by pool->lock too.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -43,9 +43,14 @@ struct pool {
         unsigned busy;             /* jobs queued or running */
         unsigned n_sessions;
         struct pool_session *sessions;
-        pthread_cond_t vm_cond;
-        char **locked;             /* VM ids held by running operations; at most n_sessions */
+        struct vm_lock *locked;    /* VM ids held by running operations; at most n_sessions */
         size_t n_locked;
+};
+
+/* A VM id held by a running job, and the jobs parked until it is free. */
+struct vm_lock {
+        char *id;
+        struct job *waiters;       /* linked through job->next */
 };
 
 struct pool_set {
@@ -86,36 +91,50 @@ unsigned pool_session_round_trips(struct pool_session *s) {
 
 static ssize_t vm_locked_index(const struct pool *p, const char *id) {
         for (size_t i = 0; i < p->n_locked; i++)
-                if (strcmp(p->locked[i], id) == 0)
+                if (strcmp(p->locked[i].id, id) == 0)
                         return (ssize_t) i;
         return -1;
 }
 
-bool pool_vm_lock(struct pool *p, const char *id) {
-        bool waited = false;
+bool pool_vm_lock(struct pool *p, const char *id, struct job *j) {
+        bool acquired = true;
 
         pthread_mutex_lock(&p->lock);
-        while (vm_locked_index(p, id) >= 0) {
-                waited = true;
-                pthread_cond_wait(&p->vm_cond, &p->lock);
+        ssize_t i = vm_locked_index(p, id);
+        if (i >= 0) {
+                /* Park: j stays counted in "busy"; it is not on the queue until the holder unlocks. */
+                j->next = p->locked[i].waiters;
+                p->locked[i].waiters = j;
+                acquired = false;
+        } else {
+                /* Room for every session was allocated up front; each running job holds at most one id. */
+                char *copy = strdup(id);
+                if (copy)
+                        p->locked[p->n_locked++] = (struct vm_lock) { .id = copy };
+                else
+                        log_oom();   /* not serialised then, but not lost either */
         }
-        /* Room for every session was allocated up front; each session holds at most one id. */
-        p->locked[p->n_locked] = strdup(id);
-        if (p->locked[p->n_locked])
-                p->n_locked++;
-        else
-                log_oom();
         pthread_mutex_unlock(&p->lock);
-        return waited;
+        return acquired;
 }
 
 void pool_vm_unlock(struct pool *p, const char *id) {
         pthread_mutex_lock(&p->lock);
         ssize_t i = vm_locked_index(p, id);
         if (i >= 0) {
-                free(p->locked[i]);
+                struct job *w = p->locked[i].waiters;
+                free(p->locked[i].id);
                 p->locked[i] = p->locked[--p->n_locked];
-                pthread_cond_broadcast(&p->vm_cond);
+                /* Waiters go first in the queue: they arrived before anything queued since. */
+                while (w) {
+                        struct job *next = w->next;
+                        w->next = p->head;
+                        p->head = w;
+                        if (!p->tail)
+                                p->tail = w;
+                        w = next;
+                }
+                pthread_cond_broadcast(&p->cond);
         }
         pthread_mutex_unlock(&p->lock);
 }
@@ -252,7 +271,9 @@ static void *worker_main(void *userdata) {
         (void) session_act(s, true, "start-up", &err);
 
         while ((j = pool_take(p))) {
-                j->run(j, s);
+                /* A parked job belongs to the VM lock now; pool_vm_unlock() queues it again. */
+                if (j->run(j, s) == JOB_PARKED)
+                        continue;
                 pthread_mutex_lock(&p->lock);
                 p->busy--;
                 pthread_mutex_unlock(&p->lock);
@@ -314,7 +335,6 @@ static int pool_init(struct pool *p, struct pool_set *set, const struct endpoint
         p->ep = ep;
         pthread_mutex_init(&p->lock, NULL);
         pthread_cond_init(&p->cond, NULL);
-        pthread_cond_init(&p->vm_cond, NULL);
         p->sessions = calloc(ep->pool_size, sizeof *p->sessions);
         p->locked = calloc(ep->pool_size, sizeof *p->locked);
         if (!p->sessions || !p->locked)
@@ -356,7 +376,6 @@ static void pool_stop(struct pool *p) {
                 p->set->ops->session_free(p->sessions[i].backend);
         free(p->sessions);
         free(p->locked);
-        pthread_cond_destroy(&p->vm_cond);
         pthread_cond_destroy(&p->cond);
         pthread_mutex_destroy(&p->lock);
 }

@@ -25,9 +25,14 @@ struct pool;
 struct pool_set;
 struct pool_session;
 
+enum job_state {
+        JOB_DONE,     /* run() finished: done() follows on the loop thread */
+        JOB_PARKED,   /* run() is waiting for a VM's lock (pool_vm_lock): it runs again later */
+};
+
 struct job {
         /* Runs on a worker thread of the pool it was submitted to. */
-        void (*run)(struct job *j, struct pool_session *s);
+        enum job_state (*run)(struct job *j, struct pool_session *s);
         /* Then runs on the event loop thread. */
         void (*done)(struct job *j);
         struct job *next;
@@ -64,11 +69,15 @@ unsigned pool_session_round_trips(struct pool_session *s);
 /*
  * Serialise operations on one VM of an endpoint, so that the "before" and
  * "after" values of one operation are not mixed with another's change.
- * Worker thread only; id is the platform's VM id (vSphere moref).  Blocks
- * while another job holds id; returns true if it had to wait (the caller
- * then reads its target again).  Operations on other VMs never wait.
+ * Worker thread only; id is the platform's VM id (vSphere moref).
+ *
+ * Returns true when j now holds id.  Otherwise j is parked on the holder:
+ * its run() must return JOB_PARKED at once (touching j no more), and it is
+ * queued to run again, at the head of the pool's queue, when the holder
+ * unlocks; it then reads its target again and asks anew.  A parked job
+ * holds no worker, so operations on other VMs never wait for it.
  */
-bool pool_vm_lock(struct pool *p, const char *id);
+bool pool_vm_lock(struct pool *p, const char *id, struct job *j);
 void pool_vm_unlock(struct pool *p, const char *id);
 
 /*
