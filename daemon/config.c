@@ -131,6 +131,7 @@ static void begin_endpoint(struct parser *p, const char *hdr, size_t len) {
                 goto oom;
         }
         e->pool_size = CONFIG_DEFAULT_POOL_SIZE;
+        e->post_events = true;
         p->eps[p->n_eps++] = (struct endpoint_state) { .e = e, .line = p->line };
         p->section = SECTION_ENDPOINT;
         return;
@@ -351,22 +352,50 @@ static int set_fingerprint(struct parser *p, struct endpoint_state *ep, const ch
         return 0;
 }
 
-static int set_pool_size(struct parser *p, struct endpoint_state *ep, const char *value) {
+/* Digits only, 1..max; 0 for anything else (so "-1" and overflow are refused alike). */
+static unsigned long parse_count(const char *value, unsigned long max) {
         unsigned long v = 0;
 
         for (const char *s = value; *s; s++) {
-                if (!isdigit((unsigned char) *s) || v > CONFIG_MAX_POOL_SIZE) {
-                        v = 0;
-                        break;
-                }
+                if (!isdigit((unsigned char) *s) || v > max)
+                        return 0;
                 v = v * 10 + (unsigned long) (*s - '0');
         }
-        if (v < 1 || v > CONFIG_MAX_POOL_SIZE) {
+        return v <= max ? v : 0;
+}
+
+static int set_pool_size(struct parser *p, struct endpoint_state *ep, const char *value) {
+        unsigned long v = parse_count(value, CONFIG_MAX_POOL_SIZE);
+
+        if (v < 1) {
                 parse_error(p, p->line, -EINVAL, "pool-size must be a number from 1 to %d (got \"%s\")",
                             CONFIG_MAX_POOL_SIZE, value);
                 return 0;
         }
         ep->e->pool_size = (unsigned) v;
+        return 0;
+}
+
+static int set_task_timeout(struct parser *p, struct endpoint_state *ep, const char *value) {
+        unsigned long v = parse_count(value, CONFIG_MAX_TASK_TIMEOUT);
+
+        (void) ep;
+        if (v < 1) {
+                parse_error(p, p->line, -EINVAL, "task-timeout must be a number of seconds from 1 to %d (got \"%s\")",
+                            CONFIG_MAX_TASK_TIMEOUT, value);
+                return 0;
+        }
+        p->c->task_timeout = (unsigned) v;
+        return 0;
+}
+
+static int set_post_events(struct parser *p, struct endpoint_state *ep, const char *value) {
+        if (strcmp(value, "yes") == 0 || strcmp(value, "true") == 0 || strcmp(value, "1") == 0)
+                ep->e->post_events = true;
+        else if (strcmp(value, "no") == 0 || strcmp(value, "false") == 0 || strcmp(value, "0") == 0)
+                ep->e->post_events = false;
+        else
+                parse_error(p, p->line, -EINVAL, "post-events must be yes or no (got \"%s\")", value);
         return 0;
 }
 
@@ -387,6 +416,8 @@ static const struct key keys[] = {
         { "ca-file", SECTION_ENDPOINT, set_ca_file },
         { "fingerprint", SECTION_ENDPOINT, set_fingerprint },
         { "pool-size", SECTION_ENDPOINT, set_pool_size },
+        { "task-timeout", SECTION_MAIN, set_task_timeout },
+        { "post-events", SECTION_ENDPOINT, set_post_events },
 };
 
 /* Always returns 1: we report errors ourselves, with better messages than inih. */
@@ -653,6 +684,7 @@ static int parse(struct parser *p) {
         if (!p->c)
                 return log_oom();
         p->c->checkpoint_interval = CONFIG_DEFAULT_CHECKPOINT_INTERVAL;
+        p->c->task_timeout = CONFIG_DEFAULT_TASK_TIMEOUT;
         if (set_string(&p->c->path, p->path) < 0)
                 return log_oom();
 
@@ -698,7 +730,10 @@ int config_load(const char *path, struct config **out) {
 
 void config_dump(const struct config *c, FILE *f) {
         fprintf(f, "[vmtraced]\nsocket = %s\ndatabase = %s\n", c->socket_path, c->database);
-        /* issue 4 (trail): shown only when set, so existing golden files stay valid. */
+        /* Defaults are left out, so existing golden files stay valid. */
+        if (c->task_timeout != CONFIG_DEFAULT_TASK_TIMEOUT)
+                fprintf(f, "task-timeout = %u\n", c->task_timeout);
+        /* issue 4 (trail): likewise. */
         if (c->audit_group)
                 fprintf(f, "audit-group = %s\n", c->audit_group);
         if (c->checkpoint_interval != CONFIG_DEFAULT_CHECKPOINT_INTERVAL)
@@ -718,6 +753,8 @@ void config_dump(const struct config *c, FILE *f) {
                         fputc('\n', f);
                 }
                 fprintf(f, "pool-size = %u\n", e->pool_size);
+                if (!e->post_events)
+                        fputs("post-events = no\n", f);
         }
 }
 

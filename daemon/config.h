@@ -12,6 +12,9 @@
  *   password-file = /etc/vmtraced/vc1.password
  *   ca-file       = /etc/vmtraced/vc1-ca.pem      (or: fingerprint = AA:BB:...)
  *   pool-size     = 4
+ *   post-events   = yes
+ *
+ * [vmtraced] also takes task-timeout = SECONDS (default 3600).
  */
 #ifndef VMT_CONFIG_H
 #define VMT_CONFIG_H
@@ -24,6 +27,8 @@
 #define CONFIG_DEFAULT_DATABASE  "/var/lib/vmtraced/trail.db"
 #define CONFIG_DEFAULT_POOL_SIZE 2
 #define CONFIG_MAX_POOL_SIZE     64
+#define CONFIG_DEFAULT_TASK_TIMEOUT 3600     /* seconds an operation may wait for its task */
+#define CONFIG_MAX_TASK_TIMEOUT     604800   /* a week */
 #define CONFIG_DEFAULT_CHECKPOINT_INTERVAL 1000
 
 struct endpoint_config {
@@ -36,6 +41,7 @@ struct endpoint_config {
         bool has_fingerprint;
         unsigned char fingerprint[32]; /* SHA-256 of the server's DER certificate */
         unsigned pool_size;
+        bool post_events;           /* post a user event naming the operator after each change (default yes) */
         struct endpoint_config *next;
 };
 
@@ -43,6 +49,7 @@ struct config {
         char *path;
         char *socket_path;
         char *database;
+        unsigned task_timeout;      /* seconds; then the operation is cancelled and its row UNKNOWN unless that worked */
         char *audit_group;          /* may read the database; NULL: leave the group alone */
         unsigned checkpoint_interval; /* rows between journal checkpoints; 0: only at shutdown */
         struct endpoint_config *endpoints; /* in file order */

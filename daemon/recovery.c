@@ -173,13 +173,14 @@ static int call_task_outcome(struct pool_session *s, void *userdata, struct op_e
         return ask(pool_session_ops(s), pool_session_backend(s), &j->l, err);
 }
 
-static void job_run(struct job *job, struct pool_session *s) {
+static enum job_state job_run(struct job *job, struct pool_session *s) {
         struct recovery_job *j = (struct recovery_job *) job;
         struct op_error err = {};
         int r;
 
         r = pool_session_call(s, call_task_outcome, j, &err);
         (void) complete(j->audit, &j->l.row, r, &j->l.t, j->l.after, &err);
+        return JOB_DONE;
 }
 
 static void job_done(struct job *job) {
