@@ -118,6 +118,27 @@ static int on_terminate(sd_event_source *s, const struct signalfd_siginfo *si, v
         return sd_event_exit(sd_event_source_get_event(s), 0);
 }
 
+/*
+ * issue 4 (trail): a degraded trail (an outcome kept in memory, new
+ * operations refused) shows in the service's status, checked every second.
+ */
+#define TRAIL_CHECK_USEC (1000 * 1000ULL)
+static int on_trail_check(sd_event_source *s, uint64_t usec, void *userdata) {
+        static bool degraded;
+        struct manager *m = userdata;
+
+        if (audit_degraded(m->audit) != degraded) {
+                degraded = !degraded;
+                if (degraded)
+                        (void) sd_notify(0, "STATUS=Trail degraded: an outcome is kept in memory and retried; "
+                                            "new operations are refused");
+                else
+                        (void) sd_notifyf(0, "STATUS=Serving %zu endpoint(s)", m->config->n_endpoints);
+        }
+        (void) sd_event_source_set_time(s, usec + TRAIL_CHECK_USEC);
+        return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+}
+
 static int manager_new(const char *config_path, struct manager **out) {
         _cleanup_(manager_freep) struct manager *m = calloc(1, sizeof *m);
         int r;
@@ -156,6 +177,12 @@ static int manager_new(const char *config_path, struct manager **out) {
         r = sd_event_set_watchdog(m->event, true);
         if (r < 0)
                 return log_error_errno(r, "Failed to enable the watchdog: %m");
+        uint64_t now;
+        r = sd_event_now(m->event, CLOCK_MONOTONIC, &now);
+        if (r >= 0)
+                r = sd_event_add_time(m->event, NULL, CLOCK_MONOTONIC, now + TRAIL_CHECK_USEC, 0, on_trail_check, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch the trail's state: %m");
 
         vsphere_global_init();
         r = pool_set_new(m->event, m->config, m->audit, &m->pools);
