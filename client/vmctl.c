@@ -28,6 +28,7 @@
 /* Every area's table; a new area adds its table here and nowhere else. */
 static const struct vmctl_command *const tables[] = {
         vmctl_core_commands,
+        vmctl_admin_commands,
 };
 
 static void usage(FILE *f) {
@@ -178,15 +179,11 @@ static const struct vmctl_command *find_command(const char *name) {
         return NULL;
 }
 
-int vmctl_call(const struct vmctl_options *o, const char *command, struct json_object *args) {
-        _cleanup_(json_object_putp) struct json_object *a = args;
-        struct proto_reader reader;
-        char *line;
-        size_t len;
-
-        if (!a)
+/* Connect and send the request; the connected socket in *fd, or the exit status. */
+static int send_request(const struct vmctl_options *o, const char *command, struct json_object *args, int *fd) {
+        if (!args)
                 return EXIT_INTERNAL;
-        _cleanup_free_ char *req = proto_format_request(1, command, a);
+        _cleanup_free_ char *req = proto_format_request(1, command, args);
         if (!req)
                 return EXIT_INTERNAL;
         /* Catch what the daemon would refuse (such as bytes that are not UTF-8) with a clearer word. */
@@ -197,14 +194,63 @@ int vmctl_call(const struct vmctl_options *o, const char *command, struct json_o
                 return EXIT_USAGE;
         }
 
-        _cleanup_close_ int fd = connect_daemon(o->socket);
-        if (fd < 0)
+        _cleanup_close_ int s = connect_daemon(o->socket);
+        if (s < 0)
                 return EXIT_UNREACHABLE;
-        int r = send_all(fd, req, strlen(req));
+        int r = send_all(s, req, strlen(req));
         if (r < 0) {
                 log_error_errno(r, "Failed to send the request: %m");
                 return EXIT_UNREACHABLE;
         }
+        *fd = TAKE_FD(s);
+        return EXIT_OK;
+}
+
+int vmctl_query(const struct vmctl_options *o, const char *command, struct json_object *args,
+                struct json_object **record) {
+        _cleanup_(json_object_putp) struct json_object *a = args, *reply = NULL;
+        _cleanup_close_ int fd = -1;
+        struct proto_reader reader;
+        char *line, why[256];
+        size_t len;
+
+        int status = send_request(o, command, a, &fd);
+        if (status != EXIT_OK)
+                return status;
+        proto_reader_init(&reader, MAX_REPLY);
+        int r = read_reply(fd, &reader, &line, &len);
+        if (r >= 0 && (r = proto_parse(line, len, &reply, why, sizeof why)) < 0)
+                log_error("Bad reply from vmtraced: %s", why);
+        else if (r < 0)
+                log_error_errno(r, "No reply from vmtraced: %m");
+        if (r >= 0 && o->json)
+                printf("%s\n", line);
+        proto_reader_done(&reader);
+        if (r < 0)
+                return EXIT_INTERNAL;
+
+        struct json_object *err = NULL, *rec = NULL;
+        if (json_object_object_get_ex(reply, "error", &err)) {
+                if (!o->json)
+                        fprintf(stderr, "vmctl: %s\n", strempty(vmctl_jstr(err, "message")));
+                return proto_error_exit_status(proto_error_from_string(vmctl_jstr(err, "code")));
+        }
+        json_object_object_get_ex(reply, "record", &rec);
+        *record = rec ? json_object_get(rec) : NULL;
+        return EXIT_OK;
+}
+
+int vmctl_call(const struct vmctl_options *o, const char *command, struct json_object *args) {
+        _cleanup_(json_object_putp) struct json_object *a = args;
+        _cleanup_close_ int fd = -1;
+        struct proto_reader reader;
+        char *line;
+        size_t len;
+
+        int status = send_request(o, command, a, &fd);
+        if (status != EXIT_OK)
+                return status;
+        int r;
         proto_reader_init(&reader, MAX_REPLY);
         r = read_reply(fd, &reader, &line, &len);
         if (r < 0) {

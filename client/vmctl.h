@@ -31,6 +31,7 @@ struct vmctl_command {
 
 /* Tables, each ended by an entry with a NULL name. */
 extern const struct vmctl_command vmctl_core_commands[];
+extern const struct vmctl_command vmctl_admin_commands[];
 
 /*
  * Send one request to the daemon and render what comes back (interim
@@ -38,6 +39,15 @@ extern const struct vmctl_command vmctl_core_commands[];
  * status.
  */
 int vmctl_call(const struct vmctl_options *o, const char *command, struct json_object *args);
+
+/*
+ * Send one request and hand back the reply's "record" member (a new
+ * reference, or NULL) for the command to render itself; with --json the
+ * reply line is printed as it came.  Errors are printed.  Takes ownership
+ * of args.  Returns the exit status.
+ */
+int vmctl_query(const struct vmctl_options *o, const char *command, struct json_object *args,
+                struct json_object **record);
 
 /*
  * For commands' own argument parsing: print "Usage: vmctl USAGE" (and

@@ -12,6 +12,12 @@
  *   password-file = /etc/vmtraced/vc1.password
  *   ca-file       = /etc/vmtraced/vc1-ca.pem      (or: fingerprint = AA:BB:...)
  *   pool-size     = 4
+ *
+ *   [policy "alice-web"]
+ *   users     = alice
+ *   commands  = start stop
+ *   vms       = web-*
+ *   endpoints = vc1
  */
 #ifndef VMT_CONFIG_H
 #define VMT_CONFIG_H
@@ -24,6 +30,25 @@
 #define CONFIG_DEFAULT_DATABASE  "/var/lib/vmtraced/trail.db"
 #define CONFIG_DEFAULT_POOL_SIZE 2
 #define CONFIG_MAX_POOL_SIZE     64
+
+/* Safe defaults for the control socket's limits (vmtraced.conf(5)). */
+#define CONFIG_DEFAULT_MAX_REQUEST_SIZE        (64 * 1024)
+#define CONFIG_DEFAULT_IDLE_TIMEOUT            30   /* seconds */
+#define CONFIG_DEFAULT_MAX_CONNECTIONS         256
+#define CONFIG_DEFAULT_MAX_CONNECTIONS_PER_UID 32
+#define CONFIG_DEFAULT_MAX_OPERATIONS          64
+#define CONFIG_DEFAULT_SHUTDOWN_TIMEOUT        60   /* seconds */
+
+struct policy_rule;
+
+struct config_limits {
+        unsigned max_request_size;        /* bytes per request line */
+        unsigned idle_timeout;            /* seconds a connection may stay without a complete request */
+        unsigned max_connections;
+        unsigned max_connections_per_uid;
+        unsigned max_operations;          /* requests in flight, all clients together */
+        unsigned shutdown_timeout;        /* seconds SIGTERM waits for operations in flight */
+};
 
 struct endpoint_config {
         char *name;                 /* from the section header [endpoint "NAME"] */
@@ -44,6 +69,11 @@ struct config {
         char *database;
         struct endpoint_config *endpoints; /* in file order */
         size_t n_endpoints;
+        char *admin_group;          /* members may do everything, as root may; NULL: none */
+        char *socket_group;         /* group of a socket we bind ourselves; NULL: ours */
+        unsigned socket_mode;       /* mode of a socket we bind ourselves */
+        struct config_limits limits;
+        struct policy_rule *rules;  /* in file order */
 };
 
 /*

@@ -16,6 +16,7 @@
 #include "macros.h"
 #include "manager.h"
 #include "operation.h"
+#include "policy.h"
 #include "pool.h"
 #include "util.h"
 
@@ -254,6 +255,11 @@ void operation_submit(struct manager *m, struct control_request *req, enum op_ki
         op->pool = resolve_endpoint(m, op->args.vm, &op->args.vm, why, sizeof why);
         if (!op->pool) {
                 control_reply(req, PROTO_E_BAD_REQUEST, why, NULL);
+                operation_free(op);
+                return;
+        }
+        /* Policy (issue 5): the exact VM and endpoint are known now, and nothing has reached the platform. */
+        if (!policy_admit_operation(m, req, kind, pool_endpoint(op->pool), op->args.vm)) {
                 operation_free(op);
                 return;
         }
