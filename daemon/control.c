@@ -563,6 +563,12 @@ void control_reply(struct control_request *req, enum proto_error e, const char *
                 if (!line || conn_queue(c, line) < 0)
                         c->closing = true;
         }
+        /* Bad arguments are a protocol error like any other: the client is out of step, so close. */
+        if (e == PROTO_E_BAD_REQUEST) {
+                log_warning("Control client uid=%u pid=%d: %s: %s; closing connection.", c->peer.uid, c->peer.pid,
+                            proto_error_to_string(e), strempty(message));
+                c->closing = true;
+        }
         if (!c->processing)
                 conn_process(c);
 }
