@@ -720,7 +720,10 @@ static int load_password_file(struct parser *p, struct endpoint_state *ep) {
         return set_string(&ep->e->password_source, path);
 }
 
-/* systemd's LoadCredential= has already checked ownership and mode. */
+/*
+ * The credential NAME, or endpoint_NAME (what LoadCredential=endpoint:DIR
+ * makes of DIR/NAME).  systemd has already checked ownership and mode.
+ */
 static int load_credential(struct parser *p, struct endpoint_state *ep) {
         _cleanup_free_ char *path = NULL, *source = NULL;
         _cleanup_close_ int fd = -1;
@@ -740,6 +743,19 @@ static int load_credential(struct parser *p, struct endpoint_state *ep) {
                 return -ENOMEM;
         }
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        /* The shipped unit loads /etc/vmtraced/credentials/ as credentials named endpoint_NAME. */
+        if (fd < 0 && errno == ENOENT) {
+                _cleanup_free_ char *alt = NULL;
+
+                if (asprintf(&alt, "%s/endpoint_%s", dir, name) >= 0) {
+                        fd = open(alt, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+                        if (fd >= 0) {
+                                free(path);
+                                path = TAKE_PTR(alt);
+                        } else
+                                errno = ENOENT;
+                }
+        }
         if (fd < 0) {
                 r = negative_errno();
                 parse_error(p, ep->line, r,
