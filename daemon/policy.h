@@ -9,7 +9,8 @@
  * policy_check() is the pure decision (table-driven unit tests); the
  * policy_admit*() gates apply it to a request, and a refusal becomes a
  * DENIED trail row and a PROTO_E_DENIED reply naming the reason.  ping,
- * whoami and status are open to everyone who may connect to the socket.  Every
+ * whoami and status are open to everyone who may connect to the socket,
+ * and so is cancel, which only acts on the caller's own operation.  Every
  * request passes a gate before anything reaches a platform: control.c
  * checks the command itself at dispatch (see control_set_authorizer()),
  * operation.c checks the exact VM and endpoint once it has parsed them.
