@@ -35,7 +35,7 @@ done_testing() {
 	# Sanitizer builds (--enable-sanitizers) report into the daemon's log.
 	if [ -f "$T/daemon.log" ]; then
 		check "daemon log has no sanitizer report" \
-			bash -c "! grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' '$T/daemon.log'"
+			bash -c "! grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error:|ERROR SUMMARY: [1-9]|definitely lost: [1-9]' '$T/daemon.log'"
 	fi
 	echo "1..$t_n"
 	echo "# $((t_n - t_failed)) passed, $t_failed failed"
@@ -80,10 +80,11 @@ endpoint_section() {
 
 # daemon_start CONFIG: start vmtraced, wait until it answers.
 daemon_start() {
-	"$VMTRACED" --config "$1" >>"$T/daemon.log" 2>&1 &
+	# VMTRACED_WRAPPER: e.g. "valgrind --error-exitcode=99 --leak-check=full" to check the daemon.
+	${VMTRACED_WRAPPER:-} "$VMTRACED" --config "$1" >>"$T/daemon.log" 2>&1 &
 	DAEMON_PID=$!
 	local i
-	for i in $(seq 100); do
+	for i in $(seq 300); do
 		if [ -S "$T/vmtraced.sock" ] && "$VMCTL" --socket "$T/vmtraced.sock" ping >/dev/null 2>&1; then
 			chmod 0666 "$T/vmtraced.sock"
 			return 0
