@@ -93,8 +93,9 @@ static void notify_status(struct manager *m) {
 
 static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         notify_status(userdata);
+        /* A time source is one-shot: move it on and switch it back on. */
         (void) sd_event_source_set_time(s, usec + STATUS_INTERVAL_USEC);
-        return 0;
+        return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
 }
 
 static bool same_string(const char *a, const char *b) {
@@ -177,7 +178,8 @@ static int on_drain(sd_event_source *s, uint64_t usec, void *userdata) {
                                     "as the workers finish, but their clients may get no reply.", n);
                 return sd_event_exit(sd_event_source_get_event(s), 0);
         }
-        return sd_event_source_set_time(s, usec + DRAIN_POLL_USEC);
+        int r = sd_event_source_set_time(s, usec + DRAIN_POLL_USEC);
+        return r < 0 ? r : sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
 }
 
 static void manager_free(struct manager *m) {
