@@ -100,6 +100,24 @@ static void print_status(struct json_object *s) {
                 printf("%-22s shutting down\n", "state:");
 }
 
+/* One request; the reply's "record" in *record (errors are printed here). */
+static int vmctl_query(const struct vmctl_options *o, const char *command, struct json_object *args,
+                       struct json_object **record) {
+        _cleanup_(json_object_putp) struct json_object *reply = NULL;
+        struct json_object *err, *rec;
+
+        int r = vmctl_exchange(o, command, args, &reply);
+        if (r != 0 || !reply)
+                return r ? r : EXIT_INTERNAL;
+        if (json_object_object_get_ex(reply, "error", &err)) {
+                if (!o->json)
+                        fprintf(stderr, "vmctl: %s\n", strempty(vmctl_jstr(err, "message")));
+                return vmctl_reply_status(reply);
+        }
+        *record = json_object_object_get_ex(reply, "record", &rec) ? json_object_get(rec) : NULL;
+        return EXIT_OK;
+}
+
 static int run_query(const struct vmctl_options *o, const struct vmctl_command *cmd, int argc, char **argv,
                      void (*print)(struct json_object *)) {
         _cleanup_(json_object_putp) struct json_object *rec = NULL;

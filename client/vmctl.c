@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <json-c/json.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,20 +30,25 @@
 static const struct vmctl_command *const tables[] = {
         vmctl_core_commands,
         vmctl_admin_commands,
+        vmctl_ops_commands,
 };
 
 static void usage(FILE *f) {
         fprintf(f, "Usage: vmctl [--socket PATH] [--json] COMMAND [ARGS...]\n\nCommands:\n");
         for (size_t t = 0; t < ELEMENTSOF(tables); t++)
                 for (const struct vmctl_command *c = tables[t]; c->name; c++)
-                        fprintf(f, "  %-34s %s\n", c->usage, c->help);
+                        if (strlen(c->usage) > 34)   /* too long for the column: help on its own line */
+                                fprintf(f, "  %s\n  %-34s %s\n", c->usage, "", c->help);
+                        else
+                                fprintf(f, "  %-34s %s\n", c->usage, c->help);
         fprintf(f, "\nOptions:\n"
                    "  -s, --socket PATH   control socket (default $VMTRACED_SOCKET or %s)\n"
                    "  -j, --json          print the daemon's replies as JSON\n"
                    "  -h, --help          show this help; COMMAND --help shows a command's\n"
                    "      --version       show the version\n"
                    "\nExit status: 0 success, 1 operation failed on the platform, 2 usage error,\n"
-                   "3 denied, 4 daemon or endpoint unreachable, 5 internal or trail error.\n",
+                   "3 denied, 4 daemon or endpoint unreachable, 5 internal or trail error,\n"
+                   "130 detached after Ctrl-C (the operation goes on; its trail row tells the outcome).\n",
                 DEFAULT_SOCKET);
 }
 
@@ -102,6 +108,19 @@ static int read_reply(int fd, struct proto_reader *reader, char **line, size_t *
                 int r = proto_reader_next(reader, line, len);
                 if (r != 0)
                         return r;
+                /*
+                 * A SIGINT that lands between the check and recv() would not
+                 * interrupt it: wait in short polls, so it is seen soon anyway.
+                 */
+                if (vmctl_wait_sigint_pending())
+                        return -EINTR;
+                struct pollfd pfd = { .fd = fd, .events = POLLIN };
+                int p = poll(&pfd, 1, 200);
+                if (p <= 0) {
+                        if (p < 0 && errno != EINTR)
+                                return -errno;
+                        continue;
+                }
                 ssize_t n = recv(fd, buf, sizeof buf, 0);
                 if (n < 0 && errno == EINTR)
                         continue;
@@ -144,17 +163,7 @@ static void print_record(FILE *f, struct json_object *rec) {
 }
 
 /* Show the reply and turn it into the exit status. */
-static int render(const struct vmctl_options *o, const char *line, size_t len) {
-        _cleanup_(json_object_putp) struct json_object *reply = NULL;
-        char why[256];
-
-        if (proto_parse(line, len, &reply, why, sizeof why) < 0) {
-                log_error("Bad reply from vmtraced: %s", why);
-                return EXIT_INTERNAL;
-        }
-        if (o->json)
-                printf("%s\n", line);
-
+static int render(const struct vmctl_options *o, struct json_object *reply) {
         struct json_object *rec = NULL, *err = NULL;
         json_object_object_get_ex(reply, "record", &rec);
         json_object_object_get_ex(reply, "error", &err);
@@ -163,12 +172,18 @@ static int render(const struct vmctl_options *o, const char *line, size_t len) {
                         print_record(stdout, rec);
                 return EXIT_OK;
         }
-        enum proto_error e = proto_error_from_string(vmctl_jstr(err, "code"));
         if (!o->json) {
                 fprintf(stderr, "vmctl: %s\n", strempty(vmctl_jstr(err, "message")));
                 print_record(stderr, rec);
         }
-        return proto_error_exit_status(e);
+        return vmctl_reply_status(reply);
+}
+
+int vmctl_reply_status(struct json_object *reply) {
+        struct json_object *err = NULL;
+        if (!json_object_object_get_ex(reply, "error", &err))
+                return EXIT_OK;
+        return proto_error_exit_status(proto_error_from_string(vmctl_jstr(err, "code")));
 }
 
 static const struct vmctl_command *find_command(const char *name) {
@@ -179,99 +194,90 @@ static const struct vmctl_command *find_command(const char *name) {
         return NULL;
 }
 
-/* Connect and send the request; the connected socket in *fd, or the exit status. */
-static int send_request(const struct vmctl_options *o, const char *command, struct json_object *args, int *fd) {
-        if (!args)
-                return EXIT_INTERNAL;
-        _cleanup_free_ char *req = proto_format_request(1, command, args);
+int vmctl_send(const char *socket_path, const char *command, struct json_object *args) {
+        _cleanup_(json_object_putp) struct json_object *a = args;
+
+        if (!a)
+                return -ENOMEM;
+        _cleanup_free_ char *req = proto_format_request(1, command, a);
         if (!req)
-                return EXIT_INTERNAL;
+                return -ENOMEM;
         /* Catch what the daemon would refuse (such as bytes that are not UTF-8) with a clearer word. */
         _cleanup_(json_object_putp) struct json_object *check = NULL;
         char why[256];
         if (proto_parse(req, strlen(req) - 1, &check, why, sizeof why) < 0) {
                 log_error("Arguments must be valid UTF-8 text (%s).", why);
-                return EXIT_USAGE;
+                return -EILSEQ;
         }
-
-        _cleanup_close_ int s = connect_daemon(o->socket);
-        if (s < 0)
-                return EXIT_UNREACHABLE;
-        int r = send_all(s, req, strlen(req));
-        if (r < 0) {
-                log_error_errno(r, "Failed to send the request: %m");
-                return EXIT_UNREACHABLE;
-        }
-        *fd = TAKE_FD(s);
-        return EXIT_OK;
+        _cleanup_close_ int fd = connect_daemon(socket_path);
+        if (fd < 0)
+                return fd;
+        int r = send_all(fd, req, strlen(req));
+        if (r < 0)
+                return log_error_errno(r, "Failed to send the request: %m");
+        return TAKE_FD(fd);
 }
 
-int vmctl_query(const struct vmctl_options *o, const char *command, struct json_object *args,
-                struct json_object **record) {
-        _cleanup_(json_object_putp) struct json_object *a = args, *reply = NULL;
-        _cleanup_close_ int fd = -1;
+int vmctl_exchange(const struct vmctl_options *o, const char *command, struct json_object *args,
+                   struct json_object **reply) {
         struct proto_reader reader;
+        struct vmctl_wait w = {};
         char *line, why[256];
         size_t len;
+        int r;
 
-        int status = send_request(o, command, a, &fd);
-        if (status != EXIT_OK)
-                return status;
+        _cleanup_close_ int fd = vmctl_send(o->socket, command, args);
+        if (fd == -EILSEQ)
+                return EXIT_USAGE;
+        if (fd < 0)
+                return fd == -ENOMEM ? EXIT_INTERNAL : EXIT_UNREACHABLE;
+        vmctl_wait_begin(&w, o);
         proto_reader_init(&reader, MAX_REPLY);
-        int r = read_reply(fd, &reader, &line, &len);
-        if (r >= 0 && (r = proto_parse(line, len, &reply, why, sizeof why)) < 0)
-                log_error("Bad reply from vmtraced: %s", why);
-        else if (r < 0)
-                log_error_errno(r, "No reply from vmtraced: %m");
-        if (r >= 0 && o->json)
-                printf("%s\n", line);
-        proto_reader_done(&reader);
-        if (r < 0)
-                return EXIT_INTERNAL;
-
-        struct json_object *err = NULL, *rec = NULL;
-        if (json_object_object_get_ex(reply, "error", &err)) {
-                if (!o->json)
-                        fprintf(stderr, "vmctl: %s\n", strempty(vmctl_jstr(err, "message")));
-                return proto_error_exit_status(proto_error_from_string(vmctl_jstr(err, "code")));
+        for (;;) {
+                r = read_reply(fd, &reader, &line, &len);
+                if (r == -EINTR) {
+                        /* Ctrl-C: cancel (and go on waiting for the true outcome) or detach. */
+                        r = vmctl_wait_interrupted(&w);
+                        if (r != 0)
+                                break;
+                        continue;
+                }
+                if (r < 0) {
+                        log_error_errno(r, "No reply from vmtraced: %m");
+                        r = -EXIT_INTERNAL;
+                        break;
+                }
+                _cleanup_(json_object_putp) struct json_object *msg = NULL;
+                if (proto_parse(line, len, &msg, why, sizeof why) < 0) {
+                        log_error("Bad reply from vmtraced: %s", why);
+                        r = -EXIT_INTERNAL;
+                        break;
+                }
+                if (vmctl_jstr(msg, "type")) {
+                        /* Interim messages: with --json as JSON lines on stderr, so stdout holds the reply alone. */
+                        if (o->json)
+                                fprintf(stderr, "%s\n", line);
+                        vmctl_wait_event(&w, msg);
+                        continue;
+                }
+                if (o->json)
+                        printf("%s\n", line);
+                *reply = TAKE_PTR(msg);
+                r = 0;
+                break;
         }
-        json_object_object_get_ex(reply, "record", &rec);
-        *record = rec ? json_object_get(rec) : NULL;
-        return EXIT_OK;
+        vmctl_wait_end(&w);
+        proto_reader_done(&reader);
+        return r < 0 ? -r : r;
 }
 
 int vmctl_call(const struct vmctl_options *o, const char *command, struct json_object *args) {
-        _cleanup_(json_object_putp) struct json_object *a = args;
-        _cleanup_close_ int fd = -1;
-        struct proto_reader reader;
-        char *line;
-        size_t len;
+        _cleanup_(json_object_putp) struct json_object *reply = NULL;
 
-        int status = send_request(o, command, a, &fd);
-        if (status != EXIT_OK)
-                return status;
-        int r;
-        proto_reader_init(&reader, MAX_REPLY);
-        r = read_reply(fd, &reader, &line, &len);
-        if (r < 0) {
-                proto_reader_done(&reader);
-                log_error_errno(r, "No reply from vmtraced: %m");
-                return EXIT_INTERNAL;
-        }
-        r = render(o, line, len);
-        proto_reader_done(&reader);
-        return r;
-}
-
-static int run_rename(const struct vmctl_options *o, const struct vmctl_command *cmd, int argc, char **argv) {
-        int status;
-        char **pos = vmctl_positional(cmd, argc, argv, 2, &status);
-        if (!pos)
-                return status;
-        struct json_object *args = json_object_new_object();
-        json_object_object_add(args, "vm", json_object_new_string(pos[0]));
-        json_object_object_add(args, "name", json_object_new_string(pos[1]));
-        return vmctl_call(o, "rename", args);
+        int r = vmctl_exchange(o, command, args, &reply);
+        if (r != 0 || !reply)
+                return r ? r : EXIT_INTERNAL;
+        return render(o, reply);
 }
 
 static int run_ping(const struct vmctl_options *o, const struct vmctl_command *cmd, int argc, char **argv) {
@@ -282,7 +288,6 @@ static int run_ping(const struct vmctl_options *o, const struct vmctl_command *c
 }
 
 const struct vmctl_command vmctl_core_commands[] = {
-        { "rename", "rename VM NEWNAME", "Rename a VM (VM may be ENDPOINT:NAME).", run_rename },
         { "ping", "ping", "Check that the daemon answers.", run_ping },
         {},
 };

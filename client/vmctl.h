@@ -10,6 +10,7 @@
 
 #include <json-c/json.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 struct vmctl_options {
@@ -31,7 +32,11 @@ struct vmctl_command {
 
 /* Tables, each ended by an entry with a NULL name. */
 extern const struct vmctl_command vmctl_core_commands[];
-extern const struct vmctl_command vmctl_admin_commands[];
+extern const struct vmctl_command vmctl_admin_commands[]; /* vmctl-admin.c */
+extern const struct vmctl_command vmctl_ops_commands[];   /* vmctl-ops.c */
+
+/* Exit status after the operator detached with Ctrl-C (the shell's 128 + SIGINT). */
+#define EXIT_DETACHED 130
 
 /*
  * Send one request to the daemon and render what comes back (interim
@@ -41,13 +46,40 @@ extern const struct vmctl_command vmctl_admin_commands[];
 int vmctl_call(const struct vmctl_options *o, const char *command, struct json_object *args);
 
 /*
- * Send one request and hand back the reply's "record" member (a new
- * reference, or NULL) for the command to render itself; with --json the
- * reply line is printed as it came.  Errors are printed.  Takes ownership
- * of args.  Returns the exit status.
+ * The same, but hand the final reply to the caller (*reply) instead of
+ * rendering it; interim messages are still shown.  Returns 0 or an exit
+ * status when there is no reply to hand over.
  */
-int vmctl_query(const struct vmctl_options *o, const char *command, struct json_object *args,
-                struct json_object **record);
+int vmctl_exchange(const struct vmctl_options *o, const char *command, struct json_object *args,
+                   struct json_object **reply);
+/* The exit status a reply stands for. */
+int vmctl_reply_status(struct json_object *reply);
+
+/*
+ * Connect and send one request (takes ownership of args); returns the
+ * connected fd or a negative errno (-EILSEQ: arguments not UTF-8).
+ */
+int vmctl_send(const char *socket_path, const char *command, struct json_object *args);
+
+/*
+ * Waiting for a reply (vmctl-wait.c): progress events are drawn as a bar
+ * on a terminal (stderr) or as plain lines otherwise; Ctrl-C asks, on a
+ * terminal, whether to cancel the task or detach, and detaches otherwise.
+ */
+struct vmctl_wait {
+        const struct vmctl_options *o;
+        int64_t trail_id;          /* from the first progress event; 0 until then */
+        bool bar_drawn;            /* a progress bar is on the terminal's last line */
+        bool cancel_sent;
+        int last_percent;          /* what the last plain line said */
+        char last_state[32];
+};
+void vmctl_wait_begin(struct vmctl_wait *w, const struct vmctl_options *o);
+void vmctl_wait_event(struct vmctl_wait *w, struct json_object *msg);
+bool vmctl_wait_sigint_pending(void);
+/* After Ctrl-C: 0 to go on waiting, or the exit status to leave with. */
+int vmctl_wait_interrupted(struct vmctl_wait *w);
+void vmctl_wait_end(struct vmctl_wait *w);
 
 /*
  * For commands' own argument parsing: print "Usage: vmctl USAGE" (and

@@ -247,6 +247,42 @@ int proto_arg_string(struct json_object *args, const char *key, bool optional, s
         return 0;
 }
 
+int proto_arg_int(struct json_object *args, const char *key, int64_t min, int64_t max, int64_t *out,
+                  char *why, size_t whylen) {
+        struct json_object *v;
+        if (!json_object_object_get_ex(args, key, &v) || json_object_is_type(v, json_type_null)) {
+                why_set(why, whylen, "missing argument \"%s\"", key);
+                return -EINVAL;
+        }
+        /* json-c clamps out-of-range numbers to INT64_MIN/MAX, which the range check below refuses. */
+        if (!json_object_is_type(v, json_type_int)) {
+                why_set(why, whylen, "argument \"%s\" must be an integer", key);
+                return -EINVAL;
+        }
+        int64_t n = json_object_get_int64(v);
+        if (n < min || n > max) {
+                why_set(why, whylen, "argument \"%s\" must be from %" PRId64 " to %" PRId64 " (got %" PRId64 ")",
+                        key, min, max, n);
+                return -EINVAL;
+        }
+        *out = n;
+        return 0;
+}
+
+int proto_arg_bool(struct json_object *args, const char *key, bool *out, char *why, size_t whylen) {
+        struct json_object *v;
+        if (!json_object_object_get_ex(args, key, &v) || json_object_is_type(v, json_type_null)) {
+                *out = false;
+                return 0;
+        }
+        if (!json_object_is_type(v, json_type_boolean)) {
+                why_set(why, whylen, "argument \"%s\" must be true or false", key);
+                return -EINVAL;
+        }
+        *out = json_object_get_boolean(v);
+        return 0;
+}
+
 static char *format_line(struct json_object *o) {
         const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
         char *line = NULL;

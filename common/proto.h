@@ -109,6 +109,12 @@ int proto_parse_request(const char *line, size_t len, struct proto_request *req,
 int proto_arg_string(struct json_object *args, const char *key, bool optional, size_t maxlen,
                      const char **out, char *why, size_t whylen);
 
+/* A required integer argument within [min, max]; -EINVAL with why filled otherwise. */
+int proto_arg_int(struct json_object *args, const char *key, int64_t min, int64_t max, int64_t *out,
+                  char *why, size_t whylen);
+/* An optional boolean argument (absent or null: false). */
+int proto_arg_bool(struct json_object *args, const char *key, bool *out, char *why, size_t whylen);
+
 /* Build messages.  Return a malloc'd line ending with "\n", or NULL on OOM. */
 char *proto_format_request(int64_t id, const char *command, struct json_object *args);
 /* An interim message: the members of body plus version, id and "type". */

@@ -158,6 +158,7 @@ static void begin_endpoint(struct parser *p, const char *hdr, size_t len) {
                 goto oom;
         }
         e->pool_size = CONFIG_DEFAULT_POOL_SIZE;
+        e->post_events = true;
         p->eps[p->n_eps++] = (struct endpoint_state) { .e = e, .line = p->line };
         p->section = SECTION_ENDPOINT;
         return;
@@ -414,6 +415,25 @@ static int set_pool_size(struct parser *p, struct endpoint_state *ep, const char
         return 0;
 }
 
+static int set_task_timeout(struct parser *p, struct endpoint_state *ep, const char *value) {
+        unsigned long v;
+
+        (void) ep;
+        if (parse_number(p, "task-timeout", value, 1, CONFIG_MAX_TASK_TIMEOUT, &v))
+                p->c->task_timeout = (unsigned) v;
+        return 0;
+}
+
+static int set_post_events(struct parser *p, struct endpoint_state *ep, const char *value) {
+        if (strcmp(value, "yes") == 0 || strcmp(value, "true") == 0 || strcmp(value, "1") == 0)
+                ep->e->post_events = true;
+        else if (strcmp(value, "no") == 0 || strcmp(value, "false") == 0 || strcmp(value, "0") == 0)
+                ep->e->post_events = false;
+        else
+                parse_error(p, p->line, -EINVAL, "post-events must be yes or no (got \"%s\")", value);
+        return 0;
+}
+
 #define DEFINE_LIMIT_SETTER(field, key, min, max)                                                   \
         static int set_##field(struct parser *p, struct endpoint_state *ep, const char *value) {  \
                 unsigned long v;                                                                    \
@@ -555,6 +575,8 @@ static const struct key keys[] = {
         { "ca-file", SECTION_ENDPOINT, set_ca_file },
         { "fingerprint", SECTION_ENDPOINT, set_fingerprint },
         { "pool-size", SECTION_ENDPOINT, set_pool_size },
+        { "task-timeout", SECTION_MAIN, set_task_timeout },
+        { "post-events", SECTION_ENDPOINT, set_post_events },
         { "users", SECTION_POLICY, set_users },
         { "groups", SECTION_POLICY, set_groups },
         { "commands", SECTION_POLICY, set_commands },
@@ -871,6 +893,7 @@ static int parse(struct parser *p) {
         p->c = calloc(1, sizeof *p->c);
         if (!p->c)
                 return log_oom();
+        p->c->task_timeout = CONFIG_DEFAULT_TASK_TIMEOUT;
         if (set_string(&p->c->path, p->path) < 0)
                 return log_oom();
         p->c->socket_mode = 0660;
@@ -929,6 +952,9 @@ void config_dump(const struct config *c, FILE *f) {
         const struct config_limits *l = &c->limits;
 
         fprintf(f, "[vmtraced]\nsocket = %s\ndatabase = %s\n", c->socket_path, c->database);
+        /* Defaults are left out, so existing golden files stay valid. */
+        if (c->task_timeout != CONFIG_DEFAULT_TASK_TIMEOUT)
+                fprintf(f, "task-timeout = %u\n", c->task_timeout);
         if (c->admin_group)
                 fprintf(f, "admin-group = %s\n", c->admin_group);
         if (c->socket_group)
@@ -953,6 +979,8 @@ void config_dump(const struct config *c, FILE *f) {
                         fputc('\n', f);
                 }
                 fprintf(f, "pool-size = %u\n", e->pool_size);
+                if (!e->post_events)
+                        fputs("post-events = no\n", f);
         }
         for (const struct policy_rule *r = c->rules; r; r = r->next) {
                 fputc('\n', f);

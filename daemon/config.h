@@ -12,12 +12,15 @@
  *   password-file = /etc/vmtraced/vc1.password
  *   ca-file       = /etc/vmtraced/vc1-ca.pem      (or: fingerprint = AA:BB:...)
  *   pool-size     = 4
+ *   post-events   = yes
  *
  *   [policy "alice-web"]
  *   users     = alice
  *   commands  = start stop
  *   vms       = web-*
  *   endpoints = vc1
+ *
+ * [vmtraced] also takes task-timeout = SECONDS (default 3600).
  */
 #ifndef VMT_CONFIG_H
 #define VMT_CONFIG_H
@@ -30,6 +33,8 @@
 #define CONFIG_DEFAULT_DATABASE  "/var/lib/vmtraced/trail.db"
 #define CONFIG_DEFAULT_POOL_SIZE 2
 #define CONFIG_MAX_POOL_SIZE     64
+#define CONFIG_DEFAULT_TASK_TIMEOUT 3600     /* seconds an operation may wait for its task */
+#define CONFIG_MAX_TASK_TIMEOUT     604800   /* a week */
 
 /* Safe defaults for the control socket's limits (vmtraced.conf(5)). */
 #define CONFIG_DEFAULT_MAX_REQUEST_SIZE        (64 * 1024)
@@ -60,6 +65,7 @@ struct endpoint_config {
         bool has_fingerprint;
         unsigned char fingerprint[32]; /* SHA-256 of the server's DER certificate */
         unsigned pool_size;
+        bool post_events;           /* post a user event naming the operator after each change (default yes) */
         struct endpoint_config *next;
 };
 
@@ -67,6 +73,7 @@ struct config {
         char *path;
         char *socket_path;
         char *database;
+        unsigned task_timeout;      /* seconds; then the operation is cancelled and its row UNKNOWN unless that worked */
         struct endpoint_config *endpoints; /* in file order */
         size_t n_endpoints;
         char *admin_group;          /* members may do everything, as root may; NULL: none */

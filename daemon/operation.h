@@ -2,13 +2,21 @@
 /*
  * The trail logic of every operation, written once above the backends:
  *
- *   1. read the target, its host and its "before" value from the platform;
- *   2. write the PENDING row durably (nothing is changed before this);
- *   3. have the backend change it, wait, and read the "after" value back;
- *   4. complete the row with the end time, the after value and the result.
+ *   1. find the endpoint: ENDPOINT:NAME, the only endpoint, or, with several,
+ *      a read-only look-up on every one (a name found twice is an error);
+ *   2. read the target, its host and its "before" value from the platform,
+ *      then take the VM's lock (operations on one VM are serialised; others
+ *      run in parallel on other pooled sessions), reading again if it had to
+ *      wait;
+ *   3. write the PENDING row durably (nothing is changed before this);
+ *   4. have the backend change it, wait (progress goes to vmctl; an operator's
+ *      cancel or the task-timeout asks the backend to cancel), and read the
+ *      "after" value back;
+ *   5. complete the row with the end time, the after value and the result,
+ *      then post a user event naming the operator to the platform.
  *
  * Every request that passes validation yields exactly one trail row, also
- * when the VM is not found or the endpoint is unusable.
+ * when the VM is not found, is ambiguous, or the endpoint is unusable.
  */
 #ifndef VMT_OPERATION_H
 #define VMT_OPERATION_H
@@ -20,5 +28,19 @@ struct control_request;
 
 /* Validate the request's arguments for kind and queue it; answers via control_reply(). */
 void operation_submit(struct manager *m, struct control_request *req, enum op_kind kind);
+
+/*
+ * "cancel" {"trail_id": N}: ask the operation in flight with that trail id
+ * to cancel its task.  Allowed for the operator who started it and root;
+ * anyone else is refused (a DENIED row).
+ */
+void operation_cancel(struct manager *m, struct control_request *req);
+
+/* Parse "ENDPOINT:NAME"; see operation.c.  Shared with the read-only queries. */
+struct pool;
+struct pool *operation_resolve_endpoint(struct manager *m, const char *vm, const char **name);
+
+/* Longest VM name accepted on the wire; vSphere itself allows 80 characters. */
+#define VM_NAME_MAX 1024
 
 #endif

@@ -4,7 +4,8 @@
  * pool.h.  Locking: a pool's queue, "stopping" and "busy" are guarded by
  * pool->lock; the completion list by set->lock.  A session's fields are
  * touched only by its own worker thread, except "logged_in", which the loop
- * thread reads for status reports (an atomic).
+ * thread reads for status reports (an atomic).  The VM lock table ("locked"),
+ * with the jobs parked on it, is guarded by pool->lock too.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -22,6 +23,7 @@
 #include "macros.h"
 #include "pool.h"
 #include "util.h"
+#include "vsphere.h"
 
 struct pool_session {
         struct pool *pool;
@@ -41,6 +43,14 @@ struct pool {
         unsigned busy;             /* jobs queued or running */
         unsigned n_sessions;
         struct pool_session *sessions;
+        struct vm_lock *locked;    /* VM ids held by running operations; at most n_sessions */
+        size_t n_locked;
+};
+
+/* A VM id held by a running job, and the jobs parked until it is free. */
+struct vm_lock {
+        char *id;
+        struct job *waiters;       /* linked through job->next */
 };
 
 struct pool_set {
@@ -69,6 +79,64 @@ struct backend_session *pool_session_backend(struct pool_session *s) {
 
 const struct endpoint_config *pool_session_endpoint(struct pool_session *s) {
         return s->pool->ep;
+}
+
+struct pool *pool_session_pool(struct pool_session *s) {
+        return s->pool;
+}
+
+unsigned pool_session_round_trips(struct pool_session *s) {
+        return vsphere_session_round_trips(s->backend);
+}
+
+static ssize_t vm_locked_index(const struct pool *p, const char *id) {
+        for (size_t i = 0; i < p->n_locked; i++)
+                if (strcmp(p->locked[i].id, id) == 0)
+                        return (ssize_t) i;
+        return -1;
+}
+
+bool pool_vm_lock(struct pool *p, const char *id, struct job *j) {
+        bool acquired = true;
+
+        pthread_mutex_lock(&p->lock);
+        ssize_t i = vm_locked_index(p, id);
+        if (i >= 0) {
+                /* Park: j stays counted in "busy"; it is not on the queue until the holder unlocks. */
+                j->next = p->locked[i].waiters;
+                p->locked[i].waiters = j;
+                acquired = false;
+        } else {
+                /* Room for every session was allocated up front; each running job holds at most one id. */
+                char *copy = strdup(id);
+                if (copy)
+                        p->locked[p->n_locked++] = (struct vm_lock) { .id = copy };
+                else
+                        log_oom();   /* not serialised then, but not lost either */
+        }
+        pthread_mutex_unlock(&p->lock);
+        return acquired;
+}
+
+void pool_vm_unlock(struct pool *p, const char *id) {
+        pthread_mutex_lock(&p->lock);
+        ssize_t i = vm_locked_index(p, id);
+        if (i >= 0) {
+                struct job *w = p->locked[i].waiters;
+                free(p->locked[i].id);
+                p->locked[i] = p->locked[--p->n_locked];
+                /* Waiters go first in the queue: they arrived before anything queued since. */
+                while (w) {
+                        struct job *next = w->next;
+                        w->next = p->head;
+                        p->head = w;
+                        if (!p->tail)
+                                p->tail = w;
+                        w = next;
+                }
+                pthread_cond_broadcast(&p->cond);
+        }
+        pthread_mutex_unlock(&p->lock);
 }
 
 const struct endpoint_config *pool_endpoint(const struct pool *p) {
@@ -203,7 +271,9 @@ static void *worker_main(void *userdata) {
         (void) session_act(s, true, "start-up", &err);
 
         while ((j = pool_take(p))) {
-                j->run(j, s);
+                /* A parked job belongs to the VM lock now; pool_vm_unlock() queues it again. */
+                if (j->run(j, s) == JOB_PARKED)
+                        continue;
                 pthread_mutex_lock(&p->lock);
                 p->busy--;
                 pthread_mutex_unlock(&p->lock);
@@ -213,6 +283,13 @@ static void *worker_main(void *userdata) {
         if (atomic_load(&s->logged_in))
                 (void) session_act(s, false, "shutdown", &err);
         return NULL;
+}
+
+bool pool_stopping(struct pool *p) {
+        pthread_mutex_lock(&p->lock);
+        bool stopping = p->stopping;
+        pthread_mutex_unlock(&p->lock);
+        return stopping;
 }
 
 void pool_submit(struct pool *p, struct job *j) {
@@ -259,7 +336,8 @@ static int pool_init(struct pool *p, struct pool_set *set, const struct endpoint
         pthread_mutex_init(&p->lock, NULL);
         pthread_cond_init(&p->cond, NULL);
         p->sessions = calloc(ep->pool_size, sizeof *p->sessions);
-        if (!p->sessions)
+        p->locked = calloc(ep->pool_size, sizeof *p->locked);
+        if (!p->sessions || !p->locked)
                 return log_oom();
 
         for (unsigned i = 0; i < ep->pool_size; i++) {
@@ -297,6 +375,7 @@ static void pool_stop(struct pool *p) {
         for (unsigned i = 0; i < p->n_sessions; i++)
                 p->set->ops->session_free(p->sessions[i].backend);
         free(p->sessions);
+        free(p->locked);
         pthread_cond_destroy(&p->cond);
         pthread_mutex_destroy(&p->lock);
 }
@@ -371,6 +450,14 @@ struct pool *pool_set_find(struct pool_set *set, const char *endpoint) {
                 if (strcmp(set->pools[i].ep->name, endpoint) == 0)
                         return &set->pools[i];
         return NULL;
+}
+
+size_t pool_set_size(const struct pool_set *set) {
+        return set->n_pools;
+}
+
+struct pool *pool_set_nth(struct pool_set *set, size_t i) {
+        return i < set->n_pools ? &set->pools[i] : NULL;
 }
 
 struct pool *pool_set_single(struct pool_set *set) {

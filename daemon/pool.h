@@ -25,9 +25,14 @@ struct pool;
 struct pool_set;
 struct pool_session;
 
+enum job_state {
+        JOB_DONE,     /* run() finished: done() follows on the loop thread */
+        JOB_PARKED,   /* run() is waiting for a VM's lock (pool_vm_lock): it runs again later */
+};
+
 struct job {
         /* Runs on a worker thread of the pool it was submitted to. */
-        void (*run)(struct job *j, struct pool_session *s);
+        enum job_state (*run)(struct job *j, struct pool_session *s);
         /* Then runs on the event loop thread. */
         void (*done)(struct job *j);
         struct job *next;
@@ -44,13 +49,36 @@ struct pool *pool_set_single(struct pool_set *ps);
 /* Sessions logged in, over all endpoints, and jobs queued or running. */
 void pool_set_counts(struct pool_set *ps, unsigned *sessions, unsigned *logged_in, unsigned *busy);
 
+/* The pools in configuration order: i from 0 to pool_set_size() - 1. */
+size_t pool_set_size(const struct pool_set *ps);
+struct pool *pool_set_nth(struct pool_set *ps, size_t i);
+
 const struct endpoint_config *pool_endpoint(const struct pool *p);
 void pool_submit(struct pool *p, struct job *j);
+/* True once the pool is shutting down: jobs submitted now would never run. */
+bool pool_stopping(struct pool *p);
 
 /* For job->run(): the session's backend, and the endpoint it belongs to. */
 const struct backend_ops *pool_session_ops(struct pool_session *s);
 struct backend_session *pool_session_backend(struct pool_session *s);
 const struct endpoint_config *pool_session_endpoint(struct pool_session *s);
+struct pool *pool_session_pool(struct pool_session *s);
+/* Platform round trips this session has made so far (for the reply's debug member and bench/). */
+unsigned pool_session_round_trips(struct pool_session *s);
+
+/*
+ * Serialise operations on one VM of an endpoint, so that the "before" and
+ * "after" values of one operation are not mixed with another's change.
+ * Worker thread only; id is the platform's VM id (vSphere moref).
+ *
+ * Returns true when j now holds id.  Otherwise j is parked on the holder:
+ * its run() must return JOB_PARKED at once (touching j no more), and it is
+ * queued to run again, at the head of the pool's queue, when the holder
+ * unlocks; it then reads its target again and asks anew.  A parked job
+ * holds no worker, so operations on other VMs never wait for it.
+ */
+bool pool_vm_lock(struct pool *p, const char *id, struct job *j);
+void pool_vm_unlock(struct pool *p, const char *id);
 
 /*
  * Have fn(data) run on the event loop thread soon (for progress events).

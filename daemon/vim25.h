@@ -280,6 +280,135 @@ struct vim25__TaskInfo {
         int eventChainId 1;
 };
 
+
+/* ---- Virtual machine configuration -------------------------------------- */
+
+struct vim25__Description {
+        char *label 1;
+        char *summary 1;
+};
+
+/* VirtualDeviceFileBackingInfo + VirtualDiskFlatVer2BackingInfo, the members we keep across an edit. */
+struct vim25__VirtualDiskFlatVer2BackingInfo {
+        char *fileName 1;
+        struct vim25__ManagedObjectReference *datastore 0;
+        char *diskMode 1;
+        enum xsd__boolean *split 0;
+        enum xsd__boolean *writeThrough 0;
+        enum xsd__boolean *thinProvisioned 0;
+        enum xsd__boolean *eagerlyScrub 0;
+        char *uuid 0;
+};
+
+/* VirtualDevice + VirtualDisk.  Other device types are skipped when decoding. */
+struct vim25__VirtualDisk {
+        int key 1;
+        struct vim25__Description *deviceInfo 0;
+        int __typebacking;
+        void *backing;
+        int *controllerKey 0;
+        int *unitNumber 0;
+        LONG64 capacityInKB 1;
+        LONG64 *capacityInBytes 0;
+};
+
+/* VirtualDevice + VirtualCdrom: only to know which unit numbers are taken. */
+struct vim25__VirtualCdrom {
+        int key 1;
+        struct vim25__Description *deviceInfo 0;
+        int *controllerKey 0;
+        int *unitNumber 0;
+};
+
+/* Member of ArrayOfVirtualDevice: any device, by xsi:type. */
+struct __vim25__VirtualDeviceItem {
+        int __typeVirtualDevice;
+        void *VirtualDevice;
+};
+
+struct vim25__ArrayOfVirtualDevice {
+        int __sizeVirtualDevice 0;
+        struct __vim25__VirtualDeviceItem *__VirtualDevice 0;
+};
+
+struct vim25__VirtualDeviceConfigSpec {
+        char *operation 0;         /* add remove edit */
+        char *fileOperation 0;     /* create destroy replace */
+        int __typedevice;
+        void *device;
+};
+
+struct vim25__VirtualMachineConfigSpec {
+        int *numCPUs 0;
+        LONG64 *memoryMB 0;
+        int __sizedeviceChange 0;
+        struct vim25__VirtualDeviceConfigSpec *deviceChange 0;
+};
+
+struct vim25__VirtualMachineRelocateSpec {
+        struct vim25__ManagedObjectReference *service 0;
+        struct vim25__ManagedObjectReference *folder 0;
+        struct vim25__ManagedObjectReference *datastore 0;
+        char *diskMoveType 0;
+        struct vim25__ManagedObjectReference *pool 0;
+        struct vim25__ManagedObjectReference *host 0;
+};
+
+struct vim25__VirtualMachineCloneSpec {
+        struct vim25__VirtualMachineRelocateSpec location 1;
+        enum xsd__boolean template_ 1;
+        enum xsd__boolean powerOn 1;
+};
+
+struct vim25__VirtualMachineSnapshotTree {
+        struct vim25__ManagedObjectReference snapshot 1;
+        struct vim25__ManagedObjectReference vm 1;
+        char *name 1;
+        char *description 1;
+        int *id 0;
+        time_t createTime 1;
+        vim25__VirtualMachinePowerState state 1;
+        enum xsd__boolean quiesced 1;
+        char *backupManifest 0;
+        int __sizechildSnapshotList 0;
+        struct vim25__VirtualMachineSnapshotTree *childSnapshotList 0;
+};
+
+struct vim25__ArrayOfVirtualMachineSnapshotTree {
+        int __sizeVirtualMachineSnapshotTree 0;
+        struct vim25__VirtualMachineSnapshotTree *VirtualMachineSnapshotTree 0;
+};
+
+struct vim25__VirtualMachineSnapshotInfo {
+        struct vim25__ManagedObjectReference *currentSnapshot 0;
+        int __sizerootSnapshotList 0;
+        struct vim25__VirtualMachineSnapshotTree *rootSnapshotList 0;
+};
+
+/* ---- Events ------------------------------------------------------------- */
+
+struct vim25__ManagedEntityEventArgument {
+        char *name 1;
+        struct vim25__ManagedObjectReference entity 1;
+};
+
+struct vim25__VmEventArgument {
+        char *name 1;
+        struct vim25__ManagedObjectReference vm 1;
+};
+
+/* Event + GeneralEvent + GeneralUserEvent; sent with xsi:type. */
+struct vim25__GeneralUserEvent {
+        int key 1;
+        int chainId 1;
+        time_t createdTime 1;
+        char *userName 1;
+        struct vim25__VmEventArgument *vm 0;
+        char *fullFormattedMessage 0;
+        char *message 1;
+        struct vim25__ManagedEntityEventArgument *entity 0;
+};
+
 /* ---- Request and response elements ------------------------------------ */
 
 struct _vim25__RetrieveServiceContent {
@@ -408,6 +537,101 @@ struct _vim25__CancelTask {
 struct _vim25__CancelTaskResponse {
 };
 
+
+struct _vim25__ReconfigVM_USCORETask {
+        struct vim25__ManagedObjectReference *_USCOREthis 1;
+        struct vim25__VirtualMachineConfigSpec *spec 1;
+};
+struct _vim25__ReconfigVM_USCORETaskResponse {
+        struct vim25__ManagedObjectReference *returnval 1;
+};
+
+struct _vim25__ResetVM_USCORETask {
+        struct vim25__ManagedObjectReference *_USCOREthis 1;
+};
+struct _vim25__ResetVM_USCORETaskResponse {
+        struct vim25__ManagedObjectReference *returnval 1;
+};
+
+struct _vim25__SuspendVM_USCORETask {
+        struct vim25__ManagedObjectReference *_USCOREthis 1;
+};
+struct _vim25__SuspendVM_USCORETaskResponse {
+        struct vim25__ManagedObjectReference *returnval 1;
+};
+
+struct _vim25__ShutdownGuest {
+        struct vim25__ManagedObjectReference *_USCOREthis 1;
+};
+struct _vim25__ShutdownGuestResponse {
+};
+
+struct _vim25__CloneVM_USCORETask {
+        struct vim25__ManagedObjectReference *_USCOREthis 1;
+        struct vim25__ManagedObjectReference *folder 1;
+        char *name 1;
+        struct vim25__VirtualMachineCloneSpec *spec 1;
+};
+struct _vim25__CloneVM_USCORETaskResponse {
+        struct vim25__ManagedObjectReference *returnval 1;
+};
+
+struct _vim25__RelocateVM_USCORETask {
+        struct vim25__ManagedObjectReference *_USCOREthis 1;
+        struct vim25__VirtualMachineRelocateSpec *spec 1;
+};
+struct _vim25__RelocateVM_USCORETaskResponse {
+        struct vim25__ManagedObjectReference *returnval 1;
+};
+
+struct _vim25__CreateSnapshot_USCORETask {
+        struct vim25__ManagedObjectReference *_USCOREthis 1;
+        char *name 1;
+        char *description 0;
+        enum xsd__boolean memory 1;
+        enum xsd__boolean quiesce 1;
+};
+struct _vim25__CreateSnapshot_USCORETaskResponse {
+        struct vim25__ManagedObjectReference *returnval 1;
+};
+
+struct _vim25__RevertToSnapshot_USCORETask {
+        struct vim25__ManagedObjectReference *_USCOREthis 1;
+};
+struct _vim25__RevertToSnapshot_USCORETaskResponse {
+        struct vim25__ManagedObjectReference *returnval 1;
+};
+
+struct _vim25__RemoveSnapshot_USCORETask {
+        struct vim25__ManagedObjectReference *_USCOREthis 1;
+        enum xsd__boolean removeChildren 1;
+};
+struct _vim25__RemoveSnapshot_USCORETaskResponse {
+        struct vim25__ManagedObjectReference *returnval 1;
+};
+
+struct _vim25__Destroy_USCORETask {
+        struct vim25__ManagedObjectReference *_USCOREthis 1;
+};
+struct _vim25__Destroy_USCORETaskResponse {
+        struct vim25__ManagedObjectReference *returnval 1;
+};
+
+struct _vim25__PostEvent {
+        struct vim25__ManagedObjectReference *_USCOREthis 1;
+        int __typeeventToPost;
+        void *eventToPost;
+};
+struct _vim25__PostEventResponse {
+};
+
+struct _vim25__CurrentTime {
+        struct vim25__ManagedObjectReference *_USCOREthis 1;
+};
+struct _vim25__CurrentTimeResponse {
+        time_t returnval 1;
+};
+
 /* ---- Service operations ------------------------------------------------ */
 
 int __vim25__RetrieveServiceContent(struct _vim25__RetrieveServiceContent *vim25__RetrieveServiceContent,
@@ -440,3 +664,27 @@ int __vim25__PowerOffVM_USCORETask(struct _vim25__PowerOffVM_USCORETask *vim25__
                                    struct _vim25__PowerOffVM_USCORETaskResponse *vim25__PowerOffVM_USCORETaskResponse);
 int __vim25__CancelTask(struct _vim25__CancelTask *vim25__CancelTask,
                         struct _vim25__CancelTaskResponse *vim25__CancelTaskResponse);
+int __vim25__ReconfigVM_USCORETask(struct _vim25__ReconfigVM_USCORETask *vim25__ReconfigVM_USCORETask,
+        struct _vim25__ReconfigVM_USCORETaskResponse *vim25__ReconfigVM_USCORETaskResponse);
+int __vim25__ResetVM_USCORETask(struct _vim25__ResetVM_USCORETask *vim25__ResetVM_USCORETask,
+        struct _vim25__ResetVM_USCORETaskResponse *vim25__ResetVM_USCORETaskResponse);
+int __vim25__SuspendVM_USCORETask(struct _vim25__SuspendVM_USCORETask *vim25__SuspendVM_USCORETask,
+        struct _vim25__SuspendVM_USCORETaskResponse *vim25__SuspendVM_USCORETaskResponse);
+int __vim25__ShutdownGuest(struct _vim25__ShutdownGuest *vim25__ShutdownGuest,
+        struct _vim25__ShutdownGuestResponse *vim25__ShutdownGuestResponse);
+int __vim25__CloneVM_USCORETask(struct _vim25__CloneVM_USCORETask *vim25__CloneVM_USCORETask,
+        struct _vim25__CloneVM_USCORETaskResponse *vim25__CloneVM_USCORETaskResponse);
+int __vim25__RelocateVM_USCORETask(struct _vim25__RelocateVM_USCORETask *vim25__RelocateVM_USCORETask,
+        struct _vim25__RelocateVM_USCORETaskResponse *vim25__RelocateVM_USCORETaskResponse);
+int __vim25__CreateSnapshot_USCORETask(struct _vim25__CreateSnapshot_USCORETask *vim25__CreateSnapshot_USCORETask,
+        struct _vim25__CreateSnapshot_USCORETaskResponse *vim25__CreateSnapshot_USCORETaskResponse);
+int __vim25__RevertToSnapshot_USCORETask(struct _vim25__RevertToSnapshot_USCORETask *vim25__RevertToSnapshot_USCORETask,
+        struct _vim25__RevertToSnapshot_USCORETaskResponse *vim25__RevertToSnapshot_USCORETaskResponse);
+int __vim25__RemoveSnapshot_USCORETask(struct _vim25__RemoveSnapshot_USCORETask *vim25__RemoveSnapshot_USCORETask,
+        struct _vim25__RemoveSnapshot_USCORETaskResponse *vim25__RemoveSnapshot_USCORETaskResponse);
+int __vim25__Destroy_USCORETask(struct _vim25__Destroy_USCORETask *vim25__Destroy_USCORETask,
+        struct _vim25__Destroy_USCORETaskResponse *vim25__Destroy_USCORETaskResponse);
+int __vim25__PostEvent(struct _vim25__PostEvent *vim25__PostEvent,
+        struct _vim25__PostEventResponse *vim25__PostEventResponse);
+int __vim25__CurrentTime(struct _vim25__CurrentTime *vim25__CurrentTime,
+        struct _vim25__CurrentTimeResponse *vim25__CurrentTimeResponse);

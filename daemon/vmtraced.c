@@ -33,6 +33,7 @@
 #include "operation.h"
 #include "policy.h"
 #include "pool.h"
+#include "query.h"
 #include "vsphere.h"
 
 #define DEFAULT_CONFIG "/etc/vmtraced/vmtraced.conf"
@@ -45,13 +46,63 @@ static void handle_ping(struct control_request *req, void *userdata _unused_) {
         control_reply(req, PROTO_OK, NULL, NULL);
 }
 
-static void handle_rename(struct control_request *req, void *userdata) {
-        operation_submit(userdata, req, OP_RENAME);
-}
-
 static const struct control_command core_commands[] = {
         { "ping", handle_ping },
+        {},
+};
+
+/* VM operations: each request names one kind; the trail logic is operation.c's. */
+#define OPERATION_HANDLER(fn, kind) \
+        static void fn(struct control_request *req, void *userdata) { \
+                operation_submit(userdata, req, kind); \
+        }
+OPERATION_HANDLER(handle_rename, OP_RENAME)
+OPERATION_HANDLER(handle_cpu, OP_CPU)
+OPERATION_HANDLER(handle_memory, OP_MEMORY)
+OPERATION_HANDLER(handle_disk_grow, OP_DISK_GROW)
+OPERATION_HANDLER(handle_disk_add, OP_DISK_ADD)
+OPERATION_HANDLER(handle_start, OP_START)
+OPERATION_HANDLER(handle_stop, OP_STOP)   /* "guest": true makes it OP_STOP_GUEST */
+OPERATION_HANDLER(handle_reset, OP_RESET)
+OPERATION_HANDLER(handle_suspend, OP_SUSPEND)
+OPERATION_HANDLER(handle_clone, OP_CLONE)
+OPERATION_HANDLER(handle_migrate, OP_MIGRATE)
+OPERATION_HANDLER(handle_snapshot_create, OP_SNAPSHOT_CREATE)
+OPERATION_HANDLER(handle_snapshot_revert, OP_SNAPSHOT_REVERT)
+OPERATION_HANDLER(handle_snapshot_remove, OP_SNAPSHOT_REMOVE)
+OPERATION_HANDLER(handle_destroy, OP_DESTROY)
+
+static void handle_cancel(struct control_request *req, void *userdata) {
+        operation_cancel(userdata, req);
+}
+
+static void handle_list(struct control_request *req, void *userdata) {
+        query_list(userdata, req);
+}
+
+static void handle_show(struct control_request *req, void *userdata) {
+        query_show(userdata, req);
+}
+
+static const struct control_command operation_commands[] = {
         { "rename", handle_rename },
+        { "cpu", handle_cpu },
+        { "memory", handle_memory },
+        { "disk-grow", handle_disk_grow },
+        { "disk-add", handle_disk_add },
+        { "start", handle_start },
+        { "stop", handle_stop },
+        { "reset", handle_reset },
+        { "suspend", handle_suspend },
+        { "clone", handle_clone },
+        { "migrate", handle_migrate },
+        { "snapshot-create", handle_snapshot_create },
+        { "snapshot-revert", handle_snapshot_revert },
+        { "snapshot-remove", handle_snapshot_remove },
+        { "destroy", handle_destroy },
+        { "cancel", handle_cancel },
+        { "list", handle_list },
+        { "show", handle_show },
         {},
 };
 
@@ -59,6 +110,7 @@ static const struct control_command core_commands[] = {
 static const struct control_command *const command_tables[] = {
         core_commands,
         admin_commands,
+        operation_commands,
         NULL,
 };
 

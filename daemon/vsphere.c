@@ -2,91 +2,56 @@
 /*
  * The vSphere backend: struct backend_ops over the vim25 SOAP API (gSOAP
  * bindings generated from vim25.h; TLS, cookie, opID header and fault
- * mapping in vsphere_transport.c).
- *
- * Memory: everything gSOAP decodes lives in the context's arena.  Each
- * helper below that talks to vCenter copies what it needs to malloc'd memory
- * and ends the arena before returning (the _cleanup_arena_ guard), so no
- * arena pointer outlives the helper that made the call.
- *
- * Adding an operation: a request builder (like vs_rename_call()), then the
- * generic pieces: vs_task_wait() for its Task, vs_retrieve()/vs_read_vm()
- * to read the result back.
+ * mapping in vsphere_transport.c).  This file holds the session (login,
+ * logout) and the plumbing the other vsphere_*.c files share: property
+ * values, RetrievePropertiesEx, and waiting for a Task with the
+ * PropertyCollector.  See vsphere_internal.h for the map of the files, and
+ * vsphere_values.c for the before/after text of each operation.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* asprintf */
 #endif
 #include <errno.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-
-#include "vimH.h"
 
 #include "backend.h"
 #include "config.h"
 #include "log.h"
 #include "macros.h"
 #include "vsphere.h"
+#include "vsphere_internal.h"
 #include "vsphere_transport.h"
 
 #define VS_DEFAULT_ACTION   "urn:vim25/6.5"
-#define VS_LOGIN_OPID       "vmtraced-login"
 #define VS_LOGOUT_OPID      "vmtraced-logout"
-#define VS_WAIT_SLICE_SEC   20    /* per WaitForUpdatesEx; below the 30 s receive timeout */
-#define VS_RENAME_TIMEOUT_SEC 600
+/* Per WaitForUpdatesEx: short, so a cancel request is seen within a second. */
+#define VS_WAIT_SLICE_SEC   1
+/* How long a task may take to settle after CancelTask (or a refused one). */
+#define VS_CANCEL_GRACE_SEC 60
 
-struct vs_ref {
-        char *type;
-        char *value;
-};
-
-struct backend_session {
-        const struct endpoint_config *ep;  /* fixed */
-        struct soap *soap;                 /* fixed; its arena is empty between calls */
-
-        /* Set by login, valid until the next login. */
-        char *action;                      /* SOAPAction "urn:vim25/<apiVersion>" */
-        struct vs_ref property_collector;
-        struct vs_ref session_manager;
-        struct vs_ref view_manager;
-        struct vs_ref root_folder;
-        struct vs_ref view;                /* ContainerView of VMs and hosts; dies with the vSphere session */
-
-        /* The last VM read_target found and its host: spares perform's read-back a round trip. */
-        char *last_vm;
-        char *last_host;
-};
-
-static void arena_endp(struct soap **soap) {
+void vs_arena_endp(struct soap **soap) {
         if (*soap) {
                 soap_destroy(*soap);
                 soap_end(*soap);
         }
 }
-#define _cleanup_arena_ _unused_ _cleanup_(arena_endp)
 
-/* One SOAP call with the session's URL and SOAPAction; returns 0 or a negative errno with *err set. */
-#define VS_CALL(s, method, opid, req, resp, err)                                                  \
-        ({                                                                                        \
-                vsphere_transport_begin((s)->soap, (opid));                                       \
-                soap_call___vim25__##method((s)->soap, (s)->ep->url, (s)->action, (req), (resp)); \
-                vsphere_transport_check((s)->soap, #method, (err));                               \
-        })
-
-static int oom(struct op_error *err) {
+int vs_oom(struct op_error *err) {
         op_error_set(err, "InternalError", "Out of memory");
         return -ENOMEM;
 }
 
-static void vs_ref_clear(struct vs_ref *r) {
+void vs_ref_clear(struct vs_ref *r) {
         free(r->type);
         free(r->value);
         r->type = r->value = NULL;
 }
 
-static int vs_ref_set(struct vs_ref *r, const struct vim25__ManagedObjectReference *m) {
+int vs_ref_set(struct vs_ref *r, const struct vim25__ManagedObjectReference *m) {
         char *type, *value;
 
         if (!m || !m->type || !m->__item)
@@ -105,7 +70,7 @@ static int vs_ref_set(struct vs_ref *r, const struct vim25__ManagedObjectReferen
 }
 
 /* A reference in the arena, for a request.  The strings are not copied. */
-static struct vim25__ManagedObjectReference *mor(struct soap *soap, const char *type, const char *value) {
+struct vim25__ManagedObjectReference *vs_mor(struct soap *soap, const char *type, const char *value) {
         struct vim25__ManagedObjectReference *m = soap_malloc(soap, sizeof *m);
 
         if (m) {
@@ -115,7 +80,11 @@ static struct vim25__ManagedObjectReference *mor(struct soap *soap, const char *
         return m;
 }
 
-static const char *val_string(int type, const void *val) {
+bool vs_mor_is(const struct vim25__ManagedObjectReference *m, const char *type) {
+        return m && m->type && m->__item && strcmp(m->type, type) == 0;
+}
+
+const char *vs_val_string(int type, const void *val) {
         switch (type) {
         case SOAP_TYPE_xsd__string:
         case SOAP_TYPE_string:
@@ -130,43 +99,90 @@ static const char *val_string(int type, const void *val) {
         }
 }
 
-static const struct vim25__ManagedObjectReference *val_mor(int type, const void *val) {
+const struct vim25__ManagedObjectReference *vs_val_mor(int type, const void *val) {
         return type == SOAP_TYPE_vim25__ManagedObjectReference ? val : NULL;
 }
 
-static const struct vim25__DynamicProperty *prop_find(const struct vim25__ObjectContent *oc, const char *name) {
-        for (int i = 0; i < oc->__sizepropSet; i++)
-                if (oc->propSet[i].name && strcmp(oc->propSet[i].name, name) == 0)
-                        return &oc->propSet[i];
+bool vs_val_int(int type, const void *val, long long *out) {
+        if (!val)
+                return false;
+        switch (type) {
+        case SOAP_TYPE_xsd__int:
+        case SOAP_TYPE_int:
+                *out = *(const int *) val;
+                return true;
+        case SOAP_TYPE_xsd__long:
+        case SOAP_TYPE_LONG64:
+                *out = *(const LONG64 *) val;
+                return true;
+        case SOAP_TYPE_xsd__short:
+                *out = *(const short *) val;
+                return true;
+        default:
+                return false;
+        }
+}
+
+void vs_props_add(struct vs_props *p, const struct vim25__ObjectContent *oc) {
+        if (p->n < (int) ELEMENTSOF(p->oc))
+                p->oc[p->n++] = oc;
+}
+
+const struct vim25__DynamicProperty *vs_prop(const struct vs_props *p, const char *name) {
+        for (int k = 0; p && k < p->n; k++)
+                for (int i = 0; i < p->oc[k]->__sizepropSet; i++)
+                        if (p->oc[k]->propSet[i].name && strcmp(p->oc[k]->propSet[i].name, name) == 0)
+                                return &p->oc[k]->propSet[i];
         return NULL;
 }
 
-static const char *prop_string(const struct vim25__ObjectContent *oc, const char *name) {
-        const struct vim25__DynamicProperty *p = prop_find(oc, name);
+const char *vs_prop_string(const struct vs_props *p, const char *name) {
+        const struct vim25__DynamicProperty *d = vs_prop(p, name);
 
-        return p ? val_string(p->__typeval, p->val) : NULL;
+        return d ? vs_val_string(d->__typeval, d->val) : NULL;
 }
 
-static const struct vim25__ManagedObjectReference *prop_mor(const struct vim25__ObjectContent *oc,
-                                                              const char *name) {
-        const struct vim25__DynamicProperty *p = prop_find(oc, name);
+const struct vim25__ManagedObjectReference *vs_prop_mor(const struct vs_props *p, const char *name) {
+        const struct vim25__DynamicProperty *d = vs_prop(p, name);
 
-        return p ? val_mor(p->__typeval, p->val) : NULL;
+        return d ? vs_val_mor(d->__typeval, d->val) : NULL;
 }
 
-static bool mor_is(const struct vim25__ManagedObjectReference *m, const char *type) {
-        return m && m->type && m->__item && strcmp(m->type, type) == 0;
+bool vs_prop_int(const struct vs_props *p, const char *name, long long *out) {
+        const struct vim25__DynamicProperty *d = vs_prop(p, name);
+
+        return d && vs_val_int(d->__typeval, d->val, out);
+}
+
+const char *vs_names_find(const struct vs_name *v, size_t n, const char *id) {
+        for (size_t i = 0; id && i < n; i++)
+                if (strcmp(v[i].id, id) == 0)
+                        return v[i].name;
+        return NULL;
+}
+
+/* The id of the entry called name; *count gets how many there are. */
+const char *vs_names_id(const struct vs_name *v, size_t n, const char *name, size_t *count) {
+        const char *id = NULL;
+
+        *count = 0;
+        for (size_t i = 0; name && i < n; i++)
+                if (v[i].name && strcmp(v[i].name, name) == 0) {
+                        id = v[i].id;
+                        (*count)++;
+                }
+        return id;
 }
 
 /* ---- PropertyCollector -------------------------------------------------- */
 
 /* A one-type PropertySpec in the arena. */
-static int prop_spec(struct soap *soap, struct vim25__PropertySpec *ps, const char *type,
-                     const char *const *paths, int n_paths) {
+int vs_prop_spec(struct soap *soap, struct vim25__PropertySpec *ps, const char *type, const char *const *paths,
+                 int n_paths) {
         ps->type = (char *) type;
         ps->all = NULL;
         ps->__sizepathSet = n_paths;
-        ps->pathSet = soap_malloc(soap, n_paths * sizeof(char *));
+        ps->pathSet = soap_malloc(soap, (n_paths ? n_paths : 1) * sizeof(char *));
         if (!ps->pathSet)
                 return -ENOMEM;
         for (int i = 0; i < n_paths; i++)
@@ -179,13 +195,13 @@ static int prop_spec(struct soap *soap, struct vim25__PropertySpec *ps, const ch
  * (real vCenter pages large results).  The contents are arena memory: valid
  * until the caller's arena guard ends it.
  */
-static int vs_retrieve(struct backend_session *s, const char *opid, struct vim25__PropertyFilterSpec *spec,
-                       int (*cb)(const struct vim25__ObjectContent *oc, void *userdata), void *userdata,
-                       struct op_error *err) {
+int vs_retrieve(struct backend_session *s, const char *opid, struct vim25__PropertyFilterSpec *specs, int n,
+                int (*cb)(const struct vim25__ObjectContent *oc, void *userdata), void *userdata,
+                struct op_error *err) {
         struct _vim25__RetrievePropertiesEx rq = {
-                ._USCOREthis = mor(s->soap, s->property_collector.type, s->property_collector.value),
-                .__sizespecSet = 1,
-                .specSet = spec,
+                ._USCOREthis = vs_mor(s->soap, s->property_collector.type, s->property_collector.value),
+                .__sizespecSet = n,
+                .specSet = specs,
                 .options = soap_malloc(s->soap, sizeof(struct vim25__RetrieveOptions)),
         };
         struct _vim25__RetrievePropertiesExResponse rs = {};
@@ -193,7 +209,7 @@ static int vs_retrieve(struct backend_session *s, const char *opid, struct vim25
         int r;
 
         if (!rq._USCOREthis || !rq.options)
-                return oom(err);
+                return vs_oom(err);
         rq.options->maxObjects = NULL;
 
         r = VS_CALL(s, RetrievePropertiesEx, opid, &rq, &rs, err);
@@ -207,7 +223,7 @@ static int vs_retrieve(struct backend_session *s, const char *opid, struct vim25
                 for (int i = 0; i < res->__sizeobjects; i++) {
                         r = cb(&res->objects[i], userdata);
                         if (r < 0)
-                                return oom(err);
+                                return vs_oom(err);
                 }
                 if (!res->token || !*res->token)
                         break;
@@ -222,8 +238,8 @@ static int vs_retrieve(struct backend_session *s, const char *opid, struct vim25
 }
 
 /* A filter spec over one object and its own properties. */
-static int object_filter_spec(struct soap *soap, struct vim25__PropertyFilterSpec *spec, const char *type,
-                              const char *value, const char *const *paths, int n_paths) {
+int vs_object_filter_spec(struct soap *soap, struct vim25__PropertyFilterSpec *spec, const char *type,
+                          const char *value, const char *const *paths, int n_paths) {
         *spec = (struct vim25__PropertyFilterSpec) {
                 .__sizepropSet = 1,
                 .propSet = soap_malloc(soap, sizeof(struct vim25__PropertySpec)),
@@ -235,12 +251,13 @@ static int object_filter_spec(struct soap *soap, struct vim25__PropertyFilterSpe
         spec->objectSet[0] = (struct vim25__ObjectSpec) {
                 .obj = { .__item = (char *) value, .type = (char *) type },
         };
-        return prop_spec(soap, spec->propSet, type, paths, n_paths);
+        return vs_prop_spec(soap, spec->propSet, type, paths, n_paths);
 }
 
 static int name_cb(const struct vim25__ObjectContent *oc, void *userdata) {
+        struct vs_props p = { .oc = { oc }, .n = 1 };
         char **name = userdata;
-        const char *n = prop_string(oc, "name");
+        const char *n = vs_prop_string(&p, "name");
 
         if (n && !*name && !(*name = strdup(n)))
                 return -ENOMEM;
@@ -248,16 +265,16 @@ static int name_cb(const struct vim25__ObjectContent *oc, void *userdata) {
 }
 
 /* Read the "name" of one managed object. */
-static int vs_read_name(struct backend_session *s, const char *opid, const char *type, const char *value,
-                        char **name, struct op_error *err) {
+int vs_read_name(struct backend_session *s, const char *opid, const char *type, const char *value, char **name,
+                 struct op_error *err) {
         _cleanup_arena_ struct soap *arena = s->soap;
         static const char *const paths[] = { "name" };
         struct vim25__PropertyFilterSpec spec;
         int r;
 
-        if (object_filter_spec(s->soap, &spec, type, value, paths, 1) < 0)
-                return oom(err);
-        r = vs_retrieve(s, opid, &spec, name_cb, name, err);
+        if (vs_object_filter_spec(s->soap, &spec, type, value, paths, 1) < 0)
+                return vs_oom(err);
+        r = vs_retrieve(s, opid, &spec, 1, name_cb, name, err);
         if (r < 0)
                 return r;
         if (!*name) {
@@ -267,145 +284,68 @@ static int vs_read_name(struct backend_session *s, const char *opid, const char 
         return 0;
 }
 
-struct vm_read {
-        const char *vm;
-        const char *host_hint;  /* HostSystem the VM ran on when last seen, or NULL */
-        char *name;
-        char *host_ref;         /* its runtime.host now */
-        char *hint_name;        /* name of host_hint */
-};
-
-static void vm_read_done(struct vm_read *v) {
-        free(v->name);
-        free(v->host_ref);
-        free(v->hint_name);
-}
-
-static int vm_read_cb(const struct vim25__ObjectContent *oc, void *userdata) {
-        struct vm_read *v = userdata;
-        const char *name = prop_string(oc, "name");
-
-        if (mor_is(&oc->obj, "VirtualMachine") && strcmp(oc->obj.__item, v->vm) == 0) {
-                const struct vim25__ManagedObjectReference *h = prop_mor(oc, "runtime.host");
-
-                if (name && !v->name && !(v->name = strdup(name)))
-                        return -ENOMEM;
-                if (mor_is(h, "HostSystem") && !v->host_ref && !(v->host_ref = strdup(h->__item)))
-                        return -ENOMEM;
-        } else if (mor_is(&oc->obj, "HostSystem") && name && !v->hint_name && !(v->hint_name = strdup(name)))
-                return -ENOMEM;
-        return 0;
-}
-
-/* One RetrievePropertiesEx: the VM's name and runtime.host, and the hinted host's name. */
-static int vs_read_vm_once(struct backend_session *s, const char *opid, struct vm_read *v, struct op_error *err) {
-        _cleanup_arena_ struct soap *arena = s->soap;
-        static const char *const vm_paths[] = { "name", "runtime.host" };
-        static const char *const host_paths[] = { "name" };
-        struct vim25__PropertyFilterSpec spec = {
-                .__sizepropSet = 2,
-                .propSet = soap_malloc(s->soap, 2 * sizeof(struct vim25__PropertySpec)),
-                .__sizeobjectSet = v->host_hint ? 2 : 1,
-                .objectSet = soap_malloc(s->soap, 2 * sizeof(struct vim25__ObjectSpec)),
-        };
-
-        if (!spec.propSet || !spec.objectSet ||
-            prop_spec(s->soap, &spec.propSet[0], "VirtualMachine", vm_paths, 2) < 0 ||
-            prop_spec(s->soap, &spec.propSet[1], "HostSystem", host_paths, 1) < 0)
-                return oom(err);
-        spec.objectSet[0] = (struct vim25__ObjectSpec) { .obj = { (char *) v->vm, "VirtualMachine" } };
-        spec.objectSet[1] = (struct vim25__ObjectSpec) { .obj = { (char *) v->host_hint, "HostSystem" } };
-        return vs_retrieve(s, opid, &spec, vm_read_cb, v, err);
-}
-
-/*
- * Read a VM's name and the name of the host it runs on: one round trip when
- * it is still on host_hint, two when it moved or there is no hint.
- */
-static int vs_read_vm(struct backend_session *s, const char *opid, const char *vm, const char *host_hint,
-                      char **name, char **host, struct op_error *err) {
-        _cleanup_(vm_read_done) struct vm_read v = { .vm = vm, .host_hint = host_hint };
-        int r;
-
-        r = vs_read_vm_once(s, opid, &v, err);
-        if (r < 0)
-                return r;
-        if (!v.name) {
-                op_error_set(err, "NotFound", "VM %s not found on endpoint \"%s\"", vm, s->ep->name);
-                return -ENOENT;
-        }
-        if (v.host_ref && (!host_hint || strcmp(v.host_ref, host_hint) != 0)) {
-                free(v.hint_name);
-                v.hint_name = NULL;
-                r = vs_read_name(s, opid, "HostSystem", v.host_ref, &v.hint_name, err);
-                if (r < 0)
-                        return r;
-        }
-        *name = TAKE_PTR(v.name);
-        *host = v.host_ref ? TAKE_PTR(v.hint_name) : NULL;
-        return 0;
-}
-
 /* ---- Tasks -------------------------------------------------------------- */
 
-struct task_state {
-        char *state;           /* queued running success error */
-        char fault[128];
-        char *message;
-        char *result;          /* value of a reference-valued info.result */
-};
-
-static void task_state_clear(struct task_state *ts) {
-        free(ts->state);
-        free(ts->message);
-        free(ts->result);
+void vs_task_clear(struct vs_task *t) {
+        free(t->state);
+        free(t->message);
+        free(t->result);
+        free(t->entity);
+        *t = (struct vs_task) { .progress = -1 };
 }
 
-static bool task_done(const struct task_state *ts) {
-        return ts->state && (strcmp(ts->state, "success") == 0 || strcmp(ts->state, "error") == 0);
+bool vs_task_done(const struct vs_task *t) {
+        return t->state && (strcmp(t->state, "success") == 0 || strcmp(t->state, "error") == 0);
 }
 
-static int task_apply_change(struct task_state *ts, const struct vim25__PropertyChange *pc) {
-        if (!pc->name || !pc->val)
-                return 0;
+static int strdup_or_null(char **dst, const char *src) {
+        free(*dst);
+        *dst = src ? strdup(src) : NULL;
+        return src && !*dst ? -ENOMEM : 0;
+}
 
-        if (strcmp(pc->name, "info.state") == 0) {
-                const char *v = val_string(pc->__typeval, pc->val);
+int vs_task_from_info(struct vs_task *t, const struct vim25__TaskInfo *info) {
+        const struct vim25__ManagedObjectReference *res = vs_val_mor(info->__typeresult, info->result);
 
-                free(ts->state);
-                ts->state = v ? strdup(v) : NULL;
-                return v && !ts->state ? -ENOMEM : 0;
-        }
-        if (strcmp(pc->name, "info.error") == 0 && pc->__typeval == SOAP_TYPE_vim25__LocalizedMethodFault) {
-                const struct vim25__LocalizedMethodFault *f = pc->val;
-
-                vsphere_fault_type(f->__any, ts->fault, sizeof ts->fault);
-                free(ts->message);
-                ts->message = f->localizedMessage ? strdup(f->localizedMessage) : NULL;
-                return f->localizedMessage && !ts->message ? -ENOMEM : 0;
-        }
-        if (strcmp(pc->name, "info.result") == 0 && val_mor(pc->__typeval, pc->val)) {
-                free(ts->result);
-                ts->result = strdup(((const struct vim25__ManagedObjectReference *) pc->val)->__item);
-                return ts->result ? 0 : -ENOMEM;
+        if (strdup_or_null(&t->state, info->state) < 0 ||
+            strdup_or_null(&t->result, res ? res->__item : NULL) < 0 ||
+            strdup_or_null(&t->entity, info->entity ? info->entity->__item : NULL) < 0)
+                return -ENOMEM;
+        t->progress = info->progress ? *info->progress : -1;
+        t->cancelled = info->cancelled == xsd__boolean__true_;
+        t->queue_time = (long long) info->queueTime;
+        t->fault[0] = '\0';
+        if (info->error) {
+                vsphere_fault_type(info->error->__any, t->fault, sizeof t->fault);
+                if (strdup_or_null(&t->message, info->error->localizedMessage) < 0)
+                        return -ENOMEM;
         }
         return 0;
 }
 
-static int task_filter_create(struct backend_session *s, const char *opid, const char *task, char **filter,
-                              struct op_error *err) {
+int vs_task_result(const struct vs_task *t, struct op_error *err) {
+        const char *fault;
+
+        if (!t->state || strcmp(t->state, "error") != 0)
+                return 0;
+        fault = t->fault[0] ? t->fault : "MethodFault";
+        op_error_set(err, fault, "%s", t->message && *t->message ? t->message : fault);
+        return -EREMOTEIO;
+}
+
+int vs_filter_create(struct backend_session *s, const char *opid, const char *type, const char *id,
+                     const char *const *paths, int n_paths, char **filter, struct op_error *err) {
         _cleanup_arena_ struct soap *arena = s->soap;
-        static const char *const paths[] = { "info.state", "info.error", "info.result" };
         struct _vim25__CreateFilter rq = {
-                ._USCOREthis = mor(s->soap, s->property_collector.type, s->property_collector.value),
+                ._USCOREthis = vs_mor(s->soap, s->property_collector.type, s->property_collector.value),
                 .spec = soap_malloc(s->soap, sizeof(struct vim25__PropertyFilterSpec)),
                 .partialUpdates = xsd__boolean__false_,
         };
         struct _vim25__CreateFilterResponse rs = {};
         int r;
 
-        if (!rq._USCOREthis || !rq.spec || object_filter_spec(s->soap, rq.spec, "Task", task, paths, 3) < 0)
-                return oom(err);
+        if (!rq._USCOREthis || !rq.spec || vs_object_filter_spec(s->soap, rq.spec, type, id, paths, n_paths) < 0)
+                return vs_oom(err);
         r = VS_CALL(s, CreateFilter, opid, &rq, &rs, err);
         if (r < 0)
                 return r;
@@ -414,12 +354,12 @@ static int task_filter_create(struct backend_session *s, const char *opid, const
                 return -EBADMSG;
         }
         *filter = strdup(rs.returnval->__item);
-        return *filter ? 0 : oom(err);
+        return *filter ? 0 : vs_oom(err);
 }
 
-static void task_filter_destroy(struct backend_session *s, const char *opid, const char *filter) {
+void vs_filter_destroy(struct backend_session *s, const char *opid, const char *filter) {
         _cleanup_arena_ struct soap *arena = s->soap;
-        struct _vim25__DestroyPropertyFilter rq = { ._USCOREthis = mor(s->soap, "PropertyFilter", filter) };
+        struct _vim25__DestroyPropertyFilter rq = { ._USCOREthis = vs_mor(s->soap, "PropertyFilter", filter) };
         struct _vim25__DestroyPropertyFilterResponse rs;
         struct op_error e = {};
 
@@ -427,14 +367,14 @@ static void task_filter_destroy(struct backend_session *s, const char *opid, con
                 log_debug("Ignoring failure to destroy property filter %s: %s", filter, e.message);
 }
 
-/* One WaitForUpdatesEx: apply the changes of our filter to ts, advance *version. */
-static int task_wait_once(struct backend_session *s, const char *opid, const char *filter, char **version,
-                          struct task_state *ts, struct op_error *err) {
+int vs_wait_once(struct backend_session *s, const char *opid, const char *filter, char **version,
+                 int (*cb)(const struct vim25__PropertyChange *pc, void *userdata), void *userdata,
+                 struct op_error *err) {
         _cleanup_arena_ struct soap *arena = s->soap;
         int max_wait = VS_WAIT_SLICE_SEC;
         struct vim25__WaitOptions opts = { .maxWaitSeconds = &max_wait };
         struct _vim25__WaitForUpdatesEx rq = {
-                ._USCOREthis = mor(s->soap, s->property_collector.type, s->property_collector.value),
+                ._USCOREthis = vs_mor(s->soap, s->property_collector.type, s->property_collector.value),
                 .version = *version,
                 .options = &opts,
         };
@@ -443,7 +383,7 @@ static int task_wait_once(struct backend_session *s, const char *opid, const cha
         int r;
 
         if (!rq._USCOREthis)
-                return oom(err);
+                return vs_oom(err);
         r = VS_CALL(s, WaitForUpdatesEx, opid, &rq, &rs, err);
         if (r < 0)
                 return r;
@@ -461,69 +401,111 @@ static int task_wait_once(struct backend_session *s, const char *opid, const cha
                         continue;
                 for (int j = 0; j < fu->__sizeobjectSet; j++)
                         for (int k = 0; k < fu->objectSet[j].__sizechangeSet; k++)
-                                if (task_apply_change(ts, &fu->objectSet[j].changeSet[k]) < 0)
-                                        return oom(err);
+                                if (cb(&fu->objectSet[j].changeSet[k], userdata) < 0)
+                                        return vs_oom(err);
         }
         return 0;
 }
 
-static long monotonic_sec(void) {
+static int task_apply_change(const struct vim25__PropertyChange *pc, void *userdata) {
+        if (pc->name && strcmp(pc->name, "info") == 0 && pc->__typeval == SOAP_TYPE_vim25__TaskInfo && pc->val)
+                return vs_task_from_info(userdata, pc->val);
+        return 0;
+}
+
+long vs_monotonic_sec(void) {
         struct timespec ts;
 
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return ts.tv_sec;
 }
 
-static int task_wait_loop(struct backend_session *s, const char *opid, const char *task, const char *filter,
-                          unsigned timeout_sec, struct task_state *ts, struct op_error *err) {
-        _cleanup_free_ char *version = NULL;
-        long deadline = monotonic_sec() + timeout_sec;
-        int r;
+static int task_cancel(struct backend_session *s, const char *opid, const char *task, struct op_error *err) {
+        _cleanup_arena_ struct soap *arena = s->soap;
+        struct _vim25__CancelTask rq = { ._USCOREthis = vs_mor(s->soap, "Task", task) };
+        struct _vim25__CancelTaskResponse rs;
 
-        while (!task_done(ts)) {
-                if (monotonic_sec() >= deadline) {
-                        op_error_set(err, "TaskTimeout", "Task %s on endpoint \"%s\" still %s after %u s",
-                                     task, s->ep->name, ts->state ? ts->state : "pending", timeout_sec);
+        if (!rq._USCOREthis)
+                return vs_oom(err);
+        return VS_CALL(s, CancelTask, opid, &rq, &rs, err);
+}
+
+static void report_progress(const struct op_hooks *hooks, const struct vs_task *t, char **last, int *last_pct) {
+        if (!hooks || !hooks->progress || !t->state || vs_task_done(t))
+                return;
+        if (*last && strcmp(*last, t->state) == 0 && *last_pct == t->progress)
+                return;
+        hooks->progress(hooks->userdata, t->progress, t->state);
+        free(*last);
+        *last = strdup(t->state);
+        *last_pct = t->progress;
+}
+
+/*
+ * The cancel request is honoured once: CancelTask, then we keep waiting
+ * for the task's real outcome (vCenter may finish it anyway).  A failed
+ * CancelTask (not cancelable, already done) is only logged.
+ */
+static void maybe_cancel(struct backend_session *s, const char *opid, const char *task,
+                         const struct op_hooks *hooks, bool *cancelled) {
+        struct op_error e = {};
+
+        if (*cancelled || !hooks || !hooks->cancel_requested || !hooks->cancel_requested(hooks->userdata))
+                return;
+        *cancelled = true;
+        if (task_cancel(s, opid, task, &e) < 0)
+                log_info("CancelTask %s on endpoint \"%s\" refused: %s: %s", task, s->ep->name, e.fault, e.message);
+        else
+                log_info("Asked endpoint \"%s\" to cancel task %s", s->ep->name, task);
+}
+
+/*
+ * The time limit: a caller with a cancel hook bounds the wait itself (the
+ * daemon's task-timeout asks to cancel); without one, VS_TASK_TIMEOUT_SEC.
+ * Once cancelling, the task gets VS_CANCEL_GRACE_SEC to settle: a task that
+ * cannot be cancelled must not hold the worker forever.
+ */
+static int task_wait_loop(struct backend_session *s, const char *opid, const char *task, const char *filter,
+                          const struct op_hooks *hooks, struct vs_task *t, struct op_error *err) {
+        _cleanup_free_ char *version = NULL, *last = NULL;
+        bool bounded_by_caller = hooks && hooks->cancel_requested;
+        long deadline = bounded_by_caller ? LONG_MAX : vs_monotonic_sec() + VS_TASK_TIMEOUT_SEC;
+        bool cancelled = false;
+        int last_pct = -2, r;
+
+        report_progress(hooks, t, &last, &last_pct); /* t as the caller last read it */
+        while (!vs_task_done(t)) {
+                if (vs_monotonic_sec() >= deadline) {
+                        op_error_set(err, "TaskTimeout", "Task %s on endpoint \"%s\" still %s %s; its outcome is "
+                                     "unknown", task, s->ep->name, t->state ? t->state : "pending",
+                                     cancelled ? "after the cancel request" : "after the backend's time limit");
                         return -ETIMEDOUT;
                 }
-                r = task_wait_once(s, opid, filter, &version, ts, err);
+                if (!cancelled) {
+                        maybe_cancel(s, opid, task, hooks, &cancelled);
+                        if (cancelled && deadline > vs_monotonic_sec() + VS_CANCEL_GRACE_SEC)
+                                deadline = vs_monotonic_sec() + VS_CANCEL_GRACE_SEC;
+                }
+                r = vs_wait_once(s, opid, filter, &version, task_apply_change, t, err);
                 if (r < 0)
                         return r;
-                log_debug("Task %s: %s", task, strempty(ts->state));
+                report_progress(hooks, t, &last, &last_pct);
         }
         return 0;
 }
 
-/*
- * Wait until the Task finishes, with a PropertyCollector filter on its
- * info.state/info.error/info.result and WaitForUpdatesEx (vCenter pushes
- * the changes; no sleep polling).  Returns 0 on success (*result gets a
- * reference-valued info.result if asked for), -EREMOTEIO with err set from
- * info.error when the task failed, -ETIMEDOUT after timeout_sec.
- */
-static int vs_task_wait(struct backend_session *s, const char *opid, const char *task, unsigned timeout_sec,
-                        char **result, struct op_error *err) {
+int vs_task_wait(struct backend_session *s, const char *opid, const char *task, const struct op_hooks *hooks,
+                 struct vs_task *out, struct op_error *err) {
+        static const char *const paths[] = { "info" };
         _cleanup_free_ char *filter = NULL;
-        _cleanup_(task_state_clear) struct task_state ts = {};
         int r;
 
-        r = task_filter_create(s, opid, task, &filter, err);
+        r = vs_filter_create(s, opid, "Task", task, paths, 1, &filter, err);
         if (r < 0)
                 return r;
-        r = task_wait_loop(s, opid, task, filter, timeout_sec, &ts, err);
-        task_filter_destroy(s, opid, filter);
-        if (r < 0)
-                return r;
-
-        if (strcmp(ts.state, "error") == 0) {
-                if (!ts.fault[0])
-                        snprintf(ts.fault, sizeof ts.fault, "%s", "MethodFault");
-                op_error_set(err, ts.fault, "%s", ts.message && *ts.message ? ts.message : ts.fault);
-                return -EREMOTEIO;
-        }
-        if (result)
-                *result = TAKE_PTR(ts.result);
-        return 0;
+        r = task_wait_loop(s, opid, task, filter, hooks, out, err);
+        vs_filter_destroy(s, opid, filter);
+        return r;
 }
 
 /* ---- Session ------------------------------------------------------------ */
@@ -541,9 +523,11 @@ static void session_free(struct backend_session *s) {
         vs_ref_clear(&s->session_manager);
         vs_ref_clear(&s->view_manager);
         vs_ref_clear(&s->root_folder);
+        vs_ref_clear(&s->event_manager);
+        vs_ref_clear(&s->task_manager);
         vs_ref_clear(&s->view);
-        free(s->last_vm);
-        free(s->last_host);
+        vs_session_names_clear(s);
+        vs_prepared_clear(&s->prep);
         free(s);
 }
 
@@ -553,12 +537,12 @@ static int session_new(const struct endpoint_config *ep, struct backend_session 
 
         s = calloc(1, sizeof *s);
         if (!s)
-                return oom(err);
+                return vs_oom(err);
         s->ep = ep;
         s->action = strdup(VS_DEFAULT_ACTION);
         if (!s->action) {
                 free(s);
-                return oom(err);
+                return vs_oom(err);
         }
         r = vsphere_transport_new(ep, &s->soap, err);
         if (r < 0) {
@@ -571,13 +555,13 @@ static int session_new(const struct endpoint_config *ep, struct backend_session 
 
 static int vs_service_content(struct backend_session *s, struct op_error *err) {
         _cleanup_arena_ struct soap *arena = s->soap;
-        struct _vim25__RetrieveServiceContent rq = { ._USCOREthis = mor(s->soap, "ServiceInstance", "ServiceInstance") };
+        struct _vim25__RetrieveServiceContent rq = { ._USCOREthis = vs_mor(s->soap, "ServiceInstance", "ServiceInstance") };
         struct _vim25__RetrieveServiceContentResponse rs = {};
         const struct vim25__ServiceContent *sc;
         int r;
 
         if (!rq._USCOREthis)
-                return oom(err);
+                return vs_oom(err);
         r = VS_CALL(s, RetrieveServiceContent, VS_LOGIN_OPID, &rq, &rs, err);
         if (r < 0)
                 return r;
@@ -591,14 +575,18 @@ static int vs_service_content(struct backend_session *s, struct op_error *err) {
             vs_ref_set(&s->session_manager, sc->sessionManager) < 0 ||
             vs_ref_set(&s->view_manager, sc->viewManager) < 0 ||
             vs_ref_set(&s->root_folder, &sc->rootFolder) < 0)
-                return oom(err);
+                return vs_oom(err);
+        /* Optional in the schema; only post_event and recovery need them. */
+        if ((sc->eventManager && vs_ref_set(&s->event_manager, sc->eventManager) < 0) ||
+            (sc->taskManager && vs_ref_set(&s->task_manager, sc->taskManager) < 0))
+                return vs_oom(err);
 
         /* Real vCenter picks the API version from SOAPAction (notes P12). */
         if (sc->about.apiVersion && *sc->about.apiVersion) {
                 char *a;
 
                 if (asprintf(&a, "urn:vim25/%s", sc->about.apiVersion) < 0)
-                        return oom(err);
+                        return vs_oom(err);
                 free(s->action);
                 s->action = a;
         }
@@ -610,7 +598,7 @@ static int vs_service_content(struct backend_session *s, struct op_error *err) {
 static int vs_session_login(struct backend_session *s, char **who, struct op_error *err) {
         _cleanup_arena_ struct soap *arena = s->soap;
         struct _vim25__Login rq = {
-                ._USCOREthis = mor(s->soap, s->session_manager.type, s->session_manager.value),
+                ._USCOREthis = vs_mor(s->soap, s->session_manager.type, s->session_manager.value),
                 .userName = s->ep->user,
                 .password = s->ep->password,
         };
@@ -618,7 +606,7 @@ static int vs_session_login(struct backend_session *s, char **who, struct op_err
         int r;
 
         if (!rq._USCOREthis)
-                return oom(err);
+                return vs_oom(err);
         r = VS_CALL(s, Login, VS_LOGIN_OPID, &rq, &rs, err);
         /* The request (with the password) is gone from the arena with the guard. */
         if (r < 0)
@@ -628,19 +616,19 @@ static int vs_session_login(struct backend_session *s, char **who, struct op_err
                 return -EPROTO;
         }
         *who = strdup(rs.returnval->userName);
-        return *who ? 0 : oom(err);
+        return *who ? 0 : vs_oom(err);
 }
 
 /*
- * The view over all VMs and hosts that read_target searches: one
- * RetrievePropertiesEx then finds the VM and its host's name.
+ * The view over all VMs, hosts and datastores that read_target searches:
+ * one RetrievePropertiesEx then finds the VM and the names around it.
  */
 static int vs_create_view(struct backend_session *s, struct op_error *err) {
         _cleanup_arena_ struct soap *arena = s->soap;
-        static const char *const types[] = { "VirtualMachine", "HostSystem" };
+        static const char *const types[] = { "VirtualMachine", "HostSystem", "Datastore" };
         struct _vim25__CreateContainerView rq = {
-                ._USCOREthis = mor(s->soap, s->view_manager.type, s->view_manager.value),
-                .container = mor(s->soap, s->root_folder.type, s->root_folder.value),
+                ._USCOREthis = vs_mor(s->soap, s->view_manager.type, s->view_manager.value),
+                .container = vs_mor(s->soap, s->root_folder.type, s->root_folder.value),
                 .__sizetype = ELEMENTSOF(types),
                 .type = (char **) types,
                 .recursive = xsd__boolean__true_,
@@ -649,7 +637,7 @@ static int vs_create_view(struct backend_session *s, struct op_error *err) {
         int r;
 
         if (!rq._USCOREthis || !rq.container)
-                return oom(err);
+                return vs_oom(err);
         r = VS_CALL(s, CreateContainerView, VS_LOGIN_OPID, &rq, &rs, err);
         if (r < 0)
                 return r;
@@ -658,7 +646,7 @@ static int vs_create_view(struct backend_session *s, struct op_error *err) {
                 op_error_set(err, "InvalidResponse", "CreateContainerView returned no view");
                 return -EPROTO;
         }
-        return r < 0 ? oom(err) : 0;
+        return r < 0 ? vs_oom(err) : 0;
 }
 
 static int login(struct backend_session *s, char **who, struct op_error *err) {
@@ -691,9 +679,9 @@ static int logout(struct backend_session *s, struct op_error *err) {
         int r = 0;
 
         if (s->session_manager.value) {
-                rq._USCOREthis = mor(s->soap, s->session_manager.type, s->session_manager.value);
+                rq._USCOREthis = vs_mor(s->soap, s->session_manager.type, s->session_manager.value);
                 if (!rq._USCOREthis)
-                        return oom(err);
+                        return vs_oom(err);
                 r = VS_CALL(s, Logout, VS_LOGOUT_OPID, &rq, &rs, err);
                 if (r == -EKEYEXPIRED)
                         r = 0; /* already logged out or expired: the goal is reached */
@@ -703,290 +691,6 @@ static int logout(struct backend_session *s, struct op_error *err) {
         return r;
 }
 
-/* ---- Finding the target ------------------------------------------------- */
-
-struct vm_match {
-        const char *id;
-        const char *uuid;
-        const char *host;      /* HostSystem moref value */
-};
-
-struct host_entry {
-        const char *id;
-        const char *name;
-};
-
-/* What one RetrievePropertiesEx over the view returns; arena strings. */
-struct inventory {
-        const char *want;
-        struct vm_match *matches;
-        size_t n_matches;
-        struct host_entry *hosts;
-        size_t n_hosts;
-        bool authenticated;
-};
-
-static void inventory_done(struct inventory *inv) {
-        free(inv->matches);
-        free(inv->hosts);
-}
-
-static int inventory_cb(const struct vim25__ObjectContent *oc, void *userdata) {
-        struct inventory *inv = userdata;
-
-        if (mor_is(&oc->obj, "VirtualMachine")) {
-                const char *name = prop_string(oc, "name");
-                const struct vim25__ManagedObjectReference *host = prop_mor(oc, "runtime.host");
-                struct vm_match *m;
-
-                /* Byte-exact: vCenter's names are UTF-8 and case-sensitive. */
-                if (!name || strcmp(name, inv->want) != 0)
-                        return 0;
-                m = reallocarray(inv->matches, inv->n_matches + 1, sizeof *m);
-                if (!m)
-                        return -ENOMEM;
-                inv->matches = m;
-                inv->matches[inv->n_matches++] = (struct vm_match) {
-                        .id = oc->obj.__item,
-                        .uuid = prop_string(oc, "config.uuid"),
-                        .host = mor_is(host, "HostSystem") ? host->__item : NULL,
-                };
-        } else if (mor_is(&oc->obj, "HostSystem")) {
-                struct host_entry *h = reallocarray(inv->hosts, inv->n_hosts + 1, sizeof *h);
-
-                if (!h)
-                        return -ENOMEM;
-                inv->hosts = h;
-                inv->hosts[inv->n_hosts++] = (struct host_entry) { oc->obj.__item, prop_string(oc, "name") };
-        } else if (mor_is(&oc->obj, "SessionManager"))
-                inv->authenticated = prop_find(oc, "currentSession") != NULL;
-        return 0;
-}
-
-static const char *inventory_host_name(const struct inventory *inv, const char *id) {
-        for (size_t i = 0; id && i < inv->n_hosts; i++)
-                if (strcmp(inv->hosts[i].id, id) == 0)
-                        return inv->hosts[i].name;
-        return NULL;
-}
-
-/*
- * All VMs (name, config.uuid, runtime.host) and hosts (name) of the view,
- * plus SessionManager.currentSession: vcsim answers RetrievePropertiesEx
- * without a session (with nothing), so an absent currentSession is how we
- * tell "not logged in" from "no such VM".
- */
-static int inventory_spec(struct backend_session *s, struct vim25__PropertyFilterSpec *spec) {
-        static const char *const vm_paths[] = { "name", "config.uuid", "runtime.host" };
-        static const char *const host_paths[] = { "name" };
-        static const char *const sm_paths[] = { "currentSession" };
-        struct soap *soap = s->soap;
-        struct vim25__TraversalSpec *ts = soap_malloc(soap, sizeof *ts);
-        struct __vim25__SelectionSpecItem *sel = soap_malloc(soap, sizeof *sel);
-        struct vim25__PropertySpec *ps = soap_malloc(soap, 3 * sizeof *ps);
-        struct vim25__ObjectSpec *os = soap_malloc(soap, 2 * sizeof *os);
-        static enum xsd__boolean yes = xsd__boolean__true_, no = xsd__boolean__false_;
-
-        if (!ts || !sel || !ps || !os)
-                return -ENOMEM;
-        *ts = (struct vim25__TraversalSpec) { .type = "ContainerView", .path = "view", .skip = &no };
-        /* Polymorphic selectSet: gSOAP writes xsi:type="vim25:TraversalSpec" (notes P5). */
-        *sel = (struct __vim25__SelectionSpecItem) { SOAP_TYPE_vim25__TraversalSpec, ts };
-        os[0] = (struct vim25__ObjectSpec) {
-                .obj = { .__item = s->view.value, .type = s->view.type },
-                .skip = &yes,
-                .__sizeselectSet = 1,
-                .__selectSet = sel,
-        };
-        os[1] = (struct vim25__ObjectSpec) {
-                .obj = { .__item = s->session_manager.value, .type = s->session_manager.type },
-        };
-        if (prop_spec(soap, &ps[0], "VirtualMachine", vm_paths, ELEMENTSOF(vm_paths)) < 0 ||
-            prop_spec(soap, &ps[1], "HostSystem", host_paths, ELEMENTSOF(host_paths)) < 0 ||
-            prop_spec(soap, &ps[2], "SessionManager", sm_paths, ELEMENTSOF(sm_paths)) < 0)
-                return -ENOMEM;
-        *spec = (struct vim25__PropertyFilterSpec) {
-                .__sizepropSet = 3, .propSet = ps, .__sizeobjectSet = 2, .objectSet = os,
-        };
-        return 0;
-}
-
-static void candidates_error(const struct backend_session *s, const struct inventory *inv, struct op_error *err) {
-        char list[sizeof err->message] = "";
-        size_t n = 0;
-
-        for (size_t i = 0; i < inv->n_matches && n < sizeof list; i++) {
-                const char *h = inventory_host_name(inv, inv->matches[i].host);
-
-                n += snprintf(list + n, sizeof list - n, "%s%s (host %s)", i ? ", " : "", inv->matches[i].id,
-                              h ? h : strempty(inv->matches[i].host));
-        }
-        op_error_set(err, "AmbiguousName", "%zu VMs named \"%s\" on endpoint \"%s\": %s", inv->n_matches, inv->want,
-                     s->ep->name, list);
-}
-
-static int target_fill(const struct inventory *inv, struct vm_target *t, char **before) {
-        const struct vm_match *m = &inv->matches[0];
-        const char *host = inventory_host_name(inv, m->host);
-
-        t->name = strdup(inv->want);
-        t->id = strdup(m->id);
-        t->uuid = m->uuid ? strdup(m->uuid) : NULL;
-        t->host = host ? strdup(host) : NULL;
-        *before = strdup(inv->want);
-        if (!t->name || !t->id || (m->uuid && !t->uuid) || (host && !t->host) || !*before) {
-                vm_target_clear(t);
-                free(*before);
-                *before = NULL;
-                return -ENOMEM;
-        }
-        return 0;
-}
-
-static void remember_target(struct backend_session *s, const struct vm_match *m) {
-        free(s->last_vm);
-        free(s->last_host);
-        s->last_vm = strdup(m->id);
-        s->last_host = m->host ? strdup(m->host) : NULL; /* only a hint: NULL on OOM is fine */
-}
-
-static int not_logged_in(const struct backend_session *s, struct op_error *err) {
-        op_error_set(err, "NotAuthenticated", "Not logged in to endpoint \"%s\" (or the session expired)",
-                     s->ep->name);
-        return -EKEYEXPIRED;
-}
-
-static int unsupported(enum op_kind kind, struct op_error *err) {
-        op_error_set(err, "InvalidArgument", "Operation %d is not supported by the vsphere backend", (int) kind);
-        return -EINVAL;
-}
-
-static int read_target(struct backend_session *s, enum op_kind kind, const struct op_args *args, const char *opid,
-                       struct vm_target *t, char **before, struct op_error *err) {
-        _cleanup_arena_ struct soap *arena = s->soap;
-        _cleanup_(inventory_done) struct inventory inv = { .want = args->vm };
-        struct vim25__PropertyFilterSpec spec;
-        int r;
-
-        if (kind != OP_RENAME)
-                return unsupported(kind, err);
-        if (!args->vm || !*args->vm) {
-                op_error_set(err, "InvalidArgument", "No VM name given");
-                return -EINVAL;
-        }
-        if (!s->view.value)
-                return not_logged_in(s, err);
-
-        if (inventory_spec(s, &spec) < 0)
-                return oom(err);
-        r = vs_retrieve(s, opid, &spec, inventory_cb, &inv, err);
-        /* Our view dies with the vSphere session (idle timeout, restart): log in again. */
-        if (r == -EREMOTEIO && strcmp(err->fault, "ManagedObjectNotFound") == 0)
-                return not_logged_in(s, err);
-        if (r < 0)
-                return r;
-        if (!inv.authenticated)
-                return not_logged_in(s, err);
-
-        if (inv.n_matches == 0) {
-                op_error_set(err, "NotFound", "VM \"%s\" not found on endpoint \"%s\"", args->vm, s->ep->name);
-                return -ENOENT;
-        }
-        if (inv.n_matches > 1) {
-                candidates_error(s, &inv, err);
-                return -ENOTUNIQ;
-        }
-
-        vm_target_clear(t);
-        if (target_fill(&inv, t, before) < 0)
-                return oom(err);
-        remember_target(s, &inv.matches[0]);
-        return 0;
-}
-
-/* ---- Operations --------------------------------------------------------- */
-
-static int vs_rename_call(struct backend_session *s, const char *opid, const char *vm, const char *new_name,
-                          char **task, struct op_error *err) {
-        _cleanup_arena_ struct soap *arena = s->soap;
-        struct _vim25__Rename_USCORETask rq = {
-                ._USCOREthis = mor(s->soap, "VirtualMachine", vm),
-                .newName = (char *) new_name,
-        };
-        struct _vim25__Rename_USCORETaskResponse rs = {};
-        int r;
-
-        if (!rq._USCOREthis)
-                return oom(err);
-        r = VS_CALL(s, Rename_USCORETask, opid, &rq, &rs, err);
-        if (r < 0)
-                return r;
-        if (!rs.returnval || !rs.returnval->__item) {
-                op_error_set(err, "InvalidResponse", "Rename_Task returned no task");
-                return -EPROTO;
-        }
-        *task = strdup(rs.returnval->__item);
-        return *task ? 0 : oom(err);
-}
-
-/*
- * Once a Task exists the change may happen, so a lost session must not look
- * like "nothing happened" (-EKEYEXPIRED makes the pool repeat the call).
- */
-static int outcome_unknown(int r, const char *task, struct op_error *err) {
-        if (r != -EKEYEXPIRED)
-                return r;
-        op_error_set(err, "NotAuthenticated", "Session lost while waiting for task %s; its outcome is unknown", task);
-        return -EREMOTEIO;
-}
-
-static int perform_rename(struct backend_session *s, const struct op_args *args, const char *opid,
-                          struct vm_target *t, char **after, char **task, struct op_error *err) {
-        _cleanup_free_ char *name = NULL, *host = NULL;
-        struct op_error read_err = {};
-        const char *hint;
-        int r, rr;
-
-        if (!args->new_name || !*args->new_name) {
-                op_error_set(err, "InvalidArgument", "No new name given");
-                return -EINVAL;
-        }
-        r = vs_rename_call(s, opid, t->id, args->new_name, task, err);
-        if (r < 0)
-                return r;
-
-        r = outcome_unknown(vs_task_wait(s, opid, *task, VS_RENAME_TIMEOUT_SEC, NULL, err), *task, err);
-
-        /* Read back even after a failure: the trail records what is there now. */
-        hint = s->last_vm && strcmp(s->last_vm, t->id) == 0 ? s->last_host : NULL;
-        rr = vs_read_vm(s, opid, t->id, hint, &name, &host, r < 0 ? &read_err : err);
-        if (rr < 0) {
-                if (r < 0) {
-                        log_debug("Reading back VM %s after failed task %s: %s", t->id, *task, read_err.message);
-                        return r;
-                }
-                return outcome_unknown(rr, *task, err);
-        }
-
-        *after = TAKE_PTR(name);
-        if (host && (!t->host || strcmp(host, t->host) != 0)) {
-                free(t->host);
-                t->host = TAKE_PTR(host);
-        }
-        return r;
-}
-
-static int perform(struct backend_session *s, enum op_kind kind, const struct op_args *args, const char *opid,
-                   const struct op_hooks *hooks _unused_, struct vm_target *t, char **after, char **task,
-                   struct op_error *err) {
-        if (kind != OP_RENAME)
-                return unsupported(kind, err);
-        if (!t->id) {
-                op_error_set(err, "InvalidArgument", "No target VM");
-                return -EINVAL;
-        }
-        return perform_rename(s, args, opid, t, after, task, err);
-}
 
 void vsphere_global_init(void) {
         vsphere_transport_global_init();
@@ -1002,6 +706,10 @@ const struct backend_ops vsphere_backend = {
         .session_free = session_free,
         .login = login,
         .logout = logout,
-        .read_target = read_target,
-        .perform = perform,
+        .read_target = vs_read_target,
+        .perform = vs_perform,
+        .post_event = vs_post_event,
+        .list_vms = vs_list_vms,
+        .show_vm = vs_show_vm,
+        .task_outcome = vs_task_outcome,
 };

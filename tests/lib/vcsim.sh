@@ -19,6 +19,11 @@
 #   vcsim_build "$VCSIM_BIN" || exit 99
 #   trap vcsim_stop EXIT
 #   vcsim_start "$tmp/vcsim" -clone-delay 500 || exit 99
+#
+# Fault injection is in the launcher ("$VCSIM_BIN serve -h"): -idle S
+# (sessions expire), -clone-delay MS (queued/running clones that
+# CancelTask can stop), -strict-clone (DuplicateName), -drop-answer
+# METHOD (the first such call runs, its answer is lost).
 
 : "${VCSIM_SRC:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../vcsim" && pwd)}"
 : "${VCSIM_BIN:=$PWD/vcsim-test-peer}"
@@ -162,6 +167,11 @@ vcsim_vm() {
 # vcsim_vms: all VMs as a JSON array.
 vcsim_vms() {
 	vcsim_client vms "$@"
+}
+
+# vcsim_events -id MOREF: the user events posted on a VM, newest first.
+vcsim_events() {
+	vcsim_client events "$@"
 }
 
 # vcsim_hosts: all hosts as a JSON array.

@@ -94,6 +94,17 @@ type vmInfo struct {
 	PowerState string `json:"powerState"`
 	NumCPU     int32  `json:"numCPU"`
 	MemoryMB   int32  `json:"memoryMB"`
+	// Disks in device order, all snapshot names (depth first) and the
+	// current one, and the datastore morefs: for the operations on them.
+	Disks           []diskInfo `json:"disks"`
+	Snapshots       []string   `json:"snapshots"`
+	CurrentSnapshot string     `json:"currentSnapshot"`
+	Datastores      []string   `json:"datastoreIds"`
+}
+
+type diskInfo struct {
+	Label      string `json:"label"`
+	CapacityKB int64  `json:"capacityKB"`
 }
 
 var vmProperties = []string{
@@ -103,6 +114,9 @@ var vmProperties = []string{
 	"config.hardware.memoryMB",
 	"runtime.host",
 	"runtime.powerState",
+	"config.hardware.device",
+	"snapshot",
+	"datastore",
 }
 
 // containerList retrieves properties of all objects of one type below the
@@ -184,6 +198,36 @@ func newVMInfo(vm *mo.VirtualMachine, hostNames map[string]string) vmInfo {
 	if h := vm.Runtime.Host; h != nil {
 		info.HostID = h.Value
 		info.Host = hostNames[h.Value]
+	}
+	info.Disks = []diskInfo{}
+	if cfg := vm.Config; cfg != nil {
+		for _, d := range cfg.Hardware.Device {
+			if disk, ok := d.(*types.VirtualDisk); ok {
+				label := ""
+				if di := disk.DeviceInfo; di != nil {
+					label = di.GetDescription().Label
+				}
+				info.Disks = append(info.Disks, diskInfo{Label: label, CapacityKB: disk.CapacityInKB})
+			}
+		}
+	}
+	info.Snapshots = []string{}
+	if s := vm.Snapshot; s != nil {
+		var walk func(t []types.VirtualMachineSnapshotTree)
+		walk = func(t []types.VirtualMachineSnapshotTree) {
+			for _, n := range t {
+				info.Snapshots = append(info.Snapshots, n.Name)
+				if s.CurrentSnapshot != nil && *s.CurrentSnapshot == n.Snapshot {
+					info.CurrentSnapshot = n.Name
+				}
+				walk(n.ChildSnapshotList)
+			}
+		}
+		walk(s.RootSnapshotList)
+	}
+	info.Datastores = []string{}
+	for _, ds := range vm.Datastore {
+		info.Datastores = append(info.Datastores, ds.Value)
 	}
 	return info
 }

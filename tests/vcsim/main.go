@@ -38,6 +38,7 @@ var commands = []command{
 	{"vm", "print one VM as JSON (-name NAME | -id MOREF)", cmdVM},
 	{"vms", "print all VMs as a JSON array", cmdVMs},
 	{"hosts", "print all hosts as a JSON array", cmdHosts},
+	{"events", "print the user events posted on one VM (-id MOREF) as a JSON array", cmdEvents},
 	{"terminate-sessions", "end every session but our own", cmdTerminateSessions},
 }
 

@@ -49,6 +49,7 @@ type serveOptions struct {
 	strict     bool
 	trace      bool
 	reuseCert  bool
+	dropAnswer string
 }
 
 func parseServeFlags(args []string) (*serveOptions, error) {
@@ -68,6 +69,7 @@ func parseServeFlags(args []string) (*serveOptions, error) {
 	fs.BoolVar(&o.strict, "strict-clone", false, "vCenter-like clone checks (DuplicateName, bad folder) even without -clone-delay")
 	fs.BoolVar(&o.trace, "trace", false, "log SOAP requests and responses to stderr")
 	fs.BoolVar(&o.reuseCert, "reuse-cert", false, "reuse DIR/cert.pem and DIR/key.pem if present")
+	fs.StringVar(&o.dropAnswer, "drop-answer", "", "run the first call of this method (e.g. PowerOffVM_Task), then close the connection unanswered")
 
 	if err := parseFlags(fs, args); err != nil {
 		return nil, err
@@ -149,6 +151,10 @@ func cmdServe(args []string) error {
 	server, err := newServer(model.Service)
 	if err != nil {
 		return err
+	}
+	if o.dropAnswer != "" {
+		// Nobody knows our address before publish(): no request is served yet.
+		server.Config.Handler = &dropAnswer{next: server.Config.Handler, method: []byte(o.dropAnswer)}
 	}
 
 	// Subscribe before announcing readiness, so that a test which stops

@@ -18,6 +18,9 @@
 // copies its outcome, success or fault, into the task.  With no delay it
 // does the same checks synchronously.
 //
+// The delayed task can be cancelled (CancelTask, which vcsim 0.24 lacks):
+// it then fails with RequestCanceled at its next step, as vCenter's does.
+//
 // Known side effects, acceptable for a test harness:
 //   - vcsim's clone creates its own (already finished) "CloneVm" task, which
 //     also shows up in TaskManager.recentTask;
@@ -35,6 +38,7 @@ import (
 	"fmt"
 	"log"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vmware/govmomi/simulator"
@@ -92,20 +96,69 @@ func (vm *slowCloneVM) CloneVMTask(ctx *simulator.Context, req *types.CloneVM_Ta
 	// Same name and entity as vcsim's own task.  Execute is never called:
 	// finishClone drives the states itself, so that no lock is held while
 	// it sleeps.
-	task := simulator.CreateTask(vm, "cloneVm", nil)
-	go vm.finishClone(ctx, req, task)
+	// The wrapper replaces the plain Task in the registry, so that
+	// CancelTask reaches it.
+	ct := &cancelableTask{Task: *simulator.CreateTask(vm, "cloneVm", nil)}
+	ct.Info.Cancelable = true
+	simulator.Map.Put(ct)
+	go vm.finishClone(ctx, req, ct)
 
-	body.Res = &types.CloneVM_TaskResponse{Returnval: task.Self}
+	body.Res = &types.CloneVM_TaskResponse{Returnval: ct.Self}
 	return body
 }
 
-func (vm *slowCloneVM) finishClone(ctx *simulator.Context, req *types.CloneVM_Task, task *simulator.Task) {
+// cancelableTask is a Task with CancelTask.  Embedded by value and first,
+// for the PropertyCollector (see slowCloneVM).
+type cancelableTask struct {
+	simulator.Task
+
+	cancelled int32
+}
+
+// CancelTask asks the clone to stop at its next step.  The dispatcher
+// holds the task's lock.
+func (t *cancelableTask) CancelTask(ctx *simulator.Context, req *types.CancelTask) soap.HasFault {
+	body := new(methods.CancelTaskBody)
+	if s := t.Info.State; s == types.TaskInfoStateSuccess || s == types.TaskInfoStateError {
+		body.Fault_ = simulator.Fault("task already finished", &types.InvalidState{})
+		return body
+	}
+	atomic.StoreInt32(&t.cancelled, 1)
+	body.Res = new(types.CancelTaskResponse)
+	return body
+}
+
+// cancel fails the task with RequestCanceled if it was asked to; true if so.
+func (t *cancelableTask) cancel() bool {
+	if atomic.LoadInt32(&t.cancelled) == 0 {
+		return false
+	}
+	updateTask(&t.Task, []types.PropertyChange{
+		{Name: "info.completeTime", Val: time.Now()},
+		{Name: "info.cancelled", Val: true},
+		{Name: "info.state", Val: types.TaskInfoStateError},
+		{Name: "info.error", Val: types.LocalizedMethodFault{
+			Fault:            new(types.RequestCanceled),
+			LocalizedMessage: "*types.RequestCanceled",
+		}},
+	})
+	return true
+}
+
+func (vm *slowCloneVM) finishClone(ctx *simulator.Context, req *types.CloneVM_Task, ct *cancelableTask) {
+	task := &ct.Task
 	time.Sleep(vm.delay)
+	if ct.cancel() {
+		return
+	}
 	updateTask(task, []types.PropertyChange{
 		{Name: "info.startTime", Val: time.Now()},
 		{Name: "info.state", Val: types.TaskInfoStateRunning},
 	})
 	time.Sleep(vm.delay)
+	if ct.cancel() {
+		return
+	}
 
 	// Locked as the dispatcher would have done for a synchronous call.
 	// The request's Context outlives its HTTP request; the clone path only

@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * vmctl waiting for a long operation: progress and Ctrl-C.
+ *
+ * Progress events ({"type":"progress","trail_id":N,"state":...,"percent":P})
+ * are drawn as one bar on stderr when it is a terminal, as plain lines
+ * otherwise, and printed as they came (JSON lines on stderr) with --json.  NO_COLOR turns colour
+ * off.
+ *
+ * Ctrl-C never leaves the trail wrong: the daemon finishes the row whatever
+ * vmctl does.  On a terminal vmctl asks whether to cancel the task (a
+ * "cancel" request on a new connection; then it goes on waiting for the true
+ * outcome) or to detach (close the connection and exit 130; the operation
+ * goes on).  Without a terminal there is nobody to ask: it detaches.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "macros.h"
+#include "proto.h"
+#include "vmctl.h"
+
+#define BAR_WIDTH 30
+
+static volatile sig_atomic_t sigint_pending;
+static struct sigaction old_sigint;
+
+static void on_sigint(int sig _unused_) {
+        sigint_pending = 1;
+}
+
+bool vmctl_wait_sigint_pending(void) {
+        return sigint_pending;
+}
+
+static bool use_colour(void) {
+        const char *nc = getenv("NO_COLOR");
+        return !(nc && *nc) && isatty(STDERR_FILENO);
+}
+
+void vmctl_wait_begin(struct vmctl_wait *w, const struct vmctl_options *o) {
+        /* No SA_RESTART: recv() must return EINTR so the wait loop can ask. */
+        struct sigaction sa = { .sa_handler = on_sigint };
+
+        *w = (struct vmctl_wait) { .o = o };
+        sigint_pending = 0;
+        sigemptyset(&sa.sa_mask);
+        if (sigaction(SIGINT, &sa, &old_sigint) < 0)
+                log_error_errno(-errno, "Failed to catch SIGINT: %m");
+}
+
+static void bar_clear(struct vmctl_wait *w) {
+        if (w->bar_drawn)
+                fputs("\r\033[K", stderr);
+        w->bar_drawn = false;
+}
+
+static void bar_draw(struct vmctl_wait *w, int percent, const char *state) {
+        bool colour = use_colour();
+        int filled = percent < 0 ? 0 : percent * BAR_WIDTH / 100;
+        char bar[BAR_WIDTH + 1];
+
+        memset(bar, '#', (size_t) filled);
+        memset(bar + filled, '.', (size_t) (BAR_WIDTH - filled));
+        bar[BAR_WIDTH] = '\0';
+        fprintf(stderr, "\r\033[K%s[%.*s%s%s]%s ", colour ? "\033[1m" : "", filled, bar, colour ? "\033[2m" : "",
+                bar + filled, colour ? "\033[0m" : "");
+        if (percent >= 0)
+                fprintf(stderr, "%3d%% ", percent);
+        fprintf(stderr, "%s  (trail #%" PRId64 ", Ctrl-C to cancel or detach)", strempty(state), w->trail_id);
+        fflush(stderr);
+        w->bar_drawn = true;
+}
+
+void vmctl_wait_event(struct vmctl_wait *w, struct json_object *msg) {
+        struct json_object *v;
+        int percent = -1;
+
+        if (json_object_object_get_ex(msg, "trail_id", &v) && json_object_is_type(v, json_type_int))
+                w->trail_id = json_object_get_int64(v);
+        if (json_object_object_get_ex(msg, "percent", &v) && json_object_is_type(v, json_type_int))
+                percent = json_object_get_int(v);
+        if (w->o->json)
+                return;   /* already printed as it came, on stderr */
+        const char *state = vmctl_jstr(msg, "state"), *task = vmctl_jstr(msg, "task");
+        if (isatty(STDERR_FILENO)) {
+                bar_draw(w, percent, state);
+                return;
+        }
+        /* Plain lines go to logs: one per change, not one per update. */
+        if (percent == w->last_percent && strcmp(strempty(state), w->last_state) == 0 && !task)
+                return;
+        w->last_percent = percent;
+        snprintf(w->last_state, sizeof w->last_state, "%s", strempty(state));
+        fprintf(stderr, "vmctl: trail #%" PRId64 ": %s", w->trail_id, strempty(state));
+        if (percent >= 0)
+                fprintf(stderr, " %d%%", percent);
+        if (task)
+                fprintf(stderr, " (task %s)", task);
+        fputc('\n', stderr);
+}
+
+/* A "cancel" request on a new connection; the first one keeps waiting for the outcome. */
+static int send_cancel(struct vmctl_wait *w) {
+        _cleanup_(json_object_putp) struct json_object *reply = NULL;
+        struct json_object *args = json_object_new_object();
+        struct vmctl_options o = *w->o;
+
+        json_object_object_add(args, "trail_id", json_object_new_int64(w->trail_id));
+        o.json = false;
+        /* A plain exchange: no progress, no Ctrl-C handling of its own. */
+        _cleanup_close_ int fd = vmctl_send(o.socket, "cancel", args);
+        if (fd < 0)
+                return fd;
+        char buf[4096];
+        ssize_t n;
+        do
+                n = recv(fd, buf, sizeof buf - 1, 0);
+        while (n < 0 && errno == EINTR);
+        if (n <= 0)
+                return log_error_errno(n < 0 ? -errno : -ECONNRESET, "No answer to the cancel request: %m");
+        buf[n] = '\0';
+        char why[256];
+        char *nl = strchr(buf, '\n');
+        if (nl)
+                *nl = '\0';
+        if (proto_parse(buf, strlen(buf), &reply, why, sizeof why) < 0)
+                return log_error_errno(-EBADMSG, "Bad answer to the cancel request: %s", why);
+        if (vmctl_reply_status(reply) != EXIT_OK) {
+                struct json_object *err = NULL;
+                json_object_object_get_ex(reply, "error", &err);
+                log_error("Cancel refused: %s", strempty(vmctl_jstr(err, "message")));
+                return -EPERM;
+        }
+        return 0;
+}
+
+int vmctl_wait_interrupted(struct vmctl_wait *w) {
+        sigint_pending = 0;
+        bar_clear(w);
+
+        if (!isatty(STDIN_FILENO) || !isatty(STDERR_FILENO)) {
+                log_info("Interrupted: detaching. The operation goes on%s.",
+                         w->trail_id ? "; its trail row records the outcome" : "");
+                if (w->trail_id)
+                        log_info("Trail #%" PRId64 ".", w->trail_id);
+                return EXIT_DETACHED;
+        }
+        for (;;) {
+                fprintf(stderr, "\nvmctl: cancel the task or detach? [c/d] ");
+                fflush(stderr);
+                char answer[16];
+                if (!fgets(answer, sizeof answer, stdin) || sigint_pending) {
+                        fputc('\n', stderr);
+                        answer[0] = 'd';
+                }
+                if (answer[0] == 'd' || answer[0] == 'D') {
+                        fprintf(stderr, "vmctl: detached; the operation goes on, trail #%" PRId64 " records its outcome.\n",
+                                w->trail_id);
+                        return EXIT_DETACHED;
+                }
+                if (answer[0] != 'c' && answer[0] != 'C')
+                        continue;
+                if (w->trail_id == 0) {
+                        fprintf(stderr, "vmctl: the operation has not started its task yet; still waiting.\n");
+                        return 0;
+                }
+                if (send_cancel(w) >= 0) {
+                        w->cancel_sent = true;
+                        fprintf(stderr, "vmctl: cancel requested for trail #%" PRId64 "; waiting for the outcome.\n",
+                                w->trail_id);
+                }
+                return 0;
+        }
+}
+
+void vmctl_wait_end(struct vmctl_wait *w) {
+        bar_clear(w);
+        fflush(stderr);
+        (void) sigaction(SIGINT, &old_sigint, NULL);
+}

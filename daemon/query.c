@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* list and show: read-only, never recorded; see query.h. */
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#include "config.h"
+#include "control.h"
+#include "fanout.h"
+#include "macros.h"
+#include "manager.h"
+#include "operation.h"
+#include "pool.h"
+#include "query.h"
+
+struct query {
+        struct control_request *req;
+        struct op_args args;      /* show: the VM, endpoint prefix removed */
+};
+
+static enum proto_error error_for(int r) {
+        switch (r) {
+        case -ENOENT:
+                return PROTO_E_NOT_FOUND;
+        case -ENOTUNIQ:
+                return PROTO_E_AMBIGUOUS;
+        case -EINVAL:
+        case -EREMOTEIO:
+                return PROTO_E_PLATFORM;
+        default:
+                return PROTO_E_UNAVAILABLE;
+        }
+}
+
+static int unsupported(struct pool_session *s, const char *what, struct op_error *err) {
+        op_error_set(err, "InvalidArgument", "the %s backend cannot %s", pool_session_ops(s)->name, what);
+        return -EINVAL;
+}
+
+static int list_fn(struct pool_session *s, void *userdata _unused_, struct json_object **data, struct op_error *err) {
+        if (!pool_session_ops(s)->list_vms)
+                return unsupported(s, "list VMs", err);
+        return pool_session_ops(s)->list_vms(pool_session_backend(s), NULL, data, err);
+}
+
+static int show_fn(struct pool_session *s, void *userdata, struct json_object **data, struct op_error *err) {
+        struct query *q = userdata;
+
+        if (!pool_session_ops(s)->show_vm)
+                return unsupported(s, "show a VM", err);
+        return pool_session_ops(s)->show_vm(pool_session_backend(s), &q->args, NULL, data, err);
+}
+
+static void query_free(struct query *q) {
+        free(q);
+}
+
+/* Tag each entry with its endpoint, so "ENDPOINT:NAME" can be built from it. */
+static void tag_endpoint(struct json_object *o, const char *ep) {
+        if (json_object_is_type(o, json_type_object))
+                json_object_object_add(o, "endpoint", json_object_new_string(ep));
+}
+
+static void list_done(void *userdata, struct fanout_result *res, size_t n) {
+        struct query *q = userdata;
+        struct json_object *out = json_object_new_object(), *vms = json_object_new_array(), *errors = NULL;
+        char why[1200] = "";
+
+        json_object_object_add(out, "vms", vms);
+        for (size_t i = 0; i < n; i++) {
+                const char *ep = pool_endpoint(res[i].pool)->name;
+                if (res[i].r < 0) {
+                        struct json_object *e = json_object_new_object();
+                        json_object_object_add(e, "endpoint", json_object_new_string(ep));
+                        json_object_object_add(e, "fault", json_object_new_string(res[i].err.fault));
+                        json_object_object_add(e, "message", json_object_new_string(res[i].err.message));
+                        if (!errors) {
+                                errors = json_object_new_array();
+                                json_object_object_add(out, "errors", errors);
+                        }
+                        json_object_array_add(errors, e);
+                        size_t used = strlen(why);
+                        snprintf(why + used, sizeof why - used, "%sendpoint \"%s\": %s: %s", used ? "; " : "", ep,
+                                 res[i].err.fault, res[i].err.message);
+                        continue;
+                }
+                size_t k = json_object_is_type(res[i].data, json_type_array) ? json_object_array_length(res[i].data) : 0;
+                for (size_t j = 0; j < k; j++) {
+                        struct json_object *vm = json_object_get(json_object_array_get_idx(res[i].data, j));
+                        tag_endpoint(vm, ep);
+                        json_object_array_add(vms, vm);
+                }
+        }
+        /* What could be read is shown; an endpoint that could not answer makes it an error all the same. */
+        control_reply(q->req, errors ? PROTO_E_UNAVAILABLE : PROTO_OK, errors ? why : NULL, out);
+        json_object_put(out);
+        query_free(q);
+}
+
+void query_list(struct manager *m, struct control_request *req) {
+        struct query *q = calloc(1, sizeof *q);
+
+        if (!q || m->config->n_endpoints == 0) {
+                control_reply(req, q ? PROTO_E_BAD_REQUEST : PROTO_E_INTERNAL,
+                              q ? "no endpoint is configured" : "out of memory", NULL);
+                free(q);
+                return;
+        }
+        q->req = req;
+        if (fanout_start(m->pools, list_fn, list_done, q) < 0) {
+                control_reply(req, PROTO_E_INTERNAL, "out of memory", NULL);
+                query_free(q);
+        }
+}
+
+/* Like an operation's look-up: exactly one VM anywhere, else an error naming the candidates. */
+static void show_done(void *userdata, struct fanout_result *res, size_t n) {
+        struct query *q = userdata;
+        struct fanout_result *found = NULL;
+        size_t n_found = 0;
+        char candidates[1024] = "", why[1300];
+        int failure = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                const char *ep = pool_endpoint(res[i].pool)->name;
+                size_t used = strlen(candidates);
+                if (res[i].r >= 0) {
+                        found = &res[i];
+                        n_found++;
+                        snprintf(candidates + used, sizeof candidates - used, "%s%s:%s", used ? ", " : "", ep, q->args.vm);
+                } else if (res[i].r == -ENOTUNIQ) {
+                        n_found += 2;
+                        snprintf(candidates + used, sizeof candidates - used, "%s%s", used ? ", " : "", res[i].err.message);
+                } else if (res[i].r != -ENOENT || n == 1)
+                        failure = res[i].r, found = &res[i];
+        }
+        if (n_found == 1 && !failure) {
+                struct json_object *out = json_object_new_object();
+                tag_endpoint(found->data, pool_endpoint(found->pool)->name);
+                json_object_object_add(out, "vm", json_object_get(found->data));
+                control_reply(q->req, PROTO_OK, NULL, out);
+                json_object_put(out);
+        } else if (n_found > 1) {
+                snprintf(why, sizeof why, "%s: VM name \"%s\" matches several VMs: %s", OP_FAULT_AMBIGUOUS,
+                         q->args.vm, candidates);
+                control_reply(q->req, PROTO_E_AMBIGUOUS, why, NULL);
+        } else if (failure) {
+                snprintf(why, sizeof why, "%s: %s", found->err.fault, found->err.message);
+                control_reply(q->req, error_for(failure), why, NULL);
+        } else {
+                snprintf(why, sizeof why, "%s: VM \"%s\" not found on any endpoint", OP_FAULT_NOT_FOUND, q->args.vm);
+                control_reply(q->req, PROTO_E_NOT_FOUND, why, NULL);
+        }
+        query_free(q);
+}
+
+void query_show(struct manager *m, struct control_request *req) {
+        struct query *q = calloc(1, sizeof *q);
+        char why[256];
+
+        if (!q) {
+                control_reply(req, PROTO_E_INTERNAL, "out of memory", NULL);
+                return;
+        }
+        q->req = req;
+        if (proto_arg_string(control_request_args(req), "vm", false, VM_NAME_MAX, &q->args.vm, why, sizeof why) < 0 ||
+            (m->config->n_endpoints == 0 && snprintf(why, sizeof why, "no endpoint is configured") > 0)) {
+                control_reply(req, PROTO_E_BAD_REQUEST, why, NULL);
+                query_free(q);
+                return;
+        }
+        struct pool *p = operation_resolve_endpoint(m, q->args.vm, &q->args.vm);
+        int r = p ? fanout_one(p, show_fn, show_done, q) : fanout_start(m->pools, show_fn, show_done, q);
+        if (r < 0) {
+                control_reply(req, PROTO_E_INTERNAL, "out of memory", NULL);
+                query_free(q);
+        }
+}
