@@ -29,6 +29,7 @@
 /* Every area's table; a new area adds its table here and nowhere else. */
 static const struct vmctl_command *const tables[] = {
         vmctl_core_commands,
+        vmctl_admin_commands,
         vmctl_ops_commands,
         vmctl_trail_commands,
 };

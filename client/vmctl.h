@@ -32,6 +32,7 @@ struct vmctl_command {
 
 /* Tables, each ended by an entry with a NULL name. */
 extern const struct vmctl_command vmctl_core_commands[];
+extern const struct vmctl_command vmctl_admin_commands[]; /* vmctl-admin.c */
 extern const struct vmctl_command vmctl_ops_commands[];   /* vmctl-ops.c */
 extern const struct vmctl_command vmctl_trail_commands[];  /* vmctl-trail.c: log, verify */
 

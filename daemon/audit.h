@@ -125,4 +125,10 @@ int audit_pending_foreach(struct audit *a, audit_pending_fn fn, void *userdata);
 struct json_object;
 int audit_get_json(struct audit *a, int64_t id, struct json_object **out);
 
+/*
+ * Check the database (PRAGMA quick_check) for "vmctl status": 0 and "ok"
+ * in buf when healthy, else -EIO and what SQLite found.
+ */
+int audit_health(struct audit *a, char *buf, size_t len);
+
 #endif

@@ -31,6 +31,7 @@
 #include "config.h"
 #include "log.h"
 #include "macros.h"
+#include "policy.h"
 
 #define PASSWORD_MAX 4096
 
@@ -38,6 +39,7 @@ enum section {
         SECTION_NONE,     /* before the first header */
         SECTION_MAIN,     /* [vmtraced] */
         SECTION_ENDPOINT, /* [endpoint "NAME"] */
+        SECTION_POLICY,   /* [policy "NAME"] */
         SECTION_BAD,      /* unknown or malformed header, already reported */
 };
 
@@ -48,6 +50,11 @@ struct endpoint_state {
         unsigned seen;          /* bit per key, to refuse duplicates */
         char *password_file;
         unsigned password_line;
+};
+
+struct policy_state {
+        struct policy_rule *rule;
+        unsigned seen;          /* bit per key, to refuse duplicates */
 };
 
 struct parser {
@@ -63,6 +70,8 @@ struct parser {
         struct config *c;
         struct endpoint_state *eps;
         size_t n_eps;
+        struct policy_state *pols;
+        size_t n_pols;
 };
 
 static void parse_error(struct parser *p, unsigned line, int error, const char *fmt, ...) _printf_(4, 5);
@@ -91,11 +100,14 @@ static bool endpoint_name_valid(const char *s, size_t n) {
         return true;
 }
 
-static void begin_endpoint(struct parser *p, const char *hdr, size_t len) {
-        const char *q = hdr + strlen("endpoint"), *end = hdr + len;
-        struct endpoint_state *eps;
-        struct endpoint_config *e;
-        size_t n;
+/*
+ * The NAME of a header [KIND "NAME"] (hdr without the brackets): its start
+ * in *name and its length in *n.  Reports a malformed header or an invalid
+ * name, and returns false then.
+ */
+static bool header_name(struct parser *p, const char *hdr, size_t len, const char *kind, const char **name,
+                        size_t *n) {
+        const char *q = hdr + strlen(kind), *end = hdr + len;
 
         if (q >= end || (*q != ' ' && *q != '\t'))
                 goto bad;
@@ -104,13 +116,29 @@ static void begin_endpoint(struct parser *p, const char *hdr, size_t len) {
         if (q >= end || *q != '"' || end - q < 2 || end[-1] != '"')
                 goto bad;
         q++;
-        n = (size_t) (end - 1 - q);
-        if (!endpoint_name_valid(q, n)) {
+        *n = (size_t) (end - 1 - q);
+        *name = q;
+        if (!endpoint_name_valid(q, *n)) {
                 parse_error(p, p->line, -EINVAL,
-                            "invalid endpoint name \"%.*s\": use 1-64 of A-Z a-z 0-9 . _ -, starting with a letter or digit",
-                            (int) n, q);
-                return;
+                            "invalid %s name \"%.*s\": use 1-64 of A-Z a-z 0-9 . _ -, starting with a letter or digit",
+                            kind, (int) *n, q);
+                return false;
         }
+        return true;
+bad:
+        parse_error(p, p->line, -EINVAL, "malformed section header [%.*s], expected [%s \"NAME\"]", (int) len, hdr,
+                    kind);
+        return false;
+}
+
+static void begin_endpoint(struct parser *p, const char *hdr, size_t len) {
+        struct endpoint_state *eps;
+        struct endpoint_config *e;
+        const char *q;
+        size_t n;
+
+        if (!header_name(p, hdr, len, "endpoint", &q, &n))
+                return;
         for (size_t i = 0; i < p->n_eps; i++)
                 if (strlen(p->eps[i].e->name) == n && memcmp(p->eps[i].e->name, q, n) == 0) {
                         parse_error(p, p->line, -EINVAL, "duplicate endpoint \"%.*s\" (first defined on line %u)",
@@ -136,9 +164,39 @@ static void begin_endpoint(struct parser *p, const char *hdr, size_t len) {
         p->section = SECTION_ENDPOINT;
         return;
 
-bad:
-        parse_error(p, p->line, -EINVAL, "malformed section header [%.*s], expected [endpoint \"NAME\"]",
-                    (int) len, hdr);
+oom:
+        parse_error(p, p->line, -ENOMEM, "out of memory");
+}
+
+static void begin_policy(struct parser *p, const char *hdr, size_t len) {
+        struct policy_state *ps;
+        struct policy_rule *r;
+        const char *q;
+        size_t n;
+
+        if (!header_name(p, hdr, len, "policy", &q, &n))
+                return;
+        for (size_t i = 0; i < p->n_pols; i++)
+                if (strlen(p->pols[i].rule->name) == n && memcmp(p->pols[i].rule->name, q, n) == 0) {
+                        parse_error(p, p->line, -EINVAL, "duplicate policy \"%.*s\" (first defined on line %u)",
+                                    (int) n, q, p->pols[i].rule->line);
+                        return;
+                }
+        ps = reallocarray(p->pols, p->n_pols + 1, sizeof *ps);
+        if (!ps)
+                goto oom;
+        p->pols = ps;
+        r = calloc(1, sizeof *r);
+        if (!r)
+                goto oom;
+        r->name = strndup(q, n);
+        if (!r->name) {
+                free(r);
+                goto oom;
+        }
+        r->line = p->line;
+        p->pols[p->n_pols++] = (struct policy_state) { .rule = r };
+        p->section = SECTION_POLICY;
         return;
 oom:
         parse_error(p, p->line, -ENOMEM, "out of memory");
@@ -157,6 +215,8 @@ static void begin_section(struct parser *p, const char *hdr, size_t len) {
                 p->section = SECTION_MAIN;
         } else if (len >= strlen("endpoint") && memcmp(hdr, "endpoint", strlen("endpoint")) == 0)
                 begin_endpoint(p, hdr, len);
+        else if (len >= strlen("policy") && memcmp(hdr, "policy", strlen("policy")) == 0)
+                begin_policy(p, hdr, len);
         else
                 parse_error(p, p->line, -EINVAL, "unknown section [%.*s]", (int) len, hdr);
 }
@@ -352,40 +412,42 @@ static int set_fingerprint(struct parser *p, struct endpoint_state *ep, const ch
         return 0;
 }
 
-/* Digits only, 1..max; 0 for anything else (so "-1" and overflow are refused alike). */
-static unsigned long parse_count(const char *value, unsigned long max) {
+
+/* A decimal number from min to max; reports and returns false otherwise. */
+static bool parse_number(struct parser *p, const char *key, const char *value, unsigned long min,
+                         unsigned long max, unsigned long *out) {
         unsigned long v = 0;
 
         for (const char *s = value; *s; s++) {
-                if (!isdigit((unsigned char) *s) || v > max)
-                        return 0;
+                if (!isdigit((unsigned char) *s) || v > max) {
+                        v = 0;
+                        break;
+                }
                 v = v * 10 + (unsigned long) (*s - '0');
         }
-        return v <= max ? v : 0;
+        if (v < min || v > max) {
+                parse_error(p, p->line, -EINVAL, "%s must be a number from %lu to %lu (got \"%s\")", key, min, max,
+                            value);
+                return false;
+        }
+        *out = v;
+        return true;
 }
 
 static int set_pool_size(struct parser *p, struct endpoint_state *ep, const char *value) {
-        unsigned long v = parse_count(value, CONFIG_MAX_POOL_SIZE);
+        unsigned long v;
 
-        if (v < 1) {
-                parse_error(p, p->line, -EINVAL, "pool-size must be a number from 1 to %d (got \"%s\")",
-                            CONFIG_MAX_POOL_SIZE, value);
-                return 0;
-        }
-        ep->e->pool_size = (unsigned) v;
+        if (parse_number(p, "pool-size", value, 1, CONFIG_MAX_POOL_SIZE, &v))
+                ep->e->pool_size = (unsigned) v;
         return 0;
 }
 
 static int set_task_timeout(struct parser *p, struct endpoint_state *ep, const char *value) {
-        unsigned long v = parse_count(value, CONFIG_MAX_TASK_TIMEOUT);
+        unsigned long v;
 
         (void) ep;
-        if (v < 1) {
-                parse_error(p, p->line, -EINVAL, "task-timeout must be a number of seconds from 1 to %d (got \"%s\")",
-                            CONFIG_MAX_TASK_TIMEOUT, value);
-                return 0;
-        }
-        p->c->task_timeout = (unsigned) v;
+        if (parse_number(p, "task-timeout", value, 1, CONFIG_MAX_TASK_TIMEOUT, &v))
+                p->c->task_timeout = (unsigned) v;
         return 0;
 }
 
@@ -399,6 +461,123 @@ static int set_post_events(struct parser *p, struct endpoint_state *ep, const ch
         return 0;
 }
 
+#define DEFINE_LIMIT_SETTER(field, key, min, max)                                                   \
+        static int set_##field(struct parser *p, struct endpoint_state *ep, const char *value) {  \
+                unsigned long v;                                                                    \
+                (void) ep;                                                                          \
+                if (parse_number(p, key, value, min, max, &v))                                      \
+                        p->c->limits.field = (unsigned) v;                                          \
+                return 0;                                                                           \
+        }
+DEFINE_LIMIT_SETTER(max_request_size, "max-request-size", 1024, 16 * 1024 * 1024)
+DEFINE_LIMIT_SETTER(idle_timeout, "idle-timeout", 1, 86400)
+DEFINE_LIMIT_SETTER(max_connections, "max-connections", 1, 65536)
+DEFINE_LIMIT_SETTER(max_connections_per_uid, "max-connections-per-uid", 1, 65536)
+DEFINE_LIMIT_SETTER(max_operations, "max-operations", 1, 65536)
+DEFINE_LIMIT_SETTER(shutdown_timeout, "shutdown-timeout", 0, 86400)
+
+static int set_admin_group(struct parser *p, struct endpoint_state *ep, const char *value) {
+        (void) ep;
+        return set_string(&p->c->admin_group, value);
+}
+
+static int set_socket_group(struct parser *p, struct endpoint_state *ep, const char *value) {
+        (void) ep;
+        return set_string(&p->c->socket_group, value);
+}
+
+static int set_socket_mode(struct parser *p, struct endpoint_state *ep, const char *value) {
+        char *end;
+        unsigned long v;
+
+        (void) ep;
+        errno = 0;
+        v = strtoul(value, &end, 8);
+        if (errno || *end || end == value || v > 0777 || (v & 0600) != 0600) {
+                parse_error(p, p->line, -EINVAL,
+                            "socket-mode must be an octal mode up to 0777 that lets the daemon's own user read and write (got \"%s\")",
+                            value);
+                return 0;
+        }
+        p->c->socket_mode = (unsigned) v;
+        return 0;
+}
+
+/* "a, b c": words separated by commas and/or white space, as a NULL-terminated array. */
+static int split_list(const char *value, char ***out) {
+        _cleanup_free_ char *copy = strdup(value);
+        char **list = NULL, *save = NULL;
+        size_t n = 0;
+
+        if (!copy)
+                return -ENOMEM;
+        for (char *w = strtok_r(copy, ", \t", &save); w; w = strtok_r(NULL, ", \t", &save)) {
+                char **l = reallocarray(list, n + 2, sizeof *l);
+                if (!l)
+                        goto oom;
+                list = l;
+                list[n] = strdup(w);
+                if (!list[n])
+                        goto oom;
+                list[++n] = NULL;
+        }
+        *out = list;
+        return n > 0 ? 0 : -ENODATA;
+oom:
+        for (size_t i = 0; i < n; i++)
+                free(list[i]);
+        free(list);
+        return -ENOMEM;
+}
+
+static struct policy_rule *current_rule(struct parser *p) {
+        return p->pols[p->n_pols - 1].rule;
+}
+
+static int set_list(struct parser *p, const char *key, const char *value, char ***dst) {
+        int r = split_list(value, dst);
+
+        if (r == -ENODATA)
+                parse_error(p, p->line, -EINVAL, "empty value for %s", key);
+        return r == -ENODATA ? 0 : r;
+}
+
+static int set_users(struct parser *p, struct endpoint_state *ep, const char *value) {
+        (void) ep;
+        return set_list(p, "users", value, &current_rule(p)->users);
+}
+
+static int set_groups(struct parser *p, struct endpoint_state *ep, const char *value) {
+        (void) ep;
+        return set_list(p, "groups", value, &current_rule(p)->groups);
+}
+
+static int set_commands(struct parser *p, struct endpoint_state *ep, const char *value) {
+        struct policy_rule *rule = current_rule(p);
+        int r;
+
+        (void) ep;
+        r = set_list(p, "commands", value, &rule->commands);
+        for (char **c = rule->commands; r >= 0 && c && *c; c++)
+                if (strcmp(*c, "*") != 0 && !policy_command_valid(*c)) {
+                        parse_error(p, p->line, -EINVAL,
+                                    "unknown command \"%s\" (use: rename cpu memory disk start stop reset suspend "
+                                    "clone migrate snapshot destroy list show, or *)", *c);
+                        break;
+                }
+        return r;
+}
+
+static int set_vms(struct parser *p, struct endpoint_state *ep, const char *value) {
+        (void) ep;
+        return set_list(p, "vms", value, &current_rule(p)->vms);
+}
+
+static int set_endpoints(struct parser *p, struct endpoint_state *ep, const char *value) {
+        (void) ep;
+        return set_list(p, "endpoints", value, &current_rule(p)->endpoints);
+}
+
 struct key {
         const char *name;
         enum section section;
@@ -410,6 +589,15 @@ static const struct key keys[] = {
         { "database", SECTION_MAIN, set_database },
         { "audit-group", SECTION_MAIN, set_audit_group },
         { "checkpoint-interval", SECTION_MAIN, set_checkpoint_interval },
+        { "admin-group", SECTION_MAIN, set_admin_group },
+        { "socket-group", SECTION_MAIN, set_socket_group },
+        { "socket-mode", SECTION_MAIN, set_socket_mode },
+        { "max-request-size", SECTION_MAIN, set_max_request_size },
+        { "idle-timeout", SECTION_MAIN, set_idle_timeout },
+        { "max-connections", SECTION_MAIN, set_max_connections },
+        { "max-connections-per-uid", SECTION_MAIN, set_max_connections_per_uid },
+        { "max-operations", SECTION_MAIN, set_max_operations },
+        { "shutdown-timeout", SECTION_MAIN, set_shutdown_timeout },
         { "url", SECTION_ENDPOINT, set_url },
         { "user", SECTION_ENDPOINT, set_user },
         { "password-file", SECTION_ENDPOINT, set_password_file },
@@ -418,6 +606,11 @@ static const struct key keys[] = {
         { "pool-size", SECTION_ENDPOINT, set_pool_size },
         { "task-timeout", SECTION_MAIN, set_task_timeout },
         { "post-events", SECTION_ENDPOINT, set_post_events },
+        { "users", SECTION_POLICY, set_users },
+        { "groups", SECTION_POLICY, set_groups },
+        { "commands", SECTION_POLICY, set_commands },
+        { "vms", SECTION_POLICY, set_vms },
+        { "endpoints", SECTION_POLICY, set_endpoints },
 };
 
 /* Always returns 1: we report errors ourselves, with better messages than inih. */
@@ -439,7 +632,9 @@ static int handle_key(void *user, const char *section, const char *name, const c
         if (p->section == SECTION_ENDPOINT) {
                 ep = &p->eps[p->n_eps - 1];
                 seen = &ep->seen;
-        } else
+        } else if (p->section == SECTION_POLICY)
+                seen = &p->pols[p->n_pols - 1].seen;
+        else
                 seen = &p->main_keys;
 
         if (strcmp(name, "password") == 0 && p->section == SECTION_ENDPOINT) {
@@ -465,7 +660,7 @@ static int handle_key(void *user, const char *section, const char *name, const c
                 return 1;
         }
         parse_error(p, p->line, -EINVAL, "unknown key \"%s\" in [%s]", name,
-                    p->section == SECTION_MAIN ? "vmtraced" : "endpoint");
+                    p->section == SECTION_MAIN ? "vmtraced" : p->section == SECTION_POLICY ? "policy" : "endpoint");
         return 1;
 }
 
@@ -576,7 +771,10 @@ static int load_password_file(struct parser *p, struct endpoint_state *ep) {
         return set_string(&ep->e->password_source, path);
 }
 
-/* systemd's LoadCredential= has already checked ownership and mode. */
+/*
+ * The credential NAME, or endpoint_NAME (what LoadCredential=endpoint:DIR
+ * makes of DIR/NAME).  systemd has already checked ownership and mode.
+ */
 static int load_credential(struct parser *p, struct endpoint_state *ep) {
         _cleanup_free_ char *path = NULL, *source = NULL;
         _cleanup_close_ int fd = -1;
@@ -596,6 +794,19 @@ static int load_credential(struct parser *p, struct endpoint_state *ep) {
                 return -ENOMEM;
         }
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        /* The shipped unit loads /etc/vmtraced/credentials/ as credentials named endpoint_NAME. */
+        if (fd < 0 && errno == ENOENT) {
+                _cleanup_free_ char *alt = NULL;
+
+                if (asprintf(&alt, "%s/endpoint_%s", dir, name) >= 0) {
+                        fd = open(alt, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+                        if (fd >= 0) {
+                                free(path);
+                                path = TAKE_PTR(alt);
+                        } else
+                                errno = ENOENT;
+                }
+        }
         if (fd < 0) {
                 r = negative_errno();
                 parse_error(p, ep->line, r,
@@ -629,6 +840,23 @@ static void validate_endpoint(struct parser *p, struct endpoint_state *ep) {
                 (void) load_credential(p, ep);
 }
 
+/* A rule must say whom it is for and what it grants, and name only endpoints that exist. */
+static void validate_policy(struct parser *p, const struct policy_rule *r) {
+        if (!r->users && !r->groups)
+                parse_error(p, r->line, -EINVAL, "policy \"%s\" names no users and no groups", r->name);
+        if (!r->commands)
+                parse_error(p, r->line, -EINVAL, "policy \"%s\" grants no commands", r->name);
+        for (char **e = r->endpoints; e && *e; e++) {
+                bool found = false;
+
+                for (size_t i = 0; i < p->n_eps && !found; i++)
+                        found = strcmp(p->eps[i].e->name, *e) == 0;
+                if (!found)
+                        parse_error(p, r->line, -EINVAL, "policy \"%s\" names endpoint \"%s\", which is not configured",
+                                    r->name, *e);
+        }
+}
+
 static void endpoint_free(struct endpoint_config *e) {
         if (!e)
                 return;
@@ -650,10 +878,13 @@ void config_free(struct config *c) {
                 endpoint_free(c->endpoints);
                 c->endpoints = next;
         }
+        policy_rules_free(c->rules);
         free(c->path);
         free(c->socket_path);
         free(c->database);
         free(c->audit_group);
+        free(c->admin_group);
+        free(c->socket_group);
         free(c);
 }
 
@@ -663,6 +894,9 @@ static void parser_done(struct parser *p) {
                 free(p->eps[i].password_file);
         }
         free(p->eps);
+        for (size_t i = 0; i < p->n_pols; i++)
+                policy_rule_free(p->pols[i].rule);
+        free(p->pols);
         config_free(p->c);
 }
 
@@ -675,6 +909,12 @@ static void link_endpoints(struct parser *p) {
                 tail = &(*tail)->next;
         }
         p->c->n_endpoints = p->n_eps;
+
+        struct policy_rule **rtail = &p->c->rules;
+        for (size_t i = 0; i < p->n_pols; i++) {
+                *rtail = TAKE_PTR(p->pols[i].rule);
+                rtail = &(*rtail)->next;
+        }
 }
 
 static int parse(struct parser *p) {
@@ -687,6 +927,15 @@ static int parse(struct parser *p) {
         p->c->task_timeout = CONFIG_DEFAULT_TASK_TIMEOUT;
         if (set_string(&p->c->path, p->path) < 0)
                 return log_oom();
+        p->c->socket_mode = 0660;
+        p->c->limits = (struct config_limits) {
+                .max_request_size = CONFIG_DEFAULT_MAX_REQUEST_SIZE,
+                .idle_timeout = CONFIG_DEFAULT_IDLE_TIMEOUT,
+                .max_connections = CONFIG_DEFAULT_MAX_CONNECTIONS,
+                .max_connections_per_uid = CONFIG_DEFAULT_MAX_CONNECTIONS_PER_UID,
+                .max_operations = CONFIG_DEFAULT_MAX_OPERATIONS,
+                .shutdown_timeout = CONFIG_DEFAULT_SHUTDOWN_TIMEOUT,
+        };
 
         r = ini_parse_stream(read_line, p, handle_key, p);
         if (r == -2)
@@ -704,6 +953,8 @@ static int parse(struct parser *p) {
         /* Check every endpoint even after errors, so one run lists all mistakes. */
         for (size_t i = 0; i < p->n_eps; i++)
                 validate_endpoint(p, &p->eps[i]);
+        for (size_t i = 0; i < p->n_pols; i++)
+                validate_policy(p, p->pols[i].rule);
         return p->r;
 }
 
@@ -729,6 +980,8 @@ int config_load(const char *path, struct config **out) {
 }
 
 void config_dump(const struct config *c, FILE *f) {
+        const struct config_limits *l = &c->limits;
+
         fprintf(f, "[vmtraced]\nsocket = %s\ndatabase = %s\n", c->socket_path, c->database);
         /* Defaults are left out, so existing golden files stay valid. */
         if (c->task_timeout != CONFIG_DEFAULT_TASK_TIMEOUT)
@@ -738,6 +991,15 @@ void config_dump(const struct config *c, FILE *f) {
                 fprintf(f, "audit-group = %s\n", c->audit_group);
         if (c->checkpoint_interval != CONFIG_DEFAULT_CHECKPOINT_INTERVAL)
                 fprintf(f, "checkpoint-interval = %u\n", c->checkpoint_interval);
+        if (c->admin_group)
+                fprintf(f, "admin-group = %s\n", c->admin_group);
+        if (c->socket_group)
+                fprintf(f, "socket-group = %s\n", c->socket_group);
+        fprintf(f, "socket-mode = %04o\n", c->socket_mode);
+        fprintf(f, "max-request-size = %u\nidle-timeout = %u\nmax-connections = %u\n"
+                   "max-connections-per-uid = %u\nmax-operations = %u\nshutdown-timeout = %u\n",
+                l->max_request_size, l->idle_timeout, l->max_connections, l->max_connections_per_uid,
+                l->max_operations, l->shutdown_timeout);
 
         for (const struct endpoint_config *e = c->endpoints; e; e = e->next) {
                 fprintf(f, "\n[endpoint \"%s\"]\n", e->name);
@@ -755,6 +1017,10 @@ void config_dump(const struct config *c, FILE *f) {
                 fprintf(f, "pool-size = %u\n", e->pool_size);
                 if (!e->post_events)
                         fputs("post-events = no\n", f);
+        }
+        for (const struct policy_rule *r = c->rules; r; r = r->next) {
+                fputc('\n', f);
+                policy_rule_dump(r, f);
         }
 }
 

@@ -14,6 +14,12 @@
  *   pool-size     = 4
  *   post-events   = yes
  *
+ *   [policy "alice-web"]
+ *   users     = alice
+ *   commands  = start stop
+ *   vms       = web-*
+ *   endpoints = vc1
+ *
  * [vmtraced] also takes task-timeout = SECONDS (default 3600).
  */
 #ifndef VMT_CONFIG_H
@@ -30,6 +36,25 @@
 #define CONFIG_DEFAULT_TASK_TIMEOUT 3600     /* seconds an operation may wait for its task */
 #define CONFIG_MAX_TASK_TIMEOUT     604800   /* a week */
 #define CONFIG_DEFAULT_CHECKPOINT_INTERVAL 1000
+
+/* Safe defaults for the control socket's limits (vmtraced.conf(5)). */
+#define CONFIG_DEFAULT_MAX_REQUEST_SIZE        (64 * 1024)
+#define CONFIG_DEFAULT_IDLE_TIMEOUT            30   /* seconds */
+#define CONFIG_DEFAULT_MAX_CONNECTIONS         256
+#define CONFIG_DEFAULT_MAX_CONNECTIONS_PER_UID 32
+#define CONFIG_DEFAULT_MAX_OPERATIONS          64
+#define CONFIG_DEFAULT_SHUTDOWN_TIMEOUT        60   /* seconds */
+
+struct policy_rule;
+
+struct config_limits {
+        unsigned max_request_size;        /* bytes per request line */
+        unsigned idle_timeout;            /* seconds a connection may stay without a complete request */
+        unsigned max_connections;
+        unsigned max_connections_per_uid;
+        unsigned max_operations;          /* requests in flight, all clients together */
+        unsigned shutdown_timeout;        /* seconds SIGTERM waits for operations in flight */
+};
 
 struct endpoint_config {
         char *name;                 /* from the section header [endpoint "NAME"] */
@@ -54,6 +79,11 @@ struct config {
         unsigned checkpoint_interval; /* rows between journal checkpoints; 0: only at shutdown */
         struct endpoint_config *endpoints; /* in file order */
         size_t n_endpoints;
+        char *admin_group;          /* members may do everything, as root may; NULL: none */
+        char *socket_group;         /* group of a socket we bind ourselves; NULL: ours */
+        unsigned socket_mode;       /* mode of a socket we bind ourselves */
+        struct config_limits limits;
+        struct policy_rule *rules;  /* in file order */
 };
 
 /*

@@ -8,6 +8,9 @@
  * the daemon or other clients.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <json-c/json.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -30,6 +33,7 @@ struct control_request {
         int64_t id;
         struct json_object *root;   /* keeps args alive */
         struct json_object *args;
+        bool counted;               /* admitted: counts against max_operations */
 };
 
 struct conn {
@@ -59,6 +63,8 @@ struct control {
         void *userdata;
         struct conn *conns;
         unsigned n_conns;
+        unsigned n_operations;      /* counted requests in flight */
+        control_authorize_fn authorize;
 };
 
 static void conn_process(struct conn *c);
@@ -172,6 +178,21 @@ static void conn_handle(struct conn *c, const char *line, size_t len) {
         *req = (struct control_request) { .conn = c, .id = pr.id, .root = pr.root, .args = pr.args };
         c->inflight = req;
         log_debug("Request %s from uid=%u pid=%d.", cmd->name, c->peer.uid, c->peer.pid);
+        /* Authorisation in one place, for every command of every table; default deny. */
+        if (!c->ctl->authorize) {
+                control_reply(req, PROTO_E_DENIED, "no authorisation configured", NULL);
+                return;
+        }
+        if (!c->ctl->authorize(req, cmd->name, c->ctl->userdata))
+                return;
+        if (c->ctl->n_operations >= c->ctl->limits.max_operations) {
+                log_warning("Control client uid=%u pid=%d: %s refused, %u operations in flight (max-operations).",
+                            c->peer.uid, c->peer.pid, cmd->name, c->ctl->n_operations);
+                control_reply(req, PROTO_E_UNAVAILABLE, "too many operations in flight; try again later", NULL);
+                return;
+        }
+        req->counted = true;
+        c->ctl->n_operations++;
         cmd->handler(req, c->ctl->userdata);
 }
 
@@ -256,6 +277,44 @@ static int on_conn_idle(sd_event_source *s _unused_, uint64_t usec _unused_, voi
         return 0;
 }
 
+/* A number from /proc/PID/NAME, or PEER_UNSET when it cannot be read (the process is gone, no audit). */
+static uint32_t read_proc_id(pid_t pid, const char *name) {
+        char path[64], buf[32];
+        unsigned long v;
+        char *end;
+
+        snprintf(path, sizeof path, "/proc/%d/%s", (int) pid, name);
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return PEER_UNSET;
+        ssize_t n = read(fd, buf, sizeof buf - 1);
+        if (n <= 0)
+                return PEER_UNSET;
+        buf[n] = '\0';
+        errno = 0;
+        v = strtoul(buf, &end, 10);
+        if (errno || end == buf || v > UINT32_MAX)
+                return PEER_UNSET;
+        return (uint32_t) v;
+}
+
+/* The uid's groups from the group database, primary first; just the primary one if it has no name. */
+static void peer_groups(struct peer *p) {
+        struct passwd pw, *res = NULL;
+        char tmp[4096];
+        int n = PEER_MAX_GROUPS;
+
+        p->groups[0] = p->gid;
+        p->n_groups = 1;
+        if (getpwuid_r(p->uid, &pw, tmp, sizeof tmp, &res) != 0 || !res)
+                return;
+        /* On overflow getgrouplist() fills what fits: a member of 65 groups is judged on the first 64. */
+        if (getgrouplist(res->pw_name, p->gid, p->groups, &n) < 0)
+                n = PEER_MAX_GROUPS;
+        p->n_groups = n > 0 ? n : 1;
+        p->groups[0] = p->gid;
+}
+
 static int conn_credentials(int fd, struct peer *p) {
         struct ucred cr;
         socklen_t len = sizeof cr;
@@ -267,7 +326,19 @@ static int conn_credentials(int fd, struct peer *p) {
         *p = (struct peer) { .uid = cr.uid, .gid = cr.gid, .pid = cr.pid };
         uid_to_name(cr.uid, p->user, sizeof p->user);
         gid_to_name(cr.gid, p->group, sizeof p->group);
+        /* Read now: the pid is only that process's while it is connected. */
+        p->loginuid = read_proc_id(cr.pid, "loginuid");
+        p->sessionid = read_proc_id(cr.pid, "sessionid");
+        peer_groups(p);
         return 0;
+}
+
+static unsigned conns_of_uid(const struct control *ctl, uid_t uid) {
+        unsigned n = 0;
+
+        for (const struct conn *c = ctl->conns; c; c = c->next)
+                n += c->peer.uid == uid;
+        return n;
 }
 
 static int conn_new(struct control *ctl, int fd) {
@@ -300,6 +371,9 @@ static int conn_new(struct control *ctl, int fd) {
                 goto fail;
         if (ctl->n_conns > ctl->limits.max_connections) {
                 conn_error(c, 0, PROTO_E_UNAVAILABLE, "too many connections; try again later");
+                conn_update(c);
+        } else if (conns_of_uid(ctl, c->peer.uid) > ctl->limits.max_connections_per_uid) {
+                conn_error(c, 0, PROTO_E_UNAVAILABLE, "too many connections from this user; try again later");
                 conn_update(c);
         }
         return 0;
@@ -429,6 +503,28 @@ unsigned control_connection_count(const struct control *ctl) {
         return ctl->n_conns;
 }
 
+void control_set_authorizer(struct control *ctl, control_authorize_fn fn) {
+        ctl->authorize = fn;
+}
+
+void control_set_limits(struct control *ctl, const struct control_limits *limits) {
+        ctl->limits = *limits;
+}
+
+int control_socket_access(struct control *ctl, mode_t mode, gid_t gid) {
+        if (!ctl->bound)
+                return 0;   /* systemd's SocketMode= and SocketGroup= rule */
+        if (gid != (gid_t) -1 && chown(ctl->path, (uid_t) -1, gid) < 0)
+                return log_error_errno(-errno, "Failed to give %s to gid %u: %m", ctl->path, (unsigned) gid);
+        if (chmod(ctl->path, mode) < 0)
+                return log_error_errno(-errno, "Failed to set mode %04o on %s: %m", (unsigned) mode, ctl->path);
+        return 0;
+}
+
+unsigned control_operations_in_flight(const struct control *ctl) {
+        return ctl->n_operations;
+}
+
 const struct peer *control_request_peer(const struct control_request *req) {
         return &req->conn->peer;
 }
@@ -455,6 +551,8 @@ void control_reply(struct control_request *req, enum proto_error e, const char *
         struct conn *c = req->conn;
         int64_t id = req->id;
 
+        if (c && req->counted)
+                c->ctl->n_operations--;
         json_object_put(req->root);
         free(req);
         if (!c)
@@ -464,6 +562,12 @@ void control_reply(struct control_request *req, enum proto_error e, const char *
                 _cleanup_free_ char *line = proto_format_reply(id, e, message, record);
                 if (!line || conn_queue(c, line) < 0)
                         c->closing = true;
+        }
+        /* Bad arguments are a protocol error like any other: the client is out of step, so close. */
+        if (e == PROTO_E_BAD_REQUEST) {
+                log_warning("Control client uid=%u pid=%d: %s: %s; closing connection.", c->peer.uid, c->peer.pid,
+                            proto_error_to_string(e), strempty(message));
+                c->closing = true;
         }
         if (!c->processing)
                 conn_process(c);

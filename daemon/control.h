@@ -10,6 +10,7 @@
 #ifndef VMT_CONTROL_H
 #define VMT_CONTROL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include <systemd/sd-event.h>
@@ -20,13 +21,27 @@ struct json_object;
 struct control;
 struct control_request;
 
-/* Who is asking, as the kernel says (SO_PEERCRED), read at accept time. */
+#define PEER_MAX_GROUPS 64
+/* /proc/PID/loginuid and sessionid hold this when the process has none (daemons, early boot). */
+#define PEER_UNSET ((uint32_t) 4294967295U)
+
+/*
+ * Who is asking, read at accept time and never from the request: uid, gid
+ * and pid from the kernel (SO_PEERCRED); names and supplementary groups
+ * from the system databases; and the audit login uid and session id from
+ * /proc, which survive sudo and su, so they still name the human behind a
+ * service account.
+ */
 struct peer {
         uid_t uid;
         gid_t gid;
         pid_t pid;
         char user[64];
         char group[64];
+        uint32_t loginuid;         /* PEER_UNSET if none */
+        uint32_t sessionid;        /* PEER_UNSET if none */
+        gid_t groups[PEER_MAX_GROUPS]; /* the uid's groups (getgrouplist), the primary gid first */
+        int n_groups;
 };
 
 struct control_command {
@@ -38,6 +53,8 @@ struct control_limits {
         size_t max_message;        /* bytes per request line */
         uint64_t idle_timeout_usec;
         unsigned max_connections;
+        unsigned max_connections_per_uid;
+        unsigned max_operations;   /* requests in flight, all connections together */
 };
 
 /*
@@ -46,6 +63,21 @@ struct control_limits {
  */
 int control_new(sd_event *event, const char *path, const struct control_limits *limits,
                 const struct control_command *const *tables, void *userdata, struct control **out);
+/*
+ * Called before every request is dispatched, whatever table its command
+ * comes from, so that no command can forget the check.  Returns true to go
+ * on; false after it has answered req itself (a refusal).  Without an
+ * authorizer every request is refused.
+ */
+typedef bool (*control_authorize_fn)(struct control_request *req, const char *command, void *userdata);
+void control_set_authorizer(struct control *c, control_authorize_fn fn);
+/* New limits (after a reload) apply to new connections and requests. */
+void control_set_limits(struct control *c, const struct control_limits *limits);
+/* Mode and group of a socket we bound ourselves (gid -1: keep); nothing under socket activation. */
+int control_socket_access(struct control *c, mode_t mode, gid_t gid);
+/* Requests in flight right now. */
+unsigned control_operations_in_flight(const struct control *c);
+
 /* Stop accepting new connections; requests in flight still get their replies. */
 void control_stop(struct control *c);
 void control_free(struct control *c);

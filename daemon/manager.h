@@ -3,6 +3,8 @@
 #ifndef VMT_MANAGER_H
 #define VMT_MANAGER_H
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <systemd/sd-event.h>
 
 struct manager {
@@ -12,6 +14,8 @@ struct manager {
         struct pool_set *pools;
         struct control *control;
         unsigned inflight;       /* operations submitted and not yet answered */
+        bool stopping;           /* SIGTERM: draining, new requests refused */
+        uint64_t stop_deadline;  /* CLOCK_MONOTONIC usec after which the drain gives up */
 };
 
 #endif

@@ -27,6 +27,7 @@
 #include "macros.h"
 #include "manager.h"
 #include "operation.h"
+#include "policy.h"
 #include "pool.h"
 #include "util.h"
 
@@ -419,6 +420,17 @@ static void operation_done(struct job *j) {
 }
 
 static void operation_queue(struct operation *op) {
+        /*
+         * Policy (issue 5): both ways here (one endpoint, or the look-up on
+         * all of them) know the exact VM and endpoint now, and nothing has
+         * been changed yet.  A refusal is answered and recorded there.
+         */
+        if (!policy_admit_operation(op->manager, op->req, op->kind, pool_endpoint(op->pool), op->args.vm)) {
+                op->req = NULL;   /* answered */
+                op->manager->inflight--;
+                operation_free(op);
+                return;
+        }
         op->next = inflight;
         inflight = op;
         pool_submit(op->pool, &op->job);

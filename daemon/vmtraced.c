@@ -4,16 +4,26 @@
  * control socket), runs the sd-event loop, and tears it all down in the
  * order that loses nothing: stop accepting, let the workers finish what they
  * hold, log the sessions out (recorded), then close the trail.
+ *
+ * As a systemd service (Type=notify): READY=1 once config, trail and
+ * socket are up; STATUS= with endpoints, sessions and operations; the
+ * watchdog is fed by sd-event; SIGHUP re-reads the policy and limits
+ * (RELOADING=1 ... READY=1) without touching operations in flight; SIGTERM
+ * drains (STOPPING=1) for at most shutdown-timeout seconds.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 
+#include "admin.h"
 #include "audit.h"
 #include "config.h"
 #include "control.h"
@@ -21,12 +31,17 @@
 #include "macros.h"
 #include "manager.h"
 #include "operation.h"
+#include "policy.h"
 #include "pool.h"
 #include "query.h"
 #include "recovery.h"
 #include "vsphere.h"
 
 #define DEFAULT_CONFIG "/etc/vmtraced/vmtraced.conf"
+#define USEC_PER_SEC 1000000ULL
+/* How often STATUS= is refreshed, and the drain re-checked. */
+#define STATUS_INTERVAL_USEC (5 * USEC_PER_SEC)
+#define DRAIN_POLL_USEC (100 * 1000ULL)
 
 static void handle_ping(struct control_request *req, void *userdata _unused_) {
         control_reply(req, PROTO_OK, NULL, NULL);
@@ -95,9 +110,130 @@ static const struct control_command operation_commands[] = {
 /* Every request is dispatched through these tables and nowhere else; each area adds its table here. */
 static const struct control_command *const command_tables[] = {
         core_commands,
+        admin_commands,
         operation_commands,
         NULL,
 };
+
+static struct control_limits limits_from_config(const struct config *c) {
+        return (struct control_limits) {
+                .max_message = c->limits.max_request_size,
+                .idle_timeout_usec = c->limits.idle_timeout * USEC_PER_SEC,
+                .max_connections = c->limits.max_connections,
+                .max_connections_per_uid = c->limits.max_connections_per_uid,
+                .max_operations = c->limits.max_operations,
+        };
+}
+
+/* Every request passes here first (control.c calls it): shutdown, then policy. */
+static bool authorize(struct control_request *req, const char *command, void *userdata) {
+        struct manager *m = userdata;
+
+        if (m->stopping && strcmp(command, "ping") != 0 && strcmp(command, "status") != 0) {
+                control_reply(req, PROTO_E_UNAVAILABLE, "vmtraced is shutting down", NULL);
+                return false;
+        }
+        return policy_admit_command(m, req, command);
+}
+
+static void notify_status(struct manager *m) {
+        unsigned sessions, logged_in, busy;
+
+        pool_set_counts(m->pools, &sessions, &logged_in, &busy);
+        (void) sd_notifyf(0, "STATUS=%s%zu endpoint(s), %u/%u session(s) logged in, %u operation(s) in flight",
+                          m->stopping ? "Stopping: " : "", m->config->n_endpoints, logged_in, sessions, m->inflight);
+}
+
+static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        notify_status(userdata);
+        /* A time source is one-shot: move it on and switch it back on. */
+        (void) sd_event_source_set_time(s, usec + STATUS_INTERVAL_USEC);
+        return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+}
+
+static bool same_string(const char *a, const char *b) {
+        return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+static bool same_endpoint(const struct endpoint_config *a, const struct endpoint_config *b) {
+        return same_string(a->name, b->name) && same_string(a->url, b->url) && same_string(a->user, b->user) &&
+               same_string(a->password, b->password) && same_string(a->ca_file, b->ca_file) &&
+               a->has_fingerprint == b->has_fingerprint &&
+               memcmp(a->fingerprint, b->fingerprint, sizeof a->fingerprint) == 0 && a->pool_size == b->pool_size;
+}
+
+static bool same_endpoints(const struct config *a, const struct config *b) {
+        const struct endpoint_config *x = a->endpoints, *y = b->endpoints;
+
+        for (; x && y; x = x->next, y = y->next)
+                if (!same_endpoint(x, y))
+                        return false;
+        return !x && !y;
+}
+
+/*
+ * SIGHUP: re-read the file and take over what can change while running,
+ * the policy, the admin group and the limits.  Endpoints (and their
+ * passwords), socket and database stay as they are until a restart: the
+ * session pools and the trail hold them.  Operations in flight never see
+ * a reload; they copied what they need when they were admitted.
+ */
+static void manager_reload(struct manager *m) {
+        struct config *n = NULL;
+
+        struct timespec ts;
+
+        /* MONOTONIC_USEC: systemd 253 and later want it with RELOADING=1 (Type=notify-reload). */
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        (void) sd_notifyf(0, "RELOADING=1\nSTATUS=Reloading %s\nMONOTONIC_USEC=%" PRIu64, m->config->path,
+                          (uint64_t) (ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000));
+        if (config_load(m->config->path, &n) < 0)
+                log_error("Reload of %s failed; the running configuration stays in force.", m->config->path);
+        else {
+                if (!same_endpoints(m->config, n))
+                        log_warning("Reload: endpoint changes in %s take effect only after a restart "
+                                    "(systemctl restart vmtraced); the running endpoints stay.", n->path);
+                if (!same_string(m->config->socket_path, n->socket_path) ||
+                    !same_string(m->config->database, n->database) ||
+                    !same_string(m->config->socket_group, n->socket_group) ||
+                    m->config->socket_mode != n->socket_mode)
+                        log_warning("Reload: socket and database settings take effect only after a restart.");
+                struct policy_rule *rules = m->config->rules;
+                char *admin = m->config->admin_group;
+
+                m->config->rules = TAKE_PTR(n->rules);
+                m->config->admin_group = TAKE_PTR(n->admin_group);
+                n->rules = rules;            /* the old ones go with n */
+                n->admin_group = admin;
+                m->config->limits = n->limits;
+                const struct control_limits limits = limits_from_config(m->config);
+                control_set_limits(m->control, &limits);
+                config_free(n);
+                log_info("Reloaded %s: policy and limits are in force.", m->config->path);
+        }
+        (void) sd_notify(0, "READY=1");
+        notify_status(m);
+}
+
+static int on_reload(sd_event_source *s _unused_, const struct signalfd_siginfo *si _unused_, void *userdata) {
+        manager_reload(userdata);
+        return 0;
+}
+
+/* While draining: leave the loop once nothing is in flight, or at the deadline. */
+static int on_drain(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct manager *m = userdata;
+        unsigned n = control_operations_in_flight(m->control);
+
+        if (n == 0 || usec >= m->stop_deadline) {
+                if (n > 0)
+                        log_warning("Shutdown timeout: %u request(s) still in flight; their trail rows are completed "
+                                    "as the workers finish, but their clients may get no reply.", n);
+                return sd_event_exit(sd_event_source_get_event(s), 0);
+        }
+        int r = sd_event_source_set_time(s, usec + DRAIN_POLL_USEC);
+        return r < 0 ? r : sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+}
 
 static void manager_free(struct manager *m) {
         if (!m)
@@ -112,10 +248,45 @@ static void manager_free(struct manager *m) {
 }
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct manager *, manager_free);
 
-static int on_terminate(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata _unused_) {
+/*
+ * SIGTERM: stop accepting, refuse new requests on open connections, and
+ * give those in flight up to shutdown-timeout to finish and be answered.
+ * A second signal stops at once (the workers still finish what they hold).
+ */
+static int on_terminate(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        struct manager *m = userdata;
+        sd_event *e = sd_event_source_get_event(s);
+        uint64_t t;
+
         log_info("Received %s, shutting down.", strsignal((int) si->ssi_signo));
-        (void) sd_notify(0, "STOPPING=1\nSTATUS=Shutting down");
-        return sd_event_exit(sd_event_source_get_event(s), 0);
+        if (m->stopping)
+                return sd_event_exit(e, 0);
+        m->stopping = true;
+        (void) sd_notify(0, "STOPPING=1");
+        notify_status(m);
+        control_stop(m->control);
+        (void) sd_event_now(e, CLOCK_MONOTONIC, &t);
+        m->stop_deadline = t + m->config->limits.shutdown_timeout * USEC_PER_SEC;
+        int r = sd_event_add_time(e, NULL, CLOCK_MONOTONIC, t, 0, on_drain, m);
+        if (r < 0) {
+                log_error_errno(r, "Failed to wait for operations in flight: %m");
+                return sd_event_exit(e, 0);
+        }
+        return 0;
+}
+
+static int manager_socket_access(struct manager *m) {
+        gid_t gid = (gid_t) -1;
+
+        if (m->config->socket_group) {
+                struct group gr, *res = NULL;
+                char tmp[8192];
+
+                if (getgrnam_r(m->config->socket_group, &gr, tmp, sizeof tmp, &res) != 0 || !res)
+                        return log_error_errno(-ENOENT, "socket-group %s does not exist.", m->config->socket_group);
+                gid = res->gr_gid;
+        }
+        return control_socket_access(m->control, m->config->socket_mode, gid);
 }
 
 /*
@@ -167,11 +338,14 @@ static int manager_new(const char *config_path, struct manager **out) {
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
         sigaddset(&mask, SIGPIPE);
         pthread_sigmask(SIG_BLOCK, &mask, NULL);
         r = sd_event_add_signal(m->event, NULL, SIGTERM, on_terminate, m);
         if (r >= 0)
                 r = sd_event_add_signal(m->event, NULL, SIGINT, on_terminate, m);
+        if (r >= 0)
+                r = sd_event_add_signal(m->event, NULL, SIGHUP, on_reload, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to watch signals: %m");
         r = sd_event_set_watchdog(m->event, true);
@@ -193,14 +367,17 @@ static int manager_new(const char *config_path, struct manager **out) {
         if (r < 0)
                 return r;
 
-        const struct control_limits limits = {
-                .max_message = PROTO_MAX_MESSAGE,
-                .idle_timeout_usec = 30 * 1000000ULL,
-                .max_connections = 256,
-        };
+        const struct control_limits limits = limits_from_config(m->config);
         r = control_new(m->event, m->config->socket_path, &limits, command_tables, m, &m->control);
         if (r < 0)
                 return r;
+        control_set_authorizer(m->control, authorize);
+        r = manager_socket_access(m);
+        if (r < 0)
+                return r;
+        r = sd_event_add_time_relative(m->event, NULL, CLOCK_MONOTONIC, STATUS_INTERVAL_USEC, 0, on_status_timer, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the status timer: %m");
         *out = TAKE_PTR(m);
         return 0;
 }
@@ -271,7 +448,8 @@ int main(int argc, char **argv) {
 
         log_info("Ready: socket %s, database %s, %zu endpoint(s).", m->config->socket_path, m->config->database,
                  m->config->n_endpoints);
-        (void) sd_notifyf(0, "READY=1\nSTATUS=Serving %zu endpoint(s)", m->config->n_endpoints);
+        (void) sd_notify(0, "READY=1");
+        notify_status(m);
         r = sd_event_loop(m->event);
         if (r < 0) {
                 log_error_errno(r, "Event loop failed: %m");

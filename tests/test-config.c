@@ -429,6 +429,8 @@ static bool make_fixtures(void) {
                 { "ca.pem", "-----BEGIN CERTIFICATE-----\n", 0644 },
                 { "creds/vc-cred", PW_CRED, 0400 }, /* no newline, as systemd-creds writes it */
                 { "creds/empty-cred", "", 0400 },
+                /* as LoadCredential=endpoint:/etc/vmtraced/credentials names them */
+                { "creds/endpoint_vc-unit", PW_CRED, 0400 },
         };
 
         snprintf(p, sizeof p, "%s/creds", tmpdir);

@@ -55,12 +55,17 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Tests also run vmctl as nobody, which the policy refuses by default;
+# this rule lets nobody do everything.  Set TEST_POLICY (maybe empty) for others.
+TEST_POLICY=${TEST_POLICY-$'[policy "tests-nobody"]\nusers = nobody\ncommands = *'}
+
 # write_config FILE ENDPOINT-LINES...: a config for the scratch dir.
 write_config() {
 	local f=$1; shift
 	{
 		printf '[vmtraced]\nsocket = %s\ndatabase = %s\n' "$T/vmtraced.sock" "$T/trail.db"
 		printf '%s\n' "$@"
+		printf '%s\n' "$TEST_POLICY"
 	} >"$f"
 }
 

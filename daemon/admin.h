@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The daemon's own commands for operators: whoami (the identity the daemon
+ * sees and what the policy lets it do) and status (endpoints, sessions,
+ * operations in flight, database health).  Neither touches a platform, so
+ * both are open to everyone who may connect to the socket.
+ */
+#ifndef VMT_ADMIN_H
+#define VMT_ADMIN_H
+
+#include "control.h"
+
+extern const struct control_command admin_commands[];
+
+#endif

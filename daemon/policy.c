@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Policy rules and the decision; see policy.h.  The gates that apply it to
+ * requests are in policy_gate.c, so that the config parser and its tests
+ * link without the control socket and the trail.
+ */
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "control.h"
+#include "macros.h"
+#include "policy.h"
+#include "util.h"
+
+const char *const policy_commands[] = {
+        "rename", "cpu", "memory", "disk", "start", "stop", "reset", "suspend",
+        "clone", "migrate", "snapshot", "destroy", "list", "show", NULL,
+};
+
+static const char *const op_commands[_OP_MAX] = {
+        [OP_RENAME] = "rename",
+        [OP_CPU] = "cpu",
+        [OP_MEMORY] = "memory",
+        [OP_DISK_GROW] = "disk",
+        [OP_DISK_ADD] = "disk",
+        [OP_START] = "start",
+        [OP_STOP] = "stop",
+        [OP_STOP_GUEST] = "stop",
+        [OP_RESET] = "reset",
+        [OP_SUSPEND] = "suspend",
+        [OP_CLONE] = "clone",
+        [OP_MIGRATE] = "migrate",
+        [OP_SNAPSHOT_CREATE] = "snapshot",
+        [OP_SNAPSHOT_REVERT] = "snapshot",
+        [OP_SNAPSHOT_REMOVE] = "snapshot",
+        [OP_DESTROY] = "destroy",
+};
+
+static bool list_has(char *const *list, const char *s) {
+        for (; list && *list; list++)
+                if (strcmp(*list, s) == 0)
+                        return true;
+        return false;
+}
+
+bool policy_command_valid(const char *name) {
+        return list_has((char *const *) policy_commands, name);
+}
+
+const char *policy_command_for_op(enum op_kind kind) {
+        return kind < _OP_MAX && op_commands[kind] ? op_commands[kind] : "unknown";
+}
+
+void policy_command_for_wire(const char *wire, char *buf, size_t len) {
+        snprintf(buf, len, "%.*s", (int) strcspn(wire, "-"), wire);
+}
+
+static void strv_free(char **l) {
+        for (char **s = l; s && *s; s++)
+                free(*s);
+        free(l);
+}
+
+void policy_rule_free(struct policy_rule *r) {
+        if (!r)
+                return;
+        free(r->name);
+        strv_free(r->users);
+        strv_free(r->groups);
+        strv_free(r->commands);
+        strv_free(r->vms);
+        strv_free(r->endpoints);
+        free(r);
+}
+
+void policy_rules_free(struct policy_rule *r) {
+        while (r) {
+                struct policy_rule *next = r->next;
+
+                policy_rule_free(r);
+                r = next;
+        }
+}
+
+/* A name as written in a rule matches by name or by its decimal id. */
+static bool id_matches(const char *entry, const char *name, unsigned id) {
+        char num[16];
+
+        snprintf(num, sizeof num, "%u", id);
+        return strcmp(entry, name) == 0 || strcmp(entry, num) == 0;
+}
+
+static bool peer_in_group(const struct peer *p, const char *group) {
+        for (int i = 0; i < p->n_groups; i++) {
+                char name[64];
+
+                gid_to_name(p->groups[i], name, sizeof name);
+                if (id_matches(group, name, p->groups[i]))
+                        return true;
+        }
+        return false;
+}
+
+bool policy_rule_applies(const struct policy_rule *r, const struct peer *p) {
+        for (char **u = r->users; u && *u; u++)
+                if (strcmp(*u, "*") == 0 || id_matches(*u, p->user, p->uid))
+                        return true;
+        for (char **g = r->groups; g && *g; g++)
+                if (peer_in_group(p, *g))
+                        return true;
+        return false;
+}
+
+bool policy_is_admin(const char *admin_group, const struct peer *p) {
+        return p->uid == 0 || (admin_group && peer_in_group(p, admin_group));
+}
+
+static bool rule_grants(const struct policy_rule *r, const char *command, const char *endpoint, const char *vm) {
+        if (!list_has(r->commands, "*") && !list_has(r->commands, command))
+                return false;
+        if (endpoint && r->endpoints && !list_has(r->endpoints, endpoint))
+                return false;
+        if (vm && r->vms) {
+                for (char **pat = r->vms; *pat; pat++)
+                        if (fnmatch(*pat, vm, 0) == 0)
+                                return true;
+                return false;
+        }
+        return true;
+}
+
+bool policy_check(const struct policy_rule *rules, const char *admin_group, const struct peer *p,
+                  const char *command, const char *endpoint, const char *vm, char *why, size_t whylen) {
+        char considered[256] = "";
+        size_t off = 0;
+
+        if (p->uid == 0) {
+                snprintf(why, whylen, "root");
+                return true;
+        }
+        if (admin_group && peer_in_group(p, admin_group)) {
+                snprintf(why, whylen, "admin-group %s", admin_group);
+                return true;
+        }
+        for (const struct policy_rule *r = rules; r; r = r->next) {
+                if (!policy_rule_applies(r, p))
+                        continue;
+                if (rule_grants(r, command, endpoint, vm)) {
+                        snprintf(why, whylen, "rule \"%s\"", r->name);
+                        return true;
+                }
+                if (off < sizeof considered) {
+                        int n = snprintf(considered + off, sizeof considered - off, "%s\"%s\"", off ? ", " : "",
+                                         r->name);
+                        off += n > 0 ? (size_t) n : 0;
+                }
+        }
+        snprintf(why, whylen, "default deny: no rule grants %s%s%s%s%s to %s (uid %u)%s%s%s", command,
+                 vm || endpoint ? " of " : "", endpoint ? endpoint : "", endpoint && vm ? ":" : "", vm ? vm : "",
+                 p->user, (unsigned) p->uid, *considered ? "; rules for this user that do not cover it: " : "",
+                 considered, *considered ? "" : "; no rule names this user or its groups");
+        return false;
+}
+
+static void dump_list(FILE *f, const char *key, char *const *list) {
+        if (!list)
+                return;
+        fprintf(f, "%s =", key);
+        for (; *list; list++)
+                fprintf(f, " %s", *list);
+        fputc('\n', f);
+}
+
+void policy_rule_dump(const struct policy_rule *r, FILE *f) {
+        fprintf(f, "[policy \"%s\"]\n", r->name);
+        dump_list(f, "users", r->users);
+        dump_list(f, "groups", r->groups);
+        dump_list(f, "commands", r->commands);
+        dump_list(f, "vms", r->vms);
+        dump_list(f, "endpoints", r->endpoints);
+}
