@@ -1253,6 +1253,8 @@ int audit_set_group(struct audit *a, const char *group) {
                 }
         }
         return 0;
+}
+
 /* --- issue 5 (control plane): database health for "vmctl status" --- */
 int audit_health(struct audit *a, char *buf, size_t len) {
         _cleanup_(unlockp) _unused_ pthread_mutex_t *m = lock(a);
