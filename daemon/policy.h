@@ -72,6 +72,12 @@ bool policy_is_admin(const char *admin_group, const struct peer *p);
  * refusal has been written to the trail and answered, and req is gone.
  */
 bool policy_admit_command(struct manager *m, struct control_request *req, const char *command);
+/* The same for a read (show) or any command, once its endpoint and VM are known; operation names the DENIED row. */
+bool policy_admit_target(struct manager *m, struct control_request *req, const char *command, const char *operation,
+                         const struct endpoint_config *ep, const char *vm);
+/* Whether the policy lets the requester run command on vm at endpoint; no row, no answer (for filtering lists). */
+bool policy_allows(struct manager *m, const struct control_request *req, const char *command, const char *endpoint,
+                   const char *vm);
 bool policy_admit_operation(struct manager *m, struct control_request *req, enum op_kind kind,
                             const struct endpoint_config *endpoint, const char *vm);
 

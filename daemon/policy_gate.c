@@ -85,14 +85,26 @@ bool policy_admit_command(struct manager *m, struct control_request *req, const 
         return false;
 }
 
-bool policy_admit_operation(struct manager *m, struct control_request *req, enum op_kind kind,
-                            const struct endpoint_config *ep, const char *vm) {
-        const char *pc = policy_command_for_op(kind);
+bool policy_admit_target(struct manager *m, struct control_request *req, const char *command, const char *operation,
+                         const struct endpoint_config *ep, const char *vm) {
         char why[512];
 
-        if (policy_check(m->config->rules, m->config->admin_group, control_request_peer(req), pc,
+        if (policy_check(m->config->rules, m->config->admin_group, control_request_peer(req), command,
                          ep ? ep->name : NULL, vm, why, sizeof why))
                 return true;
-        deny(m, req, op_kind_trail_name(kind), pc, ep, vm, why);
+        deny(m, req, operation, command, ep, vm, why);
         return false;
+}
+
+bool policy_admit_operation(struct manager *m, struct control_request *req, enum op_kind kind,
+                            const struct endpoint_config *ep, const char *vm) {
+        return policy_admit_target(m, req, policy_command_for_op(kind), op_kind_trail_name(kind), ep, vm);
+}
+
+bool policy_allows(struct manager *m, const struct control_request *req, const char *command, const char *endpoint,
+                   const char *vm) {
+        char why[512];
+
+        return policy_check(m->config->rules, m->config->admin_group, control_request_peer(req), command, endpoint, vm,
+                            why, sizeof why);
 }

@@ -13,10 +13,12 @@
 #include "macros.h"
 #include "manager.h"
 #include "operation.h"
+#include "policy.h"
 #include "pool.h"
 #include "query.h"
 
 struct query {
+        struct manager *manager;
         struct control_request *req;
         struct op_args args;      /* show: the VM, endpoint prefix removed */
 };
@@ -89,9 +91,14 @@ static void list_done(void *userdata, struct fanout_result *res, size_t n) {
                 }
                 size_t k = json_object_is_type(res[i].data, json_type_array) ? json_object_array_length(res[i].data) : 0;
                 for (size_t j = 0; j < k; j++) {
-                        struct json_object *vm = json_object_get(json_object_array_get_idx(res[i].data, j));
+                        struct json_object *vm = json_object_array_get_idx(res[i].data, j);
+                        struct json_object *name = NULL;
+                        json_object_object_get_ex(vm, "name", &name);
+                        /* A rule limited to some VMs or endpoints also limits what the operator sees. */
+                        if (!policy_allows(q->manager, q->req, "list", ep, json_object_get_string(name)))
+                                continue;
                         tag_endpoint(vm, ep);
-                        json_object_array_add(vms, vm);
+                        json_object_array_add(vms, json_object_get(vm));
                 }
         }
         /* What could be read is shown; an endpoint that could not answer makes it an error all the same. */
@@ -110,6 +117,7 @@ void query_list(struct manager *m, struct control_request *req) {
                 return;
         }
         q->req = req;
+        q->manager = m;
         if (fanout_start(m->pools, list_fn, list_done, q) < 0) {
                 control_reply(req, PROTO_E_INTERNAL, "out of memory", NULL);
                 query_free(q);
@@ -138,6 +146,11 @@ static void show_done(void *userdata, struct fanout_result *res, size_t n) {
                         failure = res[i].r, found = &res[i];
         }
         if (n_found == 1 && !failure) {
+                const struct endpoint_config *ep = pool_endpoint(found->pool);
+                if (!policy_admit_target(q->manager, q->req, "show", "ShowVM", ep, q->args.vm)) {
+                        query_free(q);   /* refused: recorded and answered */
+                        return;
+                }
                 struct json_object *out = json_object_new_object();
                 tag_endpoint(found->data, pool_endpoint(found->pool)->name);
                 json_object_object_add(out, "vm", json_object_get(found->data));
@@ -166,6 +179,7 @@ void query_show(struct manager *m, struct control_request *req) {
                 return;
         }
         q->req = req;
+        q->manager = m;
         if (proto_arg_string(control_request_args(req), "vm", false, VM_NAME_MAX, &q->args.vm, why, sizeof why) < 0 ||
             (m->config->n_endpoints == 0 && snprintf(why, sizeof why, "no endpoint is configured") > 0)) {
                 control_reply(req, PROTO_E_BAD_REQUEST, why, NULL);
