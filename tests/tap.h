@@ -25,6 +25,16 @@ __attribute__((format(printf, 2, 3), unused)) static bool tap_ok(bool cond, cons
         return cond;
 }
 
+__attribute__((format(printf, 1, 2), unused)) static void tap_skip(const char *fmt, ...) {
+        va_list ap;
+        printf("ok %d # SKIP ", ++tap_n);
+        va_start(ap, fmt);
+        vprintf(fmt, ap);
+        va_end(ap);
+        printf("\n");
+        fflush(stdout);
+}
+
 __attribute__((unused)) static int tap_done(void) {
         printf("1..%d\n# %d passed, %d failed\n", tap_n, tap_n - tap_failed, tap_failed);
         return tap_failed ? 1 : 0;

@@ -33,6 +33,7 @@
 #include "config.h"
 #include "log.h"
 #include "macros.h"
+#include "tap.h"
 
 #define PW_FILE "s3cret-file"
 #define PW_CRLF "s3cret-crlf"
@@ -41,25 +42,6 @@
 static char tmpdir[] = "/tmp/test-config.XXXXXX";
 static char datadir[512];
 static char creddir[512];
-static unsigned n_test, n_failed;
-
-static void result(bool ok, const char *fmt, ...) _printf_(2, 3);
-static void result(bool ok, const char *fmt, ...) {
-        va_list ap;
-
-        printf("%sok %u - ", ok ? "" : "not ", ++n_test);
-        va_start(ap, fmt);
-        vprintf(fmt, ap);
-        va_end(ap);
-        printf("\n");
-        fflush(stdout);
-        n_failed += !ok;
-}
-
-static void skip(const char *why) {
-        printf("ok %u # SKIP %s\n", ++n_test, why);
-}
-
 static bool diag(const char *fmt, ...) _printf_(1, 2);
 static bool diag(const char *fmt, ...) {
         va_list ap;
@@ -239,7 +221,7 @@ static void golden(const char *name) {
 
         raw = read_file(src);
         if (!raw || !write_file(conf, (text = subst(raw)), 0644)) {
-                result(false, "%s: cannot copy %s", name, src);
+                tap_ok(false, "%s: cannot copy %s", name, src);
                 return;
         }
         r = load_captured(conf, &c, &log);
@@ -251,7 +233,7 @@ static void golden(const char *name) {
         else
                 ok = diag("neither %s.ok nor %s.err exists", name, name);
         config_free(c);
-        result(ok, "golden %s", name);
+        tap_ok(ok, "golden %s", name);
 }
 
 static int conf_filter(const struct dirent *d) {
@@ -265,7 +247,7 @@ static void run_golden(void) {
         int n = scandir(datadir, &list, conf_filter, alphasort);
 
         if (n <= 0) {
-                result(false, "no golden files in %s", datadir);
+                tap_ok(false, "no golden files in %s", datadir);
                 return;
         }
         for (int i = 0; i < n; i++) {
@@ -299,7 +281,7 @@ static void test_values(void) {
         snprintf(conf, sizeof conf, "%s/full.conf", tmpdir);
         r = load_captured(conf, &c, &log);
         if (r < 0) {
-                result(false, "full.conf values: load failed");
+                tap_ok(false, "full.conf values: load failed");
                 return;
         }
         e1 = config_find_endpoint(c, "vc1");
@@ -322,7 +304,7 @@ static void test_values(void) {
         else
                 ok = true;
         config_free(c);
-        result(ok, "values of full.conf: order, passwords, pool sizes, fingerprints");
+        tap_ok(ok, "values of full.conf: order, passwords, pool sizes, fingerprints");
 }
 
 static void test_no_file(void) {
@@ -333,7 +315,7 @@ static void test_no_file(void) {
 
         snprintf(path, sizeof path, "%s/does-not-exist.conf", tmpdir);
         r = load_captured(path, &c, &log);
-        result(r == -ENOENT && c == (struct config *) 0x1 && strstr(log, path),
+        tap_ok(r == -ENOENT && c == (struct config *) 0x1 && strstr(log, path),
                "missing config file -> -ENOENT, *out untouched");
 }
 
@@ -347,7 +329,7 @@ static void test_no_credentials_directory(void) {
         unsetenv("CREDENTIALS_DIRECTORY");
         r = load_captured(path, &c, &log);
         setenv("CREDENTIALS_DIRECTORY", creddir, 1);
-        result(r == -EINVAL && !c && strstr(log, "nocreddir.conf:1: endpoint \"vc-cred\" has no password-file and "
+        tap_ok(r == -EINVAL && !c && strstr(log, "nocreddir.conf:1: endpoint \"vc-cred\" has no password-file and "
                                                  "$CREDENTIALS_DIRECTORY is not set"),
                "no password-file and no $CREDENTIALS_DIRECTORY");
         if (c)
@@ -368,7 +350,7 @@ static void test_password_mode_fix(void) {
         r1 = load_captured(path, &c1, &log1);
         chmod(pw, 0600);
         r2 = load_captured(path, &c2, &log2);
-        result(r1 == -EINVAL && !c1 && strstr(log1, "has mode 0644") && r2 == 0 && c2 &&
+        tap_ok(r1 == -EINVAL && !c1 && strstr(log1, "has mode 0644") && r2 == 0 && c2 &&
                strcmp(c2->endpoints->password, PW_FILE) == 0,
                "password-file 0644 refused, same file accepted after chmod 0600");
         config_free(c2);
@@ -382,18 +364,18 @@ static void test_password_owner(void) {
         int r;
 
         if (geteuid() != 0) {
-                skip("password-file owned by another user: needs root to chown");
+                tap_skip("%s", "password-file owned by another user: needs root to chown");
                 return;
         }
         snprintf(pw, sizeof pw, "%s/pw-nobody", tmpdir);
         path = make_conf("owner", "[endpoint \"vc1\"]\nurl = https://x/sdk\nuser = u\n"
                                   "password-file = @DIR@/pw-nobody\n");
         if (!write_file(pw, PW_FILE "\n", 0600) || chown(pw, 65534, 65534) < 0) {
-                result(false, "cannot create %s", pw);
+                tap_ok(false, "cannot create %s", pw);
                 return;
         }
         r = load_captured(path, &c, &log);
-        result(r == -EINVAL && !c && strstr(log, "owner.conf:4: password-file") &&
+        tap_ok(r == -EINVAL && !c && strstr(log, "owner.conf:4: password-file") &&
                strstr(log, "is owned by uid 65534; it must be owned by root or uid 0"),
                "password-file owned by another user refused");
         config_free(c);
@@ -473,11 +455,10 @@ int main(void) {
         test_no_credentials_directory();
         test_password_mode_fix();
         test_password_owner();
-        printf("1..%u\n", n_test);
 
         if (!getenv("KEEP_TMP"))
                 (void) nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
         else
                 printf("# kept %s\n", tmpdir);
-        return n_failed ? 1 : 0;
+        return tap_done();
 }

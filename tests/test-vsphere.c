@@ -40,26 +40,8 @@
 #include "log.h"
 #include "macros.h"
 #include "vsphere.h"
+#include "tap.h"
 
-static int n_tests, n_failed;
-
-static void check(bool ok, const char *fmt, ...) _printf_(2, 3);
-static void check(bool ok, const char *fmt, ...) {
-        va_list ap;
-
-        printf("%sok %d - ", ok ? "" : "not ", ++n_tests);
-        va_start(ap, fmt);
-        vprintf(fmt, ap);
-        va_end(ap);
-        putchar('\n');
-        fflush(stdout);
-        if (!ok)
-                n_failed++;
-}
-
-static void skip(const char *what, const char *why) {
-        printf("ok %d - %s # SKIP %s\n", ++n_tests, what, why);
-}
 
 static const char *env_or(const char *name, const char *def) {
         const char *v = getenv(name);
@@ -152,10 +134,10 @@ static void test_tls_refusals(const struct endpoint_config *good) {
                 ep.ca_file = wrong_ca;
                 ep.has_fingerprint = false;
                 r = try_login(&ep, NULL, &err);
-                check(r == -EPERM && strcmp(err.fault, "TLSError") == 0 && strstr(err.message, "verify failed"),
+                tap_ok(r == -EPERM && strcmp(err.fault, "TLSError") == 0 && strstr(err.message, "verify failed"),
                       "wrong CA file -> -EPERM TLSError (%d %s: %s)", r, err.fault, err.message);
         } else
-                skip("wrong CA file", "no openssl(1) to make one");
+                tap_skip("%s: %s", "wrong CA file", "no openssl(1) to make one");
         if (!given && !strstr(dir, "XXXXXX")) {
                 snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
                 (void) !system(cmd);
@@ -166,7 +148,7 @@ static void test_tls_refusals(const struct endpoint_config *good) {
         ep.has_fingerprint = false;
         err = (struct op_error) {};
         r = try_login(&ep, NULL, &err);
-        check(r == -ENOENT && strcmp(err.fault, "TLSError") == 0, "missing CA file -> -ENOENT TLSError (%d %s: %s)",
+        tap_ok(r == -ENOENT && strcmp(err.fault, "TLSError") == 0, "missing CA file -> -ENOENT TLSError (%d %s: %s)",
               r, err.fault, err.message);
 
         ep = *good;
@@ -177,7 +159,7 @@ static void test_tls_refusals(const struct endpoint_config *good) {
         ep.fingerprint[31] ^= 0x01;
         err = (struct op_error) {};
         r = try_login(&ep, NULL, &err);
-        check(r == -EPERM && strcmp(err.fault, "TLSError") == 0 && strstr(err.message, "fingerprint mismatch"),
+        tap_ok(r == -EPERM && strcmp(err.fault, "TLSError") == 0 && strstr(err.message, "fingerprint mismatch"),
               "wrong fingerprint -> -EPERM TLSError (%d %s: %s)", r, err.fault, err.message);
 }
 
@@ -188,7 +170,7 @@ static void test_login_failures(const struct endpoint_config *good) {
 
         ep.password = "certainly-not-the-password";
         r = try_login(&ep, NULL, &err);
-        check(r == -EREMOTEIO && strcmp(err.fault, "InvalidLogin") == 0 && !strstr(err.message, ep.password),
+        tap_ok(r == -EREMOTEIO && strcmp(err.fault, "InvalidLogin") == 0 && !strstr(err.message, ep.password),
               "wrong password -> -EREMOTEIO InvalidLogin, password not in message (%d %s: %s)", r, err.fault,
               err.message);
 
@@ -196,7 +178,7 @@ static void test_login_failures(const struct endpoint_config *good) {
         ep.url = "https://127.0.0.1:1/sdk";
         err = (struct op_error) {};
         r = try_login(&ep, NULL, &err);
-        check(r == -ECONNREFUSED && strcmp(err.fault, "ConnectionError") == 0,
+        tap_ok(r == -ECONNREFUSED && strcmp(err.fault, "ConnectionError") == 0,
               "closed port -> -ECONNREFUSED ConnectionError (%d %s: %s)", r, err.fault, err.message);
 }
 
@@ -231,7 +213,7 @@ static void test_rename(struct backend_session *s) {
         int r;
 
         r = vsphere_backend.read_target(s, OP_RENAME, &args, "test-read", &t, &before, &err);
-        check(r == 0 && t.id && t.uuid && t.host && before && strcmp(before, vm) == 0 && strcmp(t.name, vm) == 0,
+        tap_ok(r == 0 && t.id && t.uuid && t.host && before && strcmp(before, vm) == 0 && strcmp(t.name, vm) == 0,
               "read_target \"%s\" -> id %s uuid %s host %s (%d %s)", vm, strempty(t.id), strempty(t.uuid),
               strempty(t.host), r, err.message);
         id = t.id ? strdup(t.id) : NULL;
@@ -241,7 +223,7 @@ static void test_rename(struct backend_session *s) {
         snprintf(new_name, sizeof new_name, "vmt-\xc3\xbc-\xe6\xb5\x8b\xe8\xaf\x95-%ld", (long) getpid());
         t0 = now_ms();
         r = rename_vm(s, vm, new_name, &t, &after, &task, &err, &trips_read, &trips_perform);
-        check(r == 0 && after && strcmp(after, new_name) == 0 && task && t.host,
+        tap_ok(r == 0 && after && strcmp(after, new_name) == 0 && task && t.host,
               "rename \"%s\" -> \"%s\": after \"%s\", task %s, host %s (%d %s: %s)", vm, new_name, strempty(after),
               strempty(task), strempty(t.host), r, err.fault, err.message);
         printf("# rename took %.1f ms; read_target %u round trips, perform %u round trips\n", now_ms() - t0,
@@ -252,7 +234,7 @@ static void test_rename(struct backend_session *s) {
         free(before);
         before = NULL;
         r = vsphere_backend.read_target(s, OP_RENAME, &args, "test-read", &t, &before, &err);
-        check(r == 0 && id && t.id && strcmp(t.id, id) == 0, "renamed VM found under its new name (%d)", r);
+        tap_ok(r == 0 && id && t.id && strcmp(t.id, id) == 0, "renamed VM found under its new name (%d)", r);
         vm_target_clear(&t);
 
         /* Duplicate name: the task fails; vcsim says InvalidArgument, vCenter DuplicateName. */
@@ -261,7 +243,7 @@ static void test_rename(struct backend_session *s) {
         after = task = NULL;
         err = (struct op_error) {};
         r = rename_vm(s, new_name, other, &t, &after, &task, &err, NULL, NULL);
-        check(r == -EREMOTEIO && err.fault[0] && strcmp(err.fault, "MethodFault") != 0 && task && after &&
+        tap_ok(r == -EREMOTEIO && err.fault[0] && strcmp(err.fault, "MethodFault") != 0 && task && after &&
               strcmp(after, new_name) == 0,
               "rename to an existing name -> -EREMOTEIO fault %s (%s), after \"%s\"", err.fault, err.message,
               strempty(after));
@@ -271,7 +253,7 @@ static void test_rename(struct backend_session *s) {
         free(task);
         after = task = NULL;
         r = rename_vm(s, new_name, vm, &t, &after, &task, &err, NULL, NULL);
-        check(r == 0 && after && strcmp(after, vm) == 0, "rename back to \"%s\" (%d %s)", vm, r, err.message);
+        tap_ok(r == 0 && after && strcmp(after, vm) == 0, "rename back to \"%s\" (%d %s)", vm, r, err.message);
         vm_target_clear(&t);
 
         /* perform without the host hint of the last read_target (another VM was read in between). */
@@ -291,7 +273,7 @@ static void test_rename(struct backend_session *s) {
                 t.host = NULL;
                 if (r == 0)
                         r = vsphere_backend.perform(s, OP_RENAME, &args, "test-perform", NULL, &t, &after, &task, &err);
-                check(r == 0 && after && strcmp(after, new_name) == 0 && t.host,
+                tap_ok(r == 0 && after && strcmp(after, new_name) == 0 && t.host,
                       "rename without host hint: after \"%s\", host %s (%d %s)", strempty(after), strempty(t.host),
                       r, err.message);
                 vm_target_clear(&t);
@@ -306,7 +288,7 @@ static void test_rename(struct backend_session *s) {
         args.vm = "no-such-vm-\xe2\x82\xac";
         err = (struct op_error) {};
         r = vsphere_backend.read_target(s, OP_RENAME, &args, "test-read", &t, &before, &err);
-        check(r == -ENOENT && strcmp(err.fault, "NotFound") == 0 && strstr(err.message, "not found on endpoint"),
+        tap_ok(r == -ENOENT && strcmp(err.fault, "NotFound") == 0 && strstr(err.message, "not found on endpoint"),
               "unknown VM -> -ENOENT NotFound (%s)", err.message);
 }
 
@@ -319,11 +301,11 @@ static void test_ambiguous(struct backend_session *s) {
         int r;
 
         if (!dup) {
-                skip("ambiguous VM name -> -ENOTUNIQ", "VMT_TEST_DUP_NAME not set");
+                tap_skip("%s: %s", "ambiguous VM name -> -ENOTUNIQ", "VMT_TEST_DUP_NAME not set");
                 return;
         }
         r = vsphere_backend.read_target(s, OP_RENAME, &args, "test-read", &t, &before, &err);
-        check(r == -ENOTUNIQ && strstr(err.message, "host ") && !t.id && !before,
+        tap_ok(r == -ENOTUNIQ && strstr(err.message, "host ") && !t.id && !before,
               "ambiguous VM name -> -ENOTUNIQ (%d %s: %s)", r, err.fault, err.message);
 }
 
@@ -337,17 +319,17 @@ static void test_expiry(struct backend_session *s) {
         int r;
 
         if (!idle) {
-                skip("expired session -> -EKEYEXPIRED", "VMT_TEST_IDLE_SEC not set");
+                tap_skip("%s: %s", "expired session -> -EKEYEXPIRED", "VMT_TEST_IDLE_SEC not set");
                 return;
         }
         sleep(3 * atoi(idle) + 1);
         r = vsphere_backend.read_target(s, OP_RENAME, &args, "test-read", &t, &before, &err);
-        check(r == -EKEYEXPIRED, "read_target on an expired session -> -EKEYEXPIRED (%d %s: %s)", r, err.fault,
+        tap_ok(r == -EKEYEXPIRED, "read_target on an expired session -> -EKEYEXPIRED (%d %s: %s)", r, err.fault,
               err.message);
         r = vsphere_backend.login(s, &who, &err);
-        check(r == 0, "login after expiry (%d %s)", r, err.message);
+        tap_ok(r == 0, "login after expiry (%d %s)", r, err.message);
         r = vsphere_backend.read_target(s, OP_RENAME, &args, "test-read", &t, &before, &err);
-        check(r == 0, "read_target after re-login (%d %s)", r, err.message);
+        tap_ok(r == 0, "read_target after re-login (%d %s)", r, err.message);
 
         /* A task method on an expired session is refused before it does anything: safe to repeat after login. */
         {
@@ -357,13 +339,13 @@ static void test_expiry(struct backend_session *s) {
                 sleep(3 * atoi(idle) + 1);
                 err = (struct op_error) {};
                 r = vsphere_backend.perform(s, OP_CPU, &cpu, "test-perform", NULL, &t, &after, &task, &err);
-                check(r == -EKEYEXPIRED && !task && strcmp(err.fault, "NotAuthenticated") == 0,
+                tap_ok(r == -EKEYEXPIRED && !task && strcmp(err.fault, "NotAuthenticated") == 0,
                       "ReconfigVM_Task on an expired session -> -EKEYEXPIRED, no task (%d %s: %s)", r, err.fault,
                       err.message);
                 free(who);
                 who = NULL;
                 r = vsphere_backend.login(s, &who, &err);
-                check(r == 0, "login after expiry (%d %s)", r, err.message);
+                tap_ok(r == 0, "login after expiry (%d %s)", r, err.message);
         }
         vm_target_clear(&t);
 }
@@ -377,25 +359,25 @@ static void test_logout(struct backend_session *s) {
         int r;
 
         r = vsphere_backend.read_target(s, OP_RENAME, &args, "test-read", &t, &before, &err);
-        check(r == 0, "read_target before logout (%d %s)", r, err.message);
+        tap_ok(r == 0, "read_target before logout (%d %s)", r, err.message);
 
         r = vsphere_backend.logout(s, &err);
-        check(r == 0, "logout (%d %s)", r, err.message);
+        tap_ok(r == 0, "logout (%d %s)", r, err.message);
 
         err = (struct op_error) {};
         r = vsphere_backend.perform(s, OP_RENAME, &args, "test-perform", NULL, &t, &after, &task, &err);
-        check(r == -EKEYEXPIRED && strcmp(err.fault, "NotAuthenticated") == 0 && !task,
+        tap_ok(r == -EKEYEXPIRED && strcmp(err.fault, "NotAuthenticated") == 0 && !task,
               "Rename_Task after logout -> -EKEYEXPIRED NotAuthenticated (%d %s: %s)", r, err.fault, err.message);
 
         err = (struct op_error) {};
         r = vsphere_backend.read_target(s, OP_RENAME, &args, "test-read", &t, &before, &err);
-        check(r == -EKEYEXPIRED, "read_target after logout -> -EKEYEXPIRED (%d %s)", r, err.message);
+        tap_ok(r == -EKEYEXPIRED, "read_target after logout -> -EKEYEXPIRED (%d %s)", r, err.message);
 
         r = vsphere_backend.logout(s, &err);
-        check(r == 0, "second logout is harmless (%d %s)", r, err.message);
+        tap_ok(r == 0, "second logout is harmless (%d %s)", r, err.message);
 
         r = vsphere_backend.login(s, &who, &err);
-        check(r == 0 && who, "login again on the same session (%d %s)", r, err.message);
+        tap_ok(r == 0 && who, "login again on the same session (%d %s)", r, err.message);
         vm_target_clear(&t);
 }
 
@@ -503,17 +485,17 @@ static void test_cpu_memory(struct backend_session *s, const char *vm) {
         run_op(s, OP_CPU, &args, NULL, &o);
         v = vcsim_vm(o.t.id ? o.t.id : "", &st);
         snprintf(want, sizeof want, "%lld", cpu + 1);
-        check(o.r == 0 && o.after && strcmp(o.after, want) == 0 && jint(v, "numCPU") == cpu + 1 && o.task,
+        tap_ok(o.r == 0 && o.after && strcmp(o.after, want) == 0 && jint(v, "numCPU") == cpu + 1 && o.task,
               "ModifyCPU %lld -> %s, vcsim numCPU %lld (%d %s)", cpu, strempty(o.after), jint(v, "numCPU"), o.r,
               o.err.message);
-        check(o.trips_read + o.trips_perform <= 3, "ModifyCPU in %u round trips (at most 3)",
+        tap_ok(o.trips_read + o.trips_perform <= 3, "ModifyCPU in %u round trips (at most 3)",
               o.trips_read + o.trips_perform);
         json_object_put(v);
 
         args.number = 64;
         run_op(s, OP_MEMORY, &args, NULL, &o);
         v = vcsim_vm(o.t.id ? o.t.id : "", &st);
-        check(o.r == 0 && o.after && strcmp(o.after, "64") == 0 && jint(v, "memoryMB") == 64 &&
+        tap_ok(o.r == 0 && o.after && strcmp(o.after, "64") == 0 && jint(v, "memoryMB") == 64 &&
               o.trips_read + o.trips_perform <= 3,
               "ModifyMemory %s -> %s, vcsim memoryMB %lld (%d %s)", strempty(o.before), strempty(o.after),
               jint(v, "memoryMB"), o.r, o.err.message);
@@ -521,7 +503,7 @@ static void test_cpu_memory(struct backend_session *s, const char *vm) {
 
         args.number = 0;
         run_op(s, OP_CPU, &args, NULL, &o);
-        check(o.r == -EINVAL && !o.task, "ModifyCPU 0 -> -EINVAL before anything is sent (%s)", o.err.message);
+        tap_ok(o.r == -EINVAL && !o.task, "ModifyCPU 0 -> -EINVAL before anything is sent (%s)", o.err.message);
 }
 
 /* The capacity of disk number n (from 1) that vcsim holds, and how many disks it has. */
@@ -553,7 +535,7 @@ static void test_disks(struct backend_session *s, const char *vm) {
         kb = vcsim_disk_kb(v, 1, &n0);
         first_label(o.before, label, sizeof label);
         snprintf(want, sizeof want, "%s=4MiB", label);
-        check(o.r == 0 && o.after && strcmp(o.after, want) == 0 && kb == 4096 && *label &&
+        tap_ok(o.r == 0 && o.after && strcmp(o.after, want) == 0 && kb == 4096 && *label &&
               o.trips_read + o.trips_perform <= 3,
               "ModifyDisk grow disk 1 \"%s\" -> \"%s\", vcsim %lld KB (%d %s)", strempty(o.before),
               strempty(o.after), kb, o.r, o.err.message);
@@ -563,20 +545,20 @@ static void test_disks(struct backend_session *s, const char *vm) {
         args.disk = label;
         args.number = 2;
         run_op(s, OP_DISK_GROW, &args, NULL, &o);
-        check(o.r == -EINVAL && !o.task && strstr(o.err.message, "shrink"),
+        tap_ok(o.r == -EINVAL && !o.task && strstr(o.err.message, "shrink"),
               "shrinking \"%s\" -> -EINVAL before anything is sent (%s)", label, o.err.message);
 
         args.disk = "Hard disk 9";
         args.number = 100;
         run_op(s, OP_DISK_GROW, &args, NULL, &o);
-        check(o.r == -ENOENT && strcmp(o.err.fault, "NotFound") == 0 && !o.task && strstr(o.err.message, "Hard disk 9"),
+        tap_ok(o.r == -ENOENT && strcmp(o.err.fault, "NotFound") == 0 && !o.task && strstr(o.err.message, "Hard disk 9"),
               "unknown disk -> -ENOENT NotFound (%s)", o.err.message);
 
         args = (struct op_args) { .vm = vm, .number = 8 };
         run_op(s, OP_DISK_ADD, &args, NULL, &o);
         v = vcsim_vm(o.t.id ? o.t.id : "", &st);
         kb = vcsim_disk_kb(v, n0 + 1, &n1);
-        check(o.r == 0 && o.after && strncmp(o.after, want, strlen(want)) == 0 && strstr(o.after, "=8MiB") &&
+        tap_ok(o.r == 0 && o.after && strncmp(o.after, want, strlen(want)) == 0 && strstr(o.after, "=8MiB") &&
               n1 == n0 + 1 && kb == 8192 && o.trips_read + o.trips_perform <= 3,
               "ModifyDisk add: \"%s\" -> \"%s\", vcsim has %d disks, the new one %lld KB (%d %s)",
               strempty(o.before), strempty(o.after), n1, kb, o.r, o.err.message);
@@ -591,7 +573,7 @@ static void check_power(struct backend_session *s, const char *vm, enum op_kind 
 
         run_op(s, kind, &args, NULL, &o);
         v = vcsim_vm(o.t.id ? o.t.id : "", &st);
-        check(o.r == 0 && o.after && strcmp(o.after, want) == 0 && strcmp(jstr(v, "powerState"), want) == 0 &&
+        tap_ok(o.r == 0 && o.after && strcmp(o.after, want) == 0 && strcmp(jstr(v, "powerState"), want) == 0 &&
               o.trips_read + o.trips_perform <= 3,
               "%s%s: \"%s\" -> \"%s\", vcsim %s (%d %s)", op_kind_trail_name(kind),
               kind == OP_STOP_GUEST ? " (guest)" : "", strempty(o.before), strempty(o.after),
@@ -604,7 +586,7 @@ static void test_power(struct backend_session *s, const char *vm) {
         struct op_args args = { .vm = vm };
 
         run_op(s, OP_START, &args, NULL, &o);
-        check(o.r == -EREMOTEIO && strcmp(o.err.fault, "InvalidPowerState") == 0 && o.task && o.after &&
+        tap_ok(o.r == -EREMOTEIO && strcmp(o.err.fault, "InvalidPowerState") == 0 && o.task && o.after &&
               strcmp(o.after, "poweredOn") == 0,
               "StartVM on a running VM -> -EREMOTEIO InvalidPowerState, after \"%s\" (%d %s: %s)",
               strempty(o.after), o.r, o.err.fault, o.err.message);
@@ -626,7 +608,7 @@ static void check_snapshot(struct backend_session *s, const char *vm, enum op_ki
 
         run_op(s, kind, &args, NULL, &o);
         v = vcsim_vm(o.t.id ? o.t.id : "", &st);
-        check(o.r == 0 && o.after && strcmp(o.after, want) == 0 &&
+        tap_ok(o.r == 0 && o.after && strcmp(o.after, want) == 0 &&
               strcmp(jstr(v, "currentSnapshot"), want_current) == 0 && o.trips_read + o.trips_perform <= 3,
               "%s \"%s\": \"%s\" -> \"%s\", vcsim current \"%s\" (%d %s)", op_kind_trail_name(kind), name,
               strempty(o.before), strempty(o.after), jstr(v, "currentSnapshot"), o.r, o.err.message);
@@ -643,7 +625,7 @@ static void test_snapshots(struct backend_session *s, const char *vm) {
         check_snapshot(s, vm, OP_SNAPSHOT_CREATE, "s;3=x", "tree=s1(s2,s;3=x);current=s;3=x", "s;3=x");
         check_snapshot(s, vm, OP_SNAPSHOT_REMOVE, "s2", "tree=s1(s;3=x);current=s;3=x", "s;3=x");
         run_op(s, OP_SNAPSHOT_REVERT, &args, NULL, &o);
-        check(o.r == -ENOENT && !o.task, "revert to an unknown snapshot -> -ENOENT (%s)", o.err.message);
+        tap_ok(o.r == -ENOENT && !o.task, "revert to an unknown snapshot -> -ENOENT (%s)", o.err.message);
 }
 
 static void test_migrate(struct backend_session *s, const char *vm) {
@@ -657,7 +639,7 @@ static void test_migrate(struct backend_session *s, const char *vm) {
         run_op(s, OP_MIGRATE, &args, NULL, &o);
         v = vcsim_vm(o.t.id ? o.t.id : "", &st);
         snprintf(want, sizeof want, "host=%s;", host);
-        check(o.r == 0 && o.after && strncmp(o.after, want, strlen(want)) == 0 &&
+        tap_ok(o.r == 0 && o.after && strncmp(o.after, want, strlen(want)) == 0 &&
               strcmp(jstr(v, "host"), host) == 0 && o.t.host && strcmp(o.t.host, host) == 0 &&
               o.trips_read + o.trips_perform <= 3,
               "MigrateVM \"%s\" -> \"%s\", vcsim host %s, target host %s (%d %s)", strempty(o.before),
@@ -666,7 +648,7 @@ static void test_migrate(struct backend_session *s, const char *vm) {
 
         args.host = "no-such-host";
         run_op(s, OP_MIGRATE, &args, NULL, &o);
-        check(o.r == -ENOENT && strcmp(o.err.fault, "NotFound") == 0 && !o.task &&
+        tap_ok(o.r == -ENOENT && strcmp(o.err.fault, "NotFound") == 0 && !o.task &&
               strstr(o.err.message, "no-such-host"),
               "migrate to an unknown host -> -ENOENT NotFound, nothing sent (%s)", o.err.message);
 
@@ -674,13 +656,13 @@ static void test_migrate(struct backend_session *s, const char *vm) {
         args = (struct op_args) { .vm = vm, .datastore = env_or("VMT_TEST_DATASTORE", "LocalDS_0") };
         run_op(s, OP_MIGRATE, &args, NULL, &o);
         snprintf(want, sizeof want, "host=%s;datastore=%s", host, args.datastore);
-        check(o.r == 0 && o.after && strcmp(o.after, want) == 0 && o.trips_read + o.trips_perform <= 3,
+        tap_ok(o.r == 0 && o.after && strcmp(o.after, want) == 0 && o.trips_read + o.trips_perform <= 3,
               "MigrateVM to datastore %s -> \"%s\" (%d %s)", args.datastore, strempty(o.after), o.r,
               o.err.message);
 
         args.datastore = "no-such-datastore";
         run_op(s, OP_MIGRATE, &args, NULL, &o);
-        check(o.r == -ENOENT && strcmp(o.err.fault, "NotFound") == 0 && !o.task &&
+        tap_ok(o.r == -ENOENT && strcmp(o.err.fault, "NotFound") == 0 && !o.task &&
               strstr(o.err.message, "no-such-datastore"),
               "migrate to an unknown datastore -> -ENOENT NotFound, nothing sent (%s)", o.err.message);
 }
@@ -706,7 +688,7 @@ static char *check_clone_on(struct backend_session *s, const char *vm, const cha
         if (id)
                 v = vcsim_vm(id, &st);
         snprintf(want, sizeof want, "name=%s;id=%s;host=%s", jstr(v, "name"), jstr(v, "id"), jstr(v, "host"));
-        check(o.r == 0 && v && strcmp(jstr(v, "name"), new_name) == 0 && strcmp(o.after, want) == 0 &&
+        tap_ok(o.r == 0 && v && strcmp(jstr(v, "name"), new_name) == 0 && strcmp(o.after, want) == 0 &&
               o.t.name && strcmp(o.t.name, vm) == 0 && o.trips_read + o.trips_perform <= max_trips,
               "CloneVM \"%s\" -> \"%s\", vcsim \"%s\" (%d %s)", strempty(o.before), strempty(o.after), want, o.r,
               o.err.message);
@@ -740,7 +722,7 @@ static void test_clone_destroy(struct backend_session *s, const char *vm) {
         run_op(s, OP_DESTROY, &args, NULL, &o);
         snprintf(want, sizeof want, "name=%s;id=%s;power=", name, strempty(id));
         json_object_put(vcsim_vm(strempty(id), &st));
-        check(o.r == 0 && o.before && strncmp(o.before, want, strlen(want)) == 0 && o.after &&
+        tap_ok(o.r == 0 && o.before && strncmp(o.before, want, strlen(want)) == 0 && o.after &&
               strcmp(o.after, "destroyed") == 0 && st == 2 && o.trips_read + o.trips_perform <= 3,
               "DestroyVM \"%s\" -> \"%s\", vcsim vm exit %d (%d %s)", strempty(o.before), strempty(o.after), st, o.r,
               o.err.message);
@@ -758,7 +740,7 @@ static void test_event(struct backend_session *s, const struct vm_target *t) {
         ev = vcsim_json("events", "-id", strempty(t->id), &st);
         if (ev && json_object_array_length(ev) > 0)
                 got = jstr(json_object_array_get_idx(ev, 0), "message");
-        check(r == 0 && strcmp(got, text) == 0, "post_event on %s: vcsim's latest user event \"%s\" (%d %s: %s)",
+        tap_ok(r == 0 && strcmp(got, text) == 0, "post_event on %s: vcsim's latest user event \"%s\" (%d %s: %s)",
               strempty(t->id), got, r, err.fault, err.message);
         json_object_put(ev);
 }
@@ -789,7 +771,7 @@ static void test_reads(struct backend_session *s, const char *vm) {
                                 jint(e, "numCPU") == jint(v, "numCPU");
                         json_object_put(v);
                 }
-                check(r == 0 && n >= 4 && same == n, "list_vms: %zu VMs, %zu as vcsim holds them (%d %s)", n, same,
+                tap_ok(r == 0 && n >= 4 && same == n, "list_vms: %zu VMs, %zu as vcsim holds them (%d %s)", n, same,
                       r, err.message);
                 json_object_put(list);
                 if (fresh)
@@ -798,7 +780,7 @@ static void test_reads(struct backend_session *s, const char *vm) {
 
         r = vsphere_backend.show_vm(s, &args, "test-show", &show, &err);
         v = vcsim_vm(r == 0 ? jstr(show, "id") : "", &st);
-        check(r == 0 && v && jint(show, "numCPU") == jint(v, "numCPU") &&
+        tap_ok(r == 0 && v && jint(show, "numCPU") == jint(v, "numCPU") &&
               strcmp(jstr(show, "host"), jstr(v, "host")) == 0 &&
               json_object_object_get_ex(show, "disks", &disks) &&
               json_object_array_length(disks) == json_object_array_length(json_object_object_get(v, "disks")),
@@ -808,7 +790,7 @@ static void test_reads(struct backend_session *s, const char *vm) {
 
         args.vm = "no-such-vm";
         r = vsphere_backend.show_vm(s, &args, "test-show", &show, &err);
-        check(r == -ENOENT, "show_vm of an unknown VM -> -ENOENT (%s)", err.message);
+        tap_ok(r == -ENOENT, "show_vm of an unknown VM -> -ENOENT (%s)", err.message);
 
         /* Crash recovery: a finished task's outcome and after value, read again. */
         args = (struct op_args) { .vm = vm, .number = 2 };
@@ -817,11 +799,11 @@ static void test_reads(struct backend_session *s, const char *vm) {
                 _cleanup_free_ char *after = NULL;
 
                 r = vsphere_backend.task_outcome(s, OP_CPU, &args, o.task, "test-recover", &o.t, &after, &err);
-                check(r == 0 && after && o.after && strcmp(after, o.after) == 0,
+                tap_ok(r == 0 && after && o.after && strcmp(after, o.after) == 0,
                       "task_outcome of %s -> 0, after \"%s\" (%d %s)", o.task, strempty(after), r, err.message);
         }
         r = vsphere_backend.task_outcome(s, OP_CPU, &args, "task-999999", "test-recover", &o.t, &o.after, &err);
-        check(r == -ENOENT, "task_outcome of an unknown task -> -ENOENT (%d %s)", r, err.message);
+        tap_ok(r == -ENOENT, "task_outcome of an unknown task -> -ENOENT (%d %s)", r, err.message);
 
         test_event(s, &o.t);
 }
@@ -840,7 +822,7 @@ static void test_duplicate_names(struct backend_session *s, const char *vm) {
         b = value_id(o.after);
         args = (struct op_args) { .vm = dup, .number = 2 };
         run_op(s, OP_CPU, &args, NULL, &o);
-        check(o.r == -ENOTUNIQ && strcmp(o.err.fault, "AmbiguousName") == 0 && !o.task && a && b &&
+        tap_ok(o.r == -ENOTUNIQ && strcmp(o.err.fault, "AmbiguousName") == 0 && !o.task && a && b &&
               strstr(o.err.message, a) && strstr(o.err.message, b),
               "ambiguous name -> -ENOTUNIQ AmbiguousName, nothing sent (%s)", o.err.message);
 }
@@ -862,7 +844,7 @@ static void test_stale_cache(struct backend_session *s) {
         int st;
 
         if (try_login(&ep, &other, &o.err) < 0) {
-                check(false, "second session (%s)", o.err.message);
+                tap_ok(false, "second session (%s)", o.err.message);
                 return;
         }
 
@@ -882,7 +864,7 @@ static void test_stale_cache(struct backend_session *s) {
         run_op(s, OP_CPU, &args, NULL, &o);
         va = vcsim_vm(strempty(a_id), &st);
         vb = vcsim_vm(strempty(b_id), &st);
-        check(o.r == 0 && a_id && b_id && o.t.id && strcmp(o.t.id, b_id) == 0 && jint(vb, "numCPU") == 4 &&
+        tap_ok(o.r == 0 && a_id && b_id && o.t.id && strcmp(o.t.id, b_id) == 0 && jint(vb, "numCPU") == 4 &&
               jint(va, "numCPU") == 3,
               "after a name moved from %s to %s, \"%s\" acts on %s (vcsim numCPU %lld and %lld) (%d %s)",
               strempty(a_id), strempty(b_id), a, strempty(o.t.id), jint(va, "numCPU"), jint(vb, "numCPU"), o.r,
@@ -904,7 +886,7 @@ static void test_operations(struct backend_session *s) {
         const char *vm = env_or("VMT_TEST_OPS_VM", "DC0_C0_RP0_VM1");
 
         if (!env_or("VMT_TEST_VCSIM", NULL)) {
-                skip("every operation against vcsim", "VMT_TEST_VCSIM not set");
+                tap_skip("%s: %s", "every operation against vcsim", "VMT_TEST_VCSIM not set");
                 return;
         }
         test_stale_cache(s);
@@ -999,12 +981,12 @@ static void test_slow_clone(struct backend_session *s) {
         /* Waiting costs round trips of its own (WaitForUpdatesEx); the budget of 4 excludes the wait. */
         id = check_clone(s, vm, name, &hooks, 100);
         hook_print(&log);
-        check(hook_index(&log, "created") == 0 && hook_index(&log, "queued") > 0 &&
+        tap_ok(hook_index(&log, "created") == 0 && hook_index(&log, "queued") > 0 &&
               hook_index(&log, "running") > hook_index(&log, "queued") && log.cancel_asked > 0 &&
               now_ms() - t0 >= 2 * delay_ms,
               "slow clone: task_created first, then queued, then running; cancel asked %d times; %.0f ms",
               log.cancel_asked, now_ms() - t0);
-        check(log.other && log.outcome == -EINPROGRESS, "task_outcome of the running clone -> -EINPROGRESS (%d)",
+        tap_ok(log.other && log.outcome == -EINPROGRESS, "task_outcome of the running clone -> -EINPROGRESS (%d)",
               log.outcome);
         if (log.other) {
                 struct vm_target t = {};
@@ -1017,7 +999,7 @@ static void test_slow_clone(struct backend_session *s) {
                 v = vcsim_vm(strempty(id), &st);
                 snprintf(want, sizeof want, "name=%s;id=%s;host=%s", name, strempty(id), jstr(v, "host"));
                 json_object_put(v);
-                check(r == 0 && after && strcmp(after, want) == 0,
+                tap_ok(r == 0 && after && strcmp(after, want) == 0,
                       "task_outcome of the finished clone -> 0, after \"%s\" (%d %s)", strempty(after), r,
                       o.err.message);
                 vsphere_backend.session_free(log.other);
@@ -1025,7 +1007,7 @@ static void test_slow_clone(struct backend_session *s) {
 
         /* vCenter refuses a name taken in the folder; vcsim only with -strict-clone or -clone-delay. */
         run_op(s, OP_CLONE, &args, NULL, &o);
-        check(o.r == -EREMOTEIO && strcmp(o.err.fault, "DuplicateName") == 0 && o.task,
+        tap_ok(o.r == -EREMOTEIO && strcmp(o.err.fault, "DuplicateName") == 0 && o.task,
               "clone to an existing name -> -EREMOTEIO DuplicateName (%d %s: %s)", o.r, o.err.fault, o.err.message);
 
         /* Cancel: CancelTask, then the task's real outcome. */
@@ -1035,7 +1017,7 @@ static void test_slow_clone(struct backend_session *s) {
         run_op(s, OP_CLONE, &args, &hooks, &o);
         hook_print(&log);
         v = vcsim_vm_by("-name", name, &st);
-        check(o.r == -EREMOTEIO && strcmp(o.err.fault, "RequestCanceled") == 0 && o.task && !v && st == 2,
+        tap_ok(o.r == -EREMOTEIO && strcmp(o.err.fault, "RequestCanceled") == 0 && o.task && !v && st == 2,
               "cancelled clone -> -EREMOTEIO RequestCanceled, no VM %s on vcsim (%d %s: %s; vcsim exit %d)", name,
               o.r, o.err.fault, o.err.message, st);
         json_object_put(v);
@@ -1044,7 +1026,7 @@ static void test_slow_clone(struct backend_session *s) {
         args = (struct op_args) { .vm = other };
         run_op(s, OP_STOP, &args, NULL, &o);
         v = vcsim_vm(o.t.id ? o.t.id : "", &st);
-        check(o.r == 0 && o.task && o.after && strcmp(o.after, "poweredOff") == 0 &&
+        tap_ok(o.r == 0 && o.task && o.after && strcmp(o.after, "poweredOff") == 0 &&
               strcmp(jstr(v, "powerState"), "poweredOff") == 0,
               "StopVM whose answer was lost: task %s found, after \"%s\", vcsim %s (%d %s: %s)", strempty(o.task),
               strempty(o.after), jstr(v, "powerState"), o.r, o.err.fault, o.err.message);
@@ -1070,18 +1052,17 @@ int main(void) {
         ep = base_endpoint();
 
         r = vsphere_backend.session_new(&ep, &s, &err);
-        check(r == 0, "session_new (%d %s)", r, err.message);
+        tap_ok(r == 0, "session_new (%d %s)", r, err.message);
         if (r < 0)
                 return 1;
         n0 = vsphere_session_round_trips(s);
         r = vsphere_backend.login(s, &who, &err);
-        check(r == 0 && who && *who, "login as %s (%d %s: %s)", strempty(who), r, err.fault, err.message);
+        tap_ok(r == 0 && who && *who, "login as %s (%d %s: %s)", strempty(who), r, err.fault, err.message);
         printf("# login: %u round trips\n", vsphere_session_round_trips(s) - n0);
         if (r == 0 && getenv("VMT_TEST_SLOW_CLONE")) {
                 test_slow_clone(s);
                 vsphere_backend.session_free(s);
-                printf("1..%d\n", n_tests);
-                return n_failed ? 1 : 0;
+                return tap_done();
         }
         if (r == 0) {
                 test_rename(s);
@@ -1095,6 +1076,5 @@ int main(void) {
         test_tls_refusals(&ep);
         test_login_failures(&ep);
 
-        printf("1..%d\n", n_tests);
-        return n_failed ? 1 : 0;
+        return tap_done();
 }
