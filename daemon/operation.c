@@ -31,8 +31,6 @@
 #include "pool.h"
 #include "util.h"
 
-/* How long a failing trail completion is retried before the outcome goes to the journal only. */
-#define FINISH_RETRIES 10
 /* Limits of what vSphere accepts, checked here so the operator gets a clear word at once. */
 #define CPU_MAX        768
 #define MEMORY_MIB_MAX (24LL * 1024 * 1024)      /* 24 TiB */
@@ -223,20 +221,19 @@ static struct audit_record record_by(const struct peer *peer, const char *operat
 }
 
 /*
- * Complete the row.  If the database refuses, keep trying for a while: the
- * act has happened and its outcome must not be lost.  As the last resort
- * the full outcome goes to the journal.
+ * Complete the row, once: audit_finish() itself keeps an outcome the
+ * database refuses and retries it (returning 1), so only a completion that
+ * can never be written (the row is gone or already complete) is lost, and
+ * that goes to the journal in full.
  */
 static int finish_row(struct audit *a, const struct audit_record *rec) {
-        for (int i = 0; i < FINISH_RETRIES; i++) {
-                if (audit_finish(a, rec) >= 0)
-                        return 0;
-                nanosleep(&(struct timespec) { .tv_nsec = 200 * 1000 * 1000 }, NULL);
-        }
-        log_error("Trail row %" PRId64 " could not be completed: %s %s on %s by %s: result=%s after=%s fault=%s",
-                  rec->id, rec->operation, strempty(rec->vm_name), strempty(rec->endpoint), strempty(rec->user),
-                  rec->result, strempty(rec->after), strempty(rec->fault));
-        return -EIO;
+        int r = audit_finish(a, rec);
+
+        if (r < 0)
+                log_error("Trail row %" PRId64 " could not be completed: %s %s on %s by %s: result=%s after=%s fault=%s",
+                          rec->id, rec->operation, strempty(rec->vm_name), strempty(rec->endpoint), strempty(rec->user),
+                          rec->result, strempty(rec->after), strempty(rec->fault));
+        return r;
 }
 
 /* EventManager.PostEvent: the platform's own history names the human behind the service account. */
