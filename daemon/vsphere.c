@@ -174,6 +174,39 @@ const char *vs_names_id(const struct vs_name *v, size_t n, const char *name, siz
         return id;
 }
 
+/*
+ * What a read-back just showed of VM id: its name now (after our rename;
+ * a clone's new VM), or NULL when vCenter no longer knows it (destroy).
+ * The cache was filled by the scan before the change; without this the
+ * next operation on that VM would miss it and pay a second read.  Still
+ * only a guess that the next scan checks; on OOM the entry is dropped.
+ */
+void vs_names_note_vm(struct backend_session *s, const char *id, const char *name) {
+        struct vs_name *v = s->vms, *e = NULL;
+        char *copy = name ? strdup(name) : NULL;
+
+        for (size_t i = 0; id && i < s->n_vms && !e; i++)
+                if (strcmp(v[i].id, id) == 0)
+                        e = &v[i];
+        if (!e && id && copy && (v = reallocarray(s->vms, s->n_vms + 1, sizeof *v))) {
+                s->vms = v;
+                e = &v[s->n_vms];
+                *e = (struct vs_name) { .id = strdup(id) };
+                if (e->id)
+                        s->n_vms++;
+        }
+        if (!e || !e->id) {
+                free(copy);
+                return;
+        }
+        free(e->name);
+        e->name = copy;
+        if (!copy) {  /* gone, or out of memory: drop the entry */
+                free(e->id);
+                *e = s->vms[--s->n_vms];
+        }
+}
+
 /* ---- PropertyCollector -------------------------------------------------- */
 
 /* A one-type PropertySpec in the arena. */

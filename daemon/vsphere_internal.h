@@ -145,6 +145,7 @@ int vs_read_name(struct backend_session *s, const char *opid, const char *type, 
 
 const char *vs_names_find(const struct vs_name *v, size_t n, const char *id);
 const char *vs_names_id(const struct vs_name *v, size_t n, const char *name, size_t *count);
+void vs_names_note_vm(struct backend_session *s, const char *id, const char *name);
 
 /* A Task as read from its info. */
 struct vs_task {

@@ -327,6 +327,7 @@ static int read_outcome(struct backend_session *s, enum op_kind kind, const char
         if (!vm || !vs_task_done(t))
                 return 0;
 
+        vs_names_note_vm(s, vm, vs_prop_string(&o.props, "name"));
         free(*after);
         *after = NULL;
         if (vs_format_value(s, kind, &o.props, after) < 0)

@@ -11,7 +11,9 @@
  * the previous scan knew under that name: the name->moref cache.  The cache
  * is only a guess: the same answer's scan says which VM carries the name now,
  * and the details are used only when that is the guessed moref.  Otherwise
- * (first use, renamed or recreated VM) a second round trip reads them.
+ * (first use, a VM renamed or recreated by someone else) a second round
+ * trip reads them.  Our own changes keep the cache warm: the read-back after
+ * each task notes the VM's name, or its absence (vs_names_note_vm).
  * Ambiguous names are always caught, since the scan sees every VM.
  *
  * The before/after text formats, per kind, are in vsphere_values.c.
@@ -543,6 +545,7 @@ int vs_read_value(struct backend_session *s, enum op_kind kind, const char *opid
         r = read_details(s, kind, opid, id, &vm, err);
         if (r < 0)
                 return r;
+        vs_names_note_vm(s, id, vs_prop_string(&vm, "name"));
         if (vs_format_value(s, kind, &vm, value) < 0 || vs_dup_into(host_id, vs_vm_host_id(&vm)) < 0)
                 return vs_oom(err);
         return 0;
