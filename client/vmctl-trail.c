@@ -70,7 +70,7 @@ static const char *default_database(void) {
  * Read-only, and never creating the file: a mistyped path must not leave an
  * empty trail behind.  min_version: 1 to read rows, 2 for the hash chain.
  */
-static int open_db(const char *path, int min_version, sqlite3 **out) {
+static int open_db(const char *path, int min_version, sqlite3 **out, int *version) {
         _cleanup_(sqlite3_closep) sqlite3 *db = NULL;
         _cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
         int rc;
@@ -95,6 +95,8 @@ static int open_db(const char *path, int min_version, sqlite3 **out) {
                           sqlite3_column_int(s, 0));
                 return -EPROTONOSUPPORT;
         }
+        if (version)
+                *version = sqlite3_column_int(s, 0);
         *out = TAKE_PTR(db);
         return 0;
 }
@@ -412,6 +414,7 @@ static void print_table(sqlite3_stmt *s, bool header) {
                 int width;
         } cols[] = {
                 { "id", "ID", 6 },          { "start_time", "START (UTC)", 24 }, { "user", "USER", 10 },
+                { "login_uid", "LOGIN UID", 9 },
                 { "operation", "OPERATION", 12 }, { "vm_name", "VM", 16 },        { "before", "BEFORE", 16 },
                 { "after", "AFTER", 16 },   { "result", "RESULT", 7 },
         };
@@ -480,7 +483,7 @@ static int run_query(const struct log_args *la) {
         bool first = true;
         int rc;
 
-        if (open_db(la->db, 1, &db) < 0)
+        if (open_db(la->db, 1, &db, NULL) < 0)
                 return EXIT_INTERNAL;
         if (build_query(la, &q) < 0)
                 return log_oom(), EXIT_INTERNAL;
@@ -616,6 +619,7 @@ struct verifier {
         sqlite3 *db;
         struct trail_hasher *h;
         sqlite3_stmt *as_seq;   /* a row encoded as if it had another seq */
+        bool schema2;           /* a table not yet migrated to schema 3: no hash_version, all encoding 1 */
         unsigned problems;
         unsigned searches;      /* full passes made by find_owner() */
         struct checkpoint *cps;
@@ -714,12 +718,15 @@ static int walk_chain(struct verifier *v, int64_t *last_seq, unsigned char head[
         _cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL, *next = NULL;
         unsigned char prev[TRAIL_HASH_SIZE] = {}, got[TRAIL_HASH_SIZE], stored[TRAIL_HASH_SIZE];
         unsigned char explained_prev[TRAIL_HASH_SIZE] = {};
-        int64_t expect = 1, prev_id = 0, explained = 0;
-        int rc;
+        int64_t expect = 1, prev_id = 0, explained = 0, newest_version = 0;
+        int rc, r;
 
         rc = sqlite3_prepare_v2(v->db,
-                                "SELECT rowid, hash, " TRAIL_HASH_COLUMNS " FROM records"
-                                " WHERE seq IS NOT NULL ORDER BY seq, rowid", -1, &s, NULL);
+                                v->schema2 ? "SELECT rowid, hash, " TRAIL_HASH_SCHEMA2_COLUMNS " FROM records"
+                                             " WHERE seq IS NOT NULL ORDER BY seq, rowid"
+                                           : "SELECT rowid, hash, " TRAIL_HASH_COLUMNS " FROM records"
+                                             " WHERE seq IS NOT NULL ORDER BY seq, rowid",
+                                -1, &s, NULL);
         if (rc == SQLITE_OK)
                 rc = sqlite3_prepare_v2(v->db, "SELECT rowid, hash FROM records WHERE seq = ?1 + 1 ORDER BY rowid LIMIT 1",
                                         -1, &next, NULL);
@@ -744,7 +751,17 @@ static int walk_chain(struct verifier *v, int64_t *last_seq, unsigned char head[
                                         " and row id %" PRId64 "): deleted", expect, seq - 1, prev_id, rowid);
                         /* Resynchronise on the stored hash of the row before the gap: already in prev. */
                 }
-                if (trail_hash_row(v->h, prev, s, 2, got) < 0)
+                /* hash_version is the last column read. */
+                int64_t version = sqlite3_column_int64(s, 2 + TRAIL_HASH_NCOLUMNS - 1);
+                if (version < newest_version)
+                        problem(v, "row id %" PRId64 " (seq %" PRId64 ") claims hash encoding %" PRId64
+                                " after rows with encoding %" PRId64 ": modified", rowid, seq, version, newest_version);
+                else
+                        newest_version = version;
+                r = trail_hash_row(v->h, prev, s, 2, got);
+                if (r == -EBADMSG)
+                        memset(got, 0, sizeof got); /* no known encoding: it cannot match, reported below */
+                else if (r < 0)
                         return log_oom();
                 /* The stored text must be the canonical lowercase hex; comparing text is the fast path. */
                 char got_hex[TRAIL_HASH_HEX_SIZE];
@@ -860,7 +877,7 @@ static int run_verify(const struct vmctl_options *o _unused_, const struct vmctl
         char hex[TRAIL_HASH_HEX_SIZE];
         int64_t last = 0, pending = 0;
         size_t n_cps = 0;
-        int c;
+        int c, version = 0;
 
         while ((c = getopt_long(argc, argv, "d:c:h", options, NULL)) >= 0) {
                 switch (c) {
@@ -897,16 +914,19 @@ static int run_verify(const struct vmctl_options *o _unused_, const struct vmctl
                 return vmctl_usage(cmd, stderr);
         }
 
-        if (open_db(path, 2, &db) < 0)
+        if (open_db(path, 2, &db, &version) < 0)
                 return EXIT_INTERNAL;
         if (trail_hasher_new(&h) < 0)
                 return log_oom(), EXIT_INTERNAL;
-        if (sqlite3_prepare_v2(db, "SELECT ?1, " TRAIL_HASH_COLUMNS_AFTER_SEQ " FROM records WHERE rowid = ?2", -1,
-                               &as_seq, NULL) != SQLITE_OK) {
+        if (sqlite3_prepare_v2(db,
+                               version < 3 ? "SELECT ?1, " TRAIL_HASH_SCHEMA2_AFTER_SEQ " FROM records WHERE rowid = ?2"
+                                           : "SELECT ?1, " TRAIL_HASH_COLUMNS_AFTER_SEQ " FROM records WHERE rowid = ?2",
+                               -1, &as_seq, NULL) != SQLITE_OK) {
                 log_error("Cannot read %s: %s", path, sqlite3_errmsg(db));
                 return EXIT_INTERNAL;
         }
-        struct verifier v = { .db = db, .h = h, .as_seq = as_seq, .cps = cps, .n_cps = n_cps };
+        struct verifier v = { .db = db, .h = h, .as_seq = as_seq, .cps = cps, .n_cps = n_cps,
+                              .schema2 = version < 3 };
 
         /* One read transaction: a daemon writing meanwhile cannot make the walk see half a change. */
         if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK || walk_chain(&v, &last, head) < 0 ||

@@ -13,8 +13,6 @@
 #include "macros.h"
 #include "trail_hash.h"
 
-#define TRAIL_ENCODING_VERSION 0x01
-
 struct trail_hasher {
         EVP_MD *md;
         EVP_MD_CTX *ctx;
@@ -117,16 +115,30 @@ static int encode_column(struct trail_hasher *h, sqlite3_stmt *s, int i) {
 
 int trail_hash_row(struct trail_hasher *h, const unsigned char prev[TRAIL_HASH_SIZE], sqlite3_stmt *s,
                    int first, unsigned char out[TRAIL_HASH_SIZE]) {
+        int last = first + TRAIL_HASH_NCOLUMNS - 1; /* hash_version */
+        int ncolumns;
         unsigned n = 0;
         int r;
 
+        if (sqlite3_column_type(s, last) != SQLITE_INTEGER)
+                return -EBADMSG;
+        switch (sqlite3_column_int64(s, last)) {
+        case 1:
+                ncolumns = TRAIL_HASH_V1_NCOLUMNS;
+                break;
+        case TRAIL_HASH_VERSION:
+                ncolumns = TRAIL_HASH_NCOLUMNS - 1;
+                break;
+        default:
+                return -EBADMSG;
+        }
         h->len = 0;
         if ((r = reserve(h, TRAIL_HASH_SIZE + 1)) < 0)
                 return r;
         memcpy(h->buf, prev, TRAIL_HASH_SIZE);
         h->len = TRAIL_HASH_SIZE;
-        h->buf[h->len++] = TRAIL_ENCODING_VERSION;
-        for (int i = first; i < first + TRAIL_HASH_NCOLUMNS; i++)
+        h->buf[h->len++] = (unsigned char) sqlite3_column_int64(s, last);
+        for (int i = first; i < first + ncolumns; i++)
                 if ((r = encode_column(h, s, i)) < 0)
                         return r;
 

@@ -6,9 +6,9 @@
  * Every completed row carries seq (its place in completion order, 1, 2, ...)
  * and hash = SHA-256(prev || E(row)), where prev is the 32 raw bytes of the
  * previous row's hash (32 zero bytes before seq 1) and E is the canonical
- * encoding of the row: the byte 0x01 (encoding version), then each column
- * of TRAIL_HASH_COLUMNS in that order as one SQLite type code byte followed
- * by its value:
+ * encoding of the row: one byte naming the encoding version, then each
+ * column the version covers, in TRAIL_HASH_COLUMNS order, as one SQLite type
+ * code byte followed by its value:
  *
  *   0x05 NULL     nothing more
  *   0x01 INTEGER  8 bytes, big-endian two's complement
@@ -19,6 +19,15 @@
  * The type byte makes NULL differ from "" and 5 from '5'; the length
  * prefix makes ("ab","c") differ from ("a","bc").  The hash is stored as
  * 64 lowercase hex digits.  See vmtraced-trail(5).
+ *
+ * Encoding versions, stored per row in column hash_version (schema 3):
+ *
+ *   0x01  the 21 columns seq .. task (rows completed before schema 3)
+ *   0x02  those, then login_uid, session_id (every row completed since)
+ *
+ * A row keeps the encoding it was hashed with, so migrating a database
+ * never rewrites a hash.  The version byte is part of what is hashed, so
+ * changing a row's hash_version breaks its hash like any other edit.
  */
 #ifndef VMT_TRAIL_HASH_H
 #define VMT_TRAIL_HASH_H
@@ -31,13 +40,28 @@
 #define TRAIL_HASH_SIZE 32
 #define TRAIL_HASH_HEX_SIZE (2 * TRAIL_HASH_SIZE + 1)
 
-/* The hashed columns of table records, in encoding order. */
-#define TRAIL_HASH_COLUMNS_AFTER_SEQ                                                  \
+/* The columns encoding 0x01 covers after seq. */
+#define TRAIL_HASH_V1_AFTER_SEQ                                                       \
         "id, start_ms, end_ms, operation, uid, gid, pid, user, endpoint, "           \
         "endpoint_url, host, vm_name, vm_id, vm_uuid, before, after, result, fault, " \
         "message, task"
+#define TRAIL_HASH_V1_NCOLUMNS 21
+
+/*
+ * What trail_hash_row() reads, in order: the columns of the newest
+ * encoding, then hash_version, which picks the encoding (and so how many
+ * of the columns are hashed).
+ */
+#define TRAIL_HASH_COLUMNS_AFTER_SEQ TRAIL_HASH_V1_AFTER_SEQ ", login_uid, session_id, hash_version"
 #define TRAIL_HASH_COLUMNS "seq, " TRAIL_HASH_COLUMNS_AFTER_SEQ
-#define TRAIL_HASH_NCOLUMNS 21
+#define TRAIL_HASH_NCOLUMNS 24
+
+/* The same read from a table of schema 2 (no new columns yet): every chained row there is 0x01. */
+#define TRAIL_HASH_SCHEMA2_AFTER_SEQ TRAIL_HASH_V1_AFTER_SEQ ", NULL, NULL, 1"
+#define TRAIL_HASH_SCHEMA2_COLUMNS "seq, " TRAIL_HASH_SCHEMA2_AFTER_SEQ
+
+/* The encoding new rows get. */
+#define TRAIL_HASH_VERSION 2
 
 struct trail_hasher;
 
@@ -47,7 +71,9 @@ void trail_hasher_free(struct trail_hasher *h);
 /*
  * hash = SHA-256(prev || E(row)), the row being columns first ..
  * first + TRAIL_HASH_NCOLUMNS - 1 of the current row of s, which must be
- * those of TRAIL_HASH_COLUMNS in order.  Returns 0 or -ENOMEM/-EIO.
+ * those of TRAIL_HASH_COLUMNS in order.  Returns 0, -ENOMEM/-EIO, or
+ * -EBADMSG when hash_version names no known encoding (the row cannot be
+ * verified: callers treat it as altered).
  */
 int trail_hash_row(struct trail_hasher *h, const unsigned char prev[TRAIL_HASH_SIZE], sqlite3_stmt *s,
                    int first, unsigned char out[TRAIL_HASH_SIZE]);

@@ -76,6 +76,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(sqlite3_stmt *, sqlite3_finalize);
 struct chainer {
         struct trail_hasher *h;
         sqlite3_stmt *set_seq, *read, *set_hash;
+        int version;               /* hash_version set_seq stores; 0: none (schema 2) */
 };
 
 /* Cached statements are reset (not finalized) when a call is done with them. */
@@ -201,6 +202,8 @@ static int migrate_0_to_1(sqlite3 *db) {
  * Both are appended to the view, whose other columns stay as they were.
  * Rows already completed under version 1 are chained in (end_ms, id) order.
  */
+#define TRAIL_VIEW_V2_COLUMNS TRAIL_VIEW_V1_COLUMNS ",\n seq, hash"
+
 static const char schema_v2[] =
         "ALTER TABLE records ADD COLUMN seq INTEGER;\n"
         "ALTER TABLE records ADD COLUMN hash TEXT;\n"
@@ -208,9 +211,35 @@ static const char schema_v2[] =
         "CREATE INDEX records_vm_id ON records(vm_id);\n"
         "DROP VIEW trail;\n"
         "CREATE VIEW trail AS SELECT\n"
-        TRAIL_VIEW_V1_COLUMNS ",\n"
-        " seq, hash\n"
+        TRAIL_VIEW_V2_COLUMNS "\n"
         " FROM records;\n";
+
+/*
+ * Schema version 3: the login uid and audit session id, which survive sudo
+ * and su and so still name the human behind a service account.
+ *
+ *   login_uid     /proc/PID/loginuid of the client at accept time; NULL
+ *                 when it had none (a service, or no pam_loginuid) or the
+ *                 row is the daemon's own
+ *   session_id    /proc/PID/sessionid likewise
+ *   hash_version  encoding the row's hash was computed with (see
+ *                 common/trail_hash.h): 1 for rows chained before this
+ *                 version, 2 since; NULL while PENDING
+ *
+ * All three are appended to the view.  No hash is recomputed: old rows
+ * keep encoding 1, which does not cover the new columns (they are NULL).
+ */
+static const char schema_v3[] =
+        "ALTER TABLE records ADD COLUMN login_uid INTEGER;\n"
+        "ALTER TABLE records ADD COLUMN session_id INTEGER;\n"
+        "ALTER TABLE records ADD COLUMN hash_version INTEGER;\n"
+        "UPDATE records SET hash_version = 1 WHERE seq IS NOT NULL;\n"
+        "DROP VIEW trail;\n"
+        "CREATE VIEW trail AS SELECT\n"
+        TRAIL_VIEW_V2_COLUMNS ",\n"
+        " login_uid, session_id, hash_version\n"
+        " FROM records;\n"
+        "PRAGMA user_version = 3;";
 
 static void chainer_done(struct chainer *c) {
         sqlite3_finalize(c->set_seq);
@@ -220,18 +249,27 @@ static void chainer_done(struct chainer *c) {
         *c = (struct chainer) {};
 }
 
-/* Returns an SQLite result code. */
-static int chainer_init(struct chainer *c, sqlite3 *db) {
+/*
+ * Returns an SQLite result code.  schema2: the table has no hash_version
+ * yet (the migration to version 2), so rows get encoding 1 and migration
+ * 3 records that; otherwise rows get TRAIL_HASH_VERSION.
+ */
+static int chainer_init(struct chainer *c, sqlite3 *db, bool schema2) {
         int rc;
 
         *c = (struct chainer) {};
         if (trail_hasher_new(&c->h) < 0)
                 return SQLITE_NOMEM;
-        rc = sqlite3_prepare_v3(db, "UPDATE records SET seq = ?1 WHERE id = ?2", -1, SQLITE_PREPARE_PERSISTENT,
-                                &c->set_seq, NULL);
+        rc = sqlite3_prepare_v3(db,
+                                schema2 ? "UPDATE records SET seq = ?1 WHERE id = ?2"
+                                        : "UPDATE records SET seq = ?1, hash_version = ?3 WHERE id = ?2",
+                                -1, SQLITE_PREPARE_PERSISTENT, &c->set_seq, NULL);
+        c->version = schema2 ? 0 : TRAIL_HASH_VERSION;
         if (rc == SQLITE_OK)
-                rc = sqlite3_prepare_v3(db, "SELECT " TRAIL_HASH_COLUMNS " FROM records WHERE id = ?1", -1,
-                                        SQLITE_PREPARE_PERSISTENT, &c->read, NULL);
+                rc = sqlite3_prepare_v3(db,
+                                        schema2 ? "SELECT " TRAIL_HASH_SCHEMA2_COLUMNS " FROM records WHERE id = ?1"
+                                                : "SELECT " TRAIL_HASH_COLUMNS " FROM records WHERE id = ?1",
+                                        -1, SQLITE_PREPARE_PERSISTENT, &c->read, NULL);
         if (rc == SQLITE_OK)
                 rc = sqlite3_prepare_v3(db, "UPDATE records SET hash = ?1 WHERE id = ?2", -1,
                                         SQLITE_PREPARE_PERSISTENT, &c->set_hash, NULL);
@@ -252,7 +290,7 @@ static int migrate_1_to_2(sqlite3 *db) {
         rc = sqlite3_exec(db, schema_v2, NULL, NULL, NULL);
         if (rc != SQLITE_OK)
                 return rc;
-        rc = chainer_init(&c, db);
+        rc = chainer_init(&c, db, true);
         if (rc != SQLITE_OK)
                 return rc;
         rc = sqlite3_prepare_v2(db, "SELECT id FROM records WHERE result <> 'PENDING' ORDER BY end_ms, id",
@@ -265,9 +303,14 @@ static int migrate_1_to_2(sqlite3 *db) {
         return sqlite3_exec(db, "PRAGMA user_version = 2", NULL, NULL, NULL);
 }
 
+static int migrate_2_to_3(sqlite3 *db) {
+        return sqlite3_exec(db, schema_v3, NULL, NULL, NULL);
+}
+
 static int (*const migrations[])(sqlite3 *db) = {
         migrate_0_to_1,
         migrate_1_to_2,
+        migrate_2_to_3,
 };
 
 #define AUDIT_SCHEMA_VERSION ((int) ELEMENTSOF(migrations))
@@ -284,7 +327,8 @@ static int chain_one(struct chainer *c, int64_t id, int64_t seq, unsigned char h
         unsigned char out[TRAIL_HASH_SIZE];
         int rc;
 
-        if ((rc = sqlite3_bind_int64(u, 1, seq)) != SQLITE_OK || (rc = sqlite3_bind_int64(u, 2, id)) != SQLITE_OK)
+        if ((rc = sqlite3_bind_int64(u, 1, seq)) != SQLITE_OK || (rc = sqlite3_bind_int64(u, 2, id)) != SQLITE_OK ||
+            (c->version && (rc = sqlite3_bind_int(u, 3, c->version)) != SQLITE_OK))
                 return rc;
         if ((rc = sqlite3_step(u)) != SQLITE_DONE)
                 return rc;
@@ -293,7 +337,7 @@ static int chain_one(struct chainer *c, int64_t id, int64_t seq, unsigned char h
         if ((rc = sqlite3_step(r)) != SQLITE_ROW)
                 return rc == SQLITE_DONE ? SQLITE_INTERNAL : rc;
         if (trail_hash_row(c->h, hash, r, 0, out) < 0)
-                return SQLITE_NOMEM;
+                return SQLITE_NOMEM; /* hash_version is the one just set: only memory can fail */
         memcpy(hash, out, TRAIL_HASH_SIZE);
         trail_hash_to_hex(out, hex);
         if ((rc = sqlite3_bind_text(h, 1, hex, -1, SQLITE_TRANSIENT)) != SQLITE_OK ||
@@ -479,10 +523,10 @@ static int prepare_all(struct audit *a) {
         r = prepare(a,
                     "INSERT INTO records (id, start_ms, end_ms, operation, uid, gid, pid, user,"
                     " endpoint, endpoint_url, host, vm_name, vm_id, vm_uuid, before, after,"
-                    " result, fault, message, task) VALUES"
+                    " result, fault, message, task, login_uid, session_id) VALUES"
                     " (:id, :start_ms, :end_ms, :operation, :uid, :gid, :pid, :user,"
                     " :endpoint, :endpoint_url, :host, :vm_name, :vm_id, :vm_uuid, :before, :after,"
-                    " :result, :fault, :message, :task)",
+                    " :result, :fault, :message, :task, :login_uid, :session_id)",
                     &a->stmt_insert);
         if (r < 0)
                 return r;
@@ -509,7 +553,7 @@ static int prepare_all(struct audit *a) {
                 return r;
         r = prepare(a,
                     "SELECT id, start_ms, operation, uid, gid, pid, user, endpoint, endpoint_url, host,"
-                    " vm_name, vm_id, vm_uuid, before, after, task FROM records"
+                    " vm_name, vm_id, vm_uuid, before, after, task, login_uid, session_id FROM records"
                     " WHERE result = 'PENDING' AND id < :first_id ORDER BY id",
                     &a->stmt_pending);
         if (r < 0)
@@ -561,6 +605,7 @@ static const struct {
         { "before", "VMTRACE_BEF" },      { "after", "VMTRACE_AFT" },
         { "result", "VMTRACE_RST" },      { "fault", "VMTRACE_FAULT" },
         { "message", "VMTRACE_REASON" },  { "task", "VMTRACE_TASK" },
+        { "login_uid", "VMTRACE_LOGIN_UID" }, { "session_id", "VMTRACE_SESSION_ID" },
 };
 
 /*
@@ -678,7 +723,7 @@ int audit_open(const char *path, struct audit **out) {
         a->first_id = a->next_id;
         if (r >= 0)
                 r = load_chain_head(a);
-        if (r >= 0 && (rc = chainer_init(&a->chainer, a->db)) != SQLITE_OK)
+        if (r >= 0 && (rc = chainer_init(&a->chainer, a->db, false)) != SQLITE_OK)
                 r = log_sqlite(a, rc, "prepare statements");
         if (r >= 0) {
                 /* The thread takes no signals: they belong to the daemon's event loop. */
@@ -766,8 +811,9 @@ static int bind_int(sqlite3_stmt *s, const char *name, bool null, int64_t v) {
 }
 
 /*
- * Bind every field of r that s names.  uid/gid (uid_t)-1 and pid <= 0 mean
- * "unknown" and are stored as NULL; end_ms 0 means "not ended".
+ * Bind every field of r that s names.  uid/gid (uid_t)-1, pid <= 0 and a
+ * negative login_uid/session_id mean "unknown" and are stored as NULL;
+ * end_ms 0 means "not ended".
  */
 static int bind_record(sqlite3_stmt *s, const struct audit_record *r, const char *result) {
         const struct {
@@ -801,7 +847,9 @@ static int bind_record(sqlite3_stmt *s, const struct audit_record *r, const char
             (rc = bind_int(s, ":end_ms", r->end_ms == 0, r->end_ms)) != SQLITE_OK ||
             (rc = bind_int(s, ":uid", r->uid == (uid_t) -1, r->uid)) != SQLITE_OK ||
             (rc = bind_int(s, ":gid", r->gid == (gid_t) -1, r->gid)) != SQLITE_OK ||
-            (rc = bind_int(s, ":pid", r->pid <= 0, r->pid)) != SQLITE_OK)
+            (rc = bind_int(s, ":pid", r->pid <= 0, r->pid)) != SQLITE_OK ||
+            (rc = bind_int(s, ":login_uid", r->login_uid < 0, r->login_uid)) != SQLITE_OK ||
+            (rc = bind_int(s, ":session_id", r->session_id < 0, r->session_id)) != SQLITE_OK)
                 return rc;
         return SQLITE_OK;
 }
@@ -990,9 +1038,9 @@ static int enqueue_locked(struct audit *a, const struct audit_record *r, bool in
 
 /* An outcome the trail could not take, in full, for the log (and so the journal). */
 static void log_outcome(const char *why, const struct audit_record *r) {
-        log_error("Trail row %" PRId64 " %s: %s %s on %s by %s (uid %u): before=%s after=%s result=%s fault=%s task=%s",
+        log_error("Trail row %" PRId64 " %s: %s %s on %s by %s (uid %u, login uid %" PRId64 "): before=%s after=%s result=%s fault=%s task=%s",
                   r->id, why, r->operation, strempty(r->vm_name), strempty(r->endpoint), strempty(r->user),
-                  (unsigned) r->uid, strempty(r->before), strempty(r->after), strempty(r->result),
+                  (unsigned) r->uid, r->login_uid, strempty(r->before), strempty(r->after), strempty(r->result),
                   strempty(r->fault), strempty(r->task));
 }
 
@@ -1146,6 +1194,8 @@ static int collect_pending_locked(struct audit *a, struct audit_record **out, si
                         .uid = sqlite3_column_type(s, 3) == SQLITE_NULL ? (uid_t) -1 : (uid_t) sqlite3_column_int64(s, 3),
                         .gid = sqlite3_column_type(s, 4) == SQLITE_NULL ? (gid_t) -1 : (gid_t) sqlite3_column_int64(s, 4),
                         .pid = (pid_t) sqlite3_column_int64(s, 5),
+                        .login_uid = sqlite3_column_type(s, 16) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 16),
+                        .session_id = sqlite3_column_type(s, 17) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 17),
                 };
                 const char **strs[] = { &r->operation, &r->user, &r->endpoint, &r->endpoint_url, &r->host,
                                         &r->vm_name, &r->vm_id, &r->vm_uuid, &r->before, &r->after, &r->task };

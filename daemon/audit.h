@@ -39,6 +39,13 @@ struct audit_record {
         gid_t gid;
         pid_t pid;
         const char *user;         /* user name of uid */
+        /*
+         * /proc/PID/loginuid and sessionid at accept time: they survive sudo
+         * and su.  Negative (-1) means none/unknown, stored as NULL.  Set
+         * them explicitly: a designated initialiser's 0 would mean uid 0.
+         */
+        int64_t login_uid;
+        int64_t session_id;
         /* where */
         const char *endpoint;     /* configured endpoint name */
         const char *endpoint_url;

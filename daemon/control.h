@@ -44,6 +44,15 @@ struct peer {
         int n_groups;
 };
 
+/* The login uid and session id as the trail stores them: -1 (NULL) when unset. */
+static inline int64_t peer_login_uid(const struct peer *p) {
+        return p->loginuid == PEER_UNSET ? -1 : (int64_t) p->loginuid;
+}
+
+static inline int64_t peer_session_id(const struct peer *p) {
+        return p->sessionid == PEER_UNSET ? -1 : (int64_t) p->sessionid;
+}
+
 struct control_command {
         const char *name;
         void (*handler)(struct control_request *req, void *userdata);

@@ -217,6 +217,8 @@ static struct audit_record record_by(const struct peer *peer, const char *operat
                 .gid = peer->gid,
                 .pid = peer->pid,
                 .user = peer->user,
+                .login_uid = peer_login_uid(peer),
+                .session_id = peer_session_id(peer),
         };
 }
 

@@ -24,16 +24,7 @@ static void deny(struct manager *m, struct control_request *req, const char *ope
                  const struct endpoint_config *ep, const char *vm, const char *why) {
         const struct peer *p = control_request_peer(req);
         _cleanup_(json_object_putp) struct json_object *record = NULL;
-        char message[768], login[64] = "";
-
-        /*
-         * The trail has no login uid / session columns yet; the reason is
-         * free text anyway, so they go there (the lead adds columns later).
-         */
-        if (p->loginuid != PEER_UNSET)
-                snprintf(login, sizeof login, " [login uid %" PRIu32 ", session %" PRIu32 "]", p->loginuid,
-                         p->sessionid);
-        snprintf(message, sizeof message, "%s%s", why, login);
+        char message[768];
         struct audit_record rec = {
                 .start_ms = now_ms(),
                 .operation = operation,
@@ -41,12 +32,14 @@ static void deny(struct manager *m, struct control_request *req, const char *ope
                 .gid = p->gid,
                 .pid = p->pid,
                 .user = p->user,
+                .login_uid = peer_login_uid(p),
+                .session_id = peer_session_id(p),
                 .endpoint = ep ? ep->name : NULL,
                 .endpoint_url = ep ? ep->url : NULL,
                 .vm_name = vm,
                 .result = AUDIT_RESULT_DENIED,
                 .fault = "PolicyDenied",
-                .message = message,
+                .message = why,
         };
         log_warning("Denied %s to uid=%u (%s) pid=%d loginuid=%" PRIu32 ": %s", command, (unsigned) p->uid, p->user,
                     (int) p->pid, p->loginuid, why);

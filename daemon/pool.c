@@ -160,6 +160,8 @@ static int session_act(struct pool_session *s, bool login, const char *why, stru
                 .gid = set->gid,
                 .pid = set->pid,
                 .user = set->user,
+                .login_uid = -1,   /* the daemon's own act: no login session */
+                .session_id = -1,
                 .endpoint = ep->name,
                 .endpoint_url = ep->url,
                 .before = login ? NULL : ep->user,

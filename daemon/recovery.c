@@ -58,6 +58,8 @@ static int complete(struct audit *a, const struct audit_record *row, int r, cons
         struct audit_record fin = {
                 .id = row->id,
                 .operation = row->operation,
+                .login_uid = row->login_uid, /* not rewritten by audit_finish(); kept for the log */
+                .session_id = row->session_id,
                 .host = t->host,
                 .after = after,
                 .task = row->task,
@@ -101,7 +103,7 @@ static int complete(struct audit *a, const struct audit_record *row, int r, cons
 
 static int mark_unknown(struct audit *a, const struct audit_record *row, const char *why) {
         struct audit_record fin = { .id = row->id, .operation = row->operation, .result = AUDIT_RESULT_UNKNOWN,
-                                    .message = why };
+                                    .message = why, .login_uid = row->login_uid, .session_id = row->session_id };
 
         log_notice("Trail row %" PRId64 " (%s %s), left PENDING by an earlier run: UNKNOWN, %s", row->id,
                    row->operation, strempty(row->vm_name), why);

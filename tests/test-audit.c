@@ -155,7 +155,9 @@ static bool record_matches(struct json_object *o, const struct audit_record *r, 
                json_int_is(o, "start_ms", false, r->start_ms) &&
                json_int_is(o, "uid", false, r->uid) &&
                json_int_is(o, "gid", false, r->gid) &&
-               json_int_is(o, "pid", false, r->pid);
+               json_int_is(o, "pid", false, r->pid) &&
+               json_int_is(o, "login_uid", r->login_uid < 0, r->login_uid) &&
+               json_int_is(o, "session_id", r->session_id < 0, r->session_id);
 }
 
 /* Values a client may legally send: all must come back byte for byte. */
@@ -205,7 +207,7 @@ static bool test_schema_and_pragmas(void) {
         }
         audit_close(a);
         CHECK(sync == 2, "synchronous = %d, want 2 (FULL)", sync);
-        CHECK(sql_int(dbpath, "PRAGMA user_version") == 2, "user_version is not 2");
+        CHECK(sql_int(dbpath, "PRAGMA user_version") == 3, "user_version is not 3");
         /* journal_mode=WAL is persistent, so a fresh connection sees it. */
         {
                 sqlite3 *db;
@@ -243,6 +245,8 @@ static bool test_round_trip(void) {
                 struct audit_record rec = {
                         .start_ms = 1700000000000 + (int64_t) i,
                         .operation = "RenameVM", .uid = 1000 + i, .gid = 100, .pid = 4242,
+                        /* Every other row without a login uid: NULL, and 0 is a value. */
+                        .login_uid = i % 2 ? -1 : (int64_t) i, .session_id = i % 2 ? -1 : (int64_t) i + 7,
                         .user = h, .endpoint = "vc1", .endpoint_url = h, .host = NULL,
                         .vm_name = h, .vm_id = "vm-42", .vm_uuid = h,
                         .before = h, .after = h,
@@ -346,6 +350,7 @@ static bool test_insert_and_times(void) {
         struct audit_record rec = {
                 .start_ms = 1700000000123, .end_ms = 1700000001005,
                 .operation = "RenameVM", .uid = 1001, .gid = 1001, .pid = 77,
+                .login_uid = 4294967294, .session_id = 3,
                 .user = "alice", .endpoint = "vc1", .vm_name = "db01",
                 .result = AUDIT_RESULT_DENIED, .message = "not allowed",
         };
@@ -619,6 +624,74 @@ static size_t put_text(unsigned char *b, const char *t) {
         return 5 + n;
 }
 
+static size_t put_null(unsigned char *b) {
+        b[0] = 0x05;
+        return 1;
+}
+
+/*
+ * prev || E(row) for encoding version 1 or 2 as vmtraced-trail(5) documents
+ * it; unknown ids (uid/gid (uid_t)-1, pid 0, login_uid/session_id -1) are NULL.
+ */
+static size_t encode_row(unsigned char *buf, const unsigned char prev[32], int version, int64_t seq,
+                         const struct audit_record *r) {
+        size_t n = 0;
+
+        memcpy(buf, prev, 32);
+        n = 32;
+        buf[n++] = (unsigned char) version;
+        n += put_int(buf + n, seq);
+        n += put_int(buf + n, r->id);
+        n += put_int(buf + n, r->start_ms);
+        n += put_int(buf + n, r->end_ms);
+        n += put_text(buf + n, r->operation);
+        n += r->uid == (uid_t) -1 ? put_null(buf + n) : put_int(buf + n, r->uid);
+        n += r->gid == (gid_t) -1 ? put_null(buf + n) : put_int(buf + n, r->gid);
+        n += r->pid <= 0 ? put_null(buf + n) : put_int(buf + n, r->pid);
+        const char *texts[] = { r->user, r->endpoint, r->endpoint_url, r->host, r->vm_name, r->vm_id,
+                                r->vm_uuid, r->before, r->after, r->result, r->fault, r->message, r->task };
+        for (size_t i = 0; i < ELEMENTSOF(texts); i++)
+                n += put_text(buf + n, texts[i]);
+        if (version >= 2) {
+                n += r->login_uid < 0 ? put_null(buf + n) : put_int(buf + n, r->login_uid);
+                n += r->session_id < 0 ? put_null(buf + n) : put_int(buf + n, r->session_id);
+        }
+        return n;
+}
+
+/*
+ * Is the stored hash of row seq SHA-256(prev || E(r)) under the given
+ * encoding (prev: the stored hash of seq - 1)?  True when that is as
+ * expected.
+ */
+static bool hash_is_documented(int version, int64_t seq, const struct audit_record *r, bool expect) {
+        unsigned char buf[2048], md[32], prev[32] = {};
+        char hex[65], prev_hex[65] = "", stored[65] = "";
+        unsigned mdlen = 0;
+        sqlite3 *db;
+        sqlite3_stmt *s;
+
+        CHECK(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK, "open");
+        if (sqlite3_prepare_v2(db, "SELECT seq, hash FROM records WHERE seq IN (?1 - 1, ?1)", -1, &s, NULL) ==
+            SQLITE_OK) {
+                sqlite3_bind_int64(s, 1, seq);
+                while (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 1))
+                        snprintf(sqlite3_column_int64(s, 0) == seq ? stored : prev_hex, sizeof stored, "%s",
+                                 (const char *) sqlite3_column_text(s, 1));
+                sqlite3_finalize(s);
+        }
+        sqlite3_close(db);
+        for (int i = 0; seq > 1 && i < 32; i++)
+                CHECK(sscanf(prev_hex + 2 * i, "%2hhx", &prev[i]) == 1, "no hash for seq %" PRId64, seq - 1);
+        size_t n = encode_row(buf, prev, version, seq, r);
+        CHECK(EVP_Digest(buf, n, md, &mdlen, EVP_sha256(), NULL) == 1, "EVP_Digest");
+        for (int i = 0; i < 32; i++)
+                sprintf(hex + 2 * i, "%02x", md[i]);
+        CHECK((strcmp(stored, hex) == 0) == expect, "seq %" PRId64 ": stored hash \"%s\" %s SHA-256 of the "
+              "documented encoding %d (%s)", seq, stored, expect ? "is not" : "is", version, hex);
+        return true;
+}
+
 static bool test_chain_encoding(void) {
         struct audit *a = NULL;
         struct audit_record rec = {
@@ -626,12 +699,8 @@ static bool test_chain_encoding(void) {
                 .uid = 1000, .gid = 1000, .pid = 42, .user = "alice", .endpoint = "vc1",
                 .endpoint_url = NULL, .host = "", .vm_name = "a;b", .vm_id = "vm-1", .vm_uuid = NULL,
                 .before = "old", .after = "new\n", .result = AUDIT_RESULT_OK, .fault = NULL,
-                .message = NULL, .task = "task-1",
+                .message = NULL, .task = "task-1", .login_uid = 4242, .session_id = -1,
         };
-        unsigned char buf[1024], md[32], prev[32] = {};
-        char hex[65];
-        size_t n = 0;
-        unsigned mdlen = 0;
         int r;
 
         new_db("chain.db");
@@ -640,40 +709,9 @@ static bool test_chain_encoding(void) {
         r = audit_insert(a, &rec);
         audit_close(a);
         CHECK(r == 0, "audit_insert: %d", r);
-
-        memcpy(buf, prev, 32);
-        n = 32;
-        buf[n++] = 0x01; /* encoding version */
-        n += put_int(buf + n, 1);          /* seq */
-        n += put_int(buf + n, rec.id);
-        n += put_int(buf + n, rec.start_ms);
-        n += put_int(buf + n, rec.end_ms);
-        n += put_text(buf + n, rec.operation);
-        n += put_int(buf + n, rec.uid);
-        n += put_int(buf + n, rec.gid);
-        n += put_int(buf + n, rec.pid);
-        const char *texts[] = { rec.user, rec.endpoint, rec.endpoint_url, rec.host, rec.vm_name, rec.vm_id,
-                                rec.vm_uuid, rec.before, rec.after, rec.result, rec.fault, rec.message, rec.task };
-        for (size_t i = 0; i < ELEMENTSOF(texts); i++)
-                n += put_text(buf + n, texts[i]);
-        CHECK(EVP_Digest(buf, n, md, &mdlen, EVP_sha256(), NULL) == 1, "EVP_Digest");
-        for (int i = 0; i < 32; i++)
-                sprintf(hex + 2 * i, "%02x", md[i]);
-        {
-                sqlite3 *db;
-                sqlite3_stmt *s;
-                bool same = false;
-
-                CHECK(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK, "open");
-                if (sqlite3_prepare_v2(db, "SELECT hash FROM trail WHERE seq = 1", -1, &s, NULL) == SQLITE_OK) {
-                        if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
-                                same = strcmp((const char *) sqlite3_column_text(s, 0), hex) == 0;
-                        sqlite3_finalize(s);
-                }
-                sqlite3_close(db);
-                CHECK(same, "stored hash differs from SHA-256 of the documented encoding %s", hex);
-        }
-        return true;
+        CHECK(sql_int(dbpath, "SELECT hash_version FROM trail WHERE seq = 1") == 2, "hash_version is not 2");
+        /* Also a mismatch must be seen: the same row under encoding 1 is not what is stored. */
+        return hash_is_documented(1, 1, &rec, false) && hash_is_documented(2, 1, &rec, true);
 }
 
 /* A version 1 database with completed and pending rows: migration chains the completed ones in end order. */
@@ -704,11 +742,22 @@ static bool test_migrate_v1(void) {
         }
         audit_close(a);
         CHECK(r == 0, "finish after migration: %d", r);
-        CHECK(sql_int(dbpath, "PRAGMA user_version") == 2, "not migrated");
+        CHECK(sql_int(dbpath, "PRAGMA user_version") == 3, "not migrated");
         CHECK(sql_int(dbpath, "SELECT group_concat(id) = '2,1,3' FROM (SELECT id FROM trail ORDER BY seq)") == 1,
               "seq does not follow completion order");
         CHECK(sql_int(dbpath, "SELECT count(*) FROM trail WHERE length(hash) = 64") == 3, "hashes missing");
-        return true;
+        /* Rows chained before schema 3 keep encoding 1; the row completed after it gets 2, chained on them. */
+        CHECK(sql_int(dbpath, "SELECT group_concat(hash_version) = '1,1,2' FROM (SELECT hash_version FROM trail"
+                              " ORDER BY seq)") == 1, "hash_version is not 1,1,2");
+        CHECK(sql_int(dbpath, "SELECT count(*) FROM trail WHERE login_uid IS NULL AND session_id IS NULL") == 3,
+              "old rows gained a login uid");
+        const struct audit_record row2 = { .id = 2, .start_ms = 2, .end_ms = 20, .operation = "RenameVM",
+                                           .uid = (uid_t) -1, .gid = (gid_t) -1, .result = "NG",
+                                           .login_uid = -1, .session_id = -1 };
+        const struct audit_record row3 = { .id = 3, .start_ms = 3, .end_ms = 40, .operation = "RenameVM",
+                                           .uid = (uid_t) -1, .gid = (gid_t) -1, .result = "OK",
+                                           .login_uid = -1, .session_id = -1 };
+        return hash_is_documented(1, 1, &row2, true) && hash_is_documented(2, 3, &row3, true);
 }
 
 static void *wait_ms(int ms) {
@@ -820,7 +869,7 @@ static const struct {
         bool (*fn)(void);
 } tests[] = {
         { "new database file is mode 0640 under umask 077", test_create_mode },
-        { "schema version 2, WAL, synchronous=FULL, indexes, view", test_schema_and_pragmas },
+        { "schema version 3, WAL, synchronous=FULL, indexes, view", test_schema_and_pragmas },
         { "begin/finish/get_json round-trip hostile strings", test_round_trip },
         { "finish without target fields keeps those from begin", test_finish_keeps_begin_fields },
         { "finish twice -> -EALREADY, missing row -> -ENOENT", test_finish_twice },

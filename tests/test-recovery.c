@@ -134,14 +134,16 @@ int main(void) {
                 return tap_done();
         for (size_t i = 0; i < ELEMENTSOF(rows); i++) {
                 struct audit_record rec = { .operation = rows[i].operation, .pid = 1, .vm_name = "web1", .vm_id = "vm-1",
-                                            .host = "esx-before", .before = "web1" };
+                                            .host = "esx-before", .before = "web1", .login_uid = 1000,
+                                            .session_id = 5 };
                 r = audit_begin(a, &rec);
                 if (r == 0 && rows[i].task)
                         r = audit_set_task(a, rec.id, rows[i].task);
                 ids[i] = rec.id;
                 tap_ok(r == 0, "earlier run: PENDING row %zu, task stored as soon as known", i);
         }
-        struct audit_record extra = { .operation = "RenameVM", .pid = 1, .vm_name = "web2" };
+        struct audit_record extra = { .operation = "RenameVM", .pid = 1, .vm_name = "web2", .login_uid = -1,
+                                      .session_id = -1 };
         r = audit_begin(a, &extra);
         extra_id = extra.id;
         if (r == 0)
@@ -152,7 +154,8 @@ int main(void) {
         /* The next run. */
         r = audit_open(dbpath, &a);
         tap_ok(r == 0, "reopen");
-        struct audit_record now = { .operation = "RenameVM", .pid = 1, .vm_name = "web3" };
+        struct audit_record now = { .operation = "RenameVM", .pid = 1, .vm_name = "web3", .login_uid = -1,
+                                    .session_id = -1 };
         r = audit_begin(a, &now);
         current_id = now.id;
         tap_ok(r == 0, "this run: a PENDING row of its own");
@@ -170,7 +173,8 @@ int main(void) {
         audit_close(a);
         r = audit_open(dbpath, &a);
         if (r == 0) {
-                struct audit_record late = { .operation = "RenameVM", .pid = 1, .vm_name = "web4" };
+                struct audit_record late = { .operation = "RenameVM", .pid = 1, .vm_name = "web4", .login_uid = -1,
+                                             .session_id = -1 };
                 r = audit_begin(a, &late);
                 if (r == 0)
                         r = audit_set_task(a, late.id, "task-ok");
@@ -191,9 +195,12 @@ int main(void) {
         _cleanup_free_ char *left = sql_text("SELECT count(*) FROM records WHERE result = 'PENDING'");
         _cleanup_free_ char *chained = sql_text("SELECT count(*) = max(seq) AND count(*) = count(hash) FROM records");
         _cleanup_free_ char *total = sql_text("SELECT count(*) FROM records");
+        _cleanup_free_ char *who = sql_text("SELECT count(*) FROM records WHERE login_uid = 1000 AND session_id = 5");
         tap_ok(left && strcmp(left, "0") == 0, "no row left PENDING");
         tap_ok(chained && strcmp(chained, "1") == 0, "every resolved row is chained");
         tap_ok(total && atoi(total) == (int) ELEMENTSOF(rows) + 3, "no row dropped (%s)", strempty(total));
+        tap_ok(who && atoi(who) == (int) ELEMENTSOF(rows), "resolved rows keep the login uid and session (%s)",
+               strempty(who));
         tap_rm_rf(tmpdir);
         return tap_done();
 }
