@@ -35,6 +35,17 @@ __attribute__((format(printf, 1, 2), unused)) static void tap_skip(const char *f
         fflush(stdout);
 }
 
+/* A "# ..." diagnostic line; returns false so a failing check can "return tap_diag(...)". */
+__attribute__((format(printf, 1, 2), unused)) static bool tap_diag(const char *fmt, ...) {
+        va_list ap;
+        printf("# ");
+        va_start(ap, fmt);
+        vprintf(fmt, ap);
+        va_end(ap);
+        printf("\n");
+        return false;
+}
+
 __attribute__((unused)) static int tap_done(void) {
         printf("1..%d\n# %d passed, %d failed\n", tap_n, tap_n - tap_failed, tap_failed);
         return tap_failed ? 1 : 0;

@@ -39,6 +39,7 @@
 #include "audit.h"
 #include "log.h"
 #include "macros.h"
+#include "tap.h"
 
 static char tmpdir[] = "/tmp/test-audit.XXXXXX";
 static char dbpath[256];
@@ -51,20 +52,9 @@ static int catch_db(sqlite3 *db, const char **err, const void *api) {
         return SQLITE_OK;
 }
 
-static bool fail(const char *fmt, ...) _printf_(1, 2);
-static bool fail(const char *fmt, ...) {
-        va_list ap;
-
-        printf("# ");
-        va_start(ap, fmt);
-        vprintf(fmt, ap);
-        va_end(ap);
-        printf("\n");
-        return false;
-}
 
 #define CHECK(cond, ...) \
-        do { if (!(cond)) return fail(__VA_ARGS__); } while (0)
+        do { if (!(cond)) return tap_diag(__VA_ARGS__); } while (0)
 
 static int64_t sql_int(const char *path, const char *sql) {
         sqlite3 *db;
@@ -102,17 +92,17 @@ static bool json_str_is(struct json_object *o, const char *key, const char *want
         struct json_object *v;
 
         if (!json_object_object_get_ex(o, key, &v))
-                return fail("%s missing", key);
+                return tap_diag("%s missing", key);
         if (!want) {
                 if (v)
-                        return fail("%s = %s, want null", key, json_object_get_string(v));
+                        return tap_diag("%s = %s, want null", key, json_object_get_string(v));
                 return true;
         }
         if (!v || !json_object_is_type(v, json_type_string))
-                return fail("%s is not a string", key);
+                return tap_diag("%s is not a string", key);
         if ((size_t) json_object_get_string_len(v) != strlen(want) ||
             memcmp(json_object_get_string(v), want, strlen(want)) != 0)
-                return fail("%s = \"%s\", want \"%s\"", key, json_object_get_string(v), want);
+                return tap_diag("%s = \"%s\", want \"%s\"", key, json_object_get_string(v), want);
         return true;
 }
 
@@ -120,16 +110,16 @@ static bool json_int_is(struct json_object *o, const char *key, bool null, int64
         struct json_object *v;
 
         if (!json_object_object_get_ex(o, key, &v))
-                return fail("%s missing", key);
+                return tap_diag("%s missing", key);
         if (null) {
                 if (v)
-                        return fail("%s = %s, want null", key, json_object_get_string(v));
+                        return tap_diag("%s = %s, want null", key, json_object_get_string(v));
                 return true;
         }
         if (!v || !json_object_is_type(v, json_type_int))
-                return fail("%s is not an integer", key);
+                return tap_diag("%s is not an integer", key);
         if (json_object_get_int64(v) != want)
-                return fail("%s = %" PRId64 ", want %" PRId64, key, json_object_get_int64(v), want);
+                return tap_diag("%s = %" PRId64 ", want %" PRId64, key, json_object_get_int64(v), want);
         return true;
 }
 
@@ -256,7 +246,7 @@ static bool test_round_trip(void) {
 
                 r = audit_begin(a, &rec);
                 if (r < 0 || rec.id <= 0) {
-                        ok = fail("audit_begin[%zu]: %s", i, strerror(-r));
+                        ok = tap_diag("audit_begin[%zu]: %s", i, strerror(-r));
                         break;
                 }
                 r = audit_get_json(a, rec.id, &o);
@@ -264,7 +254,7 @@ static bool test_round_trip(void) {
                      json_str_is(o, "end_time", NULL) && json_int_is(o, "end_ms", true, 0);
                 json_object_put(o);
                 if (!ok) {
-                        fail("pending row %zu (%s) differs", i, h);
+                        tap_diag("pending row %zu (%s) differs", i, h);
                         break;
                 }
 
@@ -276,7 +266,7 @@ static bool test_round_trip(void) {
                 rec.task = h;
                 r = audit_finish(a, &rec);
                 if (r < 0) {
-                        ok = fail("audit_finish[%zu]: %s", i, strerror(-r));
+                        ok = tap_diag("audit_finish[%zu]: %s", i, strerror(-r));
                         break;
                 }
                 o = NULL;
@@ -285,7 +275,7 @@ static bool test_round_trip(void) {
                      json_int_is(o, "end_ms", false, rec.end_ms);
                 json_object_put(o);
                 if (!ok)
-                        fail("finished row %zu (%s) differs", i, h);
+                        tap_diag("finished row %zu (%s) differs", i, h);
         }
         audit_close(a);
         return ok;
@@ -319,7 +309,7 @@ static bool test_finish_keeps_begin_fields(void) {
              json_str_is(o, "result", "OK");
         json_object_put(o);
         audit_close(a);
-        return ok || fail("r = %d", r);
+        return ok || tap_diag("r = %d", r);
 }
 
 static bool test_finish_twice(void) {
@@ -478,15 +468,15 @@ static bool run_read_only_child(bool may_fail_open) {
         case 0:
                 return true;
         case 1:
-                return fail("audit_begin succeeded on a read-only database");
+                return tap_diag("audit_begin succeeded on a read-only database");
         case 2:
-                return fail("audit_begin failed, but not with -EROFS");
+                return tap_diag("audit_begin failed, but not with -EROFS");
         case 3:
-                return fail("could not drop privileges");
+                return tap_diag("could not drop privileges");
         case 4:
-                return fail("audit_open failed on a read-only file in a writable directory");
+                return tap_diag("audit_open failed on a read-only file in a writable directory");
         default:
-                return fail("child exited with %d", WEXITSTATUS(status));
+                return tap_diag("child exited with %d", WEXITSTATUS(status));
         }
 }
 

@@ -42,17 +42,6 @@
 static char tmpdir[] = "/tmp/test-config.XXXXXX";
 static char datadir[512];
 static char creddir[512];
-static bool diag(const char *fmt, ...) _printf_(1, 2);
-static bool diag(const char *fmt, ...) {
-        va_list ap;
-
-        printf("# ");
-        va_start(ap, fmt);
-        vprintf(fmt, ap);
-        va_end(ap);
-        printf("\n");
-        return false;
-}
 
 static char *read_file(const char *path) {
         FILE *f = fopen(path, "re");
@@ -168,7 +157,7 @@ static bool check_ok(const struct config *c, int r, const char *log, const char 
                 return false;
         }
         if (leaks_secret(got) || leaks_secret(log))
-                return diag("a password leaked into the output");
+                return tap_diag("a password leaked into the output");
         return true;
 }
 
@@ -177,7 +166,7 @@ static bool check_err(int r, const char *log, const char *expected_path) {
         bool ok = true;
 
         if (r != -EINVAL && r != -ENOENT) {
-                diag("config_load returned %d, want an error", r);
+                tap_diag("config_load returned %d, want an error", r);
                 ok = false;
         }
         want = subst(raw);
@@ -188,7 +177,7 @@ static bool check_err(int r, const char *log, const char *expected_path) {
 
                         *nl = '\0';
                         if (!strstr(log, l)) {
-                                diag("missing from the log: %s", l);
+                                tap_diag("missing from the log: %s", l);
                                 ok = false;
                         }
                         *nl = save;
@@ -197,7 +186,7 @@ static bool check_err(int r, const char *log, const char *expected_path) {
                         break;
         }
         if (leaks_secret(log) || strstr(log, "hunter2"))
-                ok = diag("a password leaked into the log");
+                ok = tap_diag("a password leaked into the log");
         if (!ok)
                 diag_text("log", log);
         return ok;
@@ -229,9 +218,9 @@ static void golden(const char *name) {
                 ok = check_ok(c, r, log, ok_path);
         else if (exists(err_path))
                 ok = r < 0 && c == NULL ? check_err(r, log, err_path) :
-                                          diag("config_load succeeded (or set *out) for a bad file");
+                                          tap_diag("config_load succeeded (or set *out) for a bad file");
         else
-                ok = diag("neither %s.ok nor %s.err exists", name, name);
+                ok = tap_diag("neither %s.ok nor %s.err exists", name, name);
         config_free(c);
         tap_ok(ok, "golden %s", name);
 }
@@ -288,19 +277,19 @@ static void test_values(void) {
         e2 = config_find_endpoint(c, "vc-cred");
         e3 = config_find_endpoint(c, "lab_2.x");
         if (!e1 || !e2 || !e3 || config_find_endpoint(c, "vc") || config_find_endpoint(c, "VC1"))
-                diag("config_find_endpoint");
+                tap_diag("config_find_endpoint");
         else if (c->n_endpoints != 3 || c->endpoints != e1 || e1->next != e2 || e2->next != e3)
-                diag("endpoints not in file order");
+                tap_diag("endpoints not in file order");
         else if (strcmp(e1->password, PW_FILE) || strcmp(e2->password, PW_CRED) ||
                  strcmp(e3->password, PW_CRLF))
-                diag("passwords not loaded correctly (first line, CR LF stripped)");
+                tap_diag("passwords not loaded correctly (first line, CR LF stripped)");
         else if (e1->pool_size != 4 || e2->pool_size != 64 || e3->pool_size != CONFIG_DEFAULT_POOL_SIZE)
-                diag("pool sizes");
+                tap_diag("pool sizes");
         else if (e1->has_fingerprint || !e2->has_fingerprint || e2->fingerprint[0] != 0x00 ||
                  e2->fingerprint[10] != 0xaa || e2->fingerprint[31] != 0xff || e3->fingerprint[0] != 0x0a)
-                diag("fingerprints");
+                tap_diag("fingerprints");
         else if (!e1->ca_file || e2->ca_file)
-                diag("ca-file");
+                tap_diag("ca-file");
         else
                 ok = true;
         config_free(c);
