@@ -104,3 +104,29 @@ echo "vmctl cpu VM N, end to end (vmctl process, trail row, post event): median 
 echo "govmomi baseline (find, read, ReconfigVM_Task, wait, read; in-process): median $base_ms ms, $base_trips round trips"
 awk -v a="$cpu_ms" -v b="$base_ms" -v ta="$cpu_trips" -v tb="$base_trips" 'BEGIN {
 	printf "ratio vmctl/govmomi: latency %.2f, round trips %.2f\n", a / b, ta / tb }'
+
+# The other yardstick: a govc-style process per operation, which starts, logs
+# in, finds the VM, acts, reads back and logs out every time (wall clock).
+cold=
+for i in $(seq "$N"); do
+	t0=$(now_ns)
+	"$baseline" -url "$VCSIM_URL" -cacert "$VCSIM_CA" -user "$VCSIM_USER" -password "$VCSIM_PASSWORD" \
+		-vm "$VM" -n 1 -warm=false >/dev/null || exit 1
+	t1=$(now_ns)
+	cold+="$(( (t1 - t0) / 1000 )) "
+done
+cold_ms=$(awk -v us="$(median <<<"$cold")" 'BEGIN {printf "%.2f", us / 1000}')
+echo "govc-style process per operation (start, login, find, reconfigure, read, logout): median $cold_ms ms"
+awk -v a="$cold_ms" -v b="$cpu_ms" 'BEGIN { printf "ratio govc-style/vmctl: %.1fx (target: at least 5x)\n", a / b }'
+
+# Memory: the daemon's resident set with 8 pooled sessions logged in.
+daemon_stop
+write_config "$T/rss.conf" "$(POOL_SIZE=8 endpoint_section vc1 "ca-file = $VCSIM_CA")"
+daemon_start "$T/rss.conf" || exit 1
+for i in $(seq 100); do
+	[ "$(vmctl --json status | jq -r .record.sessions_logged_in)" = 8 ] && break
+	sleep 0.1
+done
+vmctl cpu "$VM" 2 >/dev/null 2>&1
+rss_kib=$(awk '/^VmRSS:/ {print $2}' "/proc/$DAEMON_PID/status")
+echo "daemon RSS with 8 pooled sessions logged in: $((rss_kib / 1024)) MiB ($rss_kib KiB; target: below 16 MiB)"

@@ -91,6 +91,7 @@ func run() error {
 	flag.StringVar(&password, "password", "pass", "password")
 	flag.StringVar(&vmName, "vm", "", "VM name")
 	flag.IntVar(&n, "n", 20, "operations to time")
+	warm := flag.Bool("warm", true, "do one untimed operation first (false: a govc-style process that logs in, acts once and exits)")
 	flag.Parse()
 	if rawURL == "" || cacert == "" || vmName == "" || n < 1 {
 		return fmt.Errorf("-url, -cacert, -vm and -n >= 1 are required")
@@ -118,8 +119,10 @@ func run() error {
 	defer sm.Logout(ctx)
 
 	// Warm up, as vmtraced's pooled session is warm.
-	if err := one(ctx, c, vmName, 2); err != nil {
-		return err
+	if *warm {
+		if err := one(ctx, c, vmName, 2); err != nil {
+			return err
+		}
 	}
 	ms := make([]float64, 0, n)
 	start := atomic.LoadInt64(&cnt.n)
