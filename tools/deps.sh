@@ -9,7 +9,7 @@ PACKAGES="
   gsoap libgsoap-dev libssl-dev openssl libsystemd-dev libjson-c-dev
   libsqlite3-dev sqlite3 libinih-dev
   golang-go golang-github-vmware-govmomi-dev
-  jq socat util-linux mandoc ca-certificates valgrind
+  jq socat util-linux mandoc ca-certificates valgrind python3 systemd
 "
 missing=
 for p in $PACKAGES; do
