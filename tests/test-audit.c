@@ -847,13 +847,6 @@ static bool test_group(void) {
         return true;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-        (void) st;
-        (void) flag;
-        (void) ftw;
-        return remove(path) < 0 ? -1 : 0;
-}
-
 static const struct {
         const char *desc;
         bool (*fn)(void);
@@ -894,9 +887,6 @@ int main(void) {
                 failed += !ok;
         }
 
-        if (!getenv("KEEP_TMP"))
-                (void) nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-        else
-                printf("# kept %s\n", tmpdir);
+        tap_rm_rf(tmpdir);
         return failed ? 1 : 0;
 }

@@ -418,13 +418,6 @@ static bool make_fixtures(void) {
         return true;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-        (void) st;
-        (void) flag;
-        (void) ftw;
-        return remove(path) < 0 ? -1 : 0;
-}
-
 int main(void) {
         log_init("vmtraced");
         if (!find_datadir()) {
@@ -445,9 +438,6 @@ int main(void) {
         test_password_mode_fix();
         test_password_owner();
 
-        if (!getenv("KEEP_TMP"))
-                (void) nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-        else
-                printf("# kept %s\n", tmpdir);
+        tap_rm_rf(tmpdir);
         return tap_done();
 }

@@ -238,21 +238,26 @@ func printJSON(v interface{}) error {
 	return enc.Encode(v)
 }
 
-func cmdVM(args []string) error {
+// runClient is the frame of every client subcommand: the common flags plus
+// the subcommand's own (extra may add them and returns their validation),
+// a connection, fn, and a logout.
+func runClient(name string, args []string, extra func(fs *flag.FlagSet) func() error,
+	fn func(ctx context.Context, c *connection) error) error {
 	var o clientOptions
-	var name, id string
-	fs := flag.NewFlagSet("vm", flag.ContinueOnError)
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	o.register(fs)
-	fs.StringVar(&name, "name", "", "VM name")
-	fs.StringVar(&id, "id", "", "VM moref value, e.g. vm-42")
+	validate := func() error { return nil }
+	if extra != nil {
+		validate = extra(fs)
+	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if err := o.check(); err != nil {
 		return err
 	}
-	if (name == "") == (id == "") {
-		return usageError("give exactly one of -name and -id")
+	if err := validate(); err != nil {
+		return err
 	}
 
 	ctx := context.Background()
@@ -261,7 +266,28 @@ func cmdVM(args []string) error {
 		return err
 	}
 	defer c.close(ctx)
+	return fn(ctx, c)
+}
 
+func cmdVM(args []string) error {
+	var name, id string
+	flags := func(fs *flag.FlagSet) func() error {
+		fs.StringVar(&name, "name", "", "VM name")
+		fs.StringVar(&id, "id", "", "VM moref value, e.g. vm-42")
+		return func() error {
+			if (name == "") == (id == "") {
+				return usageError("give exactly one of -name and -id")
+			}
+			return nil
+		}
+	}
+	return runClient("vm", args, flags, func(ctx context.Context, c *connection) error {
+		return printVM(ctx, c, name, id)
+	})
+}
+
+// printVM prints the one VM with that name or id.
+func printVM(ctx context.Context, c *connection, name, id string) error {
 	// Listing everything and filtering here treats "no such moref" and
 	// "no such name" alike; the test inventories are small.
 	vms, err := c.listVMs(ctx)
@@ -285,28 +311,13 @@ func cmdVM(args []string) error {
 }
 
 func cmdVMs(args []string) error {
-	var o clientOptions
-	fs := flag.NewFlagSet("vms", flag.ContinueOnError)
-	o.register(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if err := o.check(); err != nil {
-		return err
-	}
-
-	ctx := context.Background()
-	c, err := connect(ctx, &o)
-	if err != nil {
-		return err
-	}
-	defer c.close(ctx)
-
-	vms, err := c.listVMs(ctx)
-	if err != nil {
-		return err
-	}
-	return printJSON(vms)
+	return runClient("vms", args, nil, func(ctx context.Context, c *connection) error {
+		vms, err := c.listVMs(ctx)
+		if err != nil {
+			return err
+		}
+		return printJSON(vms)
+	})
 }
 
 type hostInfo struct {
@@ -316,23 +327,10 @@ type hostInfo struct {
 
 // cmdHosts lists the hosts, e.g. to pick a relocation target.
 func cmdHosts(args []string) error {
-	var o clientOptions
-	fs := flag.NewFlagSet("hosts", flag.ContinueOnError)
-	o.register(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if err := o.check(); err != nil {
-		return err
-	}
+	return runClient("hosts", args, nil, printHosts)
+}
 
-	ctx := context.Background()
-	c, err := connect(ctx, &o)
-	if err != nil {
-		return err
-	}
-	defer c.close(ctx)
-
+func printHosts(ctx context.Context, c *connection) error {
 	var hosts []mo.HostSystem
 	if err := c.containerList(ctx, "HostSystem", []string{"name"}, &hosts); err != nil {
 		return err
@@ -348,26 +346,13 @@ func cmdHosts(args []string) error {
 // cmdTerminateSessions ends every other session, so that a test can check
 // that vmtraced notices NotAuthenticated and logs in again.
 func cmdTerminateSessions(args []string) error {
-	var o clientOptions
-	fs := flag.NewFlagSet("terminate-sessions", flag.ContinueOnError)
-	o.register(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if err := o.check(); err != nil {
-		return err
-	}
+	return runClient("terminate-sessions", args, nil, terminateOthers)
+}
 
-	ctx := context.Background()
-	c, err := connect(ctx, &o)
-	if err != nil {
-		return err
-	}
-	defer c.close(ctx)
-
+func terminateOthers(ctx context.Context, c *connection) error {
 	var sm mo.SessionManager
 	ref := *c.ServiceContent.SessionManager
-	err = property.DefaultCollector(c.Client).RetrieveOne(ctx, ref, []string{"sessionList", "currentSession"}, &sm)
+	err := property.DefaultCollector(c.Client).RetrieveOne(ctx, ref, []string{"sessionList", "currentSession"}, &sm)
 	if err != nil {
 		return fmt.Errorf("retrieving sessions: %w", err)
 	}

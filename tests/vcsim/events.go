@@ -21,28 +21,23 @@ type eventInfo struct {
 }
 
 func cmdEvents(args []string) error {
-	var o clientOptions
 	var id string
-	fs := flag.NewFlagSet("events", flag.ContinueOnError)
-	o.register(fs)
-	fs.StringVar(&id, "id", "", "VM moref value, e.g. vm-42")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+	flags := func(fs *flag.FlagSet) func() error {
+		fs.StringVar(&id, "id", "", "VM moref value, e.g. vm-42")
+		return func() error {
+			if id == "" {
+				return usageError("-id is required")
+			}
+			return nil
+		}
 	}
-	if err := o.check(); err != nil {
-		return err
-	}
-	if id == "" {
-		return usageError("-id is required")
-	}
+	return runClient("events", args, flags, func(ctx context.Context, c *connection) error {
+		return printEvents(ctx, c, id)
+	})
+}
 
-	ctx := context.Background()
-	c, err := connect(ctx, &o)
-	if err != nil {
-		return err
-	}
-	defer c.close(ctx)
-
+// printEvents prints the user events posted on VM id.
+func printEvents(ctx context.Context, c *connection, id string) error {
 	ref := types.ManagedObjectReference{Type: "VirtualMachine", Value: id}
 	filter := types.EventFilterSpec{
 		Entity:      &types.EventFilterSpecByEntity{Entity: ref, Recursion: types.EventFilterSpecRecursionOptionSelf},
