@@ -14,18 +14,6 @@ int64_t now_ms(void) {
         return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-char *format_ms(int64_t ms, char *buf, size_t len) {
-        time_t t = (time_t) (ms / 1000);
-        struct tm tm;
-        char d[32];
-
-        if (!gmtime_r(&t, &tm) || strftime(d, sizeof d, "%Y-%m-%dT%H:%M:%S", &tm) == 0)
-                snprintf(buf, len, "%lld", (long long) ms);
-        else
-                snprintf(buf, len, "%s.%03dZ", d, (int) (ms % 1000));
-        return buf;
-}
-
 void uid_to_name(uid_t uid, char *buf, size_t len) {
         struct passwd pw, *res = NULL;
         char tmp[4096];

@@ -10,9 +10,6 @@
 /* Wall-clock time in milliseconds since the Unix epoch (UTC). */
 int64_t now_ms(void);
 
-/* Format ms as "YYYY-MM-DDTHH:MM:SS.mmmZ" into buf (at least 25 bytes). */
-char *format_ms(int64_t ms, char *buf, size_t len);
-
 /*
  * The user name of uid from the system databases, or the decimal uid when
  * it has none (a uid without a passwd entry is still somebody).

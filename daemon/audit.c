@@ -50,6 +50,7 @@
 #include "log.h"
 #include "macros.h"
 #include "trail_hash.h"
+#include "util.h"
 
 #define AUDIT_DB_MODE 0640
 #define AUDIT_BUSY_TIMEOUT_MS 5000
@@ -377,13 +378,6 @@ static int sqlite_to_errno(int rc) {
 static int log_sqlite(struct audit *a, int rc, const char *what) {
         return log_error_errno(sqlite_to_errno(rc) ?: -EIO, "Failed to %s in %s: %s",
                                what, a->path, sqlite3_errmsg(a->db));
-}
-
-static int64_t now_ms(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void unlockp(pthread_mutex_t **m) {
