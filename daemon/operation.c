@@ -168,10 +168,7 @@ static int call_perform(struct pool_session *s, void *userdata, struct op_error 
 
 /* ---- The trail ---------------------------------------------------------- */
 
-/* How a failure is answered to vmctl. */
-static enum proto_error error_for(int r, const struct op_error *err) {
-        if (strcmp(err->fault, OP_FAULT_TRAIL) == 0)
-                return PROTO_E_TRAIL;
+enum proto_error operation_reply_code(int r) {
         switch (r) {
         case -ENOENT:
                 return PROTO_E_NOT_FOUND;
@@ -179,11 +176,20 @@ static enum proto_error error_for(int r, const struct op_error *err) {
                 return PROTO_E_AMBIGUOUS;
         case -EREMOTEIO:
         case -EINVAL:
-        case -ETIMEDOUT:
                 return PROTO_E_PLATFORM;
         default:
                 return PROTO_E_UNAVAILABLE;
         }
+}
+
+/* How a failed change is answered to vmctl. */
+static enum proto_error error_for(int r, const struct op_error *err) {
+        if (strcmp(err->fault, OP_FAULT_TRAIL) == 0)
+                return PROTO_E_TRAIL;
+        /* A change that outlived task-timeout: the platform did not finish it, not an unreachable endpoint. */
+        if (r == -ETIMEDOUT)
+                return PROTO_E_PLATFORM;
+        return operation_reply_code(r);
 }
 
 /*

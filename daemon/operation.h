@@ -22,12 +22,16 @@
 #define VMT_OPERATION_H
 
 #include "backend.h"
+#include "proto.h"
 
 struct manager;
 struct control_request;
 
 /* Validate the request's arguments for kind and queue it; answers via control_reply(). */
 void operation_submit(struct manager *m, struct control_request *req, enum op_kind kind);
+
+/* The reply code for a backend failure (backend.h's errno convention); list and show use it too. */
+enum proto_error operation_reply_code(int r);
 
 /*
  * "cancel" {"trail_id": N}: ask the operation in flight with that trail id

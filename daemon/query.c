@@ -23,20 +23,6 @@ struct query {
         struct op_args args;      /* show: the VM, endpoint prefix removed */
 };
 
-static enum proto_error error_for(int r) {
-        switch (r) {
-        case -ENOENT:
-                return PROTO_E_NOT_FOUND;
-        case -ENOTUNIQ:
-                return PROTO_E_AMBIGUOUS;
-        case -EINVAL:
-        case -EREMOTEIO:
-                return PROTO_E_PLATFORM;
-        default:
-                return PROTO_E_UNAVAILABLE;
-        }
-}
-
 static int unsupported(struct pool_session *s, const char *what, struct op_error *err) {
         op_error_set(err, "InvalidArgument", "the %s backend cannot %s", pool_session_ops(s)->name, what);
         return -EINVAL;
@@ -162,7 +148,7 @@ static void show_done(void *userdata, struct fanout_result *res, size_t n) {
                 control_reply(q->req, PROTO_E_AMBIGUOUS, why, NULL);
         } else if (failure) {
                 snprintf(why, sizeof why, "%s: %s", found->err.fault, found->err.message);
-                control_reply(q->req, error_for(failure), why, NULL);
+                control_reply(q->req, operation_reply_code(failure), why, NULL);
         } else {
                 snprintf(why, sizeof why, "%s: VM \"%s\" not found on any endpoint", OP_FAULT_NOT_FOUND, q->args.vm);
                 control_reply(q->req, PROTO_E_NOT_FOUND, why, NULL);
