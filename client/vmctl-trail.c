@@ -23,14 +23,15 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "defaults.h"
 #include "macros.h"
 #include "proto.h"
 #include "trail_hash.h"
 #include "util.h"
 #include "vmctl.h"
 
-#define DEFAULT_CONFIG "/etc/vmtraced/vmtraced.conf"
-#define DEFAULT_DATABASE "/var/lib/vmtraced/trail.db"
+#define DEFAULT_CONFIG VMT_DEFAULT_CONFIG
+#define DEFAULT_DATABASE VMT_DEFAULT_DATABASE
 /* verify's exit status when the chain is broken (0 intact, 2 usage, 5 unreadable). */
 #define EXIT_TAMPERED 1
 /* Problems listed before verify stops counting them. */

@@ -18,11 +18,12 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "defaults.h"
 #include "macros.h"
 #include "proto.h"
 #include "vmctl.h"
 
-#define DEFAULT_SOCKET "/run/vmtraced/vmtraced.sock"
+#define DEFAULT_SOCKET VMT_DEFAULT_SOCKET
 /* A reply carries a whole trail row; allow generous before/after values. */
 #define MAX_REPLY (1024 * 1024)
 

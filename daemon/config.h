@@ -29,8 +29,10 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#define CONFIG_DEFAULT_SOCKET    "/run/vmtraced/vmtraced.sock"
-#define CONFIG_DEFAULT_DATABASE  "/var/lib/vmtraced/trail.db"
+#include "defaults.h"
+
+#define CONFIG_DEFAULT_SOCKET    VMT_DEFAULT_SOCKET
+#define CONFIG_DEFAULT_DATABASE  VMT_DEFAULT_DATABASE
 #define CONFIG_DEFAULT_POOL_SIZE 2
 #define CONFIG_MAX_POOL_SIZE     64
 #define CONFIG_DEFAULT_TASK_TIMEOUT 3600     /* seconds an operation may wait for its task */

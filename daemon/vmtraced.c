@@ -27,6 +27,7 @@
 #include "audit.h"
 #include "config.h"
 #include "control.h"
+#include "defaults.h"
 #include "log.h"
 #include "macros.h"
 #include "manager.h"
@@ -37,7 +38,7 @@
 #include "recovery.h"
 #include "vsphere.h"
 
-#define DEFAULT_CONFIG "/etc/vmtraced/vmtraced.conf"
+#define DEFAULT_CONFIG VMT_DEFAULT_CONFIG
 #define USEC_PER_SEC 1000000ULL
 /* How often STATUS= is refreshed, and the drain re-checked. */
 #define STATUS_INTERVAL_USEC (5 * USEC_PER_SEC)
