@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Helpers shared by all backends and by the trail logic above them. */
+/* Helpers shared by all backends and by the trail logic above them; see backend.h. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "backend.h"
 #include "macros.h"
@@ -45,4 +47,99 @@ static const char *const trail_names[_OP_MAX] = {
 
 const char *op_kind_trail_name(enum op_kind k) {
         return k < _OP_MAX ? trail_names[k] : "Unknown";
+}
+
+int op_kind_from_trail_name(const char *name) {
+        for (int k = 0; name && k < _OP_MAX; k++)
+                if (strcmp(trail_names[k], name) == 0)
+                        return k;
+        return -1;
+}
+
+static const char *const power_names[_VM_POWER_MAX] = {
+        [VM_POWER_UNKNOWN] = "unknown",
+        [VM_POWER_ON] = "poweredOn",
+        [VM_POWER_OFF] = "poweredOff",
+        [VM_POWER_SUSPENDED] = "suspended",
+        [VM_POWER_PAUSED] = "paused",
+        [VM_POWER_CRASHED] = "crashed",
+};
+
+const char *vm_power_name(enum vm_power p) {
+        return p < _VM_POWER_MAX ? power_names[p] : power_names[VM_POWER_UNKNOWN];
+}
+
+static void snapshots_free(struct op_snapshot *v, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                free(v[i].name);
+                snapshots_free(v[i].children, v[i].n_children);
+        }
+        free(v);
+}
+
+void op_value_clear(struct op_value *v) {
+        free(v->name);
+        free(v->id);
+        free(v->host);
+        for (size_t i = 0; i < v->n_disks; i++)
+                free(v->disks[i].label);
+        free(v->disks);
+        for (size_t i = 0; i < v->n_datastores; i++)
+                free(v->datastores[i]);
+        free(v->datastores);
+        snapshots_free(v->snapshots, v->n_snapshots);
+        free(v->current_snapshot);
+        *v = (struct op_value) {};
+}
+
+/* Room for one more element of size sz in *a (holding *n). */
+static void *grow(void *a, size_t n, size_t sz) {
+        return reallocarray(a, n + 1, sz);
+}
+
+int op_value_add_disk(struct op_value *v, const char *label, int64_t mib) {
+        struct op_disk *d = grow(v->disks, v->n_disks, sizeof *d);
+        char *l = strdup(strempty(label));
+
+        if (d)
+                v->disks = d;
+        if (!d || !l) {
+                free(l);
+                return -ENOMEM;
+        }
+        v->disks[v->n_disks++] = (struct op_disk) { .label = l, .mib = mib };
+        return 0;
+}
+
+int op_value_add_datastore(struct op_value *v, const char *name) {
+        char **d = grow(v->datastores, v->n_datastores, sizeof *d);
+        char *n = strdup(strempty(name));
+
+        if (d)
+                v->datastores = d;
+        if (!d || !n) {
+                free(n);
+                return -ENOMEM;
+        }
+        v->datastores[v->n_datastores++] = n;
+        return 0;
+}
+
+int op_value_add_snapshot(struct op_value *v, struct op_snapshot *parent, const char *name, struct op_snapshot **out) {
+        struct op_snapshot **list = parent ? &parent->children : &v->snapshots;
+        size_t *n = parent ? &parent->n_children : &v->n_snapshots;
+        struct op_snapshot *a = grow(*list, *n, sizeof *a);
+        char *copy = strdup(strempty(name));
+
+        if (a)
+                *list = a;
+        if (!a || !copy) {
+                free(copy);
+                return -ENOMEM;
+        }
+        a[*n] = (struct op_snapshot) { .name = copy };
+        if (out)
+                *out = &a[*n];
+        (*n)++;
+        return 0;
 }

@@ -1,11 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The backend interface.  vSphere (vsphere.c) implements it now; libvirt
- * (KVM/Xen) will implement the same table.  The trail logic for every
- * operation (operation.c) is written once, above this interface: it reads
- * the target and its "before" value, writes the durable PENDING row, asks the
- * backend to perform the change and read the "after" value back from the
- * platform, then completes the row.
+ * The backend interface.  Every platform (daemon/backends/<name>/) fills
+ * one struct backend_ops, found by name through the registry
+ * (backend_find()); nothing above this header knows which platform it
+ * talks to.  The trail logic of every operation (operation.c) is written
+ * once, above it: it reads the target and its "before" value, writes the
+ * durable PENDING row, asks the backend to perform the change and read the
+ * "after" value back from the platform, then completes the row.
+ *
+ * Values are typed here and formatted above (value.c): a backend hands over
+ * numbers, power states and lists in struct op_value, never trail text, so
+ * two backends can never disagree on a string by accident.
  *
  * A backend session is used by one worker thread at a time (the session
  * pool guarantees it), so backends need no locking of their own.
@@ -13,6 +18,9 @@
  * Return values: 0 on success, a negative errno on failure, with *err filled:
  *   -EREMOTEIO    the platform answered with a fault (err->fault is its name,
  *                 e.g. "InvalidPowerState", err->message its text)
+ *   -ECANCELED    the platform cancelled the change when asked to (the
+ *                 operator's cancel or the task timeout); err->fault is the
+ *                 platform's own name for that
  *   -EKEYEXPIRED  the session is not authenticated (vSphere NotAuthenticated);
  *                 the call was rejected before doing anything, so the pool
  *                 logs in again (a trail row) and repeats it once
@@ -28,6 +36,7 @@
 #define VMT_BACKEND_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct json_object;
@@ -45,6 +54,7 @@ struct op_error {
 #define OP_FAULT_TRAIL      "TrailUnavailable"  /* the durable PENDING row could not be written */
 #define OP_FAULT_NOT_FOUND  "NotFound"
 #define OP_FAULT_AMBIGUOUS  "AmbiguousName"
+#define OP_FAULT_INVALID    "InvalidArgument"
 #define OP_FAULT_TLS        "TLSError"
 #define OP_FAULT_CONNECTION "ConnectionError"
 
@@ -54,39 +64,100 @@ void op_error_set(struct op_error *e, const char *fault, const char *fmt, ...)
 /* What an operation acts on.  All strings are malloc'd and owned. */
 struct vm_target {
         char *name;      /* as read back from the platform */
-        char *id;        /* managed object id (vSphere moref value, libvirt domain id) */
+        char *id;        /* the platform's VM id (vSphere moref value, libvirt UUID) */
         char *uuid;
         char *host;      /* hypervisor host name the VM runs on */
 };
 void vm_target_clear(struct vm_target *t);
 
 /*
- * The operations.  Each has one trail name; values before and after are
- * text as described per kind (a "power state" is vSphere's word:
- * poweredOn, poweredOff, suspended).
+ * The operations.  Each has one trail name; what its before and after
+ * values hold is described per kind in value.h.
  */
 enum op_kind {
-        OP_RENAME,           /* RenameVM: name */
-        OP_CPU,              /* ModifyCPU: CPU count */
-        OP_MEMORY,           /* ModifyMemory: memory MiB */
-        OP_DISK_GROW,        /* ModifyDisk: that disk's capacity (MiB) */
+        OP_RENAME,           /* RenameVM */
+        OP_CPU,              /* ModifyCPU */
+        OP_MEMORY,           /* ModifyMemory */
+        OP_DISK_GROW,        /* ModifyDisk: one disk's capacity */
         OP_DISK_ADD,         /* ModifyDisk: the disk list */
-        OP_START,            /* StartVM: power state */
-        OP_STOP,             /* StopVM (hard power off): power state */
-        OP_STOP_GUEST,       /* StopVM (guest shutdown, then wait for poweredOff): power state */
-        OP_RESET,            /* ResetVM: power state */
-        OP_SUSPEND,          /* SuspendVM: power state */
-        OP_CLONE,            /* CloneVM: the source, then the new VM (name, id, host) */
-        OP_MIGRATE,          /* MigrateVM: host and datastore */
-        OP_SNAPSHOT_CREATE,  /* SnapshotCreate: snapshot tree / current snapshot */
+        OP_START,            /* StartVM */
+        OP_STOP,             /* StopVM (hard power off) */
+        OP_STOP_GUEST,       /* StopVM (guest shutdown, then wait until it is off) */
+        OP_RESET,            /* ResetVM */
+        OP_SUSPEND,          /* SuspendVM */
+        OP_CLONE,            /* CloneVM: the source, then the new VM */
+        OP_MIGRATE,          /* MigrateVM */
+        OP_SNAPSHOT_CREATE,  /* SnapshotCreate */
         OP_SNAPSHOT_REVERT,  /* SnapshotRevert */
         OP_SNAPSHOT_REMOVE,  /* SnapshotRemove */
-        OP_DESTROY,          /* DestroyVM: the VM's last state */
+        OP_DESTROY,          /* DestroyVM */
         _OP_MAX,
 };
 
 /* "RenameVM" etc., the operation name in the trail. */
 const char *op_kind_trail_name(enum op_kind k);
+/* The kind of a trail name, or -1 (Login, Logout and names of no operation). */
+int op_kind_from_trail_name(const char *name);
+
+/*
+ * The platform-neutral power states (vmtraced-trail(5)).  Each backend
+ * maps its own words onto these; the trail words are vSphere's historical
+ * ones, so rows written before other platforms existed keep their meaning.
+ */
+enum vm_power {
+        VM_POWER_UNKNOWN,    /* "unknown": not read, or a state no word below fits */
+        VM_POWER_ON,         /* "poweredOn": running (vSphere poweredOn; libvirt running, blocked) */
+        VM_POWER_OFF,        /* "poweredOff": not running, nothing saved (libvirt shutoff, shutdown) */
+        VM_POWER_SUSPENDED,  /* "suspended": memory saved to disk, not running (libvirt managed save) */
+        VM_POWER_PAUSED,     /* "paused": held in memory, not running (libvirt paused, pmsuspended) */
+        VM_POWER_CRASHED,    /* "crashed": the hypervisor saw the guest crash (libvirt crashed) */
+        _VM_POWER_MAX,
+};
+const char *vm_power_name(enum vm_power p);
+
+/* One disk: its label as the platform shows it ("Hard disk 1", "vda") and its capacity. */
+struct op_disk {
+        char *label;
+        int64_t mib;
+};
+
+struct op_snapshot {
+        char *name;
+        struct op_snapshot *children;
+        size_t n_children;
+};
+
+/*
+ * A value before or after an operation, as read from the platform.  The
+ * backend fills what its kind needs (value.h says which members) and sets
+ * "known"; everything is malloc'd and owned, released by op_value_clear().
+ * Numbers are 0 when not read.  A *_config member is the persistent
+ * (next boot) setting where the platform keeps one apart from the live
+ * one: 0 when it has none or it is the same.
+ */
+struct op_value {
+        bool known;                /* something was read; a value left unknown is stored as NULL */
+        bool gone;                 /* the VM no longer exists (after a destroy) */
+        char *name;
+        char *id;
+        char *host;
+        enum vm_power power;
+        int64_t cpus, cpus_config;
+        int64_t memory_mib, memory_mib_config;
+        struct op_disk *disks;
+        size_t n_disks;
+        char **datastores;
+        size_t n_datastores;
+        struct op_snapshot *snapshots;   /* the roots of the snapshot tree */
+        size_t n_snapshots;
+        char *current_snapshot;          /* NULL: none */
+};
+void op_value_clear(struct op_value *v);
+/* Append to v's lists; -ENOMEM on failure (v stays consistent). */
+int op_value_add_disk(struct op_value *v, const char *label, int64_t mib);
+int op_value_add_datastore(struct op_value *v, const char *name);
+/* A snapshot under parent (NULL: a root); *out is where it went, valid until the next add below the same parent. */
+int op_value_add_snapshot(struct op_value *v, struct op_snapshot *parent, const char *name, struct op_snapshot **out);
 
 /* Arguments of one operation, validated by the protocol layer.  Strings are borrowed. */
 struct op_args {
@@ -101,6 +172,20 @@ struct op_args {
 };
 
 /*
+ * What a platform accepts, checked by the daemon before any call so the
+ * operator gets a clear word at once (op_args.c).  Capabilities are data:
+ * what a platform cannot do at all, backend_ops.supports() says.
+ */
+struct backend_limits {
+        int64_t cpu_max;            /* ModifyCPU: 1 .. cpu_max */
+        int64_t memory_mib_min;     /* ModifyMemory: memory_mib_min .. memory_mib_max, */
+        int64_t memory_mib_max;
+        int64_t memory_mib_step;    /*   a multiple of memory_mib_step */
+        int64_t disk_mib_max;       /* ModifyDisk: the largest virtual disk */
+        size_t name_max;            /* the longest VM name, in characters (UTF-8 code points) */
+};
+
+/*
  * What the layer above gives perform(), all optional (NULL members are
  * skipped).  Called on the worker thread.
  */
@@ -110,14 +195,33 @@ struct op_hooks {
         void (*task_created)(void *userdata, const char *task_id);
         /* Progress of a long task: percent 0..100 or -1 if unknown; state "queued", "running". */
         void (*progress)(void *userdata, int percent, const char *state);
-        /* Non-zero when the operator asked to cancel: the backend cancels the task (CancelTask). */
+        /* True when the operator asked to cancel, or the task timeout passed: the backend cancels the change. */
         bool (*cancel_requested)(void *userdata);
 };
 
 struct backend_session;
 
 struct backend_ops {
-        const char *name;  /* "vsphere" */
+        const char *name;                      /* "vsphere": the endpoint's "backend =" */
+        const struct backend_limits *limits;
+        bool needs_credentials;                /* an endpoint must give user and password */
+
+        /*
+         * Can endpoint ep perform kind at all (libvirt's Xen driver lacks some
+         * operations)?  The daemon refuses the others with an NG row, fault
+         * "NotSupported", before any change.  NULL: every kind.
+         */
+        bool (*supports)(const struct endpoint_config *ep, enum op_kind kind);
+
+        /* Once per process, before any thread starts (NULL: nothing to do). */
+        void (*global_init)(void);
+
+        /*
+         * Is ep's url well-formed for this platform (its scheme, a host, no
+         * credentials in it)?  Called by config_load(); 0, or -EINVAL with
+         * the problem in why.  NULL: any url goes.
+         */
+        int (*endpoint_check)(const struct endpoint_config *ep, char *why, size_t whylen);
 
         /*
          * Allocate a session for endpoint ep and set up its transport (TLS
@@ -127,6 +231,8 @@ struct backend_ops {
         int (*session_new)(const struct endpoint_config *ep, struct backend_session **out,
                            struct op_error *err);
         void (*session_free)(struct backend_session *s);
+        /* Requests this session has sent to the platform so far (for the reply's debug member and bench/). */
+        unsigned (*round_trips)(struct backend_session *s);
 
         /* Authenticate with the endpoint's service account.  *who gets the platform's user name for the session. */
         int (*login)(struct backend_session *s, char **who, struct op_error *err);
@@ -135,23 +241,23 @@ struct backend_ops {
         /*
          * Find the VM named args->vm and read, in one round trip where the
          * platform allows, its identity, its host and the current value of what
-         * kind changes (*before, malloc'd, textual).  opid is the trail id that
-         * every request carries (vSphere operationID header).
+         * kind changes (*before).  opid is the trail id that every request
+         * carries (vSphere operationID header).
          */
         int (*read_target)(struct backend_session *s, enum op_kind kind, const struct op_args *args,
-                           const char *opid, struct vm_target *t, char **before,
+                           const char *opid, struct vm_target *t, struct op_value *before,
                            struct op_error *err);
 
         /*
          * Perform the change on t, wait for it to finish, and read the changed
-         * value back from the platform into *after (malloc'd; also set on
-         * failure when the value could be read).  *task gets the platform's
-         * task id if one was created (malloc'd, may stay NULL).  t->host may be
-         * updated if the read-back shows another host.
+         * value back from the platform into *after (also on failure when the
+         * value could be read).  *task gets the platform's task id if one was
+         * created (malloc'd, may stay NULL).  t->host may be updated if the
+         * read-back shows another host.
          */
         int (*perform)(struct backend_session *s, enum op_kind kind, const struct op_args *args,
                        const char *opid, const struct op_hooks *hooks, struct vm_target *t,
-                       char **after, char **task, struct op_error *err);
+                       struct op_value *after, char **task, struct op_error *err);
 
         /*
          * Post a user event about t to the platform's own event history
@@ -172,14 +278,25 @@ struct backend_ops {
         /*
          * Crash recovery: the outcome of task task_id that an earlier run
          * started.  0 when it succeeded (and *after read back as perform()
-         * would), -EREMOTEIO with err filled when it failed, -EINPROGRESS while
-         * it still runs, -ENOENT when the platform no longer knows it.
+         * would), -EREMOTEIO (or -ECANCELED) with err filled when it failed,
+         * -EINPROGRESS while it still runs, -ENOENT when the platform no
+         * longer knows it.  NULL: the platform has no tasks to ask about.
          */
         int (*task_outcome)(struct backend_session *s, enum op_kind kind, const struct op_args *args,
-                            const char *task_id, const char *opid, struct vm_target *t, char **after,
-                            struct op_error *err);
+                            const char *task_id, const char *opid, struct vm_target *t,
+                            struct op_value *after, struct op_error *err);
 };
 
-extern const struct backend_ops vsphere_backend;
+/*
+ * The registry (backends/registry.c): every backend built in, by name.
+ * backend_register() adds one more (the unit tests' fake backend); it must
+ * be called before the configuration is read.
+ */
+const struct backend_ops *backend_find(const char *name);
+int backend_register(const struct backend_ops *ops);
+/* The names, space-separated, for messages ("vsphere libvirt"). */
+const char *backend_names(void);
+/* global_init() of every backend, once; before any thread starts. */
+void backend_global_init(void);
 
 #endif

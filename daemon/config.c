@@ -28,6 +28,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "backend.h"
 #include "config.h"
 #include "log.h"
 #include "macros.h"
@@ -50,6 +51,7 @@ struct endpoint_state {
         unsigned seen;          /* bit per key, to refuse duplicates */
         char *password_file;
         unsigned password_line;
+        unsigned url_line;
 };
 
 struct policy_state {
@@ -160,6 +162,7 @@ static void begin_endpoint(struct parser *p, const char *hdr, size_t len) {
         }
         e->pool_size = CONFIG_DEFAULT_POOL_SIZE;
         e->post_events = true;
+        e->backend = backend_find(CONFIG_DEFAULT_BACKEND);
         p->eps[p->n_eps++] = (struct endpoint_state) { .e = e, .line = p->line };
         p->section = SECTION_ENDPOINT;
         return;
@@ -327,26 +330,26 @@ static int set_checkpoint_interval(struct parser *p, struct endpoint_state *ep, 
         return 0;
 }
 
+/* What every backend's url shares; the backend checks the rest once the section is complete. */
 static int set_url(struct parser *p, struct endpoint_state *ep, const char *value) {
-        if (strncasecmp(value, "https://", strlen("https://")) != 0) {
-                parse_error(p, p->line, -EINVAL, "url must start with https:// (got \"%s\")", value);
-                return 0;
-        }
-        if (value[strlen("https://")] == '\0' || value[strlen("https://")] == '/') {
-                parse_error(p, p->line, -EINVAL, "url \"%s\" has no host", value);
-                return 0;
-        }
-        /* Credentials in the URL would end up in logs, the trail and dumps. */
-        if (memchr(value, '@', strcspn(value + strlen("https://"), "/?#") + strlen("https://"))) {
-                parse_error(p, p->line, -EINVAL, "url must not contain a user name or password; use user and password-file");
-                return 0;
-        }
         for (const char *s = value; *s; s++)
                 if ((unsigned char) *s <= ' ' || *s == 0x7f) {
                         parse_error(p, p->line, -EINVAL, "url \"%s\" contains spaces or control characters", value);
                         return 0;
                 }
+        ep->url_line = p->line;
         return set_string(&ep->e->url, value);
+}
+
+static int set_backend(struct parser *p, struct endpoint_state *ep, const char *value) {
+        const struct backend_ops *ops = backend_find(value);
+
+        if (!ops) {
+                parse_error(p, p->line, -EINVAL, "unknown backend \"%s\" (known: %s)", value, backend_names());
+                return 0;
+        }
+        ep->e->backend = ops;
+        return 0;
 }
 
 static int set_user(struct parser *p, struct endpoint_state *ep, const char *value) {
@@ -598,6 +601,7 @@ static const struct key keys[] = {
         { "max-connections-per-uid", SECTION_MAIN, set_max_connections_per_uid },
         { "max-operations", SECTION_MAIN, set_max_operations },
         { "shutdown-timeout", SECTION_MAIN, set_shutdown_timeout },
+        { "backend", SECTION_ENDPOINT, set_backend },
         { "url", SECTION_ENDPOINT, set_url },
         { "user", SECTION_ENDPOINT, set_user },
         { "password-file", SECTION_ENDPOINT, set_password_file },
@@ -826,17 +830,21 @@ static int load_credential(struct parser *p, struct endpoint_state *ep) {
 
 static void validate_endpoint(struct parser *p, struct endpoint_state *ep) {
         const char *name = ep->e->name;
+        const struct backend_ops *ops = ep->e->backend;
+        char why[512];
 
         if (!ep->e->url)
                 parse_error(p, ep->line, -EINVAL, "endpoint \"%s\" has no url", name);
-        if (!ep->e->user)
+        else if (ops->endpoint_check && ops->endpoint_check(ep->e, why, sizeof why) < 0)
+                parse_error(p, ep->url_line, -EINVAL, "%s", why);
+        if (!ep->e->user && ops->needs_credentials)
                 parse_error(p, ep->line, -EINVAL, "endpoint \"%s\" has no user", name);
         if (ep->e->ca_file && ep->e->has_fingerprint)
                 parse_error(p, ep->line, -EINVAL,
                             "endpoint \"%s\" sets both ca-file and fingerprint; choose one", name);
         if (ep->password_file)
                 (void) load_password_file(p, ep);
-        else
+        else if (ep->e->user || ops->needs_credentials)
                 (void) load_credential(p, ep);
 }
 
@@ -1003,9 +1011,14 @@ void config_dump(const struct config *c, FILE *f) {
 
         for (const struct endpoint_config *e = c->endpoints; e; e = e->next) {
                 fprintf(f, "\n[endpoint \"%s\"]\n", e->name);
+                /* The default is left out, so existing golden files stay valid. */
+                if (strcmp(e->backend->name, CONFIG_DEFAULT_BACKEND) != 0)
+                        fprintf(f, "backend = %s\n", e->backend->name);
                 fprintf(f, "url = %s\n", e->url);
-                fprintf(f, "user = %s\n", e->user);
-                fprintf(f, "password = (from %s)\n", e->password_source);
+                if (e->user)
+                        fprintf(f, "user = %s\n", e->user);
+                if (e->password_source)
+                        fprintf(f, "password = (from %s)\n", e->password_source);
                 if (e->ca_file)
                         fprintf(f, "ca-file = %s\n", e->ca_file);
                 if (e->has_fingerprint) {

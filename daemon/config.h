@@ -7,6 +7,7 @@
  *   database = /var/lib/vmtraced/trail.db
  *
  *   [endpoint "vc1"]
+ *   backend       = vsphere                        (the default)
  *   url           = https://vc1.example.com/sdk
  *   user          = svc-vmtraced@vsphere.local
  *   password-file = /etc/vmtraced/vc1.password
@@ -47,7 +48,11 @@
 #define CONFIG_DEFAULT_MAX_OPERATIONS          64
 #define CONFIG_DEFAULT_SHUTDOWN_TIMEOUT        60   /* seconds */
 
+struct backend_ops;
 struct policy_rule;
+
+/* The backend of an endpoint without "backend =", so configurations from before there were several keep working. */
+#define CONFIG_DEFAULT_BACKEND "vsphere"
 
 struct config_limits {
         unsigned max_request_size;        /* bytes per request line */
@@ -60,8 +65,9 @@ struct config_limits {
 
 struct endpoint_config {
         char *name;                 /* from the section header [endpoint "NAME"] */
-        char *url;                  /* https://host[:port]/sdk */
-        char *user;                 /* service account */
+        const struct backend_ops *backend; /* "backend =", default vsphere */
+        char *url;                  /* vSphere: https://host[:port]/sdk; the backend checks it */
+        char *user;                 /* service account; NULL where the backend needs none */
         char *password;             /* loaded at config time; wiped on free */
         char *password_source;      /* file path or "credential:NAME", for messages only */
         char *ca_file;              /* PEM CA bundle to verify the server, or NULL */

@@ -23,7 +23,6 @@
 #include "macros.h"
 #include "pool.h"
 #include "util.h"
-#include "vsphere.h"
 
 struct pool_session {
         struct pool *pool;
@@ -59,7 +58,6 @@ struct pool_set {
         pthread_mutex_t lock;
         struct job *done_head, *done_tail;
         struct audit *audit;
-        const struct backend_ops *ops;
         /* Who acts for Login/Logout rows: the daemon itself. */
         uid_t uid;
         gid_t gid;
@@ -70,7 +68,7 @@ struct pool_set {
 };
 
 const struct backend_ops *pool_session_ops(struct pool_session *s) {
-        return s->pool->set->ops;
+        return s->pool->ep->backend;
 }
 
 struct backend_session *pool_session_backend(struct pool_session *s) {
@@ -86,7 +84,9 @@ struct pool *pool_session_pool(struct pool_session *s) {
 }
 
 unsigned pool_session_round_trips(struct pool_session *s) {
-        return vsphere_session_round_trips(s->backend);
+        const struct backend_ops *ops = pool_session_ops(s);
+
+        return ops->round_trips ? ops->round_trips(s->backend) : 0;
 }
 
 static ssize_t vm_locked_index(const struct pool *p, const char *id) {
@@ -143,9 +143,9 @@ const struct endpoint_config *pool_endpoint(const struct pool *p) {
         return p->ep;
 }
 
-/* issue 4 (trail): start-up recovery asks the pool's backend whether it can look tasks up. */
+/* Start-up recovery asks the pool's backend whether it can look tasks up. */
 const struct backend_ops *pool_backend_ops(const struct pool *p) {
-        return p->set->ops;
+        return p->ep->backend;
 }
 
 /* Login and Logout, each a two-phase trail row like any other act on the platform. */
@@ -174,7 +174,7 @@ static int session_act(struct pool_session *s, bool login, const char *why, stru
                 return r;
         }
 
-        r = login ? set->ops->login(s->backend, &who, err) : set->ops->logout(s->backend, err);
+        r = login ? pool_session_ops(s)->login(s->backend, &who, err) : pool_session_ops(s)->logout(s->backend, err);
         atomic_store(&s->logged_in, login && r >= 0);
 
         rec.end_ms = now_ms();
@@ -352,7 +352,7 @@ static int pool_init(struct pool *p, struct pool_set *set, const struct endpoint
                 struct op_error err = {};
 
                 s->pool = p;
-                int r = set->ops->session_new(ep, &s->backend, &err);
+                int r = ep->backend->session_new(ep, &s->backend, &err);
                 if (r < 0)
                         return log_error_errno(r, "Endpoint \"%s\": %s", ep->name, err.message);
                 p->n_sessions++;
@@ -380,7 +380,7 @@ static void pool_stop(struct pool *p) {
                 if (p->sessions[i].thread_started)
                         pthread_join(p->sessions[i].thread, NULL);
         for (unsigned i = 0; i < p->n_sessions; i++)
-                p->set->ops->session_free(p->sessions[i].backend);
+                p->ep->backend->session_free(p->sessions[i].backend);
         free(p->sessions);
         free(p->locked);
         pthread_cond_destroy(&p->cond);
@@ -395,7 +395,6 @@ int pool_set_new(sd_event *event, const struct config *c, struct audit *audit, s
                 return log_oom();
         set->efd = -1;
         set->audit = audit;
-        set->ops = &vsphere_backend;
         set->uid = geteuid();
         set->gid = getegid();
         set->pid = getpid();

@@ -16,13 +16,13 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "backend.h"
 #include "config.h"
 #include "log.h"
 #include "macros.h"
-#include "vsphere.h"
 #include "vsphere_internal.h"
 #include "vsphere_transport.h"
 
@@ -725,18 +725,45 @@ static int logout(struct backend_session *s, struct op_error *err) {
 }
 
 
-void vsphere_global_init(void) {
-        vsphere_transport_global_init();
+/* The SDK URL: https, a host, and no credentials (they would end up in logs, the trail and dumps). */
+static int vs_endpoint_check(const struct endpoint_config *ep, char *why, size_t whylen) {
+        static const char scheme[] = "https://";
+        const char *url = ep->url, *host = url + strlen(scheme);
+
+        if (strncasecmp(url, scheme, strlen(scheme)) != 0)
+                snprintf(why, whylen, "url must start with https:// (got \"%s\")", url);
+        else if (*host == '\0' || *host == '/')
+                snprintf(why, whylen, "url \"%s\" has no host", url);
+        else if (memchr(host, '@', strcspn(host, "/?#")))
+                snprintf(why, whylen, "url must not contain a user name or password; use user and password-file");
+        else
+                return 0;
+        return -EINVAL;
 }
 
-unsigned vsphere_session_round_trips(struct backend_session *s) {
+static unsigned round_trips(struct backend_session *s) {
         return vsphere_transport_round_trips(s->soap);
 }
 
-const struct backend_ops vsphere_backend = {
+/* What vSphere 7/8 accepts (configuration maximums), checked by the daemon before any call. */
+static const struct backend_limits limits = {
+        .cpu_max = 768,
+        .memory_mib_min = 4,
+        .memory_mib_max = 24LL * 1024 * 1024,   /* 24 TiB */
+        .memory_mib_step = 4,
+        .disk_mib_max = 62LL * 1024 * 1024,     /* 62 TiB, VMFS's largest virtual disk */
+        .name_max = 80,
+};
+
+const struct backend_ops backend_vsphere = {
         .name = "vsphere",
+        .limits = &limits,
+        .needs_credentials = true,
+        .global_init = vsphere_transport_global_init,
+        .endpoint_check = vs_endpoint_check,
         .session_new = session_new,
         .session_free = session_free,
+        .round_trips = round_trips,
         .login = login,
         .logout = logout,
         .read_target = vs_read_target,
