@@ -6,7 +6,7 @@
  * logout) and the plumbing the other vsphere_*.c files share: property
  * values, RetrievePropertiesEx, and waiting for a Task with the
  * PropertyCollector.  See vsphere_internal.h for the map of the files, and
- * vsphere_values.c for the before/after text of each operation.
+ * vsphere_values.c for what the before/after value of each operation holds.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* asprintf */
