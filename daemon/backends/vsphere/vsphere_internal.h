@@ -161,7 +161,10 @@ struct vs_task {
 void vs_task_clear(struct vs_task *t);
 bool vs_task_done(const struct vs_task *t);
 int vs_task_from_info(struct vs_task *t, const struct vim25__TaskInfo *info);
-/* 0 on success, -EREMOTEIO with err from info.error when the task failed. */
+/*
+ * 0 on success; when the task failed, err from info.error and -ECANCELED
+ * if vCenter cancelled it, else -EREMOTEIO.
+ */
 int vs_task_result(const struct vs_task *t, struct op_error *err);
 
 /*
