@@ -188,22 +188,21 @@ static int fill_name(const struct backend_session *s _unused_, const struct vs_p
         return vs_dup_into(&v->name, vs_prop_string(vm, "name")) < 0 ? -ENOMEM : 1;
 }
 
-static int fill_cpu(const struct backend_session *s _unused_, const struct vs_props *vm, struct op_value *v) {
+static int fill_number(const struct vs_props *vm, const char *path, int64_t *out) {
         long long n;
 
-        if (!vs_prop_int(vm, "config.hardware.numCPU", &n))
+        if (!vs_prop_int(vm, path, &n))
                 return 0;
-        v->cpus = n;
+        *out = n;
         return 1;
 }
 
-static int fill_memory(const struct backend_session *s _unused_, const struct vs_props *vm, struct op_value *v) {
-        long long n;
+static int fill_cpu(const struct backend_session *s _unused_, const struct vs_props *vm, struct op_value *v) {
+        return fill_number(vm, "config.hardware.numCPU", &v->cpus);
+}
 
-        if (!vs_prop_int(vm, "config.hardware.memoryMB", &n))
-                return 0;
-        v->memory_mib = n;
-        return 1;
+static int fill_memory(const struct backend_session *s _unused_, const struct vs_props *vm, struct op_value *v) {
+        return fill_number(vm, "config.hardware.memoryMB", &v->memory_mib);
 }
 
 static int fill_disk_grow(const struct backend_session *s, const struct vs_props *vm, struct op_value *v) {
