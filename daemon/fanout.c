@@ -59,7 +59,7 @@ static void fanout_job_done(struct job *j) {
 static size_t pick_pools(struct pool_set *ps, struct pool *only, const bool *mask, struct pool **out) {
         size_t n = 0;
 
-        if (only) {
+        if (only || !ps) {
                 out[n++] = only;
                 return n;
         }
@@ -71,7 +71,7 @@ static size_t pick_pools(struct pool_set *ps, struct pool *only, const bool *mas
 
 static int fanout_pools(struct pool_set *ps, struct pool *only, const bool *mask, fanout_fn fn,
                         fanout_done_fn done, void *userdata) {
-        _cleanup_free_ struct pool **pools = calloc(only ? 1 : pool_set_size(ps) + 1, sizeof *pools);
+        _cleanup_free_ struct pool **pools = calloc(only || !ps ? 1 : pool_set_size(ps) + 1, sizeof *pools);
         if (!pools)
                 return -ENOMEM;
         size_t n = pick_pools(ps, only, mask, pools);
