@@ -260,13 +260,19 @@ int proto_arg_int(struct json_object *args, const char *key, int64_t min, int64_
                 return -EINVAL;
         }
         int64_t n = json_object_get_int64(v);
-        if (n < min || n > max) {
-                why_set(why, whylen, "argument \"%s\" must be from %" PRId64 " to %" PRId64 " (got %" PRId64 ")",
-                        key, min, max, n);
-                return -EINVAL;
-        }
+        int r = proto_check_range(key, n, min, max, why, whylen);
+        if (r < 0)
+                return r;
         *out = n;
         return 0;
+}
+
+int proto_check_range(const char *key, int64_t n, int64_t min, int64_t max, char *why, size_t whylen) {
+        if (n >= min && n <= max)
+                return 0;
+        why_set(why, whylen, "argument \"%s\" must be from %" PRId64 " to %" PRId64 " (got %" PRId64 ")", key, min,
+                max, n);
+        return -EINVAL;
 }
 
 int proto_arg_bool(struct json_object *args, const char *key, bool *out, char *why, size_t whylen) {

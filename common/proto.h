@@ -33,6 +33,15 @@ static inline void json_object_putp(struct json_object **o) {
 #define PROTO_VERSION     1
 #define PROTO_MAX_MESSAGE (64 * 1024)
 
+/*
+ * The widest bounds of a VM operation's arguments on the wire, whatever the
+ * platform: vmctl checks them for an early word, and the daemon then
+ * checks the endpoint's own limits (struct backend_limits), which are
+ * narrower.  One definition for both programs.
+ */
+#define PROTO_NAME_MAX 1024        /* bytes of a VM, host, datastore, disk or snapshot name */
+#define PROTO_CPU_MAX  4096        /* CPUs of one VM */
+
 /* Error codes carried in replies; each maps to one vmctl exit status. */
 enum proto_error {
         PROTO_OK = 0,
@@ -110,6 +119,8 @@ int proto_arg_string(struct json_object *args, const char *key, bool optional, s
                      const char **out, char *why, size_t whylen);
 
 /* A required integer argument within [min, max]; -EINVAL with why filled otherwise. */
+/* n within min..max, else -EINVAL and why says so in the words proto_arg_int() uses. */
+int proto_check_range(const char *key, int64_t n, int64_t min, int64_t max, char *why, size_t whylen);
 int proto_arg_int(struct json_object *args, const char *key, int64_t min, int64_t max, int64_t *out,
                   char *why, size_t whylen);
 /* An optional boolean argument (absent or null: false). */

@@ -55,8 +55,26 @@ static void fanout_job_done(struct job *j) {
         free(f);
 }
 
-static int fanout_pools(struct pool_set *ps, struct pool *only, fanout_fn fn, fanout_done_fn done, void *userdata) {
-        size_t n = only ? 1 : pool_set_size(ps);
+/* The pools to ask: the one given, or those of ps that mask allows (every one without a mask). */
+static size_t pick_pools(struct pool_set *ps, struct pool *only, const bool *mask, struct pool **out) {
+        size_t n = 0;
+
+        if (only) {
+                out[n++] = only;
+                return n;
+        }
+        for (size_t i = 0; i < pool_set_size(ps); i++)
+                if (!mask || mask[i])
+                        out[n++] = pool_set_nth(ps, i);
+        return n;
+}
+
+static int fanout_pools(struct pool_set *ps, struct pool *only, const bool *mask, fanout_fn fn,
+                        fanout_done_fn done, void *userdata) {
+        _cleanup_free_ struct pool **pools = calloc(only ? 1 : pool_set_size(ps) + 1, sizeof *pools);
+        if (!pools)
+                return -ENOMEM;
+        size_t n = pick_pools(ps, only, mask, pools);
         struct fanout *f = calloc(1, sizeof *f);
         struct fanout_job **jobs = calloc(n ? n : 1, sizeof *jobs);
         bool ok = f && jobs && n > 0;
@@ -81,7 +99,7 @@ static int fanout_pools(struct pool_set *ps, struct pool *only, fanout_fn fn, fa
                 return n > 0 ? -ENOMEM : -ENOENT;
         }
         for (size_t i = 0; i < n; i++) {
-                f->results[i].pool = only ? only : pool_set_nth(ps, i);
+                f->results[i].pool = pools[i];
                 *jobs[i] = (struct fanout_job) {
                         .job = { .run = fanout_run, .done = fanout_job_done },
                         .f = f,
@@ -93,10 +111,10 @@ static int fanout_pools(struct pool_set *ps, struct pool *only, fanout_fn fn, fa
         return 0;
 }
 
-int fanout_start(struct pool_set *ps, fanout_fn fn, fanout_done_fn done, void *userdata) {
-        return fanout_pools(ps, NULL, fn, done, userdata);
+int fanout_start(struct pool_set *ps, const bool *mask, fanout_fn fn, fanout_done_fn done, void *userdata) {
+        return fanout_pools(ps, NULL, mask, fn, done, userdata);
 }
 
 int fanout_one(struct pool *p, fanout_fn fn, fanout_done_fn done, void *userdata) {
-        return fanout_pools(NULL, p, fn, done, userdata);
+        return fanout_pools(NULL, p, NULL, fn, done, userdata);
 }

@@ -11,6 +11,7 @@
 #ifndef VMT_FANOUT_H
 #define VMT_FANOUT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "backend.h"
@@ -32,8 +33,12 @@ typedef int (*fanout_fn)(struct pool_session *s, void *userdata, struct json_obj
 /* Loop thread: all answers are in. */
 typedef void (*fanout_done_fn)(void *userdata, struct fanout_result *results, size_t n);
 
-/* -ENOMEM (nothing queued, done() never called) or 0. */
-int fanout_start(struct pool_set *ps, fanout_fn fn, fanout_done_fn done, void *userdata);
+/*
+ * Ask the pools of ps, in configuration order; with a mask (one bool per
+ * pool) only those it allows.  -ENOMEM, or -ENOENT when that leaves none
+ * (nothing queued, done() never called), or 0.
+ */
+int fanout_start(struct pool_set *ps, const bool *mask, fanout_fn fn, fanout_done_fn done, void *userdata);
 /* The same for one endpoint's pool only (n is 1). */
 int fanout_one(struct pool *p, fanout_fn fn, fanout_done_fn done, void *userdata);
 

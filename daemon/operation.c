@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * One operation's way from request to completed trail row; see operation.h.
+ * Arguments and platform limits are op_args.c's, which endpoint a name
+ * means is resolve.c's, and every row is built by record.c: this file is
+ * the trail lifecycle.
  *
  * Threads: operation_submit(), the endpoint look-up's completion, progress
  * delivery, operation_cancel() and operation_done() run on the event loop
@@ -17,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "audit.h"
 #include "config.h"
@@ -26,18 +28,16 @@
 #include "log.h"
 #include "macros.h"
 #include "manager.h"
+#include "op_args.h"
 #include "operation.h"
 #include "policy.h"
 #include "pool.h"
+#include "record.h"
+#include "resolve.h"
 #include "util.h"
+#include "value.h"
 
-/* Limits of what vSphere accepts, checked here so the operator gets a clear word at once. */
-#define CPU_MAX        768
-#define MEMORY_MIB_MAX (24LL * 1024 * 1024)      /* 24 TiB */
-#define DISK_MIB_MAX   (62LL * 1024 * 1024)      /* 62 TiB, VMFS's largest virtual disk */
-#define ARG_NAME_MAX   255                       /* host, datastore, disk label, snapshot name */
-/* A fault name vSphere uses for a cancelled task. */
-#define FAULT_CANCELED "RequestCanceled"
+#define OP_FAULT_UNSUPPORTED "NotSupported"
 
 struct operation {
         struct job job;            /* first: the pool hands us back this pointer */
@@ -47,6 +47,7 @@ struct operation {
         enum op_kind kind;
         struct op_args args;       /* strings borrowed from the request */
         struct peer peer;          /* copied: the client may go away before we finish */
+        bool admitted;             /* the policy has already decided (the look-up asked only allowed endpoints) */
         char opid[32];
         struct operation *next;    /* in flight, for "cancel" (loop thread) */
         atomic_int_fast64_t trail_id;
@@ -60,7 +61,7 @@ struct operation {
         bool timed_out;
         unsigned round_trips, event_round_trips;
         struct vm_target target;
-        char *before;
+        char *before;              /* the values as the trail writes them (value.h) */
         char *after;
         char *task;
         enum proto_error error;
@@ -71,13 +72,25 @@ struct operation {
 /* Operations in flight (loop thread only), so "cancel" can find them by trail id. */
 static struct operation *inflight;
 
+/* The typed value the backend read, as trail text in *text. */
+static int take_value(enum op_kind kind, struct op_value *v, char **text, struct op_error *err) {
+        free(TAKE_PTR(*text));
+        int r = value_format(kind, v, text);
+        op_value_clear(v);
+        if (r < 0)
+                op_error_set(err, "InternalError", "out of memory");
+        return r;
+}
+
 static int call_read_target(struct pool_session *s, void *userdata, struct op_error *err) {
         struct operation *op = userdata;
+        struct op_value before = {};
 
         vm_target_clear(&op->target);
-        free(TAKE_PTR(op->before));
-        return pool_session_ops(s)->read_target(pool_session_backend(s), op->kind, &op->args, op->opid,
-                                                &op->target, &op->before, err);
+        int r = pool_session_ops(s)->read_target(pool_session_backend(s), op->kind, &op->args, op->opid,
+                                                 &op->target, &before, err);
+        int k = take_value(op->kind, &before, &op->before, err);
+        return r < 0 ? r : k;
 }
 
 /* ---- Progress: worker -> loop -> vmctl ---------------------------------- */
@@ -124,7 +137,7 @@ static void hook_task_created(void *userdata, const char *task_id) {
 
         free(op->task);
         op->task = strdup(task_id);
-        /* issue 4 (trail): on the pending row at once, so crash recovery can find the task. */
+        /* On the pending row at once, so crash recovery can find the task. */
         (void) audit_set_task(op->manager->audit, atomic_load(&op->trail_id), task_id);
         progress_post(op, "task-created", -1, task_id);
 }
@@ -153,17 +166,18 @@ static int call_perform(struct pool_session *s, void *userdata, struct op_error 
                 .progress = hook_progress,
                 .cancel_requested = hook_cancel_requested,
         };
-
-        free(TAKE_PTR(op->after));
+        struct op_value after = {};
         _cleanup_free_ char *task = NULL;
+
         int r = pool_session_ops(s)->perform(pool_session_backend(s), op->kind, &op->args, op->opid, &hooks,
-                                             &op->target, &op->after, &task, err);
+                                             &op->target, &after, &task, err);
+        int k = take_value(op->kind, &after, &op->after, err);
         /* The backend's own word wins; task_created() may have said it earlier. */
         if (task) {
                 free(op->task);
                 op->task = TAKE_PTR(task);
         }
-        return r;
+        return r < 0 ? r : k;
 }
 
 /* ---- The trail ---------------------------------------------------------- */
@@ -175,7 +189,9 @@ enum proto_error operation_reply_code(int r) {
         case -ENOTUNIQ:
                 return PROTO_E_AMBIGUOUS;
         case -EREMOTEIO:
+        case -ECANCELED:
         case -EINVAL:
+        case -EOPNOTSUPP:
                 return PROTO_E_PLATFORM;
         default:
                 return PROTO_E_UNAVAILABLE;
@@ -192,6 +208,12 @@ static enum proto_error error_for(int r, const struct op_error *err) {
         return operation_reply_code(r);
 }
 
+/* Errors by which the platform (or we) said for sure that nothing was changed. */
+static bool outcome_known(int r) {
+        return r == -EREMOTEIO || r == -ECANCELED || r == -ENOENT || r == -ENOTUNIQ || r == -EINVAL ||
+               r == -EOPNOTSUPP;
+}
+
 /*
  * The result column.  A transport failure after the change was sent leaves
  * us not knowing whether it happened: that is UNKNOWN, never NG.
@@ -199,33 +221,16 @@ static enum proto_error error_for(int r, const struct op_error *err) {
 static const char *result_for(int r, bool sent) {
         if (r >= 0)
                 return AUDIT_RESULT_OK;
-        if (sent && r != -EREMOTEIO && r != -ENOENT && r != -ENOTUNIQ && r != -EINVAL)
+        if (sent && !outcome_known(r))
                 return AUDIT_RESULT_UNKNOWN;
         return AUDIT_RESULT_NG;
 }
 
-static void record_target(struct operation *op, struct audit_record *rec) {
-        rec->host = op->target.host;
-        rec->vm_name = op->target.name ? op->target.name : op->args.vm;
-        rec->vm_id = op->target.id;
-        rec->vm_uuid = op->target.uuid;
-        rec->before = op->before;
-        rec->after = op->after;
-        rec->task = op->task;
-}
-
-/* A row begun now, by the operator peer, for operation. */
-static struct audit_record record_by(const struct peer *peer, const char *operation) {
-        return (struct audit_record) {
-                .start_ms = now_ms(),
-                .operation = operation,
-                .uid = peer->uid,
-                .gid = peer->gid,
-                .pid = peer->pid,
-                .user = peer->user,
-                .login_uid = peer_login_uid(peer),
-                .session_id = peer_session_id(peer),
-        };
+static void record_values(struct operation *op) {
+        record_set_target(&op->rec, &op->target, op->args.vm);
+        op->rec.before = op->before;
+        op->rec.after = op->after;
+        op->rec.task = op->task;
 }
 
 /*
@@ -244,7 +249,7 @@ static int finish_row(struct audit *a, const struct audit_record *rec) {
         return r;
 }
 
-/* EventManager.PostEvent: the platform's own history names the human behind the service account. */
+/* The platform's own history names the human behind the service account. */
 static void post_event(struct operation *op, struct pool_session *s, const struct audit_record *rec) {
         const struct backend_ops *ops = pool_session_ops(s);
         struct op_error err = {};
@@ -264,12 +269,12 @@ static void post_event(struct operation *op, struct pool_session *s, const struc
 }
 
 /*
- * The task outlived task-timeout and was asked to cancel.  If vCenter says
- * it was cancelled, that is the outcome (NG); anything else leaves us not
- * knowing what happened (UNKNOWN).  Either way the message says why.
+ * The task outlived task-timeout and was asked to cancel.  If the platform
+ * says it was cancelled, that is the outcome (NG); anything else leaves us
+ * not knowing what happened (UNKNOWN).  Either way the message says why.
  */
 static int timed_out(struct operation *op, int r, struct op_error *err) {
-        bool cancelled = strcmp(err->fault, FAULT_CANCELED) == 0;
+        bool cancelled = r == -ECANCELED;
         char why[sizeof err->message + 96];
 
         snprintf(why, sizeof why, "task-timeout (%u s) reached; %s: %s", op->manager->config->task_timeout,
@@ -281,18 +286,78 @@ static int timed_out(struct operation *op, int r, struct op_error *err) {
 
 /* First run: the row's who/what/where, its id, and the operationID every request carries. */
 static void operation_start(struct operation *op, struct pool_session *s) {
-        const struct endpoint_config *ep = pool_session_endpoint(s);
         struct audit *a = op->manager->audit;
 
-        op->rec = record_by(&op->peer, op_kind_trail_name(op->kind));
+        op->rec = record_by_peer(&op->peer, op_kind_trail_name(op->kind));
         /* A look-up on every endpoint may have reserved the id already, and used it as operationID. */
         op->rec.id = atomic_load(&op->trail_id) > 0 ? atomic_load(&op->trail_id) : audit_reserve_id(a);
-        op->rec.endpoint = ep->name;
-        op->rec.endpoint_url = ep->url;
+        record_set_endpoint(&op->rec, pool_session_endpoint(s));
         atomic_store(&op->trail_id, op->rec.id);
         op->deadline_ms = op->rec.start_ms + 1000LL * op->manager->config->task_timeout;
         snprintf(op->opid, sizeof op->opid, "vmtraced-%" PRId64, op->rec.id);
         op->started = true;
+}
+
+/*
+ * Read the target, then take its VM's lock.  Returns 1 when the job must
+ * park (another operation holds the lock), else 0 or the failure.
+ */
+static int read_and_lock(struct operation *op, struct pool_session *s, struct op_error *err) {
+        int r = pool_session_call(s, call_read_target, op, err);
+
+        if (r >= 0 && !op->target.id) {
+                op_error_set(err, "InternalError", "the backend named no VM id");
+                r = -EPROTO;
+        }
+        if (r < 0) {
+                /* A failed lookup may have filled some fields; none of them is known to be right. */
+                vm_target_clear(&op->target);
+                free(TAKE_PTR(op->before));
+                return r;
+        }
+        if (!pool_vm_lock(op->pool, op->target.id, &op->job))
+                return 1;   /* op belongs to the lock now */
+        op->locked = strdup(op->target.id);
+        if (!op->locked) {
+                pool_vm_unlock(op->pool, op->target.id);
+                op_error_set(err, "InternalError", "out of memory");
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+/* The durable PENDING row, and only then the change.  *sent tells whether the platform was asked. */
+static int begin_and_perform(struct operation *op, struct pool_session *s, bool *sent, struct op_error *err) {
+        record_values(op);
+        int r = audit_begin(op->manager->audit, &op->rec);
+        if (r < 0) {
+                op_error_set(err, OP_FAULT_TRAIL, "the trail cannot be written (%s); nothing was changed",
+                             strerror(-r));
+                return r;
+        }
+        *sent = true;
+        progress_post(op, "started", -1, NULL);
+        r = pool_session_call(s, call_perform, op, err);
+        if (r < 0 && op->timed_out)
+                r = timed_out(op, r, err);
+        return r;
+}
+
+/* Complete the row (or, when nothing was sent, write it whole), then post the platform event. */
+static void settle_row(struct operation *op, struct pool_session *s, int r, bool sent, const struct op_error *err) {
+        struct audit *a = op->manager->audit;
+
+        record_values(op);
+        record_set_result(&op->rec, result_for(r, sent), r < 0 ? err->fault : NULL, r < 0 ? err->message : NULL);
+        if (sent)
+                (void) finish_row(a, &op->rec);
+        else if (audit_insert(a, &op->rec) < 0)
+                log_error("Trail row for failed %s on %s could not be written.", op->rec.operation,
+                          strempty(op->rec.vm_name));
+        if (sent)
+                post_event(op, s, &op->rec);
+        /* rec points into err: it must not outlive the job's run. */
+        op->rec.fault = op->rec.message = NULL;
 }
 
 /*
@@ -303,72 +368,29 @@ static void operation_start(struct operation *op, struct pool_session *s) {
  */
 static enum job_state operation_run(struct job *j, struct pool_session *s) {
         struct operation *op = (struct operation *) j;
-        struct audit *a = op->manager->audit;
-        struct audit_record *rec = &op->rec;
         struct op_error err = {};
         bool sent = false;
-        int r;
 
         if (!op->started)
                 operation_start(op, s);
         else
-                log_debug("Trail #%" PRId64 ": VM lock free, reading the target again.", rec->id);
+                log_debug("Trail #%" PRId64 ": VM lock free, reading the target again.", op->rec.id);
         op->session = s;
         unsigned rt = pool_session_round_trips(s);
 
-        r = pool_session_call(s, call_read_target, op, &err);
-        if (r >= 0 && !op->target.id) {
-                op_error_set(&err, "InternalError", "the backend named no VM id");
-                r = -EPROTO;
-        }
-        if (r >= 0) {
-                if (!pool_vm_lock(op->pool, op->target.id, &op->job)) {
-                        op->round_trips += pool_session_round_trips(s) - rt;
-                        return JOB_PARKED;   /* op belongs to the lock now */
-                }
-                op->locked = strdup(op->target.id);
-                if (!op->locked) {
-                        pool_vm_unlock(op->pool, op->target.id);
-                        op_error_set(&err, "InternalError", "out of memory");
-                        r = -ENOMEM;
-                }
-        }
-        if (r < 0 && strcmp(err.fault, OP_FAULT_TRAIL) == 0)
-                goto out;
-        if (r < 0) {
-                /* A failed lookup may have filled some fields; none of them is known to be right. */
-                vm_target_clear(&op->target);
-                free(TAKE_PTR(op->before));
-        }
-        if (r >= 0) {
-                record_target(op, rec);
-                r = audit_begin(a, rec);
-                if (r < 0) {
-                        op_error_set(&err, OP_FAULT_TRAIL, "the trail cannot be written (%s); nothing was changed",
-                                     strerror(-r));
-                        goto out;
-                }
-                sent = true;
-                progress_post(op, "started", -1, NULL);
-                r = pool_session_call(s, call_perform, op, &err);
-                if (r < 0 && op->timed_out)
-                        r = timed_out(op, r, &err);
-        }
+        int r = read_and_lock(op, s, &err);
         op->round_trips += pool_session_round_trips(s) - rt;
-
-        record_target(op, rec);
-        rec->end_ms = now_ms();
-        rec->result = result_for(r, sent);
-        rec->fault = r < 0 ? err.fault : NULL;
-        rec->message = r < 0 ? err.message : NULL;
-        if (sent)
-                (void) finish_row(a, rec);
-        else if (audit_insert(a, rec) < 0)
-                log_error("Trail row for failed %s on %s could not be written.", rec->operation, strempty(rec->vm_name));
-        if (sent)
-                post_event(op, s, rec);
-
-out:
+        if (r > 0)
+                return JOB_PARKED;
+        /* The trail refused the Login row: nothing to record this on either. */
+        if (r >= 0 || strcmp(err.fault, OP_FAULT_TRAIL) != 0) {
+                rt = pool_session_round_trips(s);
+                if (r >= 0)
+                        r = begin_and_perform(op, s, &sent, &err);
+                op->round_trips += pool_session_round_trips(s) - rt;
+                if (sent || strcmp(err.fault, OP_FAULT_TRAIL) != 0)
+                        settle_row(op, s, r, sent, &err);
+        }
         /* Held until the row is complete, so the next operation on this VM reads a settled "before". */
         if (op->locked)
                 pool_vm_unlock(op->pool, op->locked);
@@ -376,10 +398,8 @@ out:
                 op->error = error_for(r, &err);
                 snprintf(op->message, sizeof op->message, "%s%s%s", err.fault, *err.fault ? ": " : "", err.message);
         }
-        if (rec->id > 0 && audit_get_json(a, rec->id, &op->record) < 0)
+        if (op->rec.id > 0 && audit_get_json(op->manager->audit, op->rec.id, &op->record) < 0)
                 op->record = NULL;
-        /* rec points into err: it must not outlive this call. */
-        rec->fault = rec->message = NULL;
         return JOB_DONE;
 }
 
@@ -424,99 +444,19 @@ static void operation_done(struct job *j) {
         operation_free(op);
 }
 
-static void operation_queue(struct operation *op) {
-        /*
-         * Policy (issue 5): both ways here (one endpoint, or the look-up on
-         * all of them) know the exact VM and endpoint now, and nothing has
-         * been changed yet.  A refusal is answered and recorded there.
-         */
-        if (!policy_admit_operation(op->manager, op->req, op->kind, pool_endpoint(op->pool), op->args.vm)) {
-                op->req = NULL;   /* answered */
-                op->manager->inflight--;
-                operation_free(op);
-                return;
-        }
-        op->next = inflight;
-        inflight = op;
-        pool_submit(op->pool, &op->job);
-}
-
-/* ---- Which endpoint ----------------------------------------------------- */
-
-/*
- * "ENDPOINT:NAME" names a VM on one endpoint when ENDPOINT is configured;
- * otherwise the whole string is the VM name (VM names may contain ':').
- * Returns the only endpoint's pool for an unprefixed name, and NULL when
- * several (or none) are configured: the caller looks the name up on all.
- */
-struct pool *operation_resolve_endpoint(struct manager *m, const char *vm, const char **name) {
-        const char *colon = strchr(vm, ':');
-
-        if (colon && colon[1]) {
-                _cleanup_free_ char *ep = strndup(vm, (size_t) (colon - vm));
-                struct pool *p = ep ? pool_set_find(m->pools, ep) : NULL;
-                if (p) {
-                        *name = colon + 1;
-                        return p;
-                }
-        }
-        *name = vm;
-        return pool_set_single(m->pools);
-}
-
-/* Read-only look-up on one endpoint: does this name mean a VM there? */
-static int lookup_fn(struct pool_session *s, void *userdata, struct json_object **data, struct op_error *err) {
-        struct operation *op = userdata;
-        struct vm_target t = {};
-        _cleanup_free_ char *before = NULL;
-
-        int r = pool_session_ops(s)->read_target(pool_session_backend(s), op->kind, &op->args, op->opid, &t,
-                                                 &before, err);
-        if (r >= 0) {
-                *data = json_object_new_object();
-                if (*data) {
-                        json_object_object_add(*data, "id", json_object_new_string(strempty(t.id)));
-                        json_object_object_add(*data, "host", json_object_new_string(strempty(t.host)));
-                }
-        }
-        vm_target_clear(&t);
-        return r;
-}
-
-static const char *json_str(struct json_object *o, const char *key) {
-        struct json_object *v;
-        return o && json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : NULL;
-}
-
-/* Append "ENDPOINT:NAME (detail)" to a candidates list. */
-static void candidates_add(char *buf, size_t len, const char *ep, const char *name, const char *detail) {
-        size_t used = strlen(buf);
-
-        if (used < len)
-                snprintf(buf + used, len - used, "%s%s:%s (%s)", used ? ", " : "", ep, name, detail);
-}
-
-/*
- * The row for a name that could not be settled to one endpoint: it names
- * the endpoints involved and says why.  Written from the loop thread, as
- * there is no session to own it; one small insert.
- */
-static void operation_fail_unresolved(struct operation *op, int r, const char *fault, const char *endpoints,
-                                      const char *message) {
+/* Answer at once with a row that settles the request (NG): nothing reached a platform. */
+static void operation_fail(struct operation *op, int r, const char *fault, const char *endpoints, const char *why) {
         struct audit *a = op->manager->audit;
-        struct audit_record rec = record_by(&op->peer, op_kind_trail_name(op->kind));
-        rec.id = atomic_load(&op->trail_id);
-        rec.end_ms = rec.start_ms;
-        rec.endpoint = endpoints;
-        rec.vm_name = op->args.vm;
-        rec.result = AUDIT_RESULT_NG;
-        rec.fault = fault;
-        rec.message = message;
+        struct audit_record rec =
+                record_settled_by_peer(&op->peer, op_kind_trail_name(op->kind), AUDIT_RESULT_NG, fault, why);
         struct op_error err = {};
 
+        rec.id = atomic_load(&op->trail_id);
+        rec.endpoint = endpoints;
+        rec.vm_name = op->args.vm;
         snprintf(err.fault, sizeof err.fault, "%s", fault);
         op->error = error_for(r, &err);
-        snprintf(op->message, sizeof op->message, "%s: %s", fault, message);
+        snprintf(op->message, sizeof op->message, "%s: %s", fault, why);
         if (audit_insert(a, &rec) < 0 || audit_get_json(a, rec.id, &op->record) < 0)
                 op->record = NULL;
         control_reply(TAKE_PTR(op->req), op->error, op->message, op->record);
@@ -524,140 +464,115 @@ static void operation_fail_unresolved(struct operation *op, int r, const char *f
 }
 
 /*
- * Every endpoint has answered the look-up of an unprefixed name.  Exactly
- * one VM anywhere: go ahead on its endpoint.  Several: an error listing
- * them.  An endpoint that could not answer might hold another match, so
- * that is an error too: the operator can name the endpoint.
+ * The endpoint is known: the platform's limits, then the policy (once: a
+ * look-up over several endpoints asked only those it allows), then the
+ * worker.  A refusal is answered and recorded by the gate.
  */
-static void lookup_done(void *userdata, struct fanout_result *res, size_t n) {
-        struct operation *op = userdata;
-        char candidates[1024] = "", endpoints[512] = "", failures[1024] = "";
-        struct pool *found = NULL;
-        const struct op_error *failed = NULL;
-        size_t n_found = 0;
-        int failure = 0;
+static void operation_queue(struct operation *op) {
+        const struct endpoint_config *ep = pool_endpoint(op->pool);
+        char why[512];
 
-        for (size_t i = 0; i < n; i++) {
-                const char *ep = pool_endpoint(res[i].pool)->name;
-                if (res[i].r >= 0) {
-                        found = res[i].pool;
-                        n_found++;
-                        candidates_add(candidates, sizeof candidates, ep, op->args.vm, strempty(json_str(res[i].data, "id")));
-                } else if (res[i].r == -ENOTUNIQ) {
-                        n_found += 2;
-                        candidates_add(candidates, sizeof candidates, ep, op->args.vm, res[i].err.message);
-                } else if (res[i].r != -ENOENT) {
-                        failure = res[i].r;
-                        failed = &res[i].err;
-                        size_t used = strlen(failures);
-                        snprintf(failures + used, sizeof failures - used, "%s%s: %s", used ? "; " : "", ep,
-                                 res[i].err.message);
-                } else
-                        continue;
-                size_t used = strlen(endpoints);
-                snprintf(endpoints + used, sizeof endpoints - used, "%s%s", used ? "," : "", ep);
-        }
-
-        if (n_found == 1 && !failure && pool_stopping(found)) {
-                control_reply(TAKE_PTR(op->req), PROTO_E_UNAVAILABLE, "the daemon is shutting down", NULL);
+        int r = op_args_check(op->kind, &op->args, ep, why, sizeof why);
+        if (r == -EINVAL && !op->admitted) {
+                control_reply(TAKE_PTR(op->req), PROTO_E_BAD_REQUEST, why, NULL);
                 operation_free(op);
                 return;
         }
-        if (n_found == 1 && !failure) {
-                op->pool = found;
-                op->manager->inflight++;
-                operation_queue(op);
+        if (r < 0) {
+                operation_fail(op, r, r == -EOPNOTSUPP ? OP_FAULT_UNSUPPORTED : OP_FAULT_INVALID, ep->name, why);
                 return;
         }
+        if (!op->admitted && !policy_admit_operation(op->manager, op->req, op->kind, ep, op->args.vm)) {
+                op->req = NULL;   /* answered */
+                operation_free(op);
+                return;
+        }
+        op->manager->inflight++;
+        op->next = inflight;
+        inflight = op;
+        pool_submit(op->pool, &op->job);
+}
+
+/* ---- Which endpoint, when several are configured ----------------------- */
+
+/* Read-only look-up on one endpoint: does this name mean a VM there? */
+static int lookup_fn(struct pool_session *s, void *userdata, struct json_object **data, struct op_error *err) {
+        struct operation *op = userdata;
+        struct vm_target t = {};
+        struct op_value before = {};
+
+        int r = pool_session_ops(s)->read_target(pool_session_backend(s), op->kind, &op->args, op->opid, &t,
+                                                 &before, err);
+        if (r >= 0) {
+                *data = json_object_new_object();
+                if (*data)
+                        json_object_object_add(*data, "id", json_object_new_string(strempty(t.id)));
+        }
+        op_value_clear(&before);
+        vm_target_clear(&t);
+        return r;
+}
+
+static void lookup_done(void *userdata, struct fanout_result *res, size_t n) {
+        struct operation *op = userdata;
+        struct resolution rs;
         char why[2200];
-        if (n_found > 1) {
-                snprintf(why, sizeof why, "VM name \"%s\" matches several VMs: %s; name one as ENDPOINT:NAME",
-                         op->args.vm, candidates);
-                operation_fail_unresolved(op, -ENOTUNIQ, OP_FAULT_AMBIGUOUS, endpoints, why);
-        } else if (failure) {
-                snprintf(why, sizeof why, "VM \"%s\" could not be looked up on every endpoint (%s); "
-                         "name it as ENDPOINT:NAME", op->args.vm, failures);
-                operation_fail_unresolved(op, failure, failed->fault, endpoints, why);
+        const char *fault;
+
+        resolve_tally(res, n, op->args.vm, &rs);
+        if (resolve_unique(&rs) && pool_stopping(rs.found->pool)) {
+                control_reply(TAKE_PTR(op->req), PROTO_E_UNAVAILABLE, "the daemon is shutting down", NULL);
+                operation_free(op);
+        } else if (resolve_unique(&rs)) {
+                op->pool = rs.found->pool;
+                operation_queue(op);
         } else {
-                snprintf(why, sizeof why, "VM \"%s\" not found on any endpoint", op->args.vm);
-                operation_fail_unresolved(op, -ENOENT, OP_FAULT_NOT_FOUND, NULL, why);
+                int r = resolve_error(&rs, op->args.vm, &fault, why, sizeof why);
+                operation_fail(op, r, fault, r == -ENOENT ? NULL : rs.endpoints, why);
+        }
+}
+
+/*
+ * Several endpoints and no (known) prefix: the policy picks the endpoints
+ * this request may touch, and the name is looked up on those only, so a
+ * refused operator learns nothing of the others.  The row's id is reserved
+ * now, so the look-up's requests already carry it as their operationID.
+ */
+static void lookup_start(struct operation *op) {
+        struct manager *m = op->manager;
+        size_t n = pool_set_size(m->pools), allowed = 0;
+        _cleanup_free_ bool *mask = calloc(n, sizeof *mask);
+
+        if (!mask) {
+                control_reply(TAKE_PTR(op->req), PROTO_E_INTERNAL, "out of memory", NULL);
+                operation_free(op);
+                return;
+        }
+        for (size_t i = 0; i < n; i++) {
+                mask[i] = policy_allows(m, op->req, policy_command_for_op(op->kind),
+                                        pool_endpoint(pool_set_nth(m->pools, i))->name, op->args.vm);
+                allowed += mask[i];
+        }
+        if (allowed == 0) {
+                /* The one decision, with no endpoint: it refuses, recorded and answered by the gate. */
+                if (!policy_admit_operation(m, op->req, op->kind, NULL, op->args.vm))
+                        op->req = NULL;
+                else
+                        control_reply(TAKE_PTR(op->req), PROTO_E_INTERNAL, "policy disagrees with itself", NULL);
+                operation_free(op);
+                return;
+        }
+        op->admitted = true;
+        int64_t id = audit_reserve_id(m->audit);
+        atomic_store(&op->trail_id, id);
+        snprintf(op->opid, sizeof op->opid, "vmtraced-%" PRId64, id);
+        if (fanout_start(m->pools, mask, lookup_fn, lookup_done, op) < 0) {
+                control_reply(TAKE_PTR(op->req), PROTO_E_INTERNAL, "out of memory", NULL);
+                operation_free(op);
         }
 }
 
 /* ---- Requests ----------------------------------------------------------- */
-
-static int arg_name(struct json_object *args, const char *key, bool optional, const char **out, char *why,
-                    size_t whylen) {
-        return proto_arg_string(args, key, optional, ARG_NAME_MAX, out, why, whylen);
-}
-
-static int parse_clone(struct operation *op, struct json_object *args, char *why, size_t whylen) {
-        int r = proto_arg_string(args, "name", false, VM_NAME_MAX, &op->args.new_name, why, whylen);
-        if (r >= 0)
-                r = arg_name(args, "host", true, &op->args.host, why, whylen);
-        if (r >= 0)
-                r = arg_name(args, "datastore", true, &op->args.datastore, why, whylen);
-        if (r >= 0)
-                r = proto_arg_bool(args, "power_on", &op->args.power_on, why, whylen);
-        return r;
-}
-
-static int parse_migrate(struct operation *op, struct json_object *args, char *why, size_t whylen) {
-        int r = arg_name(args, "host", true, &op->args.host, why, whylen);
-        if (r >= 0)
-                r = arg_name(args, "datastore", true, &op->args.datastore, why, whylen);
-        if (r >= 0 && !op->args.host && !op->args.datastore) {
-                snprintf(why, whylen, "migrate needs a target host, a target datastore, or both");
-                r = -EINVAL;
-        }
-        return r;
-}
-
-static int parse_args(struct operation *op, struct json_object *args, char *why, size_t whylen) {
-        bool guest = false;
-        int r = proto_arg_string(args, "vm", false, VM_NAME_MAX, &op->args.vm, why, whylen);
-        if (r < 0)
-                return r;
-        switch (op->kind) {
-        case OP_RENAME:
-                return proto_arg_string(args, "name", false, VM_NAME_MAX, &op->args.new_name, why, whylen);
-        case OP_CPU:
-                return proto_arg_int(args, "count", 1, CPU_MAX, &op->args.number, why, whylen);
-        case OP_MEMORY:
-                r = proto_arg_int(args, "mib", 4, MEMORY_MIB_MAX, &op->args.number, why, whylen);
-                if (r >= 0 && op->args.number % 4 != 0) {
-                        snprintf(why, whylen, "memory must be a multiple of 4 MiB (got %" PRId64 ")", op->args.number);
-                        r = -EINVAL;
-                }
-                return r;
-        case OP_DISK_GROW:
-                r = arg_name(args, "disk", false, &op->args.disk, why, whylen);
-                return r < 0 ? r : proto_arg_int(args, "mib", 1, DISK_MIB_MAX, &op->args.number, why, whylen);
-        case OP_DISK_ADD:
-                return proto_arg_int(args, "mib", 1, DISK_MIB_MAX, &op->args.number, why, whylen);
-        case OP_STOP:
-        case OP_STOP_GUEST:
-                r = proto_arg_bool(args, "guest", &guest, why, whylen);
-                op->kind = guest ? OP_STOP_GUEST : OP_STOP;
-                return r;
-        case OP_START:
-        case OP_RESET:
-        case OP_SUSPEND:
-        case OP_DESTROY:
-                return 0;
-        case OP_CLONE:
-                return parse_clone(op, args, why, whylen);
-        case OP_MIGRATE:
-                return parse_migrate(op, args, why, whylen);
-        case OP_SNAPSHOT_CREATE:
-        case OP_SNAPSHOT_REVERT:
-        case OP_SNAPSHOT_REMOVE:
-                return arg_name(args, "snapshot", false, &op->args.snapshot, why, whylen);
-        default:
-                snprintf(why, whylen, "operation not implemented");
-                return -EOPNOTSUPP;
-        }
-}
 
 void operation_submit(struct manager *m, struct control_request *req, enum op_kind kind) {
         char why[256];
@@ -674,35 +589,17 @@ void operation_submit(struct manager *m, struct control_request *req, enum op_ki
                 .kind = kind,
                 .peer = *control_request_peer(req),
         };
-        if (parse_args(op, control_request_args(req), why, sizeof why) < 0) {
+        if (op_args_parse(&op->kind, control_request_args(req), &op->args, why, sizeof why) < 0 ||
+            (m->config->n_endpoints == 0 && snprintf(why, sizeof why, "no endpoint is configured") > 0)) {
                 control_reply(TAKE_PTR(op->req), PROTO_E_BAD_REQUEST, why, NULL);
                 operation_free(op);
                 return;
         }
-        if (m->config->n_endpoints == 0) {
-                control_reply(TAKE_PTR(op->req), PROTO_E_BAD_REQUEST, "no endpoint is configured", NULL);
-                operation_free(op);
-                return;
-        }
-        op->pool = operation_resolve_endpoint(m, op->args.vm, &op->args.vm);
-        if (op->pool) {
-                m->inflight++;
+        op->pool = resolve_endpoint(m->pools, op->args.vm, &op->args.vm);
+        if (op->pool)
                 operation_queue(op);
-                return;
-        }
-        /*
-         * Several endpoints and no (known) prefix: look the name up everywhere
-         * first.  The row's id is reserved now, so the look-up's requests
-         * already carry it as their operationID.
-         */
-        int64_t id = audit_reserve_id(m->audit);
-        atomic_store(&op->trail_id, id);
-        snprintf(op->opid, sizeof op->opid, "vmtraced-%" PRId64, id);
-        int r = fanout_start(m->pools, lookup_fn, lookup_done, op);
-        if (r < 0) {
-                control_reply(TAKE_PTR(op->req), PROTO_E_INTERNAL, "out of memory", NULL);
-                operation_free(op);
-        }
+        else
+                lookup_start(op);
 }
 
 static struct operation *inflight_find(int64_t trail_id) {
@@ -715,11 +612,9 @@ static struct operation *inflight_find(int64_t trail_id) {
 /* A refused cancel is itself on the record. */
 static void cancel_denied(struct manager *m, const struct peer *peer, const struct operation *op, int64_t trail_id) {
         char why[128];
-        struct audit_record rec = record_by(peer, "CancelTask");
-        rec.end_ms = rec.start_ms;
+        struct audit_record rec = record_settled_by_peer(peer, "CancelTask", AUDIT_RESULT_DENIED, NULL, why);
+
         rec.vm_name = op->args.vm;   /* op->target belongs to the worker */
-        rec.result = AUDIT_RESULT_DENIED;
-        rec.message = why;
         snprintf(why, sizeof why, "trail #%" PRId64 " belongs to uid %u", trail_id, (unsigned) op->peer.uid);
         log_warning("Refused cancel of trail #%" PRId64 " by uid=%u pid=%d.", trail_id, (unsigned) peer->uid,
                     (int) peer->pid);

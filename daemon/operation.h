@@ -2,8 +2,10 @@
 /*
  * The trail logic of every operation, written once above the backends:
  *
- *   1. find the endpoint: ENDPOINT:NAME, the only endpoint, or, with several,
- *      a read-only look-up on every one (a name found twice is an error);
+ *   1. find the endpoint (resolve.h): ENDPOINT:NAME, the only endpoint, or,
+ *      with several, a read-only look-up on every one the policy lets the
+ *      operator touch (a name found twice is an error); check the
+ *      platform's limits (op_args.h) and the policy, once;
  *   2. read the target, its host and its "before" value from the platform,
  *      then take the VM's lock (operations on one VM are serialised; others
  *      run in parallel on other pooled sessions), reading again if it had to
@@ -39,12 +41,5 @@ enum proto_error operation_reply_code(int r);
  * anyone else is refused (a DENIED row).
  */
 void operation_cancel(struct manager *m, struct control_request *req);
-
-/* Parse "ENDPOINT:NAME"; see operation.c.  Shared with the read-only queries. */
-struct pool;
-struct pool *operation_resolve_endpoint(struct manager *m, const char *vm, const char **name);
-
-/* Longest VM name accepted on the wire; vSphere itself allows 80 characters. */
-#define VM_NAME_MAX 1024
 
 #endif

@@ -22,6 +22,7 @@
 #include "log.h"
 #include "macros.h"
 #include "pool.h"
+#include "record.h"
 #include "util.h"
 
 struct pool_session {
@@ -58,11 +59,7 @@ struct pool_set {
         pthread_mutex_t lock;
         struct job *done_head, *done_tail;
         struct audit *audit;
-        /* Who acts for Login/Logout rows: the daemon itself. */
-        uid_t uid;
-        gid_t gid;
-        pid_t pid;
-        char user[64];
+        struct daemon_identity self;   /* who acts for Login/Logout rows: the daemon itself */
         size_t n_pools;
         struct pool *pools;
 };
@@ -153,20 +150,11 @@ static int session_act(struct pool_session *s, bool login, const char *why, stru
         struct pool_set *set = s->pool->set;
         const struct endpoint_config *ep = s->pool->ep;
         _cleanup_free_ char *who = NULL;
-        struct audit_record rec = {
-                .start_ms = now_ms(),
-                .operation = login ? "Login" : "Logout",
-                .uid = set->uid,
-                .gid = set->gid,
-                .pid = set->pid,
-                .user = set->user,
-                .login_uid = -1,   /* the daemon's own act: no login session */
-                .session_id = -1,
-                .endpoint = ep->name,
-                .endpoint_url = ep->url,
-                .before = login ? NULL : ep->user,
-                .message = why,
-        };
+        struct audit_record rec = record_by_daemon(&set->self, login ? "Login" : "Logout");
+
+        record_set_endpoint(&rec, ep);
+        rec.before = login ? NULL : ep->user;
+        rec.message = why;
         int r = audit_begin(set->audit, &rec);
         if (r < 0) {
                 op_error_set(err, OP_FAULT_TRAIL, "the trail cannot be written (%s); not contacting endpoint \"%s\"",
@@ -177,11 +165,9 @@ static int session_act(struct pool_session *s, bool login, const char *why, stru
         r = login ? pool_session_ops(s)->login(s->backend, &who, err) : pool_session_ops(s)->logout(s->backend, err);
         atomic_store(&s->logged_in, login && r >= 0);
 
-        rec.end_ms = now_ms();
         rec.after = login && r >= 0 ? who : NULL;
-        rec.result = r >= 0 ? AUDIT_RESULT_OK : AUDIT_RESULT_NG;
-        rec.fault = r >= 0 ? NULL : err->fault;
-        rec.message = r >= 0 ? why : err->message;
+        record_set_result(&rec, r >= 0 ? AUDIT_RESULT_OK : AUDIT_RESULT_NG, r >= 0 ? NULL : err->fault,
+                          r >= 0 ? why : err->message);
         if (audit_finish(set->audit, &rec) < 0)
                 log_error("Failed to complete trail row %" PRId64 " (%s on %s).", rec.id, rec.operation, ep->name);
 
@@ -395,10 +381,7 @@ int pool_set_new(sd_event *event, const struct config *c, struct audit *audit, s
                 return log_oom();
         set->efd = -1;
         set->audit = audit;
-        set->uid = geteuid();
-        set->gid = getegid();
-        set->pid = getpid();
-        uid_to_name(set->uid, set->user, sizeof set->user);
+        daemon_identity_init(&set->self);
         pthread_mutex_init(&set->lock, NULL);
 
         set->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

@@ -16,6 +16,7 @@
 #include "policy.h"
 #include "pool.h"
 #include "query.h"
+#include "resolve.h"
 
 struct query {
         struct manager *manager;
@@ -104,54 +105,43 @@ void query_list(struct manager *m, struct control_request *req) {
         }
         q->req = req;
         q->manager = m;
-        if (fanout_start(m->pools, list_fn, list_done, q) < 0) {
+        if (fanout_start(m->pools, NULL, list_fn, list_done, q) < 0) {
                 control_reply(req, PROTO_E_INTERNAL, "out of memory", NULL);
                 query_free(q);
         }
 }
 
-/* Like an operation's look-up: exactly one VM anywhere, else an error naming the candidates. */
+static void show_found(struct query *q, struct fanout_result *found) {
+        const struct endpoint_config *ep = pool_endpoint(found->pool);
+        struct json_object *out;
+
+        if (!policy_admit_target(q->manager, q->req, "show", "ShowVM", ep, q->args.vm))
+                return;   /* refused: recorded and answered */
+        out = json_object_new_object();
+        tag_endpoint(found->data, ep->name);
+        json_object_object_add(out, "vm", json_object_get(found->data));
+        control_reply(q->req, PROTO_OK, NULL, out);
+        json_object_put(out);
+}
+
+/* Like an operation's look-up (resolve.h): exactly one VM anywhere, else an error naming the candidates. */
 static void show_done(void *userdata, struct fanout_result *res, size_t n) {
         struct query *q = userdata;
-        struct fanout_result *found = NULL;
-        size_t n_found = 0;
-        char candidates[1024] = "", why[1300];
-        int failure = 0;
+        struct resolution rs;
+        const char *fault;
+        char why[2200], message[2400];
 
-        for (size_t i = 0; i < n; i++) {
-                const char *ep = pool_endpoint(res[i].pool)->name;
-                size_t used = strlen(candidates);
-                if (res[i].r >= 0) {
-                        found = &res[i];
-                        n_found++;
-                        snprintf(candidates + used, sizeof candidates - used, "%s%s:%s", used ? ", " : "", ep, q->args.vm);
-                } else if (res[i].r == -ENOTUNIQ) {
-                        n_found += 2;
-                        snprintf(candidates + used, sizeof candidates - used, "%s%s", used ? ", " : "", res[i].err.message);
-                } else if (res[i].r != -ENOENT || n == 1)
-                        failure = res[i].r, found = &res[i];
-        }
-        if (n_found == 1 && !failure) {
-                const struct endpoint_config *ep = pool_endpoint(found->pool);
-                if (!policy_admit_target(q->manager, q->req, "show", "ShowVM", ep, q->args.vm)) {
-                        query_free(q);   /* refused: recorded and answered */
-                        return;
-                }
-                struct json_object *out = json_object_new_object();
-                tag_endpoint(found->data, pool_endpoint(found->pool)->name);
-                json_object_object_add(out, "vm", json_object_get(found->data));
-                control_reply(q->req, PROTO_OK, NULL, out);
-                json_object_put(out);
-        } else if (n_found > 1) {
-                snprintf(why, sizeof why, "%s: VM name \"%s\" matches several VMs: %s", OP_FAULT_AMBIGUOUS,
-                         q->args.vm, candidates);
-                control_reply(q->req, PROTO_E_AMBIGUOUS, why, NULL);
-        } else if (failure) {
-                snprintf(why, sizeof why, "%s: %s", found->err.fault, found->err.message);
-                control_reply(q->req, operation_reply_code(failure), why, NULL);
+        resolve_tally(res, n, q->args.vm, &rs);
+        if (resolve_unique(&rs))
+                show_found(q, rs.found);
+        else if (n == 1 && res[0].r < 0 && res[0].r != -ENOTUNIQ) {
+                /* One endpoint asked: its own word says it best. */
+                snprintf(message, sizeof message, "%s: %s", res[0].err.fault, res[0].err.message);
+                control_reply(q->req, operation_reply_code(res[0].r), message, NULL);
         } else {
-                snprintf(why, sizeof why, "%s: VM \"%s\" not found on any endpoint", OP_FAULT_NOT_FOUND, q->args.vm);
-                control_reply(q->req, PROTO_E_NOT_FOUND, why, NULL);
+                int r = resolve_error(&rs, q->args.vm, &fault, why, sizeof why);
+                snprintf(message, sizeof message, "%s: %s", fault, why);
+                control_reply(q->req, operation_reply_code(r), message, NULL);
         }
         query_free(q);
 }
@@ -166,14 +156,14 @@ void query_show(struct manager *m, struct control_request *req) {
         }
         q->req = req;
         q->manager = m;
-        if (proto_arg_string(control_request_args(req), "vm", false, VM_NAME_MAX, &q->args.vm, why, sizeof why) < 0 ||
+        if (proto_arg_string(control_request_args(req), "vm", false, PROTO_NAME_MAX, &q->args.vm, why, sizeof why) < 0 ||
             (m->config->n_endpoints == 0 && snprintf(why, sizeof why, "no endpoint is configured") > 0)) {
                 control_reply(req, PROTO_E_BAD_REQUEST, why, NULL);
                 query_free(q);
                 return;
         }
-        struct pool *p = operation_resolve_endpoint(m, q->args.vm, &q->args.vm);
-        int r = p ? fanout_one(p, show_fn, show_done, q) : fanout_start(m->pools, show_fn, show_done, q);
+        struct pool *p = resolve_endpoint(m->pools, q->args.vm, &q->args.vm);
+        int r = p ? fanout_one(p, show_fn, show_done, q) : fanout_start(m->pools, NULL, show_fn, show_done, q);
         if (r < 0) {
                 control_reply(req, PROTO_E_INTERNAL, "out of memory", NULL);
                 query_free(q);

@@ -17,18 +17,12 @@
 #include "log.h"
 #include "macros.h"
 #include "pool.h"
+#include "record.h"
 #include "recovery.h"
-
-/* The operation kind of a trail name ("RenameVM"), or -1 for Login, Logout and the unknown. */
-static int op_kind_from_name(const char *name) {
-        for (int k = 0; name && k < _OP_MAX; k++)
-                if (strcmp(op_kind_trail_name((enum op_kind) k), name) == 0)
-                        return k;
-        return -1;
-}
+#include "value.h"
 
 static bool can_ask(const struct audit_record *row, const struct backend_ops *ops) {
-        return row->task && ops && ops->task_outcome && op_kind_from_name(row->operation) >= 0;
+        return row->task && ops && ops->task_outcome && op_kind_from_trail_name(row->operation) >= 0;
 }
 
 /* Why the outcome of row cannot be learnt; NULL when it can be asked for. */
@@ -37,7 +31,7 @@ static const char *why_impossible(const struct audit_record *row, const struct b
         if (!row->task)
                 snprintf(buf, len, "vmtraced stopped before the platform reported a task for this operation; "
                          "whether it happened is not known");
-        else if (op_kind_from_name(row->operation) < 0)
+        else if (op_kind_from_trail_name(row->operation) < 0)
                 snprintf(buf, len, "vmtraced stopped during %s (task %s); its outcome cannot be looked up",
                          strempty(row->operation), row->task);
         else if (!ops)
@@ -55,15 +49,10 @@ static const char *why_impossible(const struct audit_record *row, const struct b
 static int complete(struct audit *a, const struct audit_record *row, int r, const struct vm_target *t,
                     const char *after, const struct op_error *err) {
         char msg[1400];
-        struct audit_record fin = {
-                .id = row->id,
-                .operation = row->operation,
-                .login_uid = row->login_uid, /* not rewritten by audit_finish(); kept for the log */
-                .session_id = row->session_id,
-                .host = t->host,
-                .after = after,
-                .task = row->task,
-        };
+        struct audit_record fin = record_completion_of(row);
+
+        fin.host = t->host;
+        fin.after = after;
 
         switch (r) {
         case 0:
@@ -71,6 +60,7 @@ static int complete(struct audit *a, const struct audit_record *row, int r, cons
                 snprintf(msg, sizeof msg, "resolved at start-up from task %s after vmtraced stopped", row->task);
                 break;
         case -EREMOTEIO:
+        case -ECANCELED:
                 fin.result = AUDIT_RESULT_NG;
                 fin.fault = err->fault;
                 snprintf(msg, sizeof msg, "resolved at start-up from task %s: %s", row->task, err->message);
@@ -102,8 +92,11 @@ static int complete(struct audit *a, const struct audit_record *row, int r, cons
 }
 
 static int mark_unknown(struct audit *a, const struct audit_record *row, const char *why) {
-        struct audit_record fin = { .id = row->id, .operation = row->operation, .result = AUDIT_RESULT_UNKNOWN,
-                                    .message = why, .login_uid = row->login_uid, .session_id = row->session_id };
+        struct audit_record fin = record_completion_of(row);
+
+        fin.task = NULL;
+        fin.result = AUDIT_RESULT_UNKNOWN;
+        fin.message = why;
 
         log_notice("Trail row %" PRId64 " (%s %s), left PENDING by an earlier run: UNKNOWN, %s", row->id,
                    row->operation, strempty(row->vm_name), why);
@@ -121,7 +114,7 @@ struct lookup {
 };
 
 static int lookup_init(struct lookup *l, const struct audit_record *row) {
-        *l = (struct lookup) { .kind = (enum op_kind) op_kind_from_name(row->operation) };
+        *l = (struct lookup) { .kind = (enum op_kind) op_kind_from_trail_name(row->operation) };
         if (audit_record_copy(&l->row, row) < 0)
                 return -ENOMEM;
         l->args.vm = l->row.vm_name;
@@ -140,7 +133,16 @@ static void lookup_done(struct lookup *l) {
 }
 
 static int ask(const struct backend_ops *ops, struct backend_session *s, struct lookup *l, struct op_error *err) {
-        return ops->task_outcome(s, l->kind, &l->args, l->row.task, l->opid, &l->t, &l->after, err);
+        struct op_value after = {};
+
+        int r = ops->task_outcome(s, l->kind, &l->args, l->row.task, l->opid, &l->t, &after, err);
+        free(TAKE_PTR(l->after));
+        if (value_format(l->kind, &after, &l->after) < 0) {
+                op_error_set(err, "InternalError", "out of memory");
+                r = r < 0 ? r : -ENOMEM;
+        }
+        op_value_clear(&after);
+        return r;
 }
 
 int recovery_resolve(struct audit *a, const struct audit_record *row, const struct backend_ops *ops,

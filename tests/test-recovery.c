@@ -27,15 +27,16 @@ struct backend_session {
 };
 
 static int test_task_outcome(struct backend_session *s, enum op_kind kind, const struct op_args *args,
-                             const char *task_id, const char *opid, struct vm_target *t, char **after,
-                             struct op_error *err) {
+                             const char *task_id, const char *opid, struct vm_target *t,
+                             struct op_value *after, struct op_error *err) {
         s->calls++;
         if (kind != OP_RENAME || !args->vm || !opid)
                 return -EINVAL;
         if (strcmp(task_id, "task-ok") == 0) {
                 free(t->host);
                 t->host = strdup("esx-after");
-                *after = strdup("renamed");
+                after->known = true;
+                after->name = strdup("renamed");
                 return 0;
         }
         if (strcmp(task_id, "task-fail") == 0) {

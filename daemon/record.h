@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The one builder of trail records.  Every row the daemon writes, an
+ * operation's, a refusal's, a session's Login/Logout and a recovered one,
+ * starts here, so who, when and where are filled the same way everywhere;
+ * audit.c only stores what it is given.  Strings stay borrowed, as in
+ * struct audit_record.
+ */
+#ifndef VMT_RECORD_H
+#define VMT_RECORD_H
+
+#include "audit.h"
+
+struct endpoint_config;
+struct peer;
+struct vm_target;
+
+/* A row begun now, by the operator peer (uid, pid, names, login uid and session from the kernel). */
+struct audit_record record_by_peer(const struct peer *peer, const char *operation);
+
+/* A row begun now by the daemon itself (Login, Logout): no login session. */
+struct daemon_identity {
+        uid_t uid;
+        gid_t gid;
+        pid_t pid;
+        char user[64];
+};
+void daemon_identity_init(struct daemon_identity *d);
+struct audit_record record_by_daemon(const struct daemon_identity *d, const char *operation);
+
+/* Where: the endpoint's name and URL (ep may be NULL: nothing). */
+void record_set_endpoint(struct audit_record *r, const struct endpoint_config *ep);
+
+/* Which target: host, name (fallback when the platform gave none), id, uuid. */
+void record_set_target(struct audit_record *r, const struct vm_target *t, const char *fallback_name);
+
+/* The result, with fault and message (both may be NULL); end time now unless already set. */
+void record_set_result(struct audit_record *r, const char *result, const char *fault, const char *message);
+
+/* A refusal or a request settled at once: begun and ended now. */
+struct audit_record record_settled_by_peer(const struct peer *peer, const char *operation, const char *result,
+                                           const char *fault, const char *message);
+
+/* The completion of a row an earlier run left PENDING: its id, operation and identity kept. */
+struct audit_record record_completion_of(const struct audit_record *pending);
+
+#endif

@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* VM names to endpoints; see resolve.h. */
+#include <errno.h>
+#include <stdarg.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#include "config.h"
+#include "macros.h"
+#include "pool.h"
+#include "resolve.h"
+
+struct pool *resolve_endpoint(struct pool_set *ps, const char *vm, const char **name) {
+        const char *colon = strchr(vm, ':');
+
+        /* VM names may contain ':' themselves: only a configured endpoint makes it a prefix. */
+        if (colon && colon[1]) {
+                _cleanup_free_ char *ep = strndup(vm, (size_t) (colon - vm));
+                struct pool *p = ep ? pool_set_find(ps, ep) : NULL;
+                if (p) {
+                        *name = colon + 1;
+                        return p;
+                }
+        }
+        *name = vm;
+        return pool_set_single(ps);
+}
+
+/* Append sep (when buf is not empty) and the formatted text, cut at the buffer's end. */
+static void append(char *buf, size_t len, const char *sep, const char *fmt, ...) _printf_(4, 5);
+static void append(char *buf, size_t len, const char *sep, const char *fmt, ...) {
+        size_t used = strlen(buf);
+        va_list ap;
+
+        if (used + 1 >= len)
+                return;
+        if (used)
+                used += (size_t) snprintf(buf + used, len - used, "%s", sep);
+        if (used + 1 >= len)
+                return;
+        va_start(ap, fmt);
+        vsnprintf(buf + used, len - used, fmt, ap);
+        va_end(ap);
+}
+
+static const char *data_id(struct json_object *o) {
+        struct json_object *v;
+        return o && json_object_object_get_ex(o, "id", &v) ? json_object_get_string(v) : NULL;
+}
+
+void resolve_tally(struct fanout_result *res, size_t n, const char *vm, struct resolution *out) {
+        *out = (struct resolution) {};
+        for (size_t i = 0; i < n; i++) {
+                const char *ep = pool_endpoint(res[i].pool)->name;
+
+                if (res[i].r >= 0) {
+                        out->found = &res[i];
+                        out->n_found++;
+                        append(out->candidates, sizeof out->candidates, ", ", "%s:%s (%s)", ep, vm,
+                               strempty(data_id(res[i].data)));
+                } else if (res[i].r == -ENOTUNIQ) {
+                        out->n_found += 2;
+                        append(out->candidates, sizeof out->candidates, ", ", "%s:%s (%s)", ep, vm,
+                               res[i].err.message);
+                } else if (res[i].r != -ENOENT) {
+                        out->failed = &res[i];
+                        append(out->failures, sizeof out->failures, "; ", "%s: %s", ep, res[i].err.message);
+                } else
+                        continue;
+                append(out->endpoints, sizeof out->endpoints, ",", "%s", ep);
+        }
+}
+
+bool resolve_unique(const struct resolution *res) {
+        return res->n_found == 1 && !res->failed;
+}
+
+int resolve_error(const struct resolution *res, const char *vm, const char **fault, char *why, size_t whylen) {
+        if (res->n_found > 1) {
+                *fault = OP_FAULT_AMBIGUOUS;
+                snprintf(why, whylen, "VM name \"%s\" matches several VMs: %s; name one as ENDPOINT:NAME", vm,
+                         res->candidates);
+                return -ENOTUNIQ;
+        }
+        if (res->failed) {
+                *fault = res->failed->err.fault;
+                snprintf(why, whylen, "VM \"%s\" could not be looked up on every endpoint (%s); name it as "
+                         "ENDPOINT:NAME", vm, res->failures);
+                return res->failed->r;
+        }
+        *fault = OP_FAULT_NOT_FOUND;
+        snprintf(why, whylen, "VM \"%s\" not found on any endpoint", vm);
+        return -ENOENT;
+}
