@@ -6,7 +6,7 @@
  * logout) and the plumbing the other vsphere_*.c files share: property
  * values, RetrievePropertiesEx, and waiting for a Task with the
  * PropertyCollector.  See vsphere_internal.h for the map of the files, and
- * vsphere_values.c for the before/after text of each operation.
+ * vsphere_values.c for what the before/after value of each operation holds.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* asprintf */
@@ -32,6 +32,8 @@
 #define VS_WAIT_SLICE_SEC   1
 /* How long a task may take to settle after CancelTask (or a refused one). */
 #define VS_CANCEL_GRACE_SEC 60
+/* The fault of a task vCenter cancelled. */
+#define VS_FAULT_CANCELED   "RequestCanceled"
 
 void vs_arena_endp(struct soap **soap) {
         if (*soap) {
@@ -363,6 +365,13 @@ int vs_task_result(const struct vs_task *t, struct op_error *err) {
                 return 0;
         fault = t->fault[0] ? t->fault : "MethodFault";
         op_error_set(err, fault, "%s", t->message && *t->message ? t->message : fault);
+        /*
+         * vCenter fails a task it cancelled with RequestCanceled.  info.cancelled
+         * only says a cancel was asked for; it decides only when the fault has
+         * no type we could read, since the task may have failed for its own reason.
+         */
+        if (strcmp(fault, VS_FAULT_CANCELED) == 0 || (t->cancelled && !t->fault[0]))
+                return -ECANCELED;
         return -EREMOTEIO;
 }
 

@@ -308,7 +308,7 @@ int vs_show_vm(struct backend_session *s, const struct op_args *args, const char
                struct op_error *err) {
         struct op_args find = { .vm = args->vm };
         struct vm_target t = {};
-        _cleanup_free_ char *before = NULL;
+        _cleanup_(op_value_clear) struct op_value before = {};
         int r;
 
         /* The scan finds the VM (and refuses an ambiguous name); then one read for everything shown. */

@@ -4,7 +4,7 @@
  *
  *   vsphere.c         session, login, the PropertyCollector and Task plumbing
  *   vsphere_target.c  finding the VM and reading the values an operation changes
- *   vsphere_values.c  those values as text (the before/after formats), and request data
+ *   vsphere_values.c  those values as struct op_value (what each kind holds), and request data
  *   vsphere_ops.c     perform() for every kind, and crash recovery
  *   vsphere_info.c    list, show and the user event posted after a change
  *
@@ -161,7 +161,10 @@ struct vs_task {
 void vs_task_clear(struct vs_task *t);
 bool vs_task_done(const struct vs_task *t);
 int vs_task_from_info(struct vs_task *t, const struct vim25__TaskInfo *info);
-/* 0 on success, -EREMOTEIO with err from info.error when the task failed. */
+/*
+ * 0 on success; when the task failed, err from info.error and -ECANCELED
+ * if vCenter cancelled it, else -EREMOTEIO.
+ */
 int vs_task_result(const struct vs_task *t, struct op_error *err);
 
 /*
@@ -186,8 +189,12 @@ long vs_monotonic_sec(void);
 /* vsphere_values.c */
 /* The VM properties kind's before and after values are made of. */
 int vs_kind_paths(enum op_kind kind, const char *const **paths);
-/* Format kind's value from vm's properties (after: also "destroyed" when vm is NULL). */
-int vs_format_value(struct backend_session *s, enum op_kind kind, const struct vs_props *vm, char **out);
+/*
+ * Fill *v (cleared first) with kind's value from vm's properties; a VM
+ * vCenter no longer knows (vm NULL or empty) is known and gone.  0 or
+ * -ENOMEM (v then cleared).
+ */
+int vs_fill_value(const struct backend_session *s, enum op_kind kind, const struct vs_props *vm, struct op_value *v);
 void vs_prepared_clear(struct vs_prepared *p);
 int vs_dup_into(char **dst, const char *src);
 const char *vs_vm_host_id(const struct vs_props *vm);
@@ -203,20 +210,21 @@ int vs_prepare_snapshot(struct backend_session *s, const struct op_args *args, c
 /* Scan the inventory only to fill the session's name caches (a fresh session's recovery). */
 int vs_refresh_names(struct backend_session *s, const char *opid, struct op_error *err);
 int vs_read_target(struct backend_session *s, enum op_kind kind, const struct op_args *args, const char *opid,
-                   struct vm_target *t, char **before, struct op_error *err);
+                   struct vm_target *t, struct op_value *before, struct op_error *err);
 /* The kind's properties of VM id; a VM that vanished gives no ObjectContent (vm->n == 0). */
 int vs_details_spec(struct soap *soap, enum op_kind kind, const char *id, struct vim25__PropertyFilterSpec *spec);
-/* Read VM id's value for kind, formatted; *host_id gets its runtime.host (malloc'd, may stay NULL). */
-int vs_read_value(struct backend_session *s, enum op_kind kind, const char *opid, const char *id, char **value,
-                  char **host_id, struct op_error *err);
+/* Read VM id's value for kind into *value (cleared first). */
+int vs_read_value(struct backend_session *s, enum op_kind kind, const char *opid, const char *id,
+                  struct op_value *value, struct op_error *err);
 void vs_session_names_clear(struct backend_session *s);
 int vs_not_logged_in(const struct backend_session *s, struct op_error *err);
 
 /* vsphere_ops.c */
 int vs_perform(struct backend_session *s, enum op_kind kind, const struct op_args *args, const char *opid,
-               const struct op_hooks *hooks, struct vm_target *t, char **after, char **task, struct op_error *err);
+               const struct op_hooks *hooks, struct vm_target *t, struct op_value *after, char **task,
+               struct op_error *err);
 int vs_task_outcome(struct backend_session *s, enum op_kind kind, const struct op_args *args, const char *task_id,
-                    const char *opid, struct vm_target *t, char **after, struct op_error *err);
+                    const char *opid, struct vm_target *t, struct op_value *after, struct op_error *err);
 
 /* vsphere_info.c */
 int vs_post_event(struct backend_session *s, const struct vm_target *t, const char *text, const char *opid,

@@ -300,12 +300,13 @@ static int outcome_cb(const struct vim25__ObjectContent *oc, void *userdata) {
 
 /*
  * One RetrievePropertiesEx: the task's info and, when vm is given, the VM's
- * properties for kind.  Once the task is done, *after is formatted from
- * them ("destroyed" when vCenter no longer knows the VM) and *host_id is the
- * VM's host.  -ENOENT when vCenter does not know the task.
+ * properties for kind.  Once the task is done, *after is filled from them
+ * (gone when vCenter no longer knows the VM) and *host_id is the VM's host.
+ * -ENOENT when vCenter does not know the task.
  */
 static int read_outcome(struct backend_session *s, enum op_kind kind, const char *opid, const char *task,
-                        const char *vm, struct vs_task *t, char **after, char **host_id, struct op_error *err) {
+                        const char *vm, struct vs_task *t, struct op_value *after, char **host_id,
+                        struct op_error *err) {
         _cleanup_arena_ struct soap *arena = s->soap;
         static const char *const task_paths[] = { "info" };
         static enum xsd__boolean yes = xsd__boolean__true_;
@@ -328,9 +329,7 @@ static int read_outcome(struct backend_session *s, enum op_kind kind, const char
                 return 0;
 
         vs_names_note_vm(s, vm, vs_prop_string(&o.props, "name"));
-        free(*after);
-        *after = NULL;
-        if (vs_format_value(s, kind, &o.props, after) < 0)
+        if (vs_fill_value(s, kind, &o.props, after) < 0)
                 return vs_oom(err);
         free(*host_id);
         *host_id = NULL;
@@ -383,15 +382,30 @@ static int after_task(int r, const char *task, struct op_error *err) {
 }
 
 /*
+ * What a finished task leaves to read: a successful clone's after value is
+ * the new VM (t stays the source); otherwise t->host follows the VM's host
+ * (vm is NULL for a clone) as read_outcome() saw it.
+ */
+static int read_back(struct backend_session *s, enum op_kind kind, const char *opid, const struct vs_task *ts,
+                     const char *vm, const char *host_id, struct vm_target *t, struct op_value *after,
+                     struct op_error *err) {
+        if (kind == OP_CLONE && ts->result && strcmp(ts->state, "success") == 0)
+                return vs_read_value(s, kind, opid, ts->result, after, err);
+        if (vm && kind != OP_DESTROY)
+                return update_host(s, opid, t, host_id, err);
+        return 0;
+}
+
+/*
  * Wait for the task and read the VM's value after it.  The outcome read
  * comes first: when the task is already done (vcsim; quick tasks) the
  * same answer carries the after value.
  */
 static int follow_task(struct backend_session *s, enum op_kind kind, const char *opid,
-                       const struct op_hooks *hooks, const char *task, struct vm_target *t, char **after,
-                       struct op_error *err) {
+                       const struct op_hooks *hooks, const char *task, struct vm_target *t,
+                       struct op_value *after, struct op_error *err) {
         _cleanup_(vs_task_clear) struct vs_task ts = { .progress = -1 };
-        _cleanup_free_ char *host_id = NULL, *result_value = NULL, *result_host = NULL;
+        _cleanup_free_ char *host_id = NULL;
         const char *vm = kind == OP_CLONE ? NULL : t->id;
         int r;
 
@@ -406,19 +420,9 @@ static int follow_task(struct backend_session *s, enum op_kind kind, const char 
                 if (r < 0)
                         return after_task(r, task, err);
         }
-
-        if (kind == OP_CLONE && ts.result && strcmp(ts.state, "success") == 0) {
-                /* t stays the source; the after value is the new VM. */
-                r = vs_read_value(s, kind, opid, ts.result, &result_value, &result_host, err);
-                if (r < 0)
-                        return after_task(r, task, err);
-                free(*after);
-                *after = TAKE_PTR(result_value);
-        } else if (vm && kind != OP_DESTROY) {
-                r = update_host(s, opid, t, host_id, err);
-                if (r < 0)
-                        return after_task(r, task, err);
-        }
+        r = read_back(s, kind, opid, &ts, vm, host_id, t, after, err);
+        if (r < 0)
+                return after_task(r, task, err);
         return vs_task_result(&ts, err);
 }
 
@@ -585,8 +589,7 @@ static int shutdown_guest(struct backend_session *s, const char *opid, const cha
 }
 
 static int perform_stop_guest(struct backend_session *s, const char *opid, const struct op_hooks *hooks,
-                              struct vm_target *t, char **after, struct op_error *err) {
-        _cleanup_free_ char *host_id = NULL;
+                              struct vm_target *t, struct op_value *after, struct op_error *err) {
         struct op_error read_err = {};
         int r;
 
@@ -594,19 +597,15 @@ static int perform_stop_guest(struct backend_session *s, const char *opid, const
         r = shutdown_guest(s, opid, t->id, err);
         if (r < 0)
                 return r;
-        r = vs_read_value(s, OP_STOP_GUEST, opid, t->id, after, &host_id, err);
+        r = vs_read_value(s, OP_STOP_GUEST, opid, t->id, after, err);
         if (r < 0)
                 return after_task(r, "ShutdownGuest", err);
-        if (strcmp(*after, "poweredOff") == 0)
+        if (after->power == VM_POWER_OFF)
                 return 0;
 
         r = wait_powered_off(s, opid, hooks, t->id, err);
-        free(*after);
-        *after = NULL;
-        free(host_id);
-        host_id = NULL;
         /* Read back whatever the outcome, so the trail shows the state. */
-        if (vs_read_value(s, OP_STOP_GUEST, opid, t->id, after, &host_id, r < 0 ? &read_err : err) < 0 && r >= 0)
+        if (vs_read_value(s, OP_STOP_GUEST, opid, t->id, after, r < 0 ? &read_err : err) < 0 && r >= 0)
                 r = -EIO;
         return after_task(r, "ShutdownGuest", err);
 }
@@ -621,7 +620,7 @@ static bool kind_needs_prep(enum op_kind kind) {
 /* perform() without a matching read_target just before (another VM read in between): read it again. */
 static int ensure_prepared(struct backend_session *s, enum op_kind kind, const struct op_args *args,
                            const char *opid, const struct vm_target *t, struct op_error *err) {
-        _cleanup_free_ char *before = NULL;
+        _cleanup_(op_value_clear) struct op_value before = {};
         struct vm_target again = {};
         int r;
 
@@ -638,7 +637,8 @@ static int ensure_prepared(struct backend_session *s, enum op_kind kind, const s
 }
 
 int vs_perform(struct backend_session *s, enum op_kind kind, const struct op_args *args, const char *opid,
-               const struct op_hooks *hooks, struct vm_target *t, char **after, char **task, struct op_error *err) {
+               const struct op_hooks *hooks, struct vm_target *t, struct op_value *after, char **task,
+               struct op_error *err) {
         long sent;
         int r;
 
@@ -677,10 +677,10 @@ int vs_perform(struct backend_session *s, enum op_kind kind, const struct op_arg
 }
 
 int vs_task_outcome(struct backend_session *s, enum op_kind kind, const struct op_args *args _unused_,
-                    const char *task_id, const char *opid, struct vm_target *t, char **after,
+                    const char *task_id, const char *opid, struct vm_target *t, struct op_value *after,
                     struct op_error *err) {
         _cleanup_(vs_task_clear) struct vs_task ts = { .progress = -1 };
-        _cleanup_free_ char *host_id = NULL, *value = NULL, *h = NULL;
+        _cleanup_free_ char *host_id = NULL;
         const char *vm = kind == OP_CLONE ? NULL : t->id;
         int r;
 
@@ -703,16 +703,8 @@ int vs_task_outcome(struct backend_session *s, enum op_kind kind, const struct o
                 op_error_set(err, "TaskInProgress", "Task %s is still %s", task_id, strempty(ts.state));
                 return -EINPROGRESS;
         }
-        if (kind == OP_CLONE && ts.result && strcmp(ts.state, "success") == 0) {
-                r = vs_read_value(s, kind, opid, ts.result, &value, &h, err);
-                if (r < 0)
-                        return r;
-                free(*after);
-                *after = TAKE_PTR(value);
-        } else if (vm && kind != OP_DESTROY) {
-                r = update_host(s, opid, t, host_id, err);
-                if (r < 0)
-                        return r;
-        }
+        r = read_back(s, kind, opid, &ts, vm, host_id, t, after, err);
+        if (r < 0)
+                return r;
         return vs_task_result(&ts, err);
 }

@@ -16,7 +16,7 @@
  * each task notes the VM's name, or its absence (vs_names_note_vm).
  * Ambiguous names are always caught, since the scan sees every VM.
  *
- * The before/after text formats, per kind, are in vsphere_values.c.
+ * What the before/after value holds, per kind, is in vsphere_values.c.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -459,7 +459,7 @@ static int target_fill(const struct backend_session *s, const struct scan_vm *vm
 }
 
 int vs_read_target(struct backend_session *s, enum op_kind kind, const struct op_args *args, const char *opid,
-                   struct vm_target *t, char **before, struct op_error *err) {
+                   struct vm_target *t, struct op_value *before, struct op_error *err) {
         _cleanup_arena_ struct soap *arena = s->soap;
         _cleanup_(scan_done) struct scan sc = { .want = args->vm };
         _cleanup_free_ char *guess = NULL;
@@ -510,13 +510,12 @@ int vs_read_target(struct backend_session *s, enum op_kind kind, const struct op
         r = prepare(s, kind, args, &sc, vm, &sc.details, err);
         if (r < 0)
                 return r;
-        r = vs_format_value(s, kind, &sc.details, before);
+        r = vs_fill_value(s, kind, &sc.details, before);
         if (r < 0)
                 return vs_oom(err);
         r = target_fill(s, vm, t);
         if (r < 0) {
-                free(*before);
-                *before = NULL;
+                op_value_clear(before);
                 return vs_oom(err);
         }
         return 0;
@@ -536,17 +535,16 @@ int vs_refresh_names(struct backend_session *s, const char *opid, struct op_erro
         return remember_scan(s, &sc) < 0 ? vs_oom(err) : 0;
 }
 
-int vs_read_value(struct backend_session *s, enum op_kind kind, const char *opid, const char *id, char **value,
-                  char **host_id, struct op_error *err) {
+int vs_read_value(struct backend_session *s, enum op_kind kind, const char *opid, const char *id,
+                  struct op_value *value, struct op_error *err) {
         _cleanup_arena_ struct soap *arena = s->soap;
         struct vs_props vm = {};
         int r;
 
+        op_value_clear(value);
         r = read_details(s, kind, opid, id, &vm, err);
         if (r < 0)
                 return r;
         vs_names_note_vm(s, id, vs_prop_string(&vm, "name"));
-        if (vs_format_value(s, kind, &vm, value) < 0 || vs_dup_into(host_id, vs_vm_host_id(&vm)) < 0)
-                return vs_oom(err);
-        return 0;
+        return vs_fill_value(s, kind, &vm, value) < 0 ? vs_oom(err) : 0;
 }

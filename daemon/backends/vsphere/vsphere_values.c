@@ -1,34 +1,32 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The values an operation changes, as text, and the request data
- * read_target prepares for perform: what vs_kind_paths() asks vCenter for,
- * and vs_format_value() makes of it.
+ * The values an operation changes, and the request data read_target
+ * prepares for perform: what vs_kind_paths() asks vCenter for, and what
+ * vs_fill_value() makes of it.  The trail text is value.c's (value.h has
+ * its grammar); here the VM's properties become a struct op_value, per kind:
  *
- * The textual values of before and after (vs_format_value), per kind:
- *
- *   RenameVM        the name                           DC0_H0_VM0
- *   ModifyCPU       config.hardware.numCPU             2
- *   ModifyMemory    config.hardware.memoryMB (MiB)     4096
- *   ModifyDisk grow LABEL=SIZEMiB of that disk         Hard disk 1=2048MiB
+ *   RenameVM        name                     the VM's name
+ *   ModifyCPU       cpus                     config.hardware.numCPU
+ *   ModifyMemory    memory_mib               config.hardware.memoryMB
+ *   ModifyDisk grow disks                    the disk read_target picked: its label, capacityInKB / 1024
  *                   (the disk is given by label, or by number: the Nth disk in device order;
  *                   task_outcome after a restart does not know it and lists every disk)
- *   ModifyDisk add  every disk, in device order, ';'   Hard disk 1=1MiB;Hard disk 2=10MiB
- *   Start/Stop/Reset/SuspendVM  runtime.powerState     poweredOn | poweredOff | suspended
- *   CloneVM         before: the source, after: the new VM
- *                                                      name=DC0_H0_VM0;id=vm-54;host=DC0_H0
- *   MigrateVM       host and datastores (',')          host=DC0_H0;datastore=LocalDS_0
- *   Snapshot*       tree: NAME(CHILD,CHILD(...)),...; current: its name
- *                                                      tree=s1(s2,s3);current=s3   (none: tree=;current=)
- *   DestroyVM       before: the last state             name=X;id=vm-54;power=poweredOff;host=DC0_H0;cpu=1;memoryMB=32
- *                   after: "destroyed" once vCenter no longer knows the moref
+ *   ModifyDisk add  disks                    every disk, in device order
+ *   Start/Stop/Reset/SuspendVM  power        runtime.powerState: poweredOn, poweredOff, suspended
+ *                                            (anything else VM_POWER_UNKNOWN)
+ *   CloneVM         name, id, host           before: the source, after: the new VM
+ *   MigrateVM       host, datastores
+ *   Snapshot*       snapshots, current_snapshot   the tree, and the current one's name (NULL: none)
+ *   DestroyVM       name, id, power, host, cpus, memory_mib   before: the last state;
+ *                   after: gone, once vCenter no longer knows the moref
  *
  * Sizes are MiB, rounded down.  Names are vCenter's, verbatim: they may
- * contain ';', '=', ',' and parentheses; the trail escapes for output.
- * A host or datastore not in the last scan shows as its moref value.
+ * contain ';', '=', ',' and parentheses; value.c escapes them.  A host or
+ * datastore not in the last scan shows as its moref value.  A number
+ * vCenter did not give (a VM without config) leaves the value unknown.
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,52 +78,7 @@ int vs_kind_paths(enum op_kind kind, const char *const **paths) {
 #undef RET
 }
 
-/* ---- Formatting values --------------------------------------------------- */
-
-/* A growing malloc'd string. */
-struct buf {
-        char *s;
-        size_t len;
-        bool oom;
-};
-
-static void buf_add(struct buf *b, const char *fmt, ...) _printf_(2, 3);
-static void buf_add(struct buf *b, const char *fmt, ...) {
-        va_list ap;
-        char *piece;
-        int n;
-
-        if (b->oom)
-                return;
-        va_start(ap, fmt);
-        n = vasprintf(&piece, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-                b->oom = true;
-                return;
-        }
-        char *s = realloc(b->s, b->len + n + 1);
-        if (!s) {
-                free(piece);
-                b->oom = true;
-                return;
-        }
-        memcpy(s + b->len, piece, n + 1);
-        b->s = s;
-        b->len += n;
-        free(piece);
-}
-
-static int buf_take(struct buf *b, char **out) {
-        if (b->oom) {
-                free(b->s);
-                return -ENOMEM;
-        }
-        if (!b->s && !(b->s = strdup("")))
-                return -ENOMEM;
-        *out = b->s;
-        return 0;
-}
+/* ---- Reading values ------------------------------------------------------ */
 
 static const char *host_name(const struct backend_session *s, const char *id) {
         const char *n = vs_names_find(s->hosts, s->n_hosts, id);
@@ -147,24 +100,19 @@ static const char *disk_label(const struct vim25__VirtualDisk *d) {
         return d->deviceInfo && d->deviceInfo->label ? d->deviceInfo->label : "disk";
 }
 
-static void format_disk(struct buf *b, const struct vim25__VirtualDisk *d) {
-        buf_add(b, "%s=%lldMiB", disk_label(d), (long long) d->capacityInKB / 1024);
-}
-
-static void format_disks(struct buf *b, const struct vs_props *vm, int only_key) {
+/* The disks in device order; only the one of device key only_key unless it is 0. */
+static int add_disks(struct op_value *v, const struct vs_props *vm, int only_key) {
         const struct vim25__ArrayOfVirtualDevice *a = prop_devices(vm);
-        bool first = true;
 
         for (int i = 0; a && i < a->__sizeVirtualDevice; i++) {
                 const struct vim25__VirtualDisk *d = device_disk(&a->__VirtualDevice[i]);
 
                 if (!d || (only_key && d->key != only_key))
                         continue;
-                if (!first)
-                        buf_add(b, ";");
-                format_disk(b, d);
-                first = false;
+                if (op_value_add_disk(v, disk_label(d), (int64_t) d->capacityInKB / 1024) < 0)
+                        return -ENOMEM;
         }
+        return 0;
 }
 
 static const struct vim25__VirtualMachineSnapshotInfo *prop_snapshot(const struct vs_props *vm) {
@@ -173,15 +121,17 @@ static const struct vim25__VirtualMachineSnapshotInfo *prop_snapshot(const struc
         return d && d->__typeval == SOAP_TYPE_vim25__VirtualMachineSnapshotInfo ? d->val : NULL;
 }
 
-static void format_tree(struct buf *b, const struct vim25__VirtualMachineSnapshotTree *t, int n, int depth) {
+/* No deeper than value.c writes the tree. */
+static int add_tree(struct op_value *v, struct op_snapshot *parent, const struct vim25__VirtualMachineSnapshotTree *t,
+                    int n, int depth) {
         for (int i = 0; i < n && depth < 64; i++) {
-                buf_add(b, "%s%s", i ? "," : "", strempty(t[i].name));
-                if (t[i].__sizechildSnapshotList > 0) {
-                        buf_add(b, "(");
-                        format_tree(b, t[i].childSnapshotList, t[i].__sizechildSnapshotList, depth + 1);
-                        buf_add(b, ")");
-                }
+                struct op_snapshot *node;
+
+                if (op_value_add_snapshot(v, parent, t[i].name, &node) < 0 ||
+                    add_tree(v, node, t[i].childSnapshotList, t[i].__sizechildSnapshotList, depth + 1) < 0)
+                        return -ENOMEM;
         }
+        return 0;
 }
 
 static const struct vim25__VirtualMachineSnapshotTree *tree_find(const struct vim25__VirtualMachineSnapshotTree *t,
@@ -202,34 +152,6 @@ static const struct vim25__VirtualMachineSnapshotTree *tree_find(const struct vi
         return found;
 }
 
-static void format_snapshots(struct buf *b, const struct vs_props *vm) {
-        const struct vim25__VirtualMachineSnapshotInfo *si = prop_snapshot(vm);
-        const struct vim25__VirtualMachineSnapshotTree *cur = NULL;
-        int count = 0;
-
-        buf_add(b, "tree=");
-        if (si) {
-                format_tree(b, si->rootSnapshotList, si->__sizerootSnapshotList, 0);
-                if (si->currentSnapshot)
-                        cur = tree_find(si->rootSnapshotList, si->__sizerootSnapshotList,
-                                        si->currentSnapshot->__item, NULL, &count, 0);
-        }
-        buf_add(b, ";current=%s", cur ? strempty(cur->name) : "");
-}
-
-static void format_datastores(struct buf *b, const struct backend_session *s, const struct vs_props *vm) {
-        const struct vim25__DynamicProperty *d = vs_prop(vm, "datastore");
-        const struct vim25__ArrayOfManagedObjectReference *a =
-                d && d->__typeval == SOAP_TYPE_vim25__ArrayOfManagedObjectReference ? d->val : NULL;
-
-        for (int i = 0; a && i < a->__sizeManagedObjectReference; i++) {
-                const char *id = a->ManagedObjectReference[i].__item;
-                const char *n = vs_names_find(s->datastores, s->n_datastores, id);
-
-                buf_add(b, "%s%s", i ? "," : "", n ? n : strempty(id));
-        }
-}
-
 const char *vs_vm_host_id(const struct vs_props *vm) {
         const struct vim25__ManagedObjectReference *h = vs_prop_mor(vm, "runtime.host");
 
@@ -240,66 +162,152 @@ static const char *vm_id(const struct vs_props *vm) {
         return vm->n ? vm->oc[0]->obj.__item : NULL;
 }
 
-int vs_format_value(struct backend_session *s, enum op_kind kind, const struct vs_props *vm, char **out) {
-        struct buf b = {};
+static enum vm_power power_from(const char *state) {
+        static const struct {
+                const char *word;
+                enum vm_power power;
+        } map[] = {
+                { "poweredOn", VM_POWER_ON },
+                { "poweredOff", VM_POWER_OFF },
+                { "suspended", VM_POWER_SUSPENDED },
+        };
+
+        for (size_t i = 0; state && i < ELEMENTSOF(map); i++)
+                if (strcmp(state, map[i].word) == 0)
+                        return map[i].power;
+        return VM_POWER_UNKNOWN;
+}
+
+/*
+ * One filler per kind: each reads from vm what its kind's value holds and
+ * returns 1, 0 when the property was not there (the value stays unknown),
+ * or -ENOMEM.
+ */
+
+static int fill_name(const struct backend_session *s _unused_, const struct vs_props *vm, struct op_value *v) {
+        return vs_dup_into(&v->name, vs_prop_string(vm, "name")) < 0 ? -ENOMEM : 1;
+}
+
+static int fill_number(const struct vs_props *vm, const char *path, int64_t *out) {
         long long n;
 
-        if (!vm || vm->n == 0)
-                /* Only after a destroy (or a VM gone behind our back): vCenter no longer knows the moref. */
-                return (*out = strdup("destroyed")) ? 0 : -ENOMEM;
+        if (!vs_prop_int(vm, path, &n))
+                return 0;
+        *out = n;
+        return 1;
+}
 
-        switch (kind) {
-        case OP_RENAME:
-                buf_add(&b, "%s", strempty(vs_prop_string(vm, "name")));
-                break;
-        case OP_CPU:
-                if (vs_prop_int(vm, "config.hardware.numCPU", &n))
-                        buf_add(&b, "%lld", n);
-                break;
-        case OP_MEMORY:
-                if (vs_prop_int(vm, "config.hardware.memoryMB", &n))
-                        buf_add(&b, "%lld", n);
-                break;
-        case OP_DISK_GROW:
-                /* The disk read_target picked; without it (crash recovery) every disk. */
-                format_disks(&b, vm, s->prep.vm && strcmp(s->prep.vm, strempty(vm_id(vm))) == 0 ? s->prep.disk_key : 0);
-                break;
-        case OP_DISK_ADD:
-                format_disks(&b, vm, 0);
-                break;
-        case OP_START:
-        case OP_STOP:
-        case OP_STOP_GUEST:
-        case OP_RESET:
-        case OP_SUSPEND:
-                buf_add(&b, "%s", strempty(vs_prop_string(vm, "runtime.powerState")));
-                break;
-        case OP_CLONE:
-                buf_add(&b, "name=%s;id=%s;host=%s", strempty(vs_prop_string(vm, "name")), strempty(vm_id(vm)),
-                        host_name(s, vs_vm_host_id(vm)));
-                break;
-        case OP_MIGRATE:
-                buf_add(&b, "host=%s;datastore=", host_name(s, vs_vm_host_id(vm)));
-                format_datastores(&b, s, vm);
-                break;
-        case OP_SNAPSHOT_CREATE:
-        case OP_SNAPSHOT_REVERT:
-        case OP_SNAPSHOT_REMOVE:
-                format_snapshots(&b, vm);
-                break;
-        case OP_DESTROY:
-                buf_add(&b, "name=%s;id=%s;power=%s;host=%s", strempty(vs_prop_string(vm, "name")),
-                        strempty(vm_id(vm)), strempty(vs_prop_string(vm, "runtime.powerState")),
-                        host_name(s, vs_vm_host_id(vm)));
-                if (vs_prop_int(vm, "config.hardware.numCPU", &n))
-                        buf_add(&b, ";cpu=%lld", n);
-                if (vs_prop_int(vm, "config.hardware.memoryMB", &n))
-                        buf_add(&b, ";memoryMB=%lld", n);
-                break;
-        default:
-                break;
+static int fill_cpu(const struct backend_session *s _unused_, const struct vs_props *vm, struct op_value *v) {
+        return fill_number(vm, "config.hardware.numCPU", &v->cpus);
+}
+
+static int fill_memory(const struct backend_session *s _unused_, const struct vs_props *vm, struct op_value *v) {
+        return fill_number(vm, "config.hardware.memoryMB", &v->memory_mib);
+}
+
+static int fill_disk_grow(const struct backend_session *s, const struct vs_props *vm, struct op_value *v) {
+        /* The disk read_target picked; without it (crash recovery) every disk. */
+        bool prepared = s->prep.vm && strcmp(s->prep.vm, strempty(vm_id(vm))) == 0;
+
+        return add_disks(v, vm, prepared ? s->prep.disk_key : 0) < 0 ? -ENOMEM : 1;
+}
+
+static int fill_disks(const struct backend_session *s _unused_, const struct vs_props *vm, struct op_value *v) {
+        return add_disks(v, vm, 0) < 0 ? -ENOMEM : 1;
+}
+
+static int fill_power(const struct backend_session *s _unused_, const struct vs_props *vm, struct op_value *v) {
+        v->power = power_from(vs_prop_string(vm, "runtime.powerState"));
+        return 1;
+}
+
+/* A host (or datastore) not in the last scan is named by its moref value. */
+static int fill_host(const struct backend_session *s, const struct vs_props *vm, struct op_value *v) {
+        return vs_dup_into(&v->host, host_name(s, vs_vm_host_id(vm))) < 0 ? -ENOMEM : 1;
+}
+
+static int fill_clone(const struct backend_session *s, const struct vs_props *vm, struct op_value *v) {
+        if (fill_name(s, vm, v) < 0 || vs_dup_into(&v->id, vm_id(vm)) < 0)
+                return -ENOMEM;
+        return fill_host(s, vm, v);
+}
+
+static int fill_migrate(const struct backend_session *s, const struct vs_props *vm, struct op_value *v) {
+        const struct vim25__DynamicProperty *d = vs_prop(vm, "datastore");
+        const struct vim25__ArrayOfManagedObjectReference *a =
+                d && d->__typeval == SOAP_TYPE_vim25__ArrayOfManagedObjectReference ? d->val : NULL;
+
+        for (int i = 0; a && i < a->__sizeManagedObjectReference; i++) {
+                const char *id = a->ManagedObjectReference[i].__item;
+                const char *n = vs_names_find(s->datastores, s->n_datastores, id);
+
+                if (op_value_add_datastore(v, n ? n : id) < 0)
+                        return -ENOMEM;
         }
-        return buf_take(&b, out);
+        return fill_host(s, vm, v);
+}
+
+static int fill_snapshots(const struct backend_session *s _unused_, const struct vs_props *vm, struct op_value *v) {
+        const struct vim25__VirtualMachineSnapshotInfo *si = prop_snapshot(vm);
+        const struct vim25__VirtualMachineSnapshotTree *cur = NULL;
+        int count = 0;
+
+        if (!si)
+                return 1;  /* no snapshots: an empty tree, no current one */
+        if (add_tree(v, NULL, si->rootSnapshotList, si->__sizerootSnapshotList, 0) < 0)
+                return -ENOMEM;
+        if (si->currentSnapshot)
+                cur = tree_find(si->rootSnapshotList, si->__sizerootSnapshotList, si->currentSnapshot->__item, NULL,
+                                &count, 0);
+        return cur && vs_dup_into(&v->current_snapshot, strempty(cur->name)) < 0 ? -ENOMEM : 1;
+}
+
+/* The last state of the VM; CPUs and memory only when vCenter gave them. */
+static int fill_destroy(const struct backend_session *s, const struct vs_props *vm, struct op_value *v) {
+        fill_power(s, vm, v);
+        fill_cpu(s, vm, v);
+        fill_memory(s, vm, v);
+        return fill_clone(s, vm, v);
+}
+
+static int (*const fillers[_OP_MAX])(const struct backend_session *s, const struct vs_props *vm,
+                                     struct op_value *v) = {
+        [OP_RENAME] = fill_name,
+        [OP_CPU] = fill_cpu,
+        [OP_MEMORY] = fill_memory,
+        [OP_DISK_GROW] = fill_disk_grow,
+        [OP_DISK_ADD] = fill_disks,
+        [OP_START] = fill_power,
+        [OP_STOP] = fill_power,
+        [OP_STOP_GUEST] = fill_power,
+        [OP_RESET] = fill_power,
+        [OP_SUSPEND] = fill_power,
+        [OP_CLONE] = fill_clone,
+        [OP_MIGRATE] = fill_migrate,
+        [OP_SNAPSHOT_CREATE] = fill_snapshots,
+        [OP_SNAPSHOT_REVERT] = fill_snapshots,
+        [OP_SNAPSHOT_REMOVE] = fill_snapshots,
+        [OP_DESTROY] = fill_destroy,
+};
+
+int vs_fill_value(const struct backend_session *s, enum op_kind kind, const struct vs_props *vm, struct op_value *v) {
+        int r;
+
+        op_value_clear(v);
+        if (!vm || vm->n == 0) {
+                /* Only after a destroy (or a VM gone behind our back): vCenter no longer knows the moref. */
+                v->known = v->gone = true;
+                return 0;
+        }
+        if ((unsigned) kind >= _OP_MAX || !fillers[kind])
+                return 0;
+        r = fillers[kind](s, vm, v);
+        if (r < 0) {
+                op_value_clear(v);
+                return r;
+        }
+        v->known = r > 0;
+        return 0;
 }
 
 /* ---- Prepared request data ---------------------------------------------- */
