@@ -229,53 +229,70 @@ static void begin_section(struct parser *p, const char *hdr, size_t len) {
  * line number of every handler call that follows.  A line we refuse is
  * handed to inih as empty.
  */
-static char *read_line(char *str, int num, void *stream) {
-        struct parser *p = stream;
-        char *start = str;
-        size_t n;
+static bool line_is_blank(const char *s) {
+        return *s == '\0' || *s == '\n' || *s == '\r' || *s == ';' || *s == '#';
+}
 
-        if (!fgets(str, num, p->f))
-                return NULL;
-        p->line++;
-        n = strlen(str);
-        if (n > 0 && str[n - 1] != '\n' && !feof(p->f)) {
-                int ch;
+/* A line longer than the buffer: refuse it and skip the rest of it. */
+static bool line_too_long(struct parser *p, const char *str, int num) {
+        size_t n = strlen(str);
+        int ch;
 
-                parse_error(p, p->line, -EINVAL, "line too long (at most %d bytes)", num - 2);
-                while ((ch = getc(p->f)) != EOF && ch != '\n')
-                        ;
-                str[0] = '\0';
-                return str;
-        }
+        if (n == 0 || str[n - 1] == '\n' || feof(p->f))
+                return false;
+        parse_error(p, p->line, -EINVAL, "line too long (at most %d bytes)", num - 2);
+        while ((ch = getc(p->f)) != EOF && ch != '\n')
+                ;
+        return true;
+}
 
-        if (p->line == 1 && strncmp(start, "\xef\xbb\xbf", 3) == 0)
-                start += 3;
-        while (*start == ' ' || *start == '\t')
-                start++;
-        if (*start == '\0' || *start == '\n' || *start == '\r' || *start == ';' || *start == '#')
-                return str;
-
+/* What inih would get wrong about a line (start: its first non-blank); false to hand it over empty. */
+static bool line_acceptable(struct parser *p, const char *str, const char *start) {
         /* inih would append an indented line to the previous key's value. */
         if (start > str && p->key_seen) {
                 parse_error(p, p->line, -EINVAL, "continuation lines are not supported (remove the indentation)");
-                str[0] = '\0';
-                return str;
+                return false;
         }
         if (*start == '[') {
                 const char *end = strchr(start + 1, ']');
 
-                if (end)
+                if (end) {
                         begin_section(p, start + 1, (size_t) (end - start - 1));
-                else {
-                        parse_error(p, p->line, -EINVAL, "section header without closing ]");
-                        p->section = SECTION_BAD;
-                        str[0] = '\0';
+                        return true;
                 }
-        } else if (!strpbrk(start, "=:")) {
+                parse_error(p, p->line, -EINVAL, "section header without closing ]");
+                p->section = SECTION_BAD;
+                return false;
+        }
+        if (!strpbrk(start, "=:")) {
                 /* inih would only report the first such line. */
                 parse_error(p, p->line, -EINVAL, "syntax error (expected \"key = value\" or [section])");
-                str[0] = '\0';
+                return false;
         }
+        return true;
+}
+
+/*
+ * inih's line source.  Runs before inih parses the line, so p->line is the
+ * line number of every handler call that follows.  A line we refuse is
+ * handed to inih as empty.
+ */
+static char *read_line(char *str, int num, void *stream) {
+        struct parser *p = stream;
+        const char *start = str;
+
+        if (!fgets(str, num, p->f))
+                return NULL;
+        p->line++;
+        if (line_too_long(p, str, num)) {
+                str[0] = '\0';
+                return str;
+        }
+        if (p->line == 1 && strncmp(start, "\xef\xbb\xbf", 3) == 0)
+                start += 3;
+        start += strspn(start, " \t");
+        if (!line_is_blank(start) && !line_acceptable(p, str, start))
+                str[0] = '\0';
         return str;
 }
 
@@ -304,7 +321,7 @@ static int set_database(struct parser *p, struct endpoint_state *ep, const char 
         return set_string(&p->c->database, value);
 }
 
-/* issue 4 (trail): the auditors' group, and how often the chain head goes to the journal. */
+/* The auditors' group, and how often the chain head goes to the journal. */
 static int set_audit_group(struct parser *p, struct endpoint_state *ep, const char *value) {
         (void) ep;
         if (!getgrnam(value)) {
@@ -617,12 +634,47 @@ static const struct key keys[] = {
         { "endpoints", SECTION_POLICY, set_endpoints },
 };
 
+/* The duplicate-key bits of the section being read, and its endpoint (NULL outside one). */
+static unsigned *section_seen(struct parser *p, struct endpoint_state **ep) {
+        *ep = NULL;
+        switch (p->section) {
+        case SECTION_ENDPOINT:
+                *ep = &p->eps[p->n_eps - 1];
+                return &(*ep)->seen;
+        case SECTION_POLICY:
+                return &p->pols[p->n_pols - 1].seen;
+        default:
+                return &p->main_keys;
+        }
+}
+
+static const char *section_word(enum section s) {
+        return s == SECTION_MAIN ? "vmtraced" : s == SECTION_POLICY ? "policy" : "endpoint";
+}
+
+/* Key i of keys[] with its value, once per section. */
+static void set_key(struct parser *p, size_t i, const char *value) {
+        struct endpoint_state *ep;
+        unsigned *seen = section_seen(p, &ep);
+        const char *name = keys[i].name;
+
+        if (*seen & (1u << i)) {
+                parse_error(p, p->line, -EINVAL, "duplicate key %s", name);
+                return;
+        }
+        *seen |= 1u << i;
+        if (!value || !*value) {
+                parse_error(p, p->line, -EINVAL, "empty value for %s", name);
+                return;
+        }
+        int r = keys[i].set(p, ep, value);
+        if (r < 0)
+                parse_error(p, p->line, r, "failed to store %s: %s", name, strerror(-r));
+}
+
 /* Always returns 1: we report errors ourselves, with better messages than inih. */
 static int handle_key(void *user, const char *section, const char *name, const char *value) {
         struct parser *p = user;
-        struct endpoint_state *ep = NULL;
-        unsigned *seen;
-        int r;
 
         (void) section; /* tracked by read_line(), which also sees empty sections */
         p->key_seen = true;
@@ -633,38 +685,17 @@ static int handle_key(void *user, const char *section, const char *name, const c
                 parse_error(p, p->line, -EINVAL, "\"%s\" is outside of any section", name);
                 return 1;
         }
-        if (p->section == SECTION_ENDPOINT) {
-                ep = &p->eps[p->n_eps - 1];
-                seen = &ep->seen;
-        } else if (p->section == SECTION_POLICY)
-                seen = &p->pols[p->n_pols - 1].seen;
-        else
-                seen = &p->main_keys;
-
         if (strcmp(name, "password") == 0 && p->section == SECTION_ENDPOINT) {
                 parse_error(p, p->line, -EINVAL,
                             "passwords are not allowed in the configuration file; use password-file or a systemd credential");
                 return 1;
         }
-        for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
-                if (keys[i].section != p->section || strcmp(keys[i].name, name) != 0)
-                        continue;
-                if (*seen & (1u << i)) {
-                        parse_error(p, p->line, -EINVAL, "duplicate key %s", name);
+        for (size_t i = 0; i < ELEMENTSOF(keys); i++)
+                if (keys[i].section == p->section && strcmp(keys[i].name, name) == 0) {
+                        set_key(p, i, value);
                         return 1;
                 }
-                *seen |= 1u << i;
-                if (!value || !*value) {
-                        parse_error(p, p->line, -EINVAL, "empty value for %s", name);
-                        return 1;
-                }
-                r = keys[i].set(p, ep, value);
-                if (r < 0)
-                        parse_error(p, p->line, r, "failed to store %s: %s", name, strerror(-r));
-                return 1;
-        }
-        parse_error(p, p->line, -EINVAL, "unknown key \"%s\" in [%s]", name,
-                    p->section == SECTION_MAIN ? "vmtraced" : p->section == SECTION_POLICY ? "policy" : "endpoint");
+        parse_error(p, p->line, -EINVAL, "unknown key \"%s\" in [%s]", name, section_word(p->section));
         return 1;
 }
 
@@ -987,6 +1018,33 @@ int config_load(const char *path, struct config **out) {
         return 0;
 }
 
+/* Print "key = value" only when value is set. */
+static void dump_string(FILE *f, const char *key, const char *value) {
+        if (value)
+                fprintf(f, "%s = %s\n", key, value);
+}
+
+static void dump_endpoint(const struct endpoint_config *e, FILE *f) {
+        fprintf(f, "\n[endpoint \"%s\"]\n", e->name);
+        /* Defaults are left out, so golden files written before the key existed stay valid. */
+        if (strcmp(e->backend->name, CONFIG_DEFAULT_BACKEND) != 0)
+                fprintf(f, "backend = %s\n", e->backend->name);
+        fprintf(f, "url = %s\n", e->url);
+        dump_string(f, "user", e->user);
+        if (e->password_source)
+                fprintf(f, "password = (from %s)\n", e->password_source);
+        dump_string(f, "ca-file", e->ca_file);
+        if (e->has_fingerprint) {
+                fputs("fingerprint = ", f);
+                for (size_t i = 0; i < sizeof e->fingerprint; i++)
+                        fprintf(f, "%s%02X", i ? ":" : "", e->fingerprint[i]);
+                fputc('\n', f);
+        }
+        fprintf(f, "pool-size = %u\n", e->pool_size);
+        if (!e->post_events)
+                fputs("post-events = no\n", f);
+}
+
 void config_dump(const struct config *c, FILE *f) {
         const struct config_limits *l = &c->limits;
 
@@ -994,43 +1052,19 @@ void config_dump(const struct config *c, FILE *f) {
         /* Defaults are left out, so existing golden files stay valid. */
         if (c->task_timeout != CONFIG_DEFAULT_TASK_TIMEOUT)
                 fprintf(f, "task-timeout = %u\n", c->task_timeout);
-        /* issue 4 (trail): likewise. */
-        if (c->audit_group)
-                fprintf(f, "audit-group = %s\n", c->audit_group);
+        dump_string(f, "audit-group", c->audit_group);
         if (c->checkpoint_interval != CONFIG_DEFAULT_CHECKPOINT_INTERVAL)
                 fprintf(f, "checkpoint-interval = %u\n", c->checkpoint_interval);
-        if (c->admin_group)
-                fprintf(f, "admin-group = %s\n", c->admin_group);
-        if (c->socket_group)
-                fprintf(f, "socket-group = %s\n", c->socket_group);
+        dump_string(f, "admin-group", c->admin_group);
+        dump_string(f, "socket-group", c->socket_group);
         fprintf(f, "socket-mode = %04o\n", c->socket_mode);
         fprintf(f, "max-request-size = %u\nidle-timeout = %u\nmax-connections = %u\n"
                    "max-connections-per-uid = %u\nmax-operations = %u\nshutdown-timeout = %u\n",
                 l->max_request_size, l->idle_timeout, l->max_connections, l->max_connections_per_uid,
                 l->max_operations, l->shutdown_timeout);
 
-        for (const struct endpoint_config *e = c->endpoints; e; e = e->next) {
-                fprintf(f, "\n[endpoint \"%s\"]\n", e->name);
-                /* The default is left out, so existing golden files stay valid. */
-                if (strcmp(e->backend->name, CONFIG_DEFAULT_BACKEND) != 0)
-                        fprintf(f, "backend = %s\n", e->backend->name);
-                fprintf(f, "url = %s\n", e->url);
-                if (e->user)
-                        fprintf(f, "user = %s\n", e->user);
-                if (e->password_source)
-                        fprintf(f, "password = (from %s)\n", e->password_source);
-                if (e->ca_file)
-                        fprintf(f, "ca-file = %s\n", e->ca_file);
-                if (e->has_fingerprint) {
-                        fputs("fingerprint = ", f);
-                        for (size_t i = 0; i < sizeof e->fingerprint; i++)
-                                fprintf(f, "%s%02X", i ? ":" : "", e->fingerprint[i]);
-                        fputc('\n', f);
-                }
-                fprintf(f, "pool-size = %u\n", e->pool_size);
-                if (!e->post_events)
-                        fputs("post-events = no\n", f);
-        }
+        for (const struct endpoint_config *e = c->endpoints; e; e = e->next)
+                dump_endpoint(e, f);
         for (const struct policy_rule *r = c->rules; r; r = r->next) {
                 fputc('\n', f);
                 policy_rule_dump(r, f);

@@ -293,8 +293,8 @@ static int manager_socket_access(struct manager *m) {
 }
 
 /*
- * issue 4 (trail): a degraded trail (an outcome kept in memory, new
- * operations refused) shows in the service's status, checked every second.
+ * A degraded trail (an outcome kept in memory, new operations refused)
+ * shows in the service's status, checked every second.
  */
 #define TRAIL_CHECK_USEC (1000 * 1000ULL)
 static int on_trail_check(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -313,26 +313,9 @@ static int on_trail_check(sd_event_source *s, uint64_t usec, void *userdata) {
         return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
 }
 
-static int manager_new(const char *config_path, struct manager **out) {
-        _cleanup_(manager_freep) struct manager *m = calloc(1, sizeof *m);
-        int r;
-
-        if (!m)
-                return log_oom();
-        r = config_load(config_path, &m->config);
-        if (r < 0)
-                return r;
-        r = audit_open(m->config->database, &m->audit);
-        if (r < 0)
-                return r;
-        /* issue 4 (trail): permissions for auditors, and journal checkpoints. */
-        audit_set_checkpoint_interval(m->audit, m->config->checkpoint_interval);
-        if (m->config->audit_group) {
-                r = audit_set_group(m->audit, m->config->audit_group);
-                if (r < 0)
-                        return r;
-        }
-        r = sd_event_default(&m->event);
+/* The loop with its signals, watchdog and the trail's state check. */
+static int manager_event_new(struct manager *m) {
+        int r = sd_event_default(&m->event);
         if (r < 0)
                 return log_error_errno(r, "Failed to create event loop: %m");
 
@@ -360,12 +343,37 @@ static int manager_new(const char *config_path, struct manager **out) {
                 r = sd_event_add_time(m->event, NULL, CLOCK_MONOTONIC, now + TRAIL_CHECK_USEC, 0, on_trail_check, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to watch the trail's state: %m");
+        return 0;
+}
+
+static int manager_new(const char *config_path, struct manager **out) {
+        _cleanup_(manager_freep) struct manager *m = calloc(1, sizeof *m);
+        int r;
+
+        if (!m)
+                return log_oom();
+        r = config_load(config_path, &m->config);
+        if (r < 0)
+                return r;
+        r = audit_open(m->config->database, &m->audit);
+        if (r < 0)
+                return r;
+        /* Permissions for auditors, and journal checkpoints. */
+        audit_set_checkpoint_interval(m->audit, m->config->checkpoint_interval);
+        if (m->config->audit_group) {
+                r = audit_set_group(m->audit, m->config->audit_group);
+                if (r < 0)
+                        return r;
+        }
+        r = manager_event_new(m);
+        if (r < 0)
+                return r;
 
         backend_global_init();
         r = pool_set_new(m->event, m->config, m->audit, &m->pools);
         if (r < 0)
                 return r;
-        /* issue 4 (trail): an earlier run's PENDING rows, resolved before any new request. */
+        /* An earlier run's PENDING rows, resolved before any new request. */
         r = recovery_run(m->audit, m->pools);
         if (r < 0)
                 return r;
@@ -440,7 +448,7 @@ int daemon_main(int argc, char **argv) {
                 return EXIT_SUCCESS;
         }
 
-        /* issue 4 (trail): a file-size limit (RLIMIT_FSIZE) must make trail writes fail, not kill us. */
+        /* A file-size limit (RLIMIT_FSIZE) must make trail writes fail, not kill us. */
         signal(SIGXFSZ, SIG_IGN);
         _cleanup_(manager_freep) struct manager *m = NULL;
         r = manager_new(config_path, &m);

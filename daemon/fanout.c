@@ -59,7 +59,7 @@ static void fanout_job_done(struct job *j) {
 static size_t pick_pools(struct pool_set *ps, struct pool *only, const bool *mask, struct pool **out) {
         size_t n = 0;
 
-        if (only) {
+        if (only || !ps) {
                 out[n++] = only;
                 return n;
         }
@@ -69,35 +69,54 @@ static size_t pick_pools(struct pool_set *ps, struct pool *only, const bool *mas
         return n;
 }
 
-static int fanout_pools(struct pool_set *ps, struct pool *only, const bool *mask, fanout_fn fn,
-                        fanout_done_fn done, void *userdata) {
-        _cleanup_free_ struct pool **pools = calloc(only ? 1 : pool_set_size(ps) + 1, sizeof *pools);
-        if (!pools)
-                return -ENOMEM;
-        size_t n = pick_pools(ps, only, mask, pools);
+static void fanout_free(struct fanout *f, struct fanout_job **jobs, size_t n) {
+        for (size_t i = 0; jobs && i < n; i++)
+                free(jobs[i]);
+        free(jobs);
+        if (f)
+                free(f->results);
+        free(f);
+}
+
+/* The fanout and its n jobs, all allocated before any is queued, so a failure leaves nothing running. */
+static int fanout_alloc(size_t n, struct fanout **fp, struct fanout_job ***jp) {
         struct fanout *f = calloc(1, sizeof *f);
-        struct fanout_job **jobs = calloc(n ? n : 1, sizeof *jobs);
-        bool ok = f && jobs && n > 0;
+        struct fanout_job **jobs = calloc(n, sizeof *jobs);
+        bool ok = f && jobs;
 
         if (ok) {
-                *f = (struct fanout) { .fn = fn, .done = done, .userdata = userdata, .n = n, .pending = n };
                 f->results = calloc(n, sizeof *f->results);
                 ok = f->results;
         }
-        /* Allocate every job before queueing any, so a failure leaves nothing running. */
         for (size_t i = 0; ok && i < n; i++) {
                 jobs[i] = calloc(1, sizeof *jobs[i]);
                 ok = jobs[i];
         }
         if (!ok) {
-                for (size_t i = 0; jobs && i < n; i++)
-                        free(jobs[i]);
-                free(jobs);
-                if (f)
-                        free(f->results);
-                free(f);
-                return n > 0 ? -ENOMEM : -ENOENT;
+                fanout_free(f, jobs, n);
+                return -ENOMEM;
         }
+        *fp = f;
+        *jp = jobs;
+        return 0;
+}
+
+static int fanout_pools(struct pool_set *ps, struct pool *only, const bool *mask, fanout_fn fn,
+                        fanout_done_fn done, void *userdata) {
+        _cleanup_free_ struct pool **pools = calloc(only || !ps ? 1 : pool_set_size(ps) + 1, sizeof *pools);
+        struct fanout_job **jobs;
+        struct fanout *f;
+
+        if (!pools)
+                return -ENOMEM;
+        size_t n = pick_pools(ps, only, mask, pools);
+        if (n == 0)
+                return -ENOENT;
+        int r = fanout_alloc(n, &f, &jobs);
+        if (r < 0)
+                return r;
+        struct fanout_result *results = f->results;
+        *f = (struct fanout) { .fn = fn, .done = done, .userdata = userdata, .n = n, .pending = n, .results = results };
         for (size_t i = 0; i < n; i++) {
                 f->results[i].pool = pools[i];
                 *jobs[i] = (struct fanout_job) {

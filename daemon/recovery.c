@@ -103,6 +103,13 @@ static int mark_unknown(struct audit *a, const struct audit_record *row, const c
         return audit_finish(a, &fin);
 }
 
+/* A row whose outcome cannot be asked for: UNKNOWN, saying why. */
+static int mark_impossible(struct audit *a, const struct audit_record *row, const struct backend_ops *ops) {
+        char why[512];
+
+        return mark_unknown(a, row, why_impossible(row, ops, why, sizeof why) ?: "no session");
+}
+
 /* What task_outcome() needs, built from the row. */
 struct lookup {
         struct audit_record row;   /* owned copy */
@@ -149,11 +156,10 @@ int recovery_resolve(struct audit *a, const struct audit_record *row, const stru
                      struct backend_session *s) {
         struct op_error err = {};
         struct lookup l;
-        char why[512];
         int r;
 
         if (!can_ask(row, ops) || !s)
-                return mark_unknown(a, row, why_impossible(row, s ? ops : NULL, why, sizeof why) ?: "no session");
+                return mark_impossible(a, row, s ? ops : NULL);
         if (lookup_init(&l, row) < 0) {
                 lookup_done(&l);
                 return log_oom();
@@ -199,11 +205,10 @@ static int resolve_row(struct audit *a, const struct audit_record *row, void *us
         struct pool *p = row->endpoint ? pool_set_find(pools, row->endpoint) : NULL;
         const struct backend_ops *ops = p ? pool_backend_ops(p) : NULL;
         struct recovery_job *j;
-        char why[512];
 
         /* A row that cannot be completed (already done meanwhile) must not stop the others. */
         if (!can_ask(row, ops)) {
-                (void) mark_unknown(a, row, why_impossible(row, ops, why, sizeof why));
+                (void) mark_impossible(a, row, ops);
                 return 0;
         }
         j = calloc(1, sizeof *j);

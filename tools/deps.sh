@@ -10,6 +10,7 @@ PACKAGES="
   libsqlite3-dev sqlite3 libinih-dev
   golang-go golang-github-vmware-govmomi-dev
   jq socat util-linux mandoc ca-certificates valgrind python3 systemd
+  pmccabe cppcheck
 "
 missing=
 for p in $PACKAGES; do
