@@ -214,8 +214,8 @@ static void check_deep_tree(void) {
         struct op_value v = { .known = true };
         struct op_snapshot *parent = NULL;
         _cleanup_free_ char *got = NULL;
-        int r = 0, names, depth;
-        bool balanced;
+        int r = 0, names = 0, depth = 0;
+        bool balanced = false;
 
         for (int i = 0; i < 70 && r >= 0; i++)
                 r = op_value_add_snapshot(&v, parent, (char[]) { (char) ('a' + i % 26), '\0' }, &parent);
