@@ -984,7 +984,7 @@ static int fake_login(struct backend_session *s, char **who, struct op_error *er
         struct json_object *refuse = jget(jget(p.root, "faults"), "login");
         if (r >= 0 && refuse)
                 r = platform_fault(err, jstr(refuse, "fault") ?: "InvalidLogin", "%s",
-                                   jstr(refuse, "message") ?: "Cannot complete login due to an incorrect user name or password.");
+                                   jstr(refuse, "message") ?: "incorrect user name or password");
         s->logged_in = r >= 0;
         if (r >= 0 && !(*who = strdup(s->ep->user ?: "fake-service")))
                 r = -ENOMEM;
@@ -1001,19 +1001,29 @@ static int fake_logout(struct backend_session *s, struct op_error *err) {
         return platform_done(&p, log_request(&p, "logout", NULL), err);
 }
 
+/* A request about the VM named name: on success the file stays open and locked, *vm found in it. */
+static int request_vm(struct backend_session *s, struct platform *p, const char *call, const char *opid,
+                      const char *name, struct json_object **vm, struct op_error *err) {
+        int r = platform_request(s, p, call, opid, err);
+
+        if (r < 0)
+                return r;
+        r = vm_find(p, name, vm, err);
+        return r < 0 ? platform_done(p, r, err) : 0;
+}
+
 static int fake_read_target(struct backend_session *s, enum op_kind kind, const struct op_args *args, const char *opid,
                             struct vm_target *t, struct op_value *before, struct op_error *err) {
         _cleanup_(platform_close) struct platform p = PLATFORM_INIT;
         struct json_object *vm;
-        int r = platform_request(s, &p, "read_target", opid, err);
+        int r = request_vm(s, &p, "read_target", opid, args->vm, &vm, err);
 
         if (r < 0)
                 return r;
-        r = vm_find(&p, args->vm, &vm, err);
-        if (r >= 0 && kind == OP_DISK_GROW && !disk_find(vm, args->disk))
+        if (kind == OP_DISK_GROW && !disk_find(vm, args->disk))
                 r = platform_fault(err, OP_FAULT_INVALID, "VM \"%s\" has no disk \"%s\"", args->vm,
                                    strempty(args->disk));
-        if (r >= 0 && (fill_target(vm, t) < 0 || fill_value(kind, vm, args, before) < 0))
+        else if (fill_target(vm, t) < 0 || fill_value(kind, vm, args, before) < 0)
                 r = -ENOMEM;
         return platform_done(&p, r, err);
 }
@@ -1102,23 +1112,37 @@ static int task_create(struct backend_session *s, enum op_kind kind, const struc
 }
 
 /*
+ * The file open (a logged request on the session when call is set) and
+ * task id found in it; missing is the answer when the platform no longer
+ * knows the task.
+ */
+static int open_task(struct backend_session *s, struct platform *p, const char *call, const char *opid,
+                     const char *id, int missing, struct json_object **task, struct op_error *err) {
+        int r = call ? platform_request(s, p, call, opid, err) : platform_open(s, p, err);
+
+        if (r < 0)
+                return r;
+        *task = task_find(p, id);
+        if (*task)
+                return 0;
+        op_error_set(err, "TaskNotFound", "the fake platform no longer knows task %s", id);
+        return platform_done(p, missing, err);
+}
+
+/*
  * The end of a task: carried out now (or cancelled) unless a test already
  * said how it ended; its outcome, and the value after it, read back.
  */
 static int task_end(struct backend_session *s, enum op_kind kind, const char *id, bool cancel, struct vm_target *t,
                     struct op_value *after, struct op_error *err) {
         _cleanup_(platform_close) struct platform p = PLATFORM_INIT;
+        struct json_object *task;
         struct op_error e = {};
-        int r = platform_open(s, &p, err);
+        /* The change was asked for: if the task is lost, what became of it is not known. */
+        int r = open_task(s, &p, NULL, NULL, id, -EIO, &task, err);
 
         if (r < 0)
                 return r;
-        struct json_object *task = task_find(&p, id);
-        if (!task) {
-                /* The change was asked for: what became of it is not known. */
-                op_error_set(err, "TaskNotFound", "the fake platform lost task %s", id);
-                return platform_done(&p, -EIO, err);
-        }
         if (task_running(task) && cancel) {
                 op_error_set(&e, "Cancelled", "task %s was cancelled on request", id);
                 r = task_set_outcome(task, -ECANCELED, &e);
@@ -1135,12 +1159,12 @@ static int task_end(struct backend_session *s, enum op_kind kind, const char *id
 /* Has a test ended the task meanwhile (set its state)?  1 if so. */
 static int task_ended(struct backend_session *s, const char *id, struct op_error *err) {
         _cleanup_(platform_close) struct platform p = PLATFORM_INIT;
-        int r = platform_open(s, &p, err);
+        struct json_object *task;
+        int r = open_task(s, &p, NULL, NULL, id, -EIO, &task, err);
 
         if (r < 0)
                 return r;
-        struct json_object *task = task_find(&p, id);
-        return platform_done(&p, task && !task_running(task), err);
+        return platform_done(&p, !task_running(task), err);
 }
 
 static bool cancel_requested(const struct op_hooks *h) {
@@ -1277,14 +1301,11 @@ static int fake_show_vm(struct backend_session *s, const struct op_args *args, c
                         struct json_object **out, struct op_error *err) {
         _cleanup_(platform_close) struct platform p = PLATFORM_INIT;
         struct json_object *vm;
-        int r = platform_request(s, &p, "show_vm", opid, err);
+        int r = request_vm(s, &p, "show_vm", opid, args->vm, &vm, err);
 
         if (r < 0)
                 return r;
-        r = vm_find(&p, args->vm, &vm, err);
-        if (r >= 0 && vm_details(vm, out) < 0)
-                r = -ENOMEM;
-        return platform_done(&p, r, err);
+        return platform_done(&p, vm_details(vm, out), err);
 }
 
 /*
@@ -1296,15 +1317,11 @@ static int fake_task_outcome(struct backend_session *s, enum op_kind kind, const
                              const char *task_id, const char *opid, struct vm_target *t, struct op_value *after,
                              struct op_error *err) {
         _cleanup_(platform_close) struct platform p = PLATFORM_INIT;
-        int r = platform_request(s, &p, "task_outcome", opid, err);
+        struct json_object *task;
+        int r = open_task(s, &p, "task_outcome", opid, task_id, -ENOENT, &task, err);
 
         if (r < 0)
                 return r;
-        struct json_object *task = task_find(&p, task_id);
-        if (!task) {
-                op_error_set(err, "TaskNotFound", "the fake platform no longer knows task %s", task_id);
-                return platform_done(&p, -ENOENT, err);
-        }
         int own = kind_by_name(jstr(task, "kind"));
         r = task_result(task, err);
         if (r != -EINPROGRESS && read_after(&p, own >= 0 ? (enum op_kind) own : kind, task, t, after) < 0)
