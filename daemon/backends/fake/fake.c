@@ -52,7 +52,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <json-c/json.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -223,17 +222,8 @@ static void sleep_ms(long ms) {
                 ;
 }
 
-/* An answer of the platform that says no; nothing was changed. */
-static int platform_fault(struct op_error *err, const char *fault, const char *fmt, ...) _printf_(3, 4);
-static int platform_fault(struct op_error *err, const char *fault, const char *fmt, ...) {
-        va_list ap;
-
-        snprintf(err->fault, sizeof err->fault, "%s", fault);
-        va_start(ap, fmt);
-        vsnprintf(err->message, sizeof err->message, fmt, ap);
-        va_end(ap);
-        return -EREMOTEIO;
-}
+/* An answer of the platform that says no (nothing was changed): -EREMOTEIO with the fault. */
+#define platform_fault(err, fault, ...) (op_error_set((err), (fault), __VA_ARGS__), -EREMOTEIO)
 
 /* ---- VMs ------------------------------------------------------------------ */
 
