@@ -21,6 +21,7 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "commands.h"
 #include "control.h"
 #include "log.h"
 #include "macros.h"
@@ -30,6 +31,7 @@ struct conn;
 
 struct control_request {
         struct conn *conn;
+        const struct command *cmd;
         int64_t id;
         struct json_object *root;   /* keeps args alive */
         struct json_object *args;
@@ -59,7 +61,7 @@ struct control {
         char *path;
         sd_event_source *accept_source;
         struct control_limits limits;
-        const struct control_command *const *tables;
+        const struct command *table;
         void *userdata;
         struct conn *conns;
         unsigned n_conns;
@@ -145,11 +147,10 @@ static void conn_error(struct conn *c, int64_t id, enum proto_error e, const cha
         c->closing = true;
 }
 
-static const struct control_command *find_command(struct control *ctl, const char *name) {
-        for (const struct control_command *const *t = ctl->tables; *t; t++)
-                for (const struct control_command *cmd = *t; cmd->name; cmd++)
-                        if (strcmp(cmd->name, name) == 0)
-                                return cmd;
+static const struct command *find_command(struct control *ctl, const char *name) {
+        for (const struct command *cmd = ctl->table; cmd->name; cmd++)
+                if (strcmp(cmd->name, name) == 0)
+                        return cmd;
         return NULL;
 }
 
@@ -162,7 +163,7 @@ static void conn_handle(struct conn *c, const char *line, size_t len) {
                 conn_error(c, 0, r == -EPROTONOSUPPORT ? PROTO_E_VERSION : PROTO_E_BAD_REQUEST, why);
                 return;
         }
-        const struct control_command *cmd = find_command(c->ctl, pr.command);
+        const struct command *cmd = find_command(c->ctl, pr.command);
         if (!cmd) {
                 snprintf(why, sizeof why, "unknown command \"%.64s\"", pr.command);
                 conn_error(c, pr.id, PROTO_E_UNKNOWN_COMMAND, why);
@@ -175,15 +176,15 @@ static void conn_handle(struct conn *c, const char *line, size_t len) {
                 json_object_put(pr.root);
                 return;
         }
-        *req = (struct control_request) { .conn = c, .id = pr.id, .root = pr.root, .args = pr.args };
+        *req = (struct control_request) { .conn = c, .cmd = cmd, .id = pr.id, .root = pr.root, .args = pr.args };
         c->inflight = req;
         log_debug("Request %s from uid=%u pid=%d.", cmd->name, c->peer.uid, c->peer.pid);
-        /* Authorisation in one place, for every command of every table; default deny. */
+        /* Authorisation in one place, for every command; default deny. */
         if (!c->ctl->authorize) {
                 control_reply(req, PROTO_E_DENIED, "no authorisation configured", NULL);
                 return;
         }
-        if (!c->ctl->authorize(req, cmd->name, c->ctl->userdata))
+        if (!c->ctl->authorize(req, c->ctl->userdata))
                 return;
         if (c->ctl->n_operations >= c->ctl->limits.max_operations) {
                 log_warning("Control client uid=%u pid=%d: %s refused, %u operations in flight (max-operations).",
@@ -441,14 +442,14 @@ static int control_listen(struct control *ctl, const char *path) {
 }
 
 int control_new(sd_event *event, const char *path, const struct control_limits *limits,
-                const struct control_command *const *tables, void *userdata, struct control **out) {
+                const struct command *table, void *userdata, struct control **out) {
         struct control *ctl = calloc(1, sizeof *ctl);
         int r;
 
         if (!ctl)
                 return log_oom();
         *ctl = (struct control) {
-                .event = event, .fd = -1, .limits = *limits, .tables = tables, .userdata = userdata,
+                .event = event, .fd = -1, .limits = *limits, .table = table, .userdata = userdata,
         };
         ctl->path = strdup(path);
         if (!ctl->path) {
@@ -527,6 +528,10 @@ unsigned control_operations_in_flight(const struct control *ctl) {
 
 const struct peer *control_request_peer(const struct control_request *req) {
         return &req->conn->peer;
+}
+
+const struct command *control_request_command(const struct control_request *req) {
+        return req->cmd;
 }
 
 struct json_object *control_request_args(const struct control_request *req) {

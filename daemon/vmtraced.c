@@ -23,18 +23,16 @@
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 
-#include "admin.h"
 #include "audit.h"
+#include "commands.h"
 #include "config.h"
 #include "control.h"
 #include "defaults.h"
 #include "log.h"
 #include "macros.h"
 #include "manager.h"
-#include "operation.h"
 #include "policy.h"
 #include "pool.h"
-#include "query.h"
 #include "recovery.h"
 #include "vsphere.h"
 
@@ -43,78 +41,6 @@
 /* How often STATUS= is refreshed, and the drain re-checked. */
 #define STATUS_INTERVAL_USEC (5 * USEC_PER_SEC)
 #define DRAIN_POLL_USEC (100 * 1000ULL)
-
-static void handle_ping(struct control_request *req, void *userdata _unused_) {
-        control_reply(req, PROTO_OK, NULL, NULL);
-}
-
-static const struct control_command core_commands[] = {
-        { "ping", handle_ping },
-        {},
-};
-
-/* VM operations: each request names one kind; the trail logic is operation.c's. */
-#define OPERATION_HANDLER(fn, kind) \
-        static void fn(struct control_request *req, void *userdata) { \
-                operation_submit(userdata, req, kind); \
-        }
-OPERATION_HANDLER(handle_rename, OP_RENAME)
-OPERATION_HANDLER(handle_cpu, OP_CPU)
-OPERATION_HANDLER(handle_memory, OP_MEMORY)
-OPERATION_HANDLER(handle_disk_grow, OP_DISK_GROW)
-OPERATION_HANDLER(handle_disk_add, OP_DISK_ADD)
-OPERATION_HANDLER(handle_start, OP_START)
-OPERATION_HANDLER(handle_stop, OP_STOP)   /* "guest": true makes it OP_STOP_GUEST */
-OPERATION_HANDLER(handle_reset, OP_RESET)
-OPERATION_HANDLER(handle_suspend, OP_SUSPEND)
-OPERATION_HANDLER(handle_clone, OP_CLONE)
-OPERATION_HANDLER(handle_migrate, OP_MIGRATE)
-OPERATION_HANDLER(handle_snapshot_create, OP_SNAPSHOT_CREATE)
-OPERATION_HANDLER(handle_snapshot_revert, OP_SNAPSHOT_REVERT)
-OPERATION_HANDLER(handle_snapshot_remove, OP_SNAPSHOT_REMOVE)
-OPERATION_HANDLER(handle_destroy, OP_DESTROY)
-
-static void handle_cancel(struct control_request *req, void *userdata) {
-        operation_cancel(userdata, req);
-}
-
-static void handle_list(struct control_request *req, void *userdata) {
-        query_list(userdata, req);
-}
-
-static void handle_show(struct control_request *req, void *userdata) {
-        query_show(userdata, req);
-}
-
-static const struct control_command operation_commands[] = {
-        { "rename", handle_rename },
-        { "cpu", handle_cpu },
-        { "memory", handle_memory },
-        { "disk-grow", handle_disk_grow },
-        { "disk-add", handle_disk_add },
-        { "start", handle_start },
-        { "stop", handle_stop },
-        { "reset", handle_reset },
-        { "suspend", handle_suspend },
-        { "clone", handle_clone },
-        { "migrate", handle_migrate },
-        { "snapshot-create", handle_snapshot_create },
-        { "snapshot-revert", handle_snapshot_revert },
-        { "snapshot-remove", handle_snapshot_remove },
-        { "destroy", handle_destroy },
-        { "cancel", handle_cancel },
-        { "list", handle_list },
-        { "show", handle_show },
-        {},
-};
-
-/* Every request is dispatched through these tables and nowhere else; each area adds its table here. */
-static const struct control_command *const command_tables[] = {
-        core_commands,
-        admin_commands,
-        operation_commands,
-        NULL,
-};
 
 static struct control_limits limits_from_config(const struct config *c) {
         return (struct control_limits) {
@@ -127,8 +53,9 @@ static struct control_limits limits_from_config(const struct config *c) {
 }
 
 /* Every request passes here first (control.c calls it): shutdown, then policy. */
-static bool authorize(struct control_request *req, const char *command, void *userdata) {
+static bool authorize(struct control_request *req, void *userdata) {
         struct manager *m = userdata;
+        const char *command = control_request_command(req)->name;
 
         if (m->stopping && strcmp(command, "ping") != 0 && strcmp(command, "status") != 0) {
                 control_reply(req, PROTO_E_UNAVAILABLE, "vmtraced is shutting down", NULL);
@@ -369,7 +296,7 @@ static int manager_new(const char *config_path, struct manager **out) {
                 return r;
 
         const struct control_limits limits = limits_from_config(m->config);
-        r = control_new(m->event, m->config->socket_path, &limits, command_tables, m, &m->control);
+        r = control_new(m->event, m->config->socket_path, &limits, commands, m, &m->control);
         if (r < 0)
                 return r;
         control_set_authorizer(m->control, authorize);
