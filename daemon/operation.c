@@ -426,11 +426,11 @@ static void operation_done(struct job *j) {
 
 static void operation_queue(struct operation *op) {
         /*
-         * Policy (issue 5): both ways here (one endpoint, or the look-up on
-         * all of them) know the exact VM and endpoint now, and nothing has
-         * been changed yet.  A refusal is answered and recorded there.
+         * The policy's one decision: both ways here (one endpoint, or the
+         * look-up on all of them) know the exact VM and endpoint now, and
+         * nothing has been changed yet.  A refusal is answered and recorded.
          */
-        if (!policy_admit_operation(op->manager, op->req, op->kind, pool_endpoint(op->pool), op->args.vm)) {
+        if (!gate_target(op->manager, op->req, pool_endpoint(op->pool), op->args.vm)) {
                 op->req = NULL;   /* answered */
                 op->manager->inflight--;
                 operation_free(op);
@@ -712,24 +712,9 @@ static struct operation *inflight_find(int64_t trail_id) {
         return NULL;
 }
 
-/* A refused cancel is itself on the record. */
-static void cancel_denied(struct manager *m, const struct peer *peer, const struct operation *op, int64_t trail_id) {
-        char why[128];
-        struct audit_record rec = record_by(peer, "CancelTask");
-        rec.end_ms = rec.start_ms;
-        rec.vm_name = op->args.vm;   /* op->target belongs to the worker */
-        rec.result = AUDIT_RESULT_DENIED;
-        rec.message = why;
-        snprintf(why, sizeof why, "trail #%" PRId64 " belongs to uid %u", trail_id, (unsigned) op->peer.uid);
-        log_warning("Refused cancel of trail #%" PRId64 " by uid=%u pid=%d.", trail_id, (unsigned) peer->uid,
-                    (int) peer->pid);
-        if (audit_insert(m->audit, &rec) < 0)
-                log_error("Trail row for a refused cancel could not be written.");
-}
-
 void operation_cancel(struct manager *m, struct control_request *req) {
         const struct peer *peer = control_request_peer(req);
-        char why[256];
+        char why[256], owner[128];
         int64_t id;
 
         if (proto_arg_int(control_request_args(req), "trail_id", 1, INT64_MAX, &id, why, sizeof why) < 0) {
@@ -742,12 +727,12 @@ void operation_cancel(struct manager *m, struct control_request *req) {
                 control_reply(req, PROTO_E_NOT_FOUND, why, NULL);
                 return;
         }
-        if (peer->uid != 0 && peer->uid != op->peer.uid) {
-                cancel_denied(m, peer, op, id);
-                snprintf(why, sizeof why, "trail #%" PRId64 " was started by another user", id);
-                control_reply(req, PROTO_E_DENIED, why, NULL);
+        /* The row says whose it is; the reply does not tell the caller. */
+        snprintf(owner, sizeof owner, "trail #%" PRId64 " belongs to uid %u", id, (unsigned) op->peer.uid);
+        snprintf(why, sizeof why, "trail #%" PRId64 " was started by another user", id);
+        /* op->target belongs to the worker: the row names the VM as asked. */
+        if (!gate_owner(m, req, op->peer.uid, pool_endpoint(op->pool)->name, op->args.vm, owner, why))
                 return;
-        }
         log_info("Trail #%" PRId64 ": uid=%u asks to cancel.", id, (unsigned) peer->uid);
         atomic_store(&op->cancel, true);
         control_reply(req, PROTO_OK, NULL, NULL);

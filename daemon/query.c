@@ -81,7 +81,7 @@ static void list_done(void *userdata, struct fanout_result *res, size_t n) {
                         struct json_object *name = NULL;
                         json_object_object_get_ex(vm, "name", &name);
                         /* A rule limited to some VMs or endpoints also limits what the operator sees. */
-                        if (!policy_allows(q->manager, q->req, "list", ep, json_object_get_string(name)))
+                        if (!gate_allows(q->manager, q->req, ep, json_object_get_string(name)))
                                 continue;
                         tag_endpoint(vm, ep);
                         json_object_array_add(vms, json_object_get(vm));
@@ -133,7 +133,7 @@ static void show_done(void *userdata, struct fanout_result *res, size_t n) {
         }
         if (n_found == 1 && !failure) {
                 const struct endpoint_config *ep = pool_endpoint(found->pool);
-                if (!policy_admit_target(q->manager, q->req, "show", "ShowVM", ep, q->args.vm)) {
+                if (!gate_target(q->manager, q->req, ep, q->args.vm)) {
                         query_free(q);   /* refused: recorded and answered */
                         return;
                 }

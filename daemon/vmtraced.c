@@ -52,18 +52,6 @@ static struct control_limits limits_from_config(const struct config *c) {
         };
 }
 
-/* Every request passes here first (control.c calls it): shutdown, then policy. */
-static bool authorize(struct control_request *req, void *userdata) {
-        struct manager *m = userdata;
-        const char *command = control_request_command(req)->name;
-
-        if (m->stopping && strcmp(command, "ping") != 0 && strcmp(command, "status") != 0) {
-                control_reply(req, PROTO_E_UNAVAILABLE, "vmtraced is shutting down", NULL);
-                return false;
-        }
-        return policy_admit_command(m, req, command);
-}
-
 static void notify_status(struct manager *m) {
         unsigned sessions, logged_in, busy;
 
@@ -299,7 +287,7 @@ static int manager_new(const char *config_path, struct manager **out) {
         r = control_new(m->event, m->config->socket_path, &limits, commands, m, &m->control);
         if (r < 0)
                 return r;
-        control_set_authorizer(m->control, authorize);
+        control_set_authorizer(m->control, gate_dispatch);
         r = manager_socket_access(m);
         if (r < 0)
                 return r;
