@@ -66,7 +66,7 @@ const struct command commands[] = {
         { "snapshot-revert", handle_operation, TARGET, true,    false,   "snapshot", "SnapshotRevert",  OP_SNAPSHOT_REVERT },
         { "snapshot-remove", handle_operation, TARGET, true,    false,   "snapshot", "SnapshotRemove",  OP_SNAPSHOT_REMOVE },
         { "destroy",         handle_operation, TARGET, true,    false,   "destroy",  "DestroyVM",       OP_DESTROY },
-        { "cancel",          handle_cancel,    OWNER,  false,   false,   NULL,       "CancelTask",      NO_OP },
+        { "cancel",          handle_cancel,    OWNER,  false,   false,   NULL,       "CancelOperation", NO_OP },
         { "list",            handle_list,      POLICY, false,   false,   "list",     "ListVMs",         NO_OP },
         { "show",            handle_show,      TARGET, false,   false,   "show",     "ShowVM",          NO_OP },
         {},

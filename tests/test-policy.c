@@ -132,7 +132,7 @@ static const struct tcommand expected[] = {
         { "ping", COMMAND_OPEN, NULL, NULL, true },
         { "whoami", COMMAND_OPEN, NULL, NULL, false },
         { "status", COMMAND_OPEN, NULL, NULL, true },
-        { "cancel", COMMAND_OWNER, NULL, "CancelTask", false },
+        { "cancel", COMMAND_OWNER, NULL, "CancelOperation", false },
         { "list", COMMAND_POLICY, "list", "ListVMs", false },
         { "show", COMMAND_TARGET, "show", "ShowVM", false },
         { "snapshot-create", COMMAND_TARGET, "snapshot", "SnapshotCreate", false },
