@@ -5,7 +5,8 @@
  * in flight, the connection is not read, so a client can never queue more
  * than one message's worth of work or memory.  Any protocol error gets an
  * error reply and closes that connection; nothing a client sends can stop
- * the daemon or other clients.
+ * the daemon or other clients.  Out of file descriptors, it stops accepting
+ * for a while instead of spinning (accept_pause()).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +27,9 @@
 #include "log.h"
 #include "macros.h"
 #include "util.h"
+
+/* Out of file descriptors: try accepting again after this long even if no connection closes. */
+#define ACCEPT_RETRY_USEC (1000 * 1000ULL)
 
 struct conn;
 
@@ -60,6 +64,8 @@ struct control {
         bool bound;                 /* we bound it (not socket activation): unlink on exit */
         char *path;
         sd_event_source *accept_source;
+        sd_event_source *accept_retry;  /* one-shot timer, armed while accepting is paused */
+        bool fd_starved;            /* said so in the log; cleared by the next accept that works */
         struct control_limits limits;
         const struct command *table;
         void *userdata;
@@ -71,6 +77,37 @@ struct control {
 
 static void conn_process(struct conn *c);
 static void conn_update(struct conn *c);
+
+/*
+ * accept() failed for want of a file descriptor.  The connection stays in
+ * the backlog and the source is level-triggered, so on_accept() would be
+ * called again at once, for ever: a busy loop that floods the log.  Like
+ * bgpd's pauseaccept, stop watching the socket until a connection closes
+ * (conn_free()) or, as the descriptors may come free elsewhere (a session,
+ * the trail), until ACCEPT_RETRY_USEC have passed.
+ */
+static void accept_pause(struct control *ctl, int error) {
+        if (!ctl->fd_starved)
+                log_warning_errno(error, "Failed to accept a control connection: %m; "
+                                  "not accepting until a connection closes.");
+        ctl->fd_starved = true;
+        (void) sd_event_source_set_enabled(ctl->accept_source, SD_EVENT_OFF);
+        (void) sd_event_source_set_time_relative(ctl->accept_retry, ACCEPT_RETRY_USEC);
+        (void) sd_event_source_set_enabled(ctl->accept_retry, SD_EVENT_ONESHOT);
+}
+
+/* Switching on what is on, or off what is off, is free: no need to know whether it was paused. */
+static void accept_resume(struct control *ctl) {
+        if (!ctl->accept_source)
+                return;   /* stopped */
+        (void) sd_event_source_set_enabled(ctl->accept_retry, SD_EVENT_OFF);
+        (void) sd_event_source_set_enabled(ctl->accept_source, SD_EVENT_ON);
+}
+
+static int on_accept_retry(sd_event_source *s _unused_, uint64_t usec _unused_, void *userdata) {
+        accept_resume(userdata);
+        return 0;
+}
 
 static void conn_free(struct conn *c) {
         struct control *ctl = c->ctl;
@@ -90,6 +127,7 @@ static void conn_free(struct conn *c) {
         proto_reader_done(&c->reader);
         free(c->out);
         free(c);
+        accept_resume(ctl);   /* a descriptor is free again */
 }
 
 static void conn_flush(struct conn *c) {
@@ -389,9 +427,15 @@ static int on_accept(sd_event_source *s _unused_, int fd, uint32_t revents _unus
         int cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 
         if (cfd < 0) {
-                if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+                if (errno == EMFILE || errno == ENFILE)
+                        accept_pause(ctl, -errno);
+                else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
                         log_error_errno(-errno, "Failed to accept a control connection: %m");
                 return 0;
+        }
+        if (ctl->fd_starved) {
+                ctl->fd_starved = false;
+                log_info("Accepting control connections again.");
         }
         int r = conn_new(ctl, cfd);
         if (r < 0)
@@ -460,6 +504,12 @@ int control_new(sd_event *event, const char *path, const struct control_limits *
         if (r < 0)
                 goto fail;
         r = sd_event_add_io(event, &ctl->accept_source, ctl->fd, EPOLLIN, on_accept, ctl);
+        /* Made now, off: when it is needed there may be no descriptor left for a timerfd. */
+        if (r >= 0)
+                r = sd_event_add_time_relative(event, &ctl->accept_retry, CLOCK_MONOTONIC, ACCEPT_RETRY_USEC, 0,
+                                               on_accept_retry, ctl);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(ctl->accept_retry, SD_EVENT_OFF);
         if (r < 0) {
                 log_error_errno(r, "Failed to watch the control socket: %m");
                 goto fail;
@@ -476,6 +526,7 @@ void control_stop(struct control *ctl) {
         if (!ctl)
                 return;
         ctl->accept_source = sd_event_source_disable_unref(ctl->accept_source);
+        ctl->accept_retry = sd_event_source_disable_unref(ctl->accept_retry);
         if (ctl->fd >= 0) {
                 close(ctl->fd);
                 ctl->fd = -1;
