@@ -443,6 +443,46 @@ static int on_accept(sd_event_source *s _unused_, int fd, uint32_t revents _unus
         return 0;
 }
 
+/* 1 when somebody accepts connections on sa, 0 when nobody does, or a negative errno: cannot tell. */
+static int socket_in_use(const struct sockaddr_un *sa) {
+        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+        if (fd < 0)
+                return -errno;
+        if (connect(fd, (const struct sockaddr *) sa, sizeof *sa) == 0)
+                return 1;
+        /* A listener whose backlog is full is as alive as one that answers. */
+        if (errno == EAGAIN || errno == EINPROGRESS)
+                return 1;
+        if (errno == ECONNREFUSED || errno == ENOENT)
+                return 0;
+        return -errno;
+}
+
+/*
+ * A socket file an earlier run left behind would make bind() fail, so it is
+ * removed, but only when nobody answers on it: unlinking the socket of an
+ * instance still running would leave that one serving a name nobody can
+ * reach, and the trail with two writers.  Anything but a socket is left
+ * alone (bind() then says why).
+ */
+static int remove_stale_socket(const struct sockaddr_un *sa) {
+        const char *path = sa->sun_path;
+        struct stat st;
+
+        if (lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode))
+                return 0;
+        int r = socket_in_use(sa);
+        if (r > 0)
+                return log_error_errno(-EADDRINUSE, "Refusing to start: another vmtraced is serving %s.", path);
+        if (r < 0)
+                return log_error_errno(r, "Refusing to start: cannot tell whether %s is still served: %m", path);
+        if (unlink(path) < 0 && errno != ENOENT)
+                return log_error_errno(-errno, "Failed to remove the stale socket %s: %m", path);
+        log_info("Removed the stale socket %s: nobody answered on it.", path);
+        return 0;
+}
+
 /* Socket activation hands us the socket; else bind our own. */
 static int control_listen(struct control *ctl, const char *path) {
         int n = sd_listen_fds(1);
@@ -465,13 +505,12 @@ static int control_listen(struct control *ctl, const char *path) {
         if (fd < 0)
                 return log_error_errno(-errno, "Failed to create socket: %m");
 
-        /* A stale socket from an earlier run would make bind() fail; anything else is left alone. */
-        struct stat st;
-        if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
-                (void) unlink(path);
+        int r = remove_stale_socket(&sa);
+        if (r < 0)
+                return r;
 
         mode_t old = umask(0117);   /* 0660: the operators' group may connect, others may not */
-        int r = bind(fd, (struct sockaddr *) &sa, sizeof sa);
+        r = bind(fd, (struct sockaddr *) &sa, sizeof sa);
         umask(old);
         if (r < 0)
                 return log_error_errno(-errno, "Failed to bind %s: %m", path);

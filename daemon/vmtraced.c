@@ -235,6 +235,23 @@ static int manager_new(const char *config_path, struct manager **out) {
         r = config_load(config_path, &m->config);
         if (r < 0)
                 return r;
+        r = sd_event_default(&m->event);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create event loop: %m");
+        /*
+         * The socket first: a second instance started by mistake stops here,
+         * before it opens the trail, logs in, or takes the first one's
+         * PENDING rows for a crash's.  No request is read before the loop
+         * runs, so recovery still comes before any of them.
+         */
+        const struct control_limits limits = limits_from_config(m->config);
+        r = control_new(m->event, m->config->socket_path, &limits, commands, m, &m->control);
+        if (r < 0)
+                return r;
+        control_set_authorizer(m->control, gate_dispatch);
+        r = manager_socket_access(m);
+        if (r < 0)
+                return r;
         r = audit_open(m->config->database, &m->audit);
         if (r < 0)
                 return r;
@@ -245,9 +262,6 @@ static int manager_new(const char *config_path, struct manager **out) {
                 if (r < 0)
                         return r;
         }
-        r = sd_event_default(&m->event);
-        if (r < 0)
-                return log_error_errno(r, "Failed to create event loop: %m");
 
         /* Blocked before any thread exists, so workers inherit the mask and signals go to the loop. */
         sigset_t mask;
@@ -280,15 +294,6 @@ static int manager_new(const char *config_path, struct manager **out) {
                 return r;
         /* issue 4 (trail): an earlier run's PENDING rows, resolved before any new request. */
         r = recovery_run(m->audit, m->pools);
-        if (r < 0)
-                return r;
-
-        const struct control_limits limits = limits_from_config(m->config);
-        r = control_new(m->event, m->config->socket_path, &limits, commands, m, &m->control);
-        if (r < 0)
-                return r;
-        control_set_authorizer(m->control, gate_dispatch);
-        r = manager_socket_access(m);
         if (r < 0)
                 return r;
         r = sd_event_add_time_relative(m->event, NULL, CLOCK_MONOTONIC, STATUS_INTERVAL_USEC, 0, on_status_timer, m);
