@@ -107,6 +107,11 @@ static int parse_fingerprint(const char *s, unsigned char out[32]) {
         return *s ? -EINVAL : 0;
 }
 
+/* got is want; NULL is nothing. */
+static bool str_is(const char *got, const char *want) {
+        return got && strcmp(got, want) == 0;
+}
+
 static double now_ms(void) {
         struct timespec ts;
 
@@ -245,95 +250,140 @@ static int rename_vm(struct backend_session *s, const char *vm, const char *new_
         return r;
 }
 
-static void test_rename(struct backend_session *s) {
-        const char *vm = env_or("VMT_TEST_VM", "DC0_H0_VM0"), *other = env_or("VMT_TEST_OTHER_VM", "DC0_H0_VM1");
-        struct vm_target t = {};
-        struct op_args args = { .vm = vm };
-        struct op_error err = {};
-        _cleanup_free_ char *before = NULL, *after = NULL, *task = NULL, *id = NULL;
+/*
+ * What the rename cases share.  One op_error runs through them, reset only
+ * where a case needs it clean, so a check's text may show the message an
+ * earlier case left.
+ */
+struct rename_cases {
+        struct backend_session *s;
+        const char *vm, *other;
         char new_name[128];
-        unsigned trips_read = 0, trips_perform = 0;
-        double t0;
-        int r;
+        char *id;               /* vm's moref, from the first read */
+        struct op_error err;
+};
 
-        r = read_target_text(s, OP_RENAME, &args, "test-read", &t, &before, &err);
-        tap_ok(r == 0 && t.id && t.uuid && t.host && before && strcmp(before, vm) == 0 && strcmp(t.name, vm) == 0,
-              "read_target \"%s\" -> id %s uuid %s host %s (%d %s)", vm, strempty(t.id), strempty(t.uuid),
-              strempty(t.host), r, err.message);
-        id = t.id ? strdup(t.id) : NULL;
+static void rename_read_target(struct rename_cases *c) {
+        struct op_args args = { .vm = c->vm };
+        struct vm_target t = {};
+        _cleanup_free_ char *before = NULL;
+        int r = read_target_text(c->s, OP_RENAME, &args, "test-read", &t, &before, &c->err);
+
+        tap_ok(r == 0 && t.id && t.uuid && t.host && str_is(before, c->vm) && strcmp(t.name, c->vm) == 0,
+              "read_target \"%s\" -> id %s uuid %s host %s (%d %s)", c->vm, strempty(t.id), strempty(t.uuid),
+              strempty(t.host), r, c->err.message);
+        c->id = t.id ? strdup(t.id) : NULL;
         vm_target_clear(&t);
+}
 
-        /* UTF-8 must survive the round trip byte for byte (notes P7). */
-        snprintf(new_name, sizeof new_name, "vmt-\xc3\xbc-\xe6\xb5\x8b\xe8\xaf\x95-%ld", (long) getpid());
-        t0 = now_ms();
-        r = rename_vm(s, vm, new_name, &t, &after, &task, &err, &trips_read, &trips_perform);
-        tap_ok(r == 0 && after && strcmp(after, new_name) == 0 && task && t.host,
-              "rename \"%s\" -> \"%s\": after \"%s\", task %s, host %s (%d %s: %s)", vm, new_name, strempty(after),
-              strempty(task), strempty(t.host), r, err.fault, err.message);
+static void rename_to_new_name(struct rename_cases *c) {
+        struct vm_target t = {};
+        _cleanup_free_ char *after = NULL, *task = NULL;
+        unsigned trips_read = 0, trips_perform = 0;
+        double t0 = now_ms();
+        int r = rename_vm(c->s, c->vm, c->new_name, &t, &after, &task, &c->err, &trips_read, &trips_perform);
+
+        tap_ok(r == 0 && str_is(after, c->new_name) && task && t.host,
+              "rename \"%s\" -> \"%s\": after \"%s\", task %s, host %s (%d %s: %s)", c->vm, c->new_name,
+              strempty(after), strempty(task), strempty(t.host), r, c->err.fault, c->err.message);
         printf("# rename took %.1f ms; read_target %u round trips, perform %u round trips\n", now_ms() - t0,
                trips_read, trips_perform);
         vm_target_clear(&t);
+}
 
-        args.vm = new_name;
-        free(before);
-        before = NULL;
-        r = read_target_text(s, OP_RENAME, &args, "test-read", &t, &before, &err);
-        tap_ok(r == 0 && id && t.id && strcmp(t.id, id) == 0, "renamed VM found under its new name (%d)", r);
+static void rename_found_by_new_name(struct rename_cases *c) {
+        struct op_args args = { .vm = c->new_name };
+        struct vm_target t = {};
+        _cleanup_free_ char *before = NULL;
+        int r = read_target_text(c->s, OP_RENAME, &args, "test-read", &t, &before, &c->err);
+
+        tap_ok(r == 0 && c->id && t.id && strcmp(t.id, c->id) == 0, "renamed VM found under its new name (%d)", r);
         vm_target_clear(&t);
+}
 
-        /* Duplicate name: the task fails; vcsim says InvalidArgument, vCenter DuplicateName. */
-        free(after);
-        free(task);
-        after = task = NULL;
-        err = (struct op_error) {};
-        r = rename_vm(s, new_name, other, &t, &after, &task, &err, NULL, NULL);
-        tap_ok(r == -EREMOTEIO && err.fault[0] && strcmp(err.fault, "MethodFault") != 0 && task && after &&
-              strcmp(after, new_name) == 0,
-              "rename to an existing name -> -EREMOTEIO fault %s (%s), after \"%s\"", err.fault, err.message,
+/* Duplicate name: the task fails; vcsim says InvalidArgument, vCenter DuplicateName. */
+static void rename_to_taken_name(struct rename_cases *c) {
+        struct vm_target t = {};
+        _cleanup_free_ char *after = NULL, *task = NULL;
+        int r;
+
+        c->err = (struct op_error) {};
+        r = rename_vm(c->s, c->new_name, c->other, &t, &after, &task, &c->err, NULL, NULL);
+        tap_ok(r == -EREMOTEIO && c->err.fault[0] && strcmp(c->err.fault, "MethodFault") != 0 && task &&
+              str_is(after, c->new_name),
+              "rename to an existing name -> -EREMOTEIO fault %s (%s), after \"%s\"", c->err.fault, c->err.message,
               strempty(after));
         vm_target_clear(&t);
+}
 
-        free(after);
-        free(task);
-        after = task = NULL;
-        r = rename_vm(s, new_name, vm, &t, &after, &task, &err, NULL, NULL);
-        tap_ok(r == 0 && after && strcmp(after, vm) == 0, "rename back to \"%s\" (%d %s)", vm, r, err.message);
+/* new_name back to vm, for a check or only to restore the name. */
+static int rename_back(struct rename_cases *c, char **after) {
+        struct vm_target t = {};
+        _cleanup_free_ char *task = NULL;
+        int r = rename_vm(c->s, c->new_name, c->vm, &t, after, &task, &c->err, NULL, NULL);
+
         vm_target_clear(&t);
+        return r;
+}
 
-        /* perform without the host hint of the last read_target (another VM was read in between). */
-        {
-                struct vm_target other_t = {};
-                struct op_args a2 = { .vm = env_or("VMT_TEST_THIRD_VM", "DC0_C0_RP0_VM0") };
-                _cleanup_free_ char *b2 = NULL, *b3 = NULL;
+static void rename_back_checked(struct rename_cases *c) {
+        _cleanup_free_ char *after = NULL;
+        int r = rename_back(c, &after);
 
-                args = (struct op_args) { .vm = vm, .new_name = new_name };
-                free(after);
-                free(task);
-                after = task = NULL;
-                r = read_target_text(s, OP_RENAME, &args, "test-read", &t, &b2, &err);
-                if (r == 0)
-                        r = read_target_text(s, OP_RENAME, &a2, "test-read", &other_t, &b3, &err);
-                free(t.host);
-                t.host = NULL;
-                if (r == 0)
-                        r = perform_text(s, OP_RENAME, &args, "test-perform", NULL, &t, &after, &task, &err);
-                tap_ok(r == 0 && after && strcmp(after, new_name) == 0 && t.host,
-                      "rename without host hint: after \"%s\", host %s (%d %s)", strempty(after), strempty(t.host),
-                      r, err.message);
-                vm_target_clear(&t);
-                vm_target_clear(&other_t);
-                free(after);
-                free(task);
-                after = task = NULL;
-                r = rename_vm(s, new_name, vm, &t, &after, &task, &err, NULL, NULL);
-                vm_target_clear(&t);
-        }
+        tap_ok(r == 0 && str_is(after, c->vm), "rename back to \"%s\" (%d %s)", c->vm, r, c->err.message);
+}
 
-        args.vm = "no-such-vm-\xe2\x82\xac";
-        err = (struct op_error) {};
-        r = read_target_text(s, OP_RENAME, &args, "test-read", &t, &before, &err);
-        tap_ok(r == -ENOENT && strcmp(err.fault, "NotFound") == 0 && strstr(err.message, "not found on endpoint"),
-              "unknown VM -> -ENOENT NotFound (%s)", err.message);
+/* perform without the host hint of the last read_target (another VM was read in between). */
+static void rename_without_host_hint(struct rename_cases *c) {
+        struct vm_target t = {}, other_t = {};
+        struct op_args args = { .vm = c->vm, .new_name = c->new_name };
+        struct op_args third = { .vm = env_or("VMT_TEST_THIRD_VM", "DC0_C0_RP0_VM0") };
+        _cleanup_free_ char *b2 = NULL, *b3 = NULL, *after = NULL, *task = NULL, *back = NULL;
+        int r;
+
+        r = read_target_text(c->s, OP_RENAME, &args, "test-read", &t, &b2, &c->err);
+        if (r == 0)
+                r = read_target_text(c->s, OP_RENAME, &third, "test-read", &other_t, &b3, &c->err);
+        free(t.host);
+        t.host = NULL;
+        if (r == 0)
+                r = perform_text(c->s, OP_RENAME, &args, "test-perform", NULL, &t, &after, &task, &c->err);
+        tap_ok(r == 0 && str_is(after, c->new_name) && t.host,
+              "rename without host hint: after \"%s\", host %s (%d %s)", strempty(after), strempty(t.host), r,
+              c->err.message);
+        vm_target_clear(&t);
+        vm_target_clear(&other_t);
+        /* Only to leave the name as the later cases expect it; not a check of its own. */
+        (void) rename_back(c, &back);
+}
+
+static void rename_unknown_vm(struct rename_cases *c) {
+        struct op_args args = { .vm = "no-such-vm-\xe2\x82\xac" };
+        struct vm_target t = {};
+        _cleanup_free_ char *before = NULL;
+        int r;
+
+        c->err = (struct op_error) {};
+        r = read_target_text(c->s, OP_RENAME, &args, "test-read", &t, &before, &c->err);
+        tap_ok(r == -ENOENT && strcmp(c->err.fault, "NotFound") == 0 && strstr(c->err.message, "not found on endpoint"),
+              "unknown VM -> -ENOENT NotFound (%s)", c->err.message);
+}
+
+static void test_rename(struct backend_session *s) {
+        struct rename_cases c = {
+                .s = s, .vm = env_or("VMT_TEST_VM", "DC0_H0_VM0"), .other = env_or("VMT_TEST_OTHER_VM", "DC0_H0_VM1"),
+        };
+
+        /* UTF-8 must survive the round trip byte for byte (notes P7). */
+        snprintf(c.new_name, sizeof c.new_name, "vmt-\xc3\xbc-\xe6\xb5\x8b\xe8\xaf\x95-%ld", (long) getpid());
+        rename_read_target(&c);
+        rename_to_new_name(&c);
+        rename_found_by_new_name(&c);
+        rename_to_taken_name(&c);
+        rename_back_checked(&c);
+        rename_without_host_hint(&c);
+        rename_unknown_vm(&c);
+        free(c.id);
 }
 
 static void test_ambiguous(struct backend_session *s) {
