@@ -564,6 +564,20 @@ static int run_op(struct backend_session *s, enum op_kind kind, const struct op_
         return o->r;
 }
 
+static unsigned trips(const struct op_run *o) {
+        return o->trips_read + o->trips_perform;
+}
+
+/* What vcsim holds for the run's target VM, or NULL. */
+static struct json_object *vcsim_target(const struct op_run *o, int *status) {
+        return vcsim_vm(o->t.id ? o->t.id : "", status);
+}
+
+/* Refused as NotFound before anything was sent, naming what was not found. */
+static bool refused_not_found(const struct op_run *o, const char *name) {
+        return o->r == -ENOENT && strcmp(o->err.fault, "NotFound") == 0 && !o->task && strstr(o->err.message, name);
+}
+
 static void test_cpu_memory(struct backend_session *s, const char *vm) {
         _cleanup_(op_run_clear) struct op_run o = {};
         struct op_args args = { .vm = vm };
@@ -616,47 +630,75 @@ static void first_label(const char *before, char *label, size_t size) {
         snprintf(label, size, "%.*s", before ? (int) strcspn(before, "=") : 0, strempty(before));
 }
 
-static void test_disks(struct backend_session *s, const char *vm) {
-        _cleanup_(op_run_clear) struct op_run o = {};
-        struct op_args args = { .vm = vm, .disk = "1", .number = 4 };
-        struct json_object *v;
-        char label[128], want[160];
-        int st, n0 = 0, n1 = 0;
-        long long kb;
+/* What the disk cases share: disk 1 as the first case found and grew it. */
+struct disk_cases {
+        struct backend_session *s;
+        const char *vm;
+        char label[128];        /* its label, as the before value names it */
+        char grown[160];        /* its part of the after value: "label=4MiB" */
+        int n_disks;            /* how many disks vcsim held then */
+};
 
-        run_op(s, OP_DISK_GROW, &args, NULL, &o);
-        v = vcsim_vm(o.t.id ? o.t.id : "", &st);
-        kb = vcsim_disk_kb(v, 1, &n0);
-        first_label(o.before, label, sizeof label);
-        snprintf(want, sizeof want, "%s=4MiB", label);
-        tap_ok(o.r == 0 && o.after && strcmp(o.after, want) == 0 && kb == 4096 && *label &&
-              o.trips_read + o.trips_perform <= 3,
+static void disk_grow_by_number(struct disk_cases *c) {
+        _cleanup_(op_run_clear) struct op_run o = {};
+        struct op_args args = { .vm = c->vm, .disk = "1", .number = 4 };
+        struct json_object *v;
+        long long kb;
+        int st;
+
+        run_op(c->s, OP_DISK_GROW, &args, NULL, &o);
+        v = vcsim_target(&o, &st);
+        kb = vcsim_disk_kb(v, 1, &c->n_disks);
+        first_label(o.before, c->label, sizeof c->label);
+        snprintf(c->grown, sizeof c->grown, "%s=4MiB", c->label);
+        tap_ok(o.r == 0 && str_is(o.after, c->grown) && kb == 4096 && *c->label && trips(&o) <= 3,
               "ModifyDisk grow disk 1 \"%s\" -> \"%s\", vcsim %lld KB (%d %s)", strempty(o.before),
               strempty(o.after), kb, o.r, o.err.message);
         json_object_put(v);
+}
 
-        /* By label this time. */
-        args.disk = label;
-        args.number = 2;
-        run_op(s, OP_DISK_GROW, &args, NULL, &o);
+/* By label this time. */
+static void disk_shrink_refused(const struct disk_cases *c) {
+        _cleanup_(op_run_clear) struct op_run o = {};
+        struct op_args args = { .vm = c->vm, .disk = c->label, .number = 2 };
+
+        run_op(c->s, OP_DISK_GROW, &args, NULL, &o);
         tap_ok(o.r == -EINVAL && !o.task && strstr(o.err.message, "shrink"),
-              "shrinking \"%s\" -> -EINVAL before anything is sent (%s)", label, o.err.message);
+              "shrinking \"%s\" -> -EINVAL before anything is sent (%s)", c->label, o.err.message);
+}
 
-        args.disk = "Hard disk 9";
-        args.number = 100;
-        run_op(s, OP_DISK_GROW, &args, NULL, &o);
-        tap_ok(o.r == -ENOENT && strcmp(o.err.fault, "NotFound") == 0 && !o.task && strstr(o.err.message, "Hard disk 9"),
-              "unknown disk -> -ENOENT NotFound (%s)", o.err.message);
+static void disk_unknown(const struct disk_cases *c) {
+        _cleanup_(op_run_clear) struct op_run o = {};
+        struct op_args args = { .vm = c->vm, .disk = "Hard disk 9", .number = 100 };
 
-        args = (struct op_args) { .vm = vm, .number = 8 };
-        run_op(s, OP_DISK_ADD, &args, NULL, &o);
-        v = vcsim_vm(o.t.id ? o.t.id : "", &st);
-        kb = vcsim_disk_kb(v, n0 + 1, &n1);
-        tap_ok(o.r == 0 && o.after && strncmp(o.after, want, strlen(want)) == 0 && strstr(o.after, "=8MiB") &&
-              n1 == n0 + 1 && kb == 8192 && o.trips_read + o.trips_perform <= 3,
+        run_op(c->s, OP_DISK_GROW, &args, NULL, &o);
+        tap_ok(refused_not_found(&o, "Hard disk 9"), "unknown disk -> -ENOENT NotFound (%s)", o.err.message);
+}
+
+static void disk_add(const struct disk_cases *c) {
+        _cleanup_(op_run_clear) struct op_run o = {};
+        struct op_args args = { .vm = c->vm, .number = 8 };
+        struct json_object *v;
+        long long kb;
+        int st, n = 0;
+
+        run_op(c->s, OP_DISK_ADD, &args, NULL, &o);
+        v = vcsim_target(&o, &st);
+        kb = vcsim_disk_kb(v, c->n_disks + 1, &n);
+        tap_ok(o.r == 0 && o.after && strncmp(o.after, c->grown, strlen(c->grown)) == 0 && strstr(o.after, "=8MiB") &&
+              n == c->n_disks + 1 && kb == 8192 && trips(&o) <= 3,
               "ModifyDisk add: \"%s\" -> \"%s\", vcsim has %d disks, the new one %lld KB (%d %s)",
-              strempty(o.before), strempty(o.after), n1, kb, o.r, o.err.message);
+              strempty(o.before), strempty(o.after), n, kb, o.r, o.err.message);
         json_object_put(v);
+}
+
+static void test_disks(struct backend_session *s, const char *vm) {
+        struct disk_cases c = { .s = s, .vm = vm };
+
+        disk_grow_by_number(&c);
+        disk_shrink_refused(&c);
+        disk_unknown(&c);
+        disk_add(&c);
 }
 
 static void check_power(struct backend_session *s, const char *vm, enum op_kind kind, const char *want) {
@@ -723,43 +765,54 @@ static void test_snapshots(struct backend_session *s, const char *vm) {
         tap_ok(o.r == -ENOENT && !o.task, "revert to an unknown snapshot -> -ENOENT (%s)", o.err.message);
 }
 
-static void test_migrate(struct backend_session *s, const char *vm) {
+static void migrate_to_host(struct backend_session *s, const char *vm, const char *host) {
         _cleanup_(op_run_clear) struct op_run o = {};
-        const char *host = env_or("VMT_TEST_MIGRATE_HOST", "DC0_H0");
         struct op_args args = { .vm = vm, .host = host };
         struct json_object *v;
         char want[256];
         int st;
 
         run_op(s, OP_MIGRATE, &args, NULL, &o);
-        v = vcsim_vm(o.t.id ? o.t.id : "", &st);
+        v = vcsim_target(&o, &st);
         snprintf(want, sizeof want, "host=%s;", host);
         tap_ok(o.r == 0 && o.after && strncmp(o.after, want, strlen(want)) == 0 &&
-              strcmp(jstr(v, "host"), host) == 0 && o.t.host && strcmp(o.t.host, host) == 0 &&
-              o.trips_read + o.trips_perform <= 3,
+              strcmp(jstr(v, "host"), host) == 0 && str_is(o.t.host, host) && trips(&o) <= 3,
               "MigrateVM \"%s\" -> \"%s\", vcsim host %s, target host %s (%d %s)", strempty(o.before),
               strempty(o.after), jstr(v, "host"), strempty(o.t.host), o.r, o.err.message);
         json_object_put(v);
+}
 
-        args.host = "no-such-host";
-        run_op(s, OP_MIGRATE, &args, NULL, &o);
-        tap_ok(o.r == -ENOENT && strcmp(o.err.fault, "NotFound") == 0 && !o.task &&
-              strstr(o.err.message, "no-such-host"),
-              "migrate to an unknown host -> -ENOENT NotFound, nothing sent (%s)", o.err.message);
+/* Storage only: the datastore it is on (vcsim's model has one), read back; the host stays. */
+static void migrate_to_datastore(struct backend_session *s, const char *vm, const char *host,
+                                 const char *datastore) {
+        _cleanup_(op_run_clear) struct op_run o = {};
+        struct op_args args = { .vm = vm, .datastore = datastore };
+        char want[256];
 
-        /* Storage only: the datastore it is on (vcsim's model has one), read back. */
-        args = (struct op_args) { .vm = vm, .datastore = env_or("VMT_TEST_DATASTORE", "LocalDS_0") };
         run_op(s, OP_MIGRATE, &args, NULL, &o);
-        snprintf(want, sizeof want, "host=%s;datastore=%s", host, args.datastore);
-        tap_ok(o.r == 0 && o.after && strcmp(o.after, want) == 0 && o.trips_read + o.trips_perform <= 3,
-              "MigrateVM to datastore %s -> \"%s\" (%d %s)", args.datastore, strempty(o.after), o.r,
+        snprintf(want, sizeof want, "host=%s;datastore=%s", host, datastore);
+        tap_ok(o.r == 0 && str_is(o.after, want) && trips(&o) <= 3, "MigrateVM to datastore %s -> \"%s\" (%d %s)",
+              datastore, strempty(o.after), o.r, o.err.message);
+}
+
+/* A target that does not exist is refused before anything is sent; what names "host" or "datastore". */
+static void migrate_to_unknown(struct backend_session *s, const struct op_args *args, const char *what,
+                               const char *name) {
+        _cleanup_(op_run_clear) struct op_run o = {};
+
+        run_op(s, OP_MIGRATE, args, NULL, &o);
+        tap_ok(refused_not_found(&o, name), "migrate to an unknown %s -> -ENOENT NotFound, nothing sent (%s)", what,
               o.err.message);
+}
 
-        args.datastore = "no-such-datastore";
-        run_op(s, OP_MIGRATE, &args, NULL, &o);
-        tap_ok(o.r == -ENOENT && strcmp(o.err.fault, "NotFound") == 0 && !o.task &&
-              strstr(o.err.message, "no-such-datastore"),
-              "migrate to an unknown datastore -> -ENOENT NotFound, nothing sent (%s)", o.err.message);
+static void test_migrate(struct backend_session *s, const char *vm) {
+        const char *host = env_or("VMT_TEST_MIGRATE_HOST", "DC0_H0");
+
+        migrate_to_host(s, vm, host);
+        migrate_to_unknown(s, &(struct op_args) { .vm = vm, .host = "no-such-host" }, "host", "no-such-host");
+        migrate_to_datastore(s, vm, host, env_or("VMT_TEST_DATASTORE", "LocalDS_0"));
+        migrate_to_unknown(s, &(struct op_args) { .vm = vm, .datastore = "no-such-datastore" }, "datastore",
+                           "no-such-datastore");
 }
 
 /* The id in a "name=...;id=...;host=..." value (malloc'd), or NULL. */
