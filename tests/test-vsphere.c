@@ -852,7 +852,7 @@ static char *check_clone(struct backend_session *s, const char *vm, const char *
 static void test_clone_destroy(struct backend_session *s, const char *vm) {
         _cleanup_(op_run_clear) struct op_run o = {};
         _cleanup_free_ char *id = NULL;
-        struct op_args args = {};
+        struct op_args args;
         struct json_object *v;
         char name[64], renamed[64], want[256];
         int st;
