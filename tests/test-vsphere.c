@@ -906,66 +906,99 @@ static void test_event(struct backend_session *s, const struct vm_target *t) {
         json_object_put(ev);
 }
 
-static void test_reads(struct backend_session *s, const char *vm) {
-        _cleanup_(op_run_clear) struct op_run o = {};
-        struct json_object *list = NULL, *show = NULL, *v, *disks;
+/* How many of list's VMs vcsim holds with the same host, name and CPU count. */
+static size_t listed_as_vcsim_holds(struct json_object *list) {
+        size_t same = 0, n = list ? json_object_array_length(list) : 0;
+
+        for (size_t i = 0; i < n; i++) {
+                struct json_object *e = json_object_array_get_idx(list, i), *v;
+                int st;
+
+                v = vcsim_vm(jstr(e, "id"), &st);
+                same += strcmp(jstr(e, "host"), jstr(v, "host")) == 0 && strcmp(jstr(e, "name"), jstr(v, "name")) == 0 &&
+                        jint(e, "numCPU") == jint(v, "numCPU");
+                json_object_put(v);
+        }
+        return same;
+}
+
+/* A fresh session: list must name hosts without the name cache of an earlier lookup. */
+static void list_on_fresh_session(struct op_error *err) {
+        struct endpoint_config ep = base_endpoint();
+        struct backend_session *fresh = NULL;
+        struct json_object *list = NULL;
+        size_t same, n;
+        int r;
+
+        r = try_login(&ep, &fresh, err);
+        if (r == 0)
+                r = ops->list_vms(fresh, "test-list", &list, err);
+        n = list ? json_object_array_length(list) : 0;
+        same = listed_as_vcsim_holds(list);
+        tap_ok(r == 0 && n >= 4 && same == n, "list_vms: %zu VMs, %zu as vcsim holds them (%d %s)", n, same, r,
+              err->message);
+        json_object_put(list);
+        if (fresh)
+                ops->session_free(fresh);
+}
+
+/* show_vm's numbers, host and disks as vcsim holds them. */
+static bool shown_as_vcsim_holds(struct json_object *show, struct json_object *v) {
+        struct json_object *disks;
+
+        return v && jint(show, "numCPU") == jint(v, "numCPU") && strcmp(jstr(show, "host"), jstr(v, "host")) == 0 &&
+               json_object_object_get_ex(show, "disks", &disks) &&
+               json_object_array_length(disks) == json_object_array_length(json_object_object_get(v, "disks"));
+}
+
+static void show_known_vm(struct backend_session *s, const char *vm, struct op_error *err) {
         struct op_args args = { .vm = vm };
-        struct op_error err = {};
+        struct json_object *show = NULL, *v;
         int r, st;
 
-        /* A fresh session: list must name hosts without the name cache of an earlier lookup. */
-        {
-                struct endpoint_config ep = base_endpoint();
-                struct backend_session *fresh = NULL;
-                size_t same = 0, n = 0;
-
-                r = try_login(&ep, &fresh, &err);
-                if (r == 0)
-                        r = ops->list_vms(fresh, "test-list", &list, &err);
-                n = list ? json_object_array_length(list) : 0;
-                for (size_t i = 0; i < n; i++) {
-                        struct json_object *e = json_object_array_get_idx(list, i);
-
-                        v = vcsim_vm(jstr(e, "id"), &st);
-                        same += strcmp(jstr(e, "host"), jstr(v, "host")) == 0 &&
-                                strcmp(jstr(e, "name"), jstr(v, "name")) == 0 &&
-                                jint(e, "numCPU") == jint(v, "numCPU");
-                        json_object_put(v);
-                }
-                tap_ok(r == 0 && n >= 4 && same == n, "list_vms: %zu VMs, %zu as vcsim holds them (%d %s)", n, same,
-                      r, err.message);
-                json_object_put(list);
-                if (fresh)
-                        ops->session_free(fresh);
-        }
-
-        r = ops->show_vm(s, &args, "test-show", &show, &err);
+        r = ops->show_vm(s, &args, "test-show", &show, err);
         v = vcsim_vm(r == 0 ? jstr(show, "id") : "", &st);
-        tap_ok(r == 0 && v && jint(show, "numCPU") == jint(v, "numCPU") &&
-              strcmp(jstr(show, "host"), jstr(v, "host")) == 0 &&
-              json_object_object_get_ex(show, "disks", &disks) &&
-              json_object_array_length(disks) == json_object_array_length(json_object_object_get(v, "disks")),
-              "show_vm %s: %s (%d %s)", vm, show ? json_object_to_json_string(show) : "", r, err.message);
+        tap_ok(r == 0 && shown_as_vcsim_holds(show, v), "show_vm %s: %s (%d %s)", vm,
+              show ? json_object_to_json_string(show) : "", r, err->message);
         json_object_put(v);
         json_object_put(show);
+}
 
-        args.vm = "no-such-vm";
-        r = ops->show_vm(s, &args, "test-show", &show, &err);
-        tap_ok(r == -ENOENT, "show_vm of an unknown VM -> -ENOENT (%s)", err.message);
+static void show_unknown_vm(struct backend_session *s, struct op_error *err) {
+        struct op_args args = { .vm = "no-such-vm" };
+        struct json_object *show = NULL;
+        int r = ops->show_vm(s, &args, "test-show", &show, err);
 
-        /* Crash recovery: a finished task's outcome and after value, read again. */
-        args = (struct op_args) { .vm = vm, .number = 2 };
-        run_op(s, OP_CPU, &args, NULL, &o);
-        if (o.task) {
+        tap_ok(r == -ENOENT, "show_vm of an unknown VM -> -ENOENT (%s)", err->message);
+        json_object_put(show);
+}
+
+/* Crash recovery: a finished task's outcome and after value, read again; o is the run that made the task. */
+static void task_outcome_again(struct backend_session *s, const char *vm, struct op_run *o, struct op_error *err) {
+        struct op_args args = { .vm = vm, .number = 2 };
+        int r;
+
+        run_op(s, OP_CPU, &args, NULL, o);
+        if (o->task) {
                 _cleanup_free_ char *after = NULL;
 
-                r = task_outcome_text(s, OP_CPU, &args, o.task, "test-recover", &o.t, &after, &err);
-                tap_ok(r == 0 && after && o.after && strcmp(after, o.after) == 0,
-                      "task_outcome of %s -> 0, after \"%s\" (%d %s)", o.task, strempty(after), r, err.message);
+                r = task_outcome_text(s, OP_CPU, &args, o->task, "test-recover", &o->t, &after, err);
+                tap_ok(r == 0 && after && str_is(o->after, after), "task_outcome of %s -> 0, after \"%s\" (%d %s)",
+                      o->task, strempty(after), r, err->message);
         }
-        r = task_outcome_text(s, OP_CPU, &args, "task-999999", "test-recover", &o.t, &o.after, &err);
-        tap_ok(r == -ENOENT, "task_outcome of an unknown task -> -ENOENT (%d %s)", r, err.message);
+        r = task_outcome_text(s, OP_CPU, &args, "task-999999", "test-recover", &o->t, &o->after, err);
+        tap_ok(r == -ENOENT, "task_outcome of an unknown task -> -ENOENT (%d %s)", r, err->message);
+}
 
+/* One op_error runs through the cases: a check's text may show the message an earlier case left. */
+static void test_reads(struct backend_session *s, const char *vm) {
+        _cleanup_(op_run_clear) struct op_run o = {};
+        struct op_error err = {};
+
+        list_on_fresh_session(&err);
+        show_known_vm(s, vm, &err);
+        show_unknown_vm(s, &err);
+        task_outcome_again(s, vm, &o, &err);
         test_event(s, &o.t);
 }
 
