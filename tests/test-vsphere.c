@@ -1154,77 +1154,111 @@ static void hook_print(const struct hook_log *l) {
         printf("\n");
 }
 
+static bool hooks_created_queued_running(const struct hook_log *l) {
+        return hook_index(l, "created") == 0 && hook_index(l, "queued") > 0 &&
+               hook_index(l, "running") > hook_index(l, "queued");
+}
+
+/*
+ * The slow clone, followed through the hooks, while the other session
+ * (log->other) sees it in progress; returns the new VM's id (malloc'd).
+ */
+static char *clone_slowly(struct backend_session *s, const char *vm, const char *name, const struct op_hooks *hooks,
+                          const struct hook_log *log) {
+        long delay_ms = atol(env_or("VMT_TEST_CLONE_DELAY_MS", "0"));
+        double t0 = now_ms();
+        /* Waiting costs round trips of its own (WaitForUpdatesEx); the budget of 4 excludes the wait. */
+        char *id = check_clone(s, vm, name, hooks, 100);
+
+        hook_print(log);
+        tap_ok(hooks_created_queued_running(log) && log->cancel_asked > 0 && now_ms() - t0 >= 2 * delay_ms,
+              "slow clone: task_created first, then queued, then running; cancel asked %d times; %.0f ms",
+              log->cancel_asked, now_ms() - t0);
+        tap_ok(log->other && log->outcome == -EINPROGRESS, "task_outcome of the running clone -> -EINPROGRESS (%d)",
+              log->outcome);
+        return id;
+}
+
+/* What a restarted daemon reads once the clone is done: the new VM, from the other session (then closed). */
+static void clone_outcome_when_done(struct hook_log *log, const char *name, const char *id, struct op_error *err) {
+        struct vm_target t = {};
+        _cleanup_free_ char *after = NULL;
+        struct json_object *v;
+        char want[512];
+        int r, st;
+
+        if (!log->other)
+                return;
+        r = task_outcome_text(log->other, OP_CLONE, NULL, log->task, "test-recover", &t, &after, err);
+        v = vcsim_vm(strempty(id), &st);
+        snprintf(want, sizeof want, "name=%s;id=%s;host=%s", name, strempty(id), jstr(v, "host"));
+        json_object_put(v);
+        tap_ok(r == 0 && str_is(after, want), "task_outcome of the finished clone -> 0, after \"%s\" (%d %s)",
+              strempty(after), r, err->message);
+        vm_target_clear(&t);
+        ops->session_free(log->other);
+        log->other = NULL;
+}
+
+/* vCenter refuses a name taken in the folder; vcsim only with -strict-clone or -clone-delay. */
+static void clone_to_taken_name(struct backend_session *s, const char *vm, const char *taken, struct op_run *o) {
+        struct op_args args = { .vm = vm, .new_name = taken };
+
+        run_op(s, OP_CLONE, &args, NULL, o);
+        tap_ok(o->r == -EREMOTEIO && strcmp(o->err.fault, "DuplicateName") == 0 && o->task,
+              "clone to an existing name -> -EREMOTEIO DuplicateName (%d %s: %s)", o->r, o->err.fault, o->err.message);
+}
+
+/* Cancel (log->cancel set): CancelTask, then the task's real outcome. */
+static void clone_cancelled(struct backend_session *s, const char *vm, const struct op_hooks *hooks,
+                            const struct hook_log *log, struct op_run *o) {
+        char name[64];
+        struct op_args args = { .vm = vm, .new_name = name };
+        struct json_object *v;
+        int st;
+
+        snprintf(name, sizeof name, "vmt-cancel-%ld", (long) getpid());
+        run_op(s, OP_CLONE, &args, hooks, o);
+        hook_print(log);
+        v = vcsim_vm_by("-name", name, &st);
+        tap_ok(o->r == -ECANCELED && strcmp(o->err.fault, "RequestCanceled") == 0 && o->task && !v && st == 2,
+              "cancelled clone -> -ECANCELED RequestCanceled, no VM %s on vcsim (%d %s: %s; vcsim exit %d)", name,
+              o->r, o->err.fault, o->err.message, st);
+        json_object_put(v);
+}
+
+/* vcsim serve -drop-answer PowerOffVM_Task: the call runs, its answer is lost; find the task, never resend. */
+static void stop_answer_lost(struct backend_session *s, const char *vm, struct op_run *o) {
+        struct op_args args = { .vm = vm };
+        struct json_object *v;
+        int st;
+
+        run_op(s, OP_STOP, &args, NULL, o);
+        v = vcsim_target(o, &st);
+        tap_ok(o->r == 0 && o->task && str_is(o->after, "poweredOff") && strcmp(jstr(v, "powerState"), "poweredOff") == 0,
+              "StopVM whose answer was lost: task %s found, after \"%s\", vcsim %s (%d %s: %s)", strempty(o->task),
+              strempty(o->after), jstr(v, "powerState"), o->r, o->err.fault, o->err.message);
+        json_object_put(v);
+}
+
 static void test_slow_clone(struct backend_session *s) {
         const char *vm = env_or("VMT_TEST_VM", "DC0_H0_VM0"), *other = env_or("VMT_TEST_OTHER_VM", "DC0_H0_VM1");
-        long delay_ms = atol(env_or("VMT_TEST_CLONE_DELAY_MS", "0"));
         struct hook_log log = {};
         struct op_hooks hooks = { &log, hook_task_created, hook_progress, hook_cancel };
         _cleanup_(op_run_clear) struct op_run o = {};
-        struct op_args args = { .vm = vm, .new_name = other };
-        struct json_object *v;
         _cleanup_free_ char *id = NULL;
-        char name[64];
-        double t0;
-        int st, r;
         struct endpoint_config ep = base_endpoint();
+        char name[64];
 
         if (try_login(&ep, &log.other, &o.err) < 0)
                 log.other = NULL;
         snprintf(name, sizeof name, "vmt-slow-%ld", (long) getpid());
-        t0 = now_ms();
-        /* Waiting costs round trips of its own (WaitForUpdatesEx); the budget of 4 excludes the wait. */
-        id = check_clone(s, vm, name, &hooks, 100);
-        hook_print(&log);
-        tap_ok(hook_index(&log, "created") == 0 && hook_index(&log, "queued") > 0 &&
-              hook_index(&log, "running") > hook_index(&log, "queued") && log.cancel_asked > 0 &&
-              now_ms() - t0 >= 2 * delay_ms,
-              "slow clone: task_created first, then queued, then running; cancel asked %d times; %.0f ms",
-              log.cancel_asked, now_ms() - t0);
-        tap_ok(log.other && log.outcome == -EINPROGRESS, "task_outcome of the running clone -> -EINPROGRESS (%d)",
-              log.outcome);
-        if (log.other) {
-                struct vm_target t = {};
-                _cleanup_free_ char *after = NULL;
-
-                char want[512];
-
-                r = task_outcome_text(log.other, OP_CLONE, NULL, log.task, "test-recover", &t, &after,
-                                                 &o.err);
-                v = vcsim_vm(strempty(id), &st);
-                snprintf(want, sizeof want, "name=%s;id=%s;host=%s", name, strempty(id), jstr(v, "host"));
-                json_object_put(v);
-                tap_ok(r == 0 && after && strcmp(after, want) == 0,
-                      "task_outcome of the finished clone -> 0, after \"%s\" (%d %s)", strempty(after), r,
-                      o.err.message);
-                ops->session_free(log.other);
-        }
-
-        /* vCenter refuses a name taken in the folder; vcsim only with -strict-clone or -clone-delay. */
-        run_op(s, OP_CLONE, &args, NULL, &o);
-        tap_ok(o.r == -EREMOTEIO && strcmp(o.err.fault, "DuplicateName") == 0 && o.task,
-              "clone to an existing name -> -EREMOTEIO DuplicateName (%d %s: %s)", o.r, o.err.fault, o.err.message);
-
-        /* Cancel: CancelTask, then the task's real outcome. */
+        id = clone_slowly(s, vm, name, &hooks, &log);
+        clone_outcome_when_done(&log, name, id, &o.err);
+        clone_to_taken_name(s, vm, other, &o);
         log = (struct hook_log) { .cancel = true };
-        snprintf(name, sizeof name, "vmt-cancel-%ld", (long) getpid());
-        args.new_name = name;
-        run_op(s, OP_CLONE, &args, &hooks, &o);
-        hook_print(&log);
-        v = vcsim_vm_by("-name", name, &st);
-        tap_ok(o.r == -ECANCELED && strcmp(o.err.fault, "RequestCanceled") == 0 && o.task && !v && st == 2,
-              "cancelled clone -> -ECANCELED RequestCanceled, no VM %s on vcsim (%d %s: %s; vcsim exit %d)", name,
-              o.r, o.err.fault, o.err.message, st);
-        json_object_put(v);
-
-        /* vcsim serve -drop-answer PowerOffVM_Task: the call runs, its answer is lost; find the task, never resend. */
-        args = (struct op_args) { .vm = other };
-        run_op(s, OP_STOP, &args, NULL, &o);
-        v = vcsim_vm(o.t.id ? o.t.id : "", &st);
-        tap_ok(o.r == 0 && o.task && o.after && strcmp(o.after, "poweredOff") == 0 &&
-              strcmp(jstr(v, "powerState"), "poweredOff") == 0,
-              "StopVM whose answer was lost: task %s found, after \"%s\", vcsim %s (%d %s: %s)", strempty(o.task),
-              strempty(o.after), jstr(v, "powerState"), o.r, o.err.fault, o.err.message);
-        json_object_put(v);
+        clone_cancelled(s, vm, &hooks, &log, &o);
+        stop_answer_lost(s, other, &o);
 }
 
 int main(void) {
