@@ -66,7 +66,6 @@ static void spin(sd_event *e) {
 static int client(const char *command) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        char line[128];
 
         strcpy(sa.sun_path, sock_path);
         if (fd < 0 || connect(fd, (struct sockaddr *) &sa, sizeof sa) < 0) {
@@ -75,6 +74,8 @@ static int client(const char *command) {
                 return -1;
         }
         if (command) {
+                char line[128];
+
                 snprintf(line, sizeof line, "{\"version\":1,\"id\":1,\"command\":\"%s\"}\n", command);
                 if (send(fd, line, strlen(line), MSG_NOSIGNAL) < 0) {
                         close(fd);
@@ -129,8 +130,12 @@ static long cpu_ticks(pid_t pid) {
         unsigned long user, sys;
 
         snprintf(path, sizeof path, "/proc/%d/stat", (int) pid);
-        _cleanup_fclose_ FILE *f = fopen(path, "re");
-        if (!f || !fgets(buf, sizeof buf, f))
+        FILE *f = fopen(path, "re");
+        if (!f)
+                return -1;
+        bool read = fgets(buf, sizeof buf, f);
+        fclose(f);
+        if (!read)
                 return -1;
         /* After "(comm)": state, five ints, five counters, then utime and stime. */
         const char *p = strrchr(buf, ')');
