@@ -20,6 +20,8 @@
 #include "log.h"
 #include "macros.h"
 #include "proto.h"
+#include "vmctl-conn.h"
+#include "vmctl-output.h"
 #include "vmctl.h"
 
 /* Options a command may accept; each command says which. */
@@ -294,8 +296,7 @@ static int show_error(const struct vmctl_options *o, struct json_object *reply) 
 
         if (!json_object_object_get_ex(reply, "error", &err))
                 return EXIT_OK;
-        if (!o->json)
-                fprintf(stderr, "vmctl: %s\n", strempty(vmctl_jstr(err, "message")));
+        o->out->error(err);
         return vmctl_reply_status(reply);
 }
 
@@ -315,17 +316,7 @@ static int run_list(const struct vmctl_options *o, const struct vmctl_command *c
         r = vmctl_exchange(o, "list", json_object_new_object(), &reply);
         if (r != 0)
                 return r;
-        struct json_object *vms = reply_data(reply, "vms");
-        if (!o->json && vms) {
-                printf("%-12s %-32s %-10s %-12s %-24s %s\n", "ENDPOINT", "NAME", "ID", "POWER", "HOST", "UUID");
-                for (size_t i = 0; i < json_object_array_length(vms); i++) {
-                        struct json_object *vm = json_object_array_get_idx(vms, i);
-                        printf("%-12s %-32s %-10s %-12s %-24s %s\n", strempty(vmctl_jstr(vm, "endpoint")),
-                               strempty(vmctl_jstr(vm, "name")), strempty(vmctl_jstr(vm, "id")),
-                               strempty(vmctl_jstr(vm, "powerState")), strempty(vmctl_jstr(vm, "host")),
-                               strempty(vmctl_jstr(vm, "uuid")));
-                }
-        }
+        o->out->vm_list(reply_data(reply, "vms"));
         return show_error(o, reply);
 }
 
@@ -338,14 +329,7 @@ static int run_show(const struct vmctl_options *o, const struct vmctl_command *c
         r = vmctl_exchange(o, "show", args_vm(oo.pos[0]), &reply);
         if (r != 0)
                 return r;
-        struct json_object *vm = reply_data(reply, "vm");
-        if (!o->json && vm) {
-                json_object_object_foreach(vm, key, val) {
-                        const char *s = json_object_is_type(val, json_type_string) ? json_object_get_string(val)
-                                : json_object_to_json_string_ext(val, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-                        printf("%-16s %s\n", key, s);
-                }
-        }
+        o->out->vm_show(reply_data(reply, "vm"));
         return show_error(o, reply);
 }
 
