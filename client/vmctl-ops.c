@@ -45,62 +45,50 @@ struct ops_opts {
 
 #define CPU_MAX 768
 
-/*
- * Parse argv (argv[0] is the command) allowing the options in mask and
- * min..max positional arguments.  Returns -1 to go on, or the exit status.
- */
-static int ops_parse(const struct vmctl_command *cmd, int argc, char **argv, unsigned mask, int min, int max,
-                     struct ops_opts *oo) {
-        static const struct option options[] = {
-                { "host", required_argument, NULL, 'H' },
-                { "datastore", required_argument, NULL, 'd' },
-                { "power-on", no_argument, NULL, 'p' },
-                { "guest", no_argument, NULL, 'g' },
-                { "add", no_argument, NULL, 'a' },
-                { "help", no_argument, NULL, 'h' },
-                {},
-        };
+static const struct option ops_options[] = {
+        { "host", required_argument, NULL, 'H' },
+        { "datastore", required_argument, NULL, 'd' },
+        { "power-on", no_argument, NULL, 'p' },
+        { "guest", no_argument, NULL, 'g' },
+        { "add", no_argument, NULL, 'a' },
+        { "help", no_argument, NULL, 'h' },
+        {},
+};
+
+/* The OPT_* bit of getopt's answer c; 0 for none. */
+static unsigned ops_bit(int c) {
         static const struct { int c; unsigned bit; } bits[] = {
                 { 'H', OPT_HOST }, { 'd', OPT_DATASTORE }, { 'p', OPT_POWER_ON }, { 'g', OPT_GUEST }, { 'a', OPT_ADD },
         };
-        int c;
 
-        *oo = (struct ops_opts) {};
-        optind = 0;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, ":h", options, NULL)) >= 0) {
-                unsigned bit = 0;
-                for (size_t i = 0; i < ELEMENTSOF(bits); i++)
-                        if (bits[i].c == c)
-                                bit = bits[i].bit;
-                if (c == 'h')
-                        return vmctl_usage(cmd, stdout);
-                if (c == '?' || c == ':' || !(mask & bit)) {
-                        log_error("%s: %s %s", cmd->name,
-                                  c == ':' ? "option needs a value:" : "unknown option", argv[optind - 1]);
-                        return vmctl_usage(cmd, stderr);
-                }
-                switch (c) {
-                case 'H':
-                        oo->host = optarg;
-                        break;
-                case 'd':
-                        oo->datastore = optarg;
-                        break;
-                case 'p':
-                        oo->power_on = true;
-                        break;
-                case 'g':
-                        oo->guest = true;
-                        break;
-                case 'a':
-                        oo->add = true;
-                        break;
-                }
+        for (size_t i = 0; i < ELEMENTSOF(bits); i++)
+                if (bits[i].c == c)
+                        return bits[i].bit;
+        return 0;
+}
+
+static void ops_set(struct ops_opts *oo, int c) {
+        switch (c) {
+        case 'H':
+                oo->host = optarg;
+                break;
+        case 'd':
+                oo->datastore = optarg;
+                break;
+        case 'p':
+                oo->power_on = true;
+                break;
+        case 'g':
+                oo->guest = true;
+                break;
+        case 'a':
+                oo->add = true;
+                break;
         }
-        /* getopt permutes, so options may follow the VM; a VM name that starts with '-' goes after "--". */
-        oo->pos = argv + optind;
-        oo->n_pos = argc - optind;
+}
+
+/* min..max positional arguments, none of them empty, nor --host or --datastore. */
+static int ops_check(const struct vmctl_command *cmd, int min, int max, const struct ops_opts *oo) {
         if (oo->n_pos < min || oo->n_pos > max) {
                 log_error("%s: expected %s%d argument%s, got %d.", cmd->name, min == max ? "" : "at least ", min,
                           min == 1 ? "" : "s", oo->n_pos);
@@ -116,6 +104,33 @@ static int ops_parse(const struct vmctl_command *cmd, int argc, char **argv, uns
                 return EXIT_USAGE;
         }
         return -1;
+}
+
+/*
+ * Parse argv (argv[0] is the command) allowing the options in mask and
+ * min..max positional arguments.  Returns -1 to go on, or the exit status.
+ */
+static int ops_parse(const struct vmctl_command *cmd, int argc, char **argv, unsigned mask, int min, int max,
+                     struct ops_opts *oo) {
+        int c;
+
+        *oo = (struct ops_opts) {};
+        optind = 0;
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, ":h", ops_options, NULL)) >= 0) {
+                if (c == 'h')
+                        return vmctl_usage(cmd, stdout);
+                if (c == '?' || c == ':' || !(mask & ops_bit(c))) {
+                        log_error("%s: %s %s", cmd->name,
+                                  c == ':' ? "option needs a value:" : "unknown option", argv[optind - 1]);
+                        return vmctl_usage(cmd, stderr);
+                }
+                ops_set(oo, c);
+        }
+        /* getopt permutes, so options may follow the VM; a VM name that starts with '-' goes after "--". */
+        oo->pos = argv + optind;
+        oo->n_pos = argc - optind;
+        return ops_check(cmd, min, max, oo);
 }
 
 /*

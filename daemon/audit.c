@@ -403,39 +403,26 @@ static void flush_queue_locked(struct audit *a);
 static void drop_queue_locked(struct audit *a);
 static void *retry_main(void *userdata);
 
-int audit_open(const char *path, struct audit **out) {
-        struct audit *a;
-        int version, r, rc;
+/* The file, created with mode 0640 when it is new, opened read-write. */
+static int open_file(struct audit *a) {
+        int r, rc;
 
-        a = calloc(1, sizeof *a);
-        if (!a)
-                return log_oom();
-        pthread_mutex_init(&a->lock, NULL);
-        pthread_cond_init(&a->wake, NULL);
-        a->queue_tail = &a->queue;
-        a->checkpoint_interval = AUDIT_DEFAULT_CHECKPOINT_INTERVAL;
-        a->path = strdup(path);
-        if (!a->path) {
-                audit_close(a);
-                return log_oom();
-        }
-
-        r = create_db_file(path);
-        if (r < 0) {
-                audit_close(a);
+        r = create_db_file(a->path);
+        if (r < 0)
                 return r;
-        }
-
-        rc = sqlite3_open_v2(path, &a->db,
+        rc = sqlite3_open_v2(a->path, &a->db,
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
                              NULL);
-        if (rc != SQLITE_OK) {
-                r = log_error_errno(trail_schema_errno(rc), "Failed to open %s: %s", path,
-                                    a->db ? sqlite3_errmsg(a->db) : sqlite3_errstr(rc));
-                audit_close(a);
-                return r;
-        }
+        if (rc != SQLITE_OK)
+                return log_error_errno(trail_schema_errno(rc), "Failed to open %s: %s", a->path,
+                                       a->db ? sqlite3_errmsg(a->db) : sqlite3_errstr(rc));
         sqlite3_extended_result_codes(a->db, 1);
+        return 0;
+}
+
+/* The schema brought to this version, the statements prepared, the next id and the chain head read. */
+static int load(struct audit *a) {
+        int version, r;
 
         r = check_version(a, &version);
         if (r >= 0)
@@ -451,22 +438,45 @@ int audit_open(const char *path, struct audit **out) {
                 r = load_chain_head(a);
         if (r >= 0 && (r = trail_chainer_new(a->db, TRAIL_SCHEMA_VERSION, &a->chainer)) < 0)
                 r = log_sqlite_errno(a, r, "prepare statements");
-        if (r >= 0) {
-                /* The thread takes no signals: they belong to the daemon's event loop. */
-                sigset_t all, old;
-                sigfillset(&all);
-                pthread_sigmask(SIG_SETMASK, &all, &old);
-                r = -pthread_create(&a->retry_thread, NULL, retry_main, a);
-                pthread_sigmask(SIG_SETMASK, &old, NULL);
-                if (r < 0)
-                        log_error_errno(r, "Failed to start the trail retry thread: %m");
-                a->retry_started = r >= 0;
-        }
+        return r;
+}
+
+static int start_retry_thread(struct audit *a) {
+        sigset_t all, old;
+        int r;
+
+        /* The thread takes no signals: they belong to the daemon's event loop. */
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old);
+        r = -pthread_create(&a->retry_thread, NULL, retry_main, a);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        if (r < 0)
+                return log_error_errno(r, "Failed to start the trail retry thread: %m");
+        a->retry_started = true;
+        return 0;
+}
+
+int audit_open(const char *path, struct audit **out) {
+        struct audit *a;
+        int r;
+
+        a = calloc(1, sizeof *a);
+        if (!a)
+                return log_oom();
+        pthread_mutex_init(&a->lock, NULL);
+        pthread_cond_init(&a->wake, NULL);
+        a->queue_tail = &a->queue;
+        a->checkpoint_interval = AUDIT_DEFAULT_CHECKPOINT_INTERVAL;
+        a->path = strdup(path);
+        r = a->path ? open_file(a) : log_oom();
+        if (r >= 0)
+                r = load(a);
+        if (r >= 0)
+                r = start_retry_thread(a);
         if (r < 0) {
                 audit_close(a);
                 return r;
         }
-
         *out = a;
         return 0;
 }
@@ -1031,7 +1041,7 @@ int audit_set_group(struct audit *a, const char *group) {
         return 0;
 }
 
-/* --- issue 5 (control plane): database health for "vmctl status" --- */
+/* Database health for "vmctl status". */
 int audit_health(struct audit *a, char *buf, size_t len) {
         _cleanup_(unlockp) _unused_ pthread_mutex_t *m = lock(a);
         sqlite3_stmt *s = NULL;
