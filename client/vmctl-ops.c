@@ -36,9 +36,7 @@ enum {
 struct ops_opts {
         const char *host;
         const char *datastore;
-        bool power_on;
-        bool guest;
-        bool add;
+        unsigned given;  /* OPT_* of the options given */
         char **pos;      /* positional arguments after the command name */
         int n_pos;
 };
@@ -68,23 +66,11 @@ static unsigned ops_bit(int c) {
 }
 
 static void ops_set(struct ops_opts *oo, int c) {
-        switch (c) {
-        case 'H':
+        oo->given |= ops_bit(c);
+        if (c == 'H')
                 oo->host = optarg;
-                break;
-        case 'd':
+        else if (c == 'd')
                 oo->datastore = optarg;
-                break;
-        case 'p':
-                oo->power_on = true;
-                break;
-        case 'g':
-                oo->guest = true;
-                break;
-        case 'a':
-                oo->add = true;
-                break;
-        }
 }
 
 /* min..max positional arguments, none of them empty, nor --host or --datastore. */
@@ -232,7 +218,8 @@ static int run_disk(const struct vmctl_options *o, const struct vmctl_command *c
         int r = ops_parse(cmd, argc, argv, OPT_ADD, 2, 3, &oo);
         if (r >= 0)
                 return r;
-        if (oo.n_pos != (oo.add ? 2 : 3)) {
+        bool add = oo.given & OPT_ADD;
+        if (oo.n_pos != (add ? 2 : 3)) {
                 log_error("disk: give VM DISK SIZE to grow a disk, or --add VM SIZE to add one.");
                 return vmctl_usage(cmd, stderr);
         }
@@ -240,10 +227,10 @@ static int run_disk(const struct vmctl_options *o, const struct vmctl_command *c
         if (r >= 0)
                 return r;
         struct json_object *a = args_vm(oo.pos[0]);
-        if (!oo.add)
+        if (!add)
                 args_add_string(a, "disk", oo.pos[1]);
         json_object_object_add(a, "mib", json_object_new_int64(mib));
-        return vmctl_call(o, oo.add ? "disk-add" : "disk-grow", a);
+        return vmctl_call(o, add ? "disk-add" : "disk-grow", a);
 }
 
 /* start, stop, reset, suspend, destroy: the command name is the request. */
@@ -253,7 +240,7 @@ static int run_vm_only(const struct vmctl_options *o, const struct vmctl_command
         if (r >= 0)
                 return r;
         struct json_object *a = args_vm(oo.pos[0]);
-        if (oo.guest)
+        if (oo.given & OPT_GUEST)
                 json_object_object_add(a, "guest", json_object_new_boolean(true));
         return vmctl_call(o, cmd->name, a);
 }
@@ -267,7 +254,7 @@ static int run_clone(const struct vmctl_options *o, const struct vmctl_command *
         args_add_string(a, "name", oo.pos[1]);
         args_add_string(a, "host", oo.host);
         args_add_string(a, "datastore", oo.datastore);
-        if (oo.power_on)
+        if (oo.given & OPT_POWER_ON)
                 json_object_object_add(a, "power_on", json_object_new_boolean(true));
         return vmctl_call(o, "clone", a);
 }
