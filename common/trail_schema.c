@@ -158,7 +158,7 @@ static const struct trail_chain_sql chain_sql_v3 =
                   TRAIL_HASH_VERSION);
 
 const struct trail_chain_sql *trail_schema_chain_sql(int version) {
-        return version < 3 ? &chain_sql_v2 : &chain_sql_v3;
+        return version < TRAIL_SCHEMA_HASH_VERSIONS ? &chain_sql_v2 : &chain_sql_v3;
 }
 
 int trail_schema_errno(int rc) {
@@ -303,7 +303,7 @@ static int migrate_1_to_2(sqlite3 *db) {
         r = to_errno(sqlite3_exec(db, schema_v2, NULL, NULL, NULL));
         if (r < 0)
                 return r;
-        r = trail_chainer_new(db, 2, &c);
+        r = trail_chainer_new(db, TRAIL_SCHEMA_CHAINED, &c);
         if (r < 0)
                 return r;
         rc = sqlite3_prepare_v2(db, "SELECT id FROM records WHERE result <> 'PENDING' ORDER BY end_ms, id",

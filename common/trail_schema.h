@@ -22,8 +22,9 @@
 /* The version this build writes; a file with a higher one is from a newer vmtraced. */
 #define TRAIL_SCHEMA_VERSION 3
 
-/* The first version with the hash chain (seq, hash). */
+/* The first version with the hash chain (seq, hash), and the first that records each row's encoding. */
 #define TRAIL_SCHEMA_CHAINED 2
+#define TRAIL_SCHEMA_HASH_VERSIONS 3
 
 /* The schema version of db (PRAGMA user_version; 0 for a new file). */
 int trail_schema_version(sqlite3 *db, int *out);
