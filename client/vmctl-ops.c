@@ -20,6 +20,8 @@
 #include "log.h"
 #include "macros.h"
 #include "proto.h"
+#include "vmctl-conn.h"
+#include "vmctl-output.h"
 #include "vmctl.h"
 
 /* Options a command may accept; each command says which. */
@@ -34,71 +36,43 @@ enum {
 struct ops_opts {
         const char *host;
         const char *datastore;
-        bool power_on;
-        bool guest;
-        bool add;
+        unsigned given;  /* OPT_* of the options given */
         char **pos;      /* positional arguments after the command name */
         int n_pos;
 };
 
-#define CPU_MAX 768
+static const struct option ops_options[] = {
+        { "host", required_argument, NULL, 'H' },
+        { "datastore", required_argument, NULL, 'd' },
+        { "power-on", no_argument, NULL, 'p' },
+        { "guest", no_argument, NULL, 'g' },
+        { "add", no_argument, NULL, 'a' },
+        { "help", no_argument, NULL, 'h' },
+        {},
+};
 
-/*
- * Parse argv (argv[0] is the command) allowing the options in mask and
- * min..max positional arguments.  Returns -1 to go on, or the exit status.
- */
-static int ops_parse(const struct vmctl_command *cmd, int argc, char **argv, unsigned mask, int min, int max,
-                     struct ops_opts *oo) {
-        static const struct option options[] = {
-                { "host", required_argument, NULL, 'H' },
-                { "datastore", required_argument, NULL, 'd' },
-                { "power-on", no_argument, NULL, 'p' },
-                { "guest", no_argument, NULL, 'g' },
-                { "add", no_argument, NULL, 'a' },
-                { "help", no_argument, NULL, 'h' },
-                {},
-        };
+/* The OPT_* bit of getopt's answer c; 0 for none. */
+static unsigned ops_bit(int c) {
         static const struct { int c; unsigned bit; } bits[] = {
                 { 'H', OPT_HOST }, { 'd', OPT_DATASTORE }, { 'p', OPT_POWER_ON }, { 'g', OPT_GUEST }, { 'a', OPT_ADD },
         };
-        int c;
 
-        *oo = (struct ops_opts) {};
-        optind = 0;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, ":h", options, NULL)) >= 0) {
-                unsigned bit = 0;
-                for (size_t i = 0; i < ELEMENTSOF(bits); i++)
-                        if (bits[i].c == c)
-                                bit = bits[i].bit;
-                if (c == 'h')
-                        return vmctl_usage(cmd, stdout);
-                if (c == '?' || c == ':' || !(mask & bit)) {
-                        log_error("%s: %s %s", cmd->name,
-                                  c == ':' ? "option needs a value:" : "unknown option", argv[optind - 1]);
-                        return vmctl_usage(cmd, stderr);
-                }
-                switch (c) {
-                case 'H':
-                        oo->host = optarg;
-                        break;
-                case 'd':
-                        oo->datastore = optarg;
-                        break;
-                case 'p':
-                        oo->power_on = true;
-                        break;
-                case 'g':
-                        oo->guest = true;
-                        break;
-                case 'a':
-                        oo->add = true;
-                        break;
-                }
-        }
-        /* getopt permutes, so options may follow the VM; a VM name that starts with '-' goes after "--". */
-        oo->pos = argv + optind;
-        oo->n_pos = argc - optind;
+        for (size_t i = 0; i < ELEMENTSOF(bits); i++)
+                if (bits[i].c == c)
+                        return bits[i].bit;
+        return 0;
+}
+
+static void ops_set(struct ops_opts *oo, int c) {
+        oo->given |= ops_bit(c);
+        if (c == 'H')
+                oo->host = optarg;
+        else if (c == 'd')
+                oo->datastore = optarg;
+}
+
+/* min..max positional arguments, none of them empty, nor --host or --datastore. */
+static int ops_check(const struct vmctl_command *cmd, int min, int max, const struct ops_opts *oo) {
         if (oo->n_pos < min || oo->n_pos > max) {
                 log_error("%s: expected %s%d argument%s, got %d.", cmd->name, min == max ? "" : "at least ", min,
                           min == 1 ? "" : "s", oo->n_pos);
@@ -114,6 +88,33 @@ static int ops_parse(const struct vmctl_command *cmd, int argc, char **argv, uns
                 return EXIT_USAGE;
         }
         return -1;
+}
+
+/*
+ * Parse argv (argv[0] is the command) allowing the options in mask and
+ * min..max positional arguments.  Returns -1 to go on, or the exit status.
+ */
+static int ops_parse(const struct vmctl_command *cmd, int argc, char **argv, unsigned mask, int min, int max,
+                     struct ops_opts *oo) {
+        int c;
+
+        *oo = (struct ops_opts) {};
+        optind = 0;
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, ":h", ops_options, NULL)) >= 0) {
+                if (c == 'h')
+                        return vmctl_usage(cmd, stdout);
+                if (c == '?' || c == ':' || !(mask & ops_bit(c))) {
+                        log_error("%s: %s %s", cmd->name,
+                                  c == ':' ? "option needs a value:" : "unknown option", argv[optind - 1]);
+                        return vmctl_usage(cmd, stderr);
+                }
+                ops_set(oo, c);
+        }
+        /* getopt permutes, so options may follow the VM; a VM name that starts with '-' goes after "--". */
+        oo->pos = argv + optind;
+        oo->n_pos = argc - optind;
+        return ops_check(cmd, min, max, oo);
 }
 
 /*
@@ -185,8 +186,8 @@ static int run_cpu(const struct vmctl_options *o, const struct vmctl_command *cm
         char *end;
         errno = 0;
         long n = strtol(oo.pos[1], &end, 10);
-        if (errno || *end || !isdigit((unsigned char) oo.pos[1][0]) || n < 1 || n > CPU_MAX) {
-                log_error("cpu: the CPU count must be a whole number from 1 to %d (got \"%s\").", CPU_MAX, oo.pos[1]);
+        if (errno || *end || !isdigit((unsigned char) oo.pos[1][0]) || n < 1 || n > PROTO_CPU_MAX) {
+                log_error("cpu: the CPU count must be a whole number from 1 to %d (got \"%s\").", PROTO_CPU_MAX, oo.pos[1]);
                 return EXIT_USAGE;
         }
         struct json_object *a = args_vm(oo.pos[0]);
@@ -215,7 +216,8 @@ static int run_disk(const struct vmctl_options *o, const struct vmctl_command *c
         int r = ops_parse(cmd, argc, argv, OPT_ADD, 2, 3, &oo);
         if (r >= 0)
                 return r;
-        if (oo.n_pos != (oo.add ? 2 : 3)) {
+        bool add = oo.given & OPT_ADD;
+        if (oo.n_pos != (add ? 2 : 3)) {
                 log_error("disk: give VM DISK SIZE to grow a disk, or --add VM SIZE to add one.");
                 return vmctl_usage(cmd, stderr);
         }
@@ -223,10 +225,10 @@ static int run_disk(const struct vmctl_options *o, const struct vmctl_command *c
         if (r >= 0)
                 return r;
         struct json_object *a = args_vm(oo.pos[0]);
-        if (!oo.add)
+        if (!add)
                 args_add_string(a, "disk", oo.pos[1]);
         json_object_object_add(a, "mib", json_object_new_int64(mib));
-        return vmctl_call(o, oo.add ? "disk-add" : "disk-grow", a);
+        return vmctl_call(o, add ? "disk-add" : "disk-grow", a);
 }
 
 /* start, stop, reset, suspend, destroy: the command name is the request. */
@@ -236,7 +238,7 @@ static int run_vm_only(const struct vmctl_options *o, const struct vmctl_command
         if (r >= 0)
                 return r;
         struct json_object *a = args_vm(oo.pos[0]);
-        if (oo.guest)
+        if (oo.given & OPT_GUEST)
                 json_object_object_add(a, "guest", json_object_new_boolean(true));
         return vmctl_call(o, cmd->name, a);
 }
@@ -250,7 +252,7 @@ static int run_clone(const struct vmctl_options *o, const struct vmctl_command *
         args_add_string(a, "name", oo.pos[1]);
         args_add_string(a, "host", oo.host);
         args_add_string(a, "datastore", oo.datastore);
-        if (oo.power_on)
+        if (oo.given & OPT_POWER_ON)
                 json_object_object_add(a, "power_on", json_object_new_boolean(true));
         return vmctl_call(o, "clone", a);
 }
@@ -294,8 +296,7 @@ static int show_error(const struct vmctl_options *o, struct json_object *reply) 
 
         if (!json_object_object_get_ex(reply, "error", &err))
                 return EXIT_OK;
-        if (!o->json)
-                fprintf(stderr, "vmctl: %s\n", strempty(vmctl_jstr(err, "message")));
+        o->out->error(err);
         return vmctl_reply_status(reply);
 }
 
@@ -315,17 +316,7 @@ static int run_list(const struct vmctl_options *o, const struct vmctl_command *c
         r = vmctl_exchange(o, "list", json_object_new_object(), &reply);
         if (r != 0)
                 return r;
-        struct json_object *vms = reply_data(reply, "vms");
-        if (!o->json && vms) {
-                printf("%-12s %-32s %-10s %-12s %-24s %s\n", "ENDPOINT", "NAME", "ID", "POWER", "HOST", "UUID");
-                for (size_t i = 0; i < json_object_array_length(vms); i++) {
-                        struct json_object *vm = json_object_array_get_idx(vms, i);
-                        printf("%-12s %-32s %-10s %-12s %-24s %s\n", strempty(vmctl_jstr(vm, "endpoint")),
-                               strempty(vmctl_jstr(vm, "name")), strempty(vmctl_jstr(vm, "id")),
-                               strempty(vmctl_jstr(vm, "powerState")), strempty(vmctl_jstr(vm, "host")),
-                               strempty(vmctl_jstr(vm, "uuid")));
-                }
-        }
+        o->out->vm_list(reply_data(reply, "vms"));
         return show_error(o, reply);
 }
 
@@ -338,14 +329,7 @@ static int run_show(const struct vmctl_options *o, const struct vmctl_command *c
         r = vmctl_exchange(o, "show", args_vm(oo.pos[0]), &reply);
         if (r != 0)
                 return r;
-        struct json_object *vm = reply_data(reply, "vm");
-        if (!o->json && vm) {
-                json_object_object_foreach(vm, key, val) {
-                        const char *s = json_object_is_type(val, json_type_string) ? json_object_get_string(val)
-                                : json_object_to_json_string_ext(val, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-                        printf("%-16s %s\n", key, s);
-                }
-        }
+        o->out->vm_show(reply_data(reply, "vm"));
         return show_error(o, reply);
 }
 

@@ -3,9 +3,10 @@
  * vmctl waiting for a long operation: progress and Ctrl-C.
  *
  * Progress events ({"type":"progress","trail_id":N,"state":...,"percent":P})
- * are drawn as one bar on stderr when it is a terminal, as plain lines
- * otherwise, and printed as they came (JSON lines on stderr) with --json.  NO_COLOR turns colour
- * off.
+ * are noted here whatever the output form, so Ctrl-C knows the trail row.
+ * For a person (vmctl-output.c's human form) they are drawn as one bar on
+ * stderr when it is a terminal, as plain lines otherwise.  NO_COLOR turns
+ * colour off.
  *
  * Ctrl-C never leaves the trail wrong: the daemon finishes the row whatever
  * vmctl does.  On a terminal vmctl asks whether to cancel the task (a
@@ -27,7 +28,8 @@
 #include "log.h"
 #include "macros.h"
 #include "proto.h"
-#include "vmctl.h"
+#include "vmctl-conn.h"
+#include "vmctl-wait.h"
 
 #define BAR_WIDTH 30
 
@@ -47,11 +49,11 @@ static bool use_colour(void) {
         return !(nc && *nc) && isatty(STDERR_FILENO);
 }
 
-void vmctl_wait_begin(struct vmctl_wait *w, const struct vmctl_options *o) {
+void vmctl_wait_begin(struct vmctl_wait *w, const char *socket) {
         /* No SA_RESTART: recv() must return EINTR so the wait loop can ask. */
         struct sigaction sa = { .sa_handler = on_sigint };
 
-        *w = (struct vmctl_wait) { .o = o };
+        *w = (struct vmctl_wait) { .socket = socket };
         sigint_pending = 0;
         sigemptyset(&sa.sa_mask);
         if (sigaction(SIGINT, &sa, &old_sigint) < 0)
@@ -83,14 +85,17 @@ static void bar_draw(struct vmctl_wait *w, int percent, const char *state) {
 
 void vmctl_wait_event(struct vmctl_wait *w, struct json_object *msg) {
         struct json_object *v;
-        int percent = -1;
 
         if (json_object_object_get_ex(msg, "trail_id", &v) && json_object_is_type(v, json_type_int))
                 w->trail_id = json_object_get_int64(v);
+}
+
+void vmctl_wait_show(struct vmctl_wait *w, struct json_object *msg) {
+        struct json_object *v;
+        int percent = -1;
+
         if (json_object_object_get_ex(msg, "percent", &v) && json_object_is_type(v, json_type_int))
                 percent = json_object_get_int(v);
-        if (w->o->json)
-                return;   /* already printed as it came, on stderr */
         const char *state = vmctl_jstr(msg, "state"), *task = vmctl_jstr(msg, "task");
         if (isatty(STDERR_FILENO)) {
                 bar_draw(w, percent, state);
@@ -113,12 +118,10 @@ void vmctl_wait_event(struct vmctl_wait *w, struct json_object *msg) {
 static int send_cancel(struct vmctl_wait *w) {
         _cleanup_(json_object_putp) struct json_object *reply = NULL;
         struct json_object *args = json_object_new_object();
-        struct vmctl_options o = *w->o;
 
         json_object_object_add(args, "trail_id", json_object_new_int64(w->trail_id));
-        o.json = false;
-        /* A plain exchange: no progress, no Ctrl-C handling of its own. */
-        _cleanup_close_ int fd = vmctl_send(o.socket, "cancel", args);
+        /* A plain exchange: no progress, no Ctrl-C handling of its own, nothing shown but a refusal. */
+        _cleanup_close_ int fd = vmctl_send(w->socket, "cancel", args);
         if (fd < 0)
                 return fd;
         char buf[4096];

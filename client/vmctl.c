@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * vmctl: the operators' client.  It is thin on purpose (as tmux's client
- * is): parse the command line, send one request over the control socket,
- * render the reply, and exit with a status that says what happened (see
- * vmctl(1)).  It never says who the operator is: the daemon asks the kernel.
+ * is): parse the command line, send one request over the control socket
+ * (vmctl-conn.c), wait for the reply (vmctl-wait.c), show it in the form
+ * chosen (vmctl-output.h), and exit with a status that says what happened
+ * (see vmctl(1)).  It never says who the operator is: the daemon asks the
+ * kernel.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -14,13 +16,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "defaults.h"
 #include "macros.h"
 #include "proto.h"
+#include "vmctl-conn.h"
+#include "vmctl-output.h"
+#include "vmctl-wait.h"
 #include "vmctl.h"
 
 #define DEFAULT_SOCKET VMT_DEFAULT_SOCKET
@@ -75,34 +79,6 @@ char **vmctl_positional(const struct vmctl_command *cmd, int argc, char **argv, 
         return argv + first;
 }
 
-static int connect_daemon(const char *path) {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-
-        if (strlen(path) >= sizeof sa.sun_path)
-                return log_error_errno(-ENAMETOOLONG, "Socket path too long: %s", path);
-        strcpy(sa.sun_path, path);
-        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-                return log_error_errno(-errno, "Failed to create socket: %m");
-        if (connect(fd, (struct sockaddr *) &sa, sizeof sa) < 0)
-                return log_error_errno(-errno, "Cannot reach vmtraced at %s: %m", path);
-        return TAKE_FD(fd);
-}
-
-static int send_all(int fd, const char *buf, size_t len) {
-        while (len > 0) {
-                ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                buf += n;
-                len -= (size_t) n;
-        }
-        return 0;
-}
-
 /* Read the reply line; *line is owned by reader. */
 static int read_reply(int fd, struct proto_reader *reader, char **line, size_t *len) {
         for (;;) {
@@ -136,56 +112,18 @@ static int read_reply(int fd, struct proto_reader *reader, char **line, size_t *
         }
 }
 
-const char *vmctl_jstr(struct json_object *o, const char *key) {
-        struct json_object *v;
-        if (!o || !json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
-                return NULL;
-        return json_object_get_string(v);
-}
-
-/* Append " label value" when value is set. */
-static void print_field(FILE *f, const char *label, const char *value) {
-        if (value && *value)
-                fprintf(f, "%s%s", label, value);
-}
-
-static void print_record(FILE *f, struct json_object *rec) {
-        if (!rec)
-                return;
-        fprintf(f, "%s %s", strempty(vmctl_jstr(rec, "operation")), strempty(vmctl_jstr(rec, "vm_name")));
-        if (vmctl_jstr(rec, "before") || vmctl_jstr(rec, "after"))
-                fprintf(f, ": %s -> %s", strempty(vmctl_jstr(rec, "before")), strempty(vmctl_jstr(rec, "after")));
-        fprintf(f, "  [%s]\n  trail #%s, %s .. %s, by %s (uid %s)", strempty(vmctl_jstr(rec, "result")),
-                strempty(vmctl_jstr(rec, "id")), strempty(vmctl_jstr(rec, "start_time")), strempty(vmctl_jstr(rec, "end_time")),
-                strempty(vmctl_jstr(rec, "user")), strempty(vmctl_jstr(rec, "uid")));
-        print_field(f, ", endpoint ", vmctl_jstr(rec, "endpoint"));
-        print_field(f, ", host ", vmctl_jstr(rec, "host"));
-        print_field(f, ", id ", vmctl_jstr(rec, "vm_id"));
-        fputc('\n', f);
-}
-
 /* Show the reply and turn it into the exit status. */
 static int render(const struct vmctl_options *o, struct json_object *reply) {
         struct json_object *rec = NULL, *err = NULL;
         json_object_object_get_ex(reply, "record", &rec);
         json_object_object_get_ex(reply, "error", &err);
         if (!err) {
-                if (!o->json)
-                        print_record(stdout, rec);
+                o->out->record(stdout, rec);
                 return EXIT_OK;
         }
-        if (!o->json) {
-                fprintf(stderr, "vmctl: %s\n", strempty(vmctl_jstr(err, "message")));
-                print_record(stderr, rec);
-        }
+        o->out->error(err);
+        o->out->record(stderr, rec);
         return vmctl_reply_status(reply);
-}
-
-int vmctl_reply_status(struct json_object *reply) {
-        struct json_object *err = NULL;
-        if (!json_object_object_get_ex(reply, "error", &err))
-                return EXIT_OK;
-        return proto_error_exit_status(proto_error_from_string(vmctl_jstr(err, "code")));
 }
 
 static const struct vmctl_command *find_command(const char *name) {
@@ -194,30 +132,6 @@ static const struct vmctl_command *find_command(const char *name) {
                         if (strcmp(c->name, name) == 0)
                                 return c;
         return NULL;
-}
-
-int vmctl_send(const char *socket_path, const char *command, struct json_object *args) {
-        _cleanup_(json_object_putp) struct json_object *a = args;
-
-        if (!a)
-                return -ENOMEM;
-        _cleanup_free_ char *req = proto_format_request(1, command, a);
-        if (!req)
-                return -ENOMEM;
-        /* Catch what the daemon would refuse (such as bytes that are not UTF-8) with a clearer word. */
-        _cleanup_(json_object_putp) struct json_object *check = NULL;
-        char why[256];
-        if (proto_parse(req, strlen(req) - 1, &check, why, sizeof why) < 0) {
-                log_error("Arguments must be valid UTF-8 text (%s).", why);
-                return -EILSEQ;
-        }
-        _cleanup_close_ int fd = connect_daemon(socket_path);
-        if (fd < 0)
-                return fd;
-        int r = send_all(fd, req, strlen(req));
-        if (r < 0)
-                return log_error_errno(r, "Failed to send the request: %m");
-        return TAKE_FD(fd);
 }
 
 int vmctl_exchange(const struct vmctl_options *o, const char *command, struct json_object *args,
@@ -233,7 +147,7 @@ int vmctl_exchange(const struct vmctl_options *o, const char *command, struct js
                 return EXIT_USAGE;
         if (fd < 0)
                 return fd == -ENOMEM ? EXIT_INTERNAL : EXIT_UNREACHABLE;
-        vmctl_wait_begin(&w, o);
+        vmctl_wait_begin(&w, o->socket);
         proto_reader_init(&reader, MAX_REPLY);
         for (;;) {
                 r = read_reply(fd, &reader, &line, &len);
@@ -256,14 +170,11 @@ int vmctl_exchange(const struct vmctl_options *o, const char *command, struct js
                         break;
                 }
                 if (vmctl_jstr(msg, "type")) {
-                        /* Interim messages: with --json as JSON lines on stderr, so stdout holds the reply alone. */
-                        if (o->json)
-                                fprintf(stderr, "%s\n", line);
                         vmctl_wait_event(&w, msg);
+                        o->out->progress(&w, msg, line);
                         continue;
                 }
-                if (o->json)
-                        printf("%s\n", line);
+                o->out->reply(line);
                 *reply = TAKE_PTR(msg);
                 r = 0;
                 break;
@@ -302,7 +213,7 @@ int main(int argc, char **argv) {
                 { "version", no_argument, NULL, 'V' },
                 {},
         };
-        struct vmctl_options o = { .socket = getenv("VMTRACED_SOCKET") };
+        struct vmctl_options o = { .socket = getenv("VMTRACED_SOCKET"), .out = &vmctl_output_human };
         int c;
 
         log_init("vmctl");
@@ -315,7 +226,7 @@ int main(int argc, char **argv) {
                         o.socket = optarg;
                         break;
                 case 'j':
-                        o.json = true;
+                        o.out = &vmctl_output_json;
                         break;
                 case 'h':
                         usage(stdout);

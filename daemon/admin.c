@@ -6,6 +6,7 @@
 #include "admin.h"
 #include "audit.h"
 #include "config.h"
+#include "control.h"
 #include "macros.h"
 #include "manager.h"
 #include "policy.h"
@@ -26,7 +27,7 @@ static struct json_object *proc_id_json(uint32_t v) {
         return v == PEER_UNSET ? NULL : json_object_new_int64(v);
 }
 
-static void handle_whoami(struct control_request *req, void *userdata) {
+void admin_whoami(struct control_request *req, void *userdata) {
         struct manager *m = userdata;
         const struct peer *p = control_request_peer(req);
         struct json_object *o = json_object_new_object(), *groups = json_object_new_array(),
@@ -68,7 +69,7 @@ static void handle_whoami(struct control_request *req, void *userdata) {
         json_object_put(o);
 }
 
-static void handle_status(struct control_request *req, void *userdata) {
+void admin_status(struct control_request *req, void *userdata) {
         struct manager *m = userdata;
         struct json_object *o = json_object_new_object(), *eps = json_object_new_array();
         unsigned sessions, logged_in, busy;
@@ -98,9 +99,3 @@ static void handle_status(struct control_request *req, void *userdata) {
         control_reply(req, PROTO_OK, NULL, o);
         json_object_put(o);
 }
-
-const struct control_command admin_commands[] = {
-        { "whoami", handle_whoami },
-        { "status", handle_status },
-        {},
-};

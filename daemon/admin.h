@@ -3,13 +3,15 @@
  * The daemon's own commands for operators: whoami (the identity the daemon
  * sees and what the policy lets it do) and status (endpoints, sessions,
  * operations in flight, database health).  Neither touches a platform, so
- * both are open to everyone who may connect to the socket.
+ * both are open to everyone who may connect to the socket (commands.c).
  */
 #ifndef VMT_ADMIN_H
 #define VMT_ADMIN_H
 
-#include "control.h"
+struct control_request;
 
-extern const struct control_command admin_commands[];
+/* The handlers of commands.c's table; userdata is the manager. */
+void admin_whoami(struct control_request *req, void *userdata);
+void admin_status(struct control_request *req, void *userdata);
 
 #endif

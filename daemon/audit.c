@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The audit store (see audit.h): the only module that speaks SQL.
+ * The audit store (see audit.h): the daemon's only module that speaks SQL.
  *
  * Every statement is prepared once at open, cached on struct audit and
  * bound by named parameter, so no value a client sent can ever become SQL.
@@ -9,12 +9,10 @@
  * before sqlite3_step() returns, which is the durability audit_begin()
  * promises its callers.
  *
- * The schema is versioned with PRAGMA user_version; migrations[] holds one
- * step per version (N -> N+1), each applied in its own transaction.  A
- * database written by a newer vmtraced is refused rather than guessed at.
- *
- * Auditors read the view `trail`, which is the stable interface; the table
- * `records` is an implementation detail that later versions may extend.
+ * The schema, its versions and the migrations between them are
+ * common/trail_schema.c's, shared with vmctl, which reads the file.  Here
+ * each migration step runs in its own transaction at open, and a database
+ * written by a newer vmtraced is refused rather than guessed at.
  *
  * Tamper evidence (schema v2): completing a row (audit_finish, audit_insert)
  * is one transaction that writes the outcome, gives the row the next seq and
@@ -50,6 +48,7 @@
 #include "log.h"
 #include "macros.h"
 #include "trail_hash.h"
+#include "trail_schema.h"
 #include "util.h"
 
 #define AUDIT_DB_MODE 0640
@@ -68,17 +67,6 @@ struct queued {
 };
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(sqlite3_stmt *, sqlite3_finalize);
-
-/*
- * What chains rows: the hasher and the three statements chain_one() runs
- * per row, prepared once (the migration of a large version-1 trail runs
- * them a million times).
- */
-struct chainer {
-        struct trail_hasher *h;
-        sqlite3_stmt *set_seq, *read, *set_hash;
-        int version;               /* hash_version set_seq stores; 0: none (schema 2) */
-};
 
 /* Cached statements are reset (not finalized) when a call is done with them. */
 static void stmt_resetp(sqlite3_stmt **s) {
@@ -102,7 +90,7 @@ struct audit {
         sqlite3_stmt *stmt_set_task;
         sqlite3_stmt *stmt_pending;
         /* The chain head: seq and hash of the last completed row. */
-        struct chainer chainer;
+        struct trail_chainer *chainer;
         int64_t last_seq;
         unsigned char last_hash[TRAIL_HASH_SIZE];
         unsigned checkpoint_interval;
@@ -115,269 +103,14 @@ struct audit {
         pthread_cond_t wake;
 };
 
-/*
- * The view's columns as of version 1.  Later versions recreate the view
- * with these first and their own appended: auditors' queries keep working.
- */
-#define TRAIL_VIEW_V1_COLUMNS \
-        " id,\n" \
-        " strftime('%Y-%m-%dT%H:%M:%S', start_ms / 1000, 'unixepoch')\n" \
-        "  || printf('.%03dZ', start_ms % 1000) AS start_time,\n" \
-        " strftime('%Y-%m-%dT%H:%M:%S', end_ms / 1000, 'unixepoch')\n" \
-        "  || printf('.%03dZ', end_ms % 1000) AS end_time,\n" \
-        " start_ms, end_ms, operation, uid, gid, pid, user,\n" \
-        " endpoint, endpoint_url, host, vm_name, vm_id, vm_uuid,\n" \
-        " before, after, result, fault, message, task"
-
-/*
- * Schema version 1.
- *
- * records: one row per operation, written by audit_begin() (result PENDING)
- * and completed by audit_finish(), or written whole by audit_insert().
- *
- * trail (view, the auditors' interface), one row per operation:
- *   id            row id; also sent to the platform as operationID
- *   start_time    ISO 8601 UTC with milliseconds, e.g. 2026-01-02T03:04:05.678Z
- *   end_time      same format; NULL while the operation is PENDING
- *   start_ms      start as milliseconds since the Unix epoch (UTC)
- *   end_ms        end as milliseconds since the epoch; NULL while PENDING
- *   operation     what was asked: RenameVM, PowerOnVM, Login, Logout, ...
- *   uid, gid, pid who asked, from the socket's SO_PEERCRED (never the request)
- *   user          user name of uid at the time of the request
- *   endpoint      configured endpoint name (vmtraced.conf section)
- *   endpoint_url  that endpoint's URL at the time of the request
- *   host          hypervisor host the VM ran on
- *   vm_name       VM name (before a rename: the old name)
- *   vm_id         platform managed object id, e.g. vm-42
- *   vm_uuid       VM BIOS/instance UUID
- *   before        state before the operation (operation-specific text)
- *   after         requested / resulting state
- *   result        PENDING, OK, NG, DENIED or UNKNOWN (outcome not known,
- *                 e.g. the connection was lost after the request was sent)
- *   fault         platform fault name, e.g. InvalidPowerState
- *   message       human-readable reason
- *   task          platform task id, e.g. task-17
- *
- * The times are built from integer arithmetic rather than strftime('%f')
- * on a floating-point second count, so the milliseconds are exact.
- */
-static const char schema_v1[] =
-        "CREATE TABLE records (\n"
-        " id INTEGER PRIMARY KEY,\n"
-        " start_ms INTEGER NOT NULL,\n"
-        " end_ms INTEGER,\n"
-        " operation TEXT NOT NULL,\n"
-        " uid INTEGER, gid INTEGER, pid INTEGER,\n"
-        " user TEXT,\n"
-        " endpoint TEXT, endpoint_url TEXT, host TEXT,\n"
-        " vm_name TEXT, vm_id TEXT, vm_uuid TEXT,\n"
-        " before TEXT, after TEXT,\n"
-        " result TEXT NOT NULL CHECK(result IN ('PENDING','OK','NG','DENIED','UNKNOWN')),\n"
-        " fault TEXT, message TEXT, task TEXT);\n"
-        "CREATE INDEX records_start_ms ON records(start_ms);\n"
-        "CREATE INDEX records_user ON records(user);\n"
-        "CREATE INDEX records_vm_name ON records(vm_name);\n"
-        "CREATE INDEX records_operation ON records(operation);\n"
-        "CREATE VIEW trail AS SELECT\n"
-        TRAIL_VIEW_V1_COLUMNS "\n"
-        " FROM records;\n"
-        "PRAGMA user_version = 1;";
-
-/*
- * migrations[N] takes the schema from version N to N+1 inside the caller's
- * transaction, and must itself set PRAGMA user_version = N+1.  To change the
- * schema, append a step; never edit a released one.
- */
-static int migrate_0_to_1(sqlite3 *db) {
-        return sqlite3_exec(db, schema_v1, NULL, NULL, NULL);
+/* Log the connection's error message with r, a negative errno. */
+static int log_sqlite_errno(struct audit *a, int r, const char *what) {
+        return log_error_errno(r, "Failed to %s in %s: %s", what, a->path, sqlite3_errmsg(a->db));
 }
 
-/*
- * Schema version 2: the hash chain.
- *
- *   seq    place of the row in completion order (1, 2, ...); NULL while
- *          PENDING.  Unique.
- *   hash   SHA-256(previous row's hash || canonical encoding of this row),
- *          64 hex digits; see common/trail_hash.h and vmtraced-trail(5)
- *
- * Both are appended to the view, whose other columns stay as they were.
- * Rows already completed under version 1 are chained in (end_ms, id) order.
- */
-#define TRAIL_VIEW_V2_COLUMNS TRAIL_VIEW_V1_COLUMNS ",\n seq, hash"
-
-static const char schema_v2[] =
-        "ALTER TABLE records ADD COLUMN seq INTEGER;\n"
-        "ALTER TABLE records ADD COLUMN hash TEXT;\n"
-        "CREATE UNIQUE INDEX records_seq ON records(seq);\n"
-        "CREATE INDEX records_vm_id ON records(vm_id);\n"
-        "DROP VIEW trail;\n"
-        "CREATE VIEW trail AS SELECT\n"
-        TRAIL_VIEW_V2_COLUMNS "\n"
-        " FROM records;\n";
-
-/*
- * Schema version 3: the login uid and audit session id, which survive sudo
- * and su and so still name the human behind a service account.
- *
- *   login_uid     /proc/PID/loginuid of the client at accept time; NULL
- *                 when it had none (a service, or no pam_loginuid) or the
- *                 row is the daemon's own
- *   session_id    /proc/PID/sessionid likewise
- *   hash_version  encoding the row's hash was computed with (see
- *                 common/trail_hash.h): 1 for rows chained before this
- *                 version, 2 since; NULL while PENDING
- *
- * All three are appended to the view.  No hash is recomputed: old rows
- * keep encoding 1, which does not cover the new columns (they are NULL).
- */
-static const char schema_v3[] =
-        "ALTER TABLE records ADD COLUMN login_uid INTEGER;\n"
-        "ALTER TABLE records ADD COLUMN session_id INTEGER;\n"
-        "ALTER TABLE records ADD COLUMN hash_version INTEGER;\n"
-        "UPDATE records SET hash_version = 1 WHERE seq IS NOT NULL;\n"
-        "DROP VIEW trail;\n"
-        "CREATE VIEW trail AS SELECT\n"
-        TRAIL_VIEW_V2_COLUMNS ",\n"
-        " login_uid, session_id, hash_version\n"
-        " FROM records;\n"
-        "PRAGMA user_version = 3;";
-
-static void chainer_done(struct chainer *c) {
-        sqlite3_finalize(c->set_seq);
-        sqlite3_finalize(c->read);
-        sqlite3_finalize(c->set_hash);
-        trail_hasher_free(c->h);
-        *c = (struct chainer) {};
-}
-
-/*
- * Returns an SQLite result code.  schema2: the table has no hash_version
- * yet (the migration to version 2), so rows get encoding 1 and migration
- * 3 records that; otherwise rows get TRAIL_HASH_VERSION.
- */
-static int chainer_init(struct chainer *c, sqlite3 *db, bool schema2) {
-        int rc;
-
-        *c = (struct chainer) {};
-        if (trail_hasher_new(&c->h) < 0)
-                return SQLITE_NOMEM;
-        rc = sqlite3_prepare_v3(db,
-                                schema2 ? "UPDATE records SET seq = ?1 WHERE id = ?2"
-                                        : "UPDATE records SET seq = ?1, hash_version = ?3 WHERE id = ?2",
-                                -1, SQLITE_PREPARE_PERSISTENT, &c->set_seq, NULL);
-        c->version = schema2 ? 0 : TRAIL_HASH_VERSION;
-        if (rc == SQLITE_OK)
-                rc = sqlite3_prepare_v3(db,
-                                        schema2 ? "SELECT " TRAIL_HASH_SCHEMA2_COLUMNS " FROM records WHERE id = ?1"
-                                                : "SELECT " TRAIL_HASH_COLUMNS " FROM records WHERE id = ?1",
-                                        -1, SQLITE_PREPARE_PERSISTENT, &c->read, NULL);
-        if (rc == SQLITE_OK)
-                rc = sqlite3_prepare_v3(db, "UPDATE records SET hash = ?1 WHERE id = ?2", -1,
-                                        SQLITE_PREPARE_PERSISTENT, &c->set_hash, NULL);
-        if (rc != SQLITE_OK)
-                chainer_done(c);
-        return rc;
-}
-
-static int chain_one(struct chainer *c, int64_t id, int64_t seq, unsigned char hash[TRAIL_HASH_SIZE]);
-
-static int migrate_1_to_2(sqlite3 *db) {
-        _cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
-        unsigned char hash[TRAIL_HASH_SIZE] = {};
-        struct chainer c;
-        int64_t seq = 0;
-        int rc;
-
-        rc = sqlite3_exec(db, schema_v2, NULL, NULL, NULL);
-        if (rc != SQLITE_OK)
-                return rc;
-        rc = chainer_init(&c, db, true);
-        if (rc != SQLITE_OK)
-                return rc;
-        rc = sqlite3_prepare_v2(db, "SELECT id FROM records WHERE result <> 'PENDING' ORDER BY end_ms, id",
-                                -1, &s, NULL);
-        while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW)
-                rc = chain_one(&c, sqlite3_column_int64(s, 0), ++seq, hash);
-        chainer_done(&c);
-        if (rc != SQLITE_DONE && rc != SQLITE_OK)
-                return rc;
-        return sqlite3_exec(db, "PRAGMA user_version = 2", NULL, NULL, NULL);
-}
-
-static int migrate_2_to_3(sqlite3 *db) {
-        return sqlite3_exec(db, schema_v3, NULL, NULL, NULL);
-}
-
-static int (*const migrations[])(sqlite3 *db) = {
-        migrate_0_to_1,
-        migrate_1_to_2,
-        migrate_2_to_3,
-};
-
-#define AUDIT_SCHEMA_VERSION ((int) ELEMENTSOF(migrations))
-
-/*
- * Give row id the given seq, read it back and store its hash, chained on
- * hash (the previous row's), which is replaced by the row's own.  Runs
- * inside the caller's transaction; returns an SQLite result code.  Used by
- * the migration too, which has no struct audit yet.
- */
-static int chain_one(struct chainer *c, int64_t id, int64_t seq, unsigned char hash[TRAIL_HASH_SIZE]) {
-        _cleanup_(stmt_resetp) sqlite3_stmt *u = c->set_seq, *r = c->read, *h = c->set_hash;
-        char hex[TRAIL_HASH_HEX_SIZE];
-        unsigned char out[TRAIL_HASH_SIZE];
-        int rc;
-
-        if ((rc = sqlite3_bind_int64(u, 1, seq)) != SQLITE_OK || (rc = sqlite3_bind_int64(u, 2, id)) != SQLITE_OK ||
-            (c->version && (rc = sqlite3_bind_int(u, 3, c->version)) != SQLITE_OK))
-                return rc;
-        if ((rc = sqlite3_step(u)) != SQLITE_DONE)
-                return rc;
-        if ((rc = sqlite3_bind_int64(r, 1, id)) != SQLITE_OK)
-                return rc;
-        if ((rc = sqlite3_step(r)) != SQLITE_ROW)
-                return rc == SQLITE_DONE ? SQLITE_INTERNAL : rc;
-        if (trail_hash_row(c->h, hash, r, 0, out) < 0)
-                return SQLITE_NOMEM; /* hash_version is the one just set: only memory can fail */
-        memcpy(hash, out, TRAIL_HASH_SIZE);
-        trail_hash_to_hex(out, hex);
-        if ((rc = sqlite3_bind_text(h, 1, hex, -1, SQLITE_TRANSIENT)) != SQLITE_OK ||
-            (rc = sqlite3_bind_int64(h, 2, id)) != SQLITE_OK)
-                return rc;
-        rc = sqlite3_step(h);
-        return rc == SQLITE_DONE ? SQLITE_OK : rc;
-}
-
-static int sqlite_to_errno(int rc) {
-        switch (rc & 0xff) {
-        case SQLITE_OK:
-        case SQLITE_ROW:
-        case SQLITE_DONE:
-                return 0;
-        case SQLITE_FULL:
-                return -ENOSPC;
-        case SQLITE_READONLY:
-                return -EROFS;
-        case SQLITE_BUSY:
-        case SQLITE_LOCKED:
-                return -EBUSY;
-        case SQLITE_NOMEM:
-                return -ENOMEM;
-        case SQLITE_PERM:
-        case SQLITE_AUTH:
-                return -EACCES;
-        case SQLITE_CONSTRAINT:
-                /* Only a reused id can trip the primary key. */
-                return rc == SQLITE_CONSTRAINT_PRIMARYKEY ? -EEXIST : -EINVAL;
-        default:
-                return -EIO;
-        }
-}
-
-/* Log the connection's error message and return the matching -errno. */
+/* The same for an SQLite result code, turned into the matching -errno. */
 static int log_sqlite(struct audit *a, int rc, const char *what) {
-        return log_error_errno(sqlite_to_errno(rc) ?: -EIO, "Failed to %s in %s: %s",
-                               what, a->path, sqlite3_errmsg(a->db));
+        return log_sqlite_errno(a, trail_schema_errno(rc), what);
 }
 
 static void unlockp(pthread_mutex_t **m) {
@@ -463,32 +196,30 @@ static int set_pragmas(struct audit *a) {
 }
 
 /* Checked before any PRAGMA that writes, so a refused file is left as it was. */
-static int check_version(struct audit *a, int64_t *version) {
+static int check_version(struct audit *a, int *version) {
         int r;
 
-        r = query_int64(a, "PRAGMA user_version", version);
+        r = trail_schema_version(a->db, version);
         if (r < 0)
-                return r;
-        if (*version > AUDIT_SCHEMA_VERSION || *version < 0)
+                return log_sqlite_errno(a, r, "PRAGMA user_version");
+        if (*version > TRAIL_SCHEMA_VERSION || *version < 0)
                 return log_error_errno(-EPROTONOSUPPORT,
-                                       "Database %s has schema version %" PRId64
+                                       "Database %s has schema version %d"
                                        ", but this vmtraced only knows versions up to %d; refusing to use it",
-                                       a->path, *version, AUDIT_SCHEMA_VERSION);
+                                       a->path, *version, TRAIL_SCHEMA_VERSION);
         return 0;
 }
 
-static int migrate(struct audit *a, int64_t version) {
-        int r, rc;
-
-        for (; version < AUDIT_SCHEMA_VERSION; version++) {
+/* One step per version, each in its own transaction, so a failed step leaves the file as the one before left it. */
+static int migrate(struct audit *a, int version) {
+        for (; version < TRAIL_SCHEMA_VERSION; version++) {
                 /* IMMEDIATE: take the write lock before reading the schema. */
-                r = exec(a, "BEGIN IMMEDIATE");
+                int r = exec(a, "BEGIN IMMEDIATE");
                 if (r < 0)
                         return r;
-                rc = migrations[version](a->db);
-                if (rc != SQLITE_OK) {
-                        r = log_error_errno(sqlite_to_errno(rc) ?: -EIO,
-                                            "Failed to migrate %s from schema version %" PRId64 ": %s",
+                r = trail_schema_migrate(a->db, version);
+                if (r < 0) {
+                        r = log_error_errno(r, "Failed to migrate %s from schema version %d: %s",
                                             a->path, version, sqlite3_errmsg(a->db));
                         (void) sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
                         return r;
@@ -498,7 +229,7 @@ static int migrate(struct audit *a, int64_t version) {
                         (void) sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
                         return r;
                 }
-                log_info("Migrated %s to schema version %" PRId64, a->path, version + 1);
+                log_info("Migrated %s to schema version %d", a->path, version + 1);
         }
         return 0;
 }
@@ -670,40 +401,26 @@ static void flush_queue_locked(struct audit *a);
 static void drop_queue_locked(struct audit *a);
 static void *retry_main(void *userdata);
 
-int audit_open(const char *path, struct audit **out) {
-        struct audit *a;
-        int64_t version;
+/* The file, created with mode 0640 when it is new, opened read-write. */
+static int open_file(struct audit *a) {
         int r, rc;
 
-        a = calloc(1, sizeof *a);
-        if (!a)
-                return log_oom();
-        pthread_mutex_init(&a->lock, NULL);
-        pthread_cond_init(&a->wake, NULL);
-        a->queue_tail = &a->queue;
-        a->checkpoint_interval = AUDIT_DEFAULT_CHECKPOINT_INTERVAL;
-        a->path = strdup(path);
-        if (!a->path) {
-                audit_close(a);
-                return log_oom();
-        }
-
-        r = create_db_file(path);
-        if (r < 0) {
-                audit_close(a);
+        r = create_db_file(a->path);
+        if (r < 0)
                 return r;
-        }
-
-        rc = sqlite3_open_v2(path, &a->db,
+        rc = sqlite3_open_v2(a->path, &a->db,
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
                              NULL);
-        if (rc != SQLITE_OK) {
-                r = log_error_errno(sqlite_to_errno(rc) ?: -EIO, "Failed to open %s: %s", path,
-                                    a->db ? sqlite3_errmsg(a->db) : sqlite3_errstr(rc));
-                audit_close(a);
-                return r;
-        }
+        if (rc != SQLITE_OK)
+                return log_error_errno(trail_schema_errno(rc), "Failed to open %s: %s", a->path,
+                                       a->db ? sqlite3_errmsg(a->db) : sqlite3_errstr(rc));
         sqlite3_extended_result_codes(a->db, 1);
+        return 0;
+}
+
+/* The schema brought to this version, the statements prepared, the next id and the chain head read. */
+static int load(struct audit *a) {
+        int version, r;
 
         r = check_version(a, &version);
         if (r >= 0)
@@ -717,24 +434,47 @@ int audit_open(const char *path, struct audit **out) {
         a->first_id = a->next_id;
         if (r >= 0)
                 r = load_chain_head(a);
-        if (r >= 0 && (rc = chainer_init(&a->chainer, a->db, false)) != SQLITE_OK)
-                r = log_sqlite(a, rc, "prepare statements");
-        if (r >= 0) {
-                /* The thread takes no signals: they belong to the daemon's event loop. */
-                sigset_t all, old;
-                sigfillset(&all);
-                pthread_sigmask(SIG_SETMASK, &all, &old);
-                r = -pthread_create(&a->retry_thread, NULL, retry_main, a);
-                pthread_sigmask(SIG_SETMASK, &old, NULL);
-                if (r < 0)
-                        log_error_errno(r, "Failed to start the trail retry thread: %m");
-                a->retry_started = r >= 0;
-        }
+        if (r >= 0 && (r = trail_chainer_new(a->db, TRAIL_SCHEMA_VERSION, &a->chainer)) < 0)
+                r = log_sqlite_errno(a, r, "prepare statements");
+        return r;
+}
+
+static int start_retry_thread(struct audit *a) {
+        sigset_t all, old;
+        int r;
+
+        /* The thread takes no signals: they belong to the daemon's event loop. */
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old);
+        r = -pthread_create(&a->retry_thread, NULL, retry_main, a);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        if (r < 0)
+                return log_error_errno(r, "Failed to start the trail retry thread: %m");
+        a->retry_started = true;
+        return 0;
+}
+
+int audit_open(const char *path, struct audit **out) {
+        struct audit *a;
+        int r;
+
+        a = calloc(1, sizeof *a);
+        if (!a)
+                return log_oom();
+        pthread_mutex_init(&a->lock, NULL);
+        pthread_cond_init(&a->wake, NULL);
+        a->queue_tail = &a->queue;
+        a->checkpoint_interval = AUDIT_DEFAULT_CHECKPOINT_INTERVAL;
+        a->path = strdup(path);
+        r = a->path ? open_file(a) : log_oom();
+        if (r >= 0)
+                r = load(a);
+        if (r >= 0)
+                r = start_retry_thread(a);
         if (r < 0) {
                 audit_close(a);
                 return r;
         }
-
         *out = a;
         return 0;
 }
@@ -749,7 +489,7 @@ void audit_close(struct audit *a) {
                 pthread_mutex_unlock(&a->lock);
                 pthread_join(a->retry_thread, NULL);
         }
-        if (a->db && a->chainer.h) {
+        if (a->db && a->chainer) {
                 pthread_mutex_lock(&a->lock);
                 flush_queue_locked(a);
                 drop_queue_locked(a);
@@ -757,7 +497,7 @@ void audit_close(struct audit *a) {
                         journal_checkpoint(a, "shutdown");
                 pthread_mutex_unlock(&a->lock);
         }
-        chainer_done(&a->chainer);
+        trail_chainer_free(a->chainer);
         sqlite3_finalize(a->stmt_set_task);
         sqlite3_finalize(a->stmt_pending);
         sqlite3_finalize(a->stmt_insert);
@@ -936,7 +676,7 @@ static int finish_step_locked(struct audit *a, const struct audit_record *r) {
  */
 static int complete_locked(struct audit *a, struct audit_record *r, bool insert) {
         unsigned char hash[TRAIL_HASH_SIZE];
-        int r2, rc;
+        int r2;
 
         r2 = exec(a, "BEGIN IMMEDIATE");
         if (r2 < 0)
@@ -944,9 +684,9 @@ static int complete_locked(struct audit *a, struct audit_record *r, bool insert)
         r2 = insert ? insert_locked(a, r, r->result) : finish_step_locked(a, r);
         if (r2 >= 0) {
                 memcpy(hash, a->last_hash, sizeof hash);
-                rc = chain_one(&a->chainer, r->id, a->last_seq + 1, hash);
-                if (rc != SQLITE_OK)
-                        r2 = log_sqlite(a, rc, "chain audit record");
+                r2 = trail_chainer_append(a->chainer, r->id, a->last_seq + 1, hash);
+                if (r2 < 0)
+                        r2 = log_sqlite_errno(a, r2, "chain audit record");
         }
         if (r2 >= 0)
                 r2 = exec(a, "COMMIT");
@@ -1244,7 +984,7 @@ int audit_get_json(struct audit *a, int64_t id, struct json_object **out) {
         _cleanup_(unlockp) _unused_ pthread_mutex_t *m = lock(a);
         _cleanup_(stmt_resetp) sqlite3_stmt *s = a->stmt_get;
         struct json_object *o;
-        int rc, r;
+        int rc;
 
         rc = sqlite3_bind_int64(s, 1, id);
         if (rc != SQLITE_OK)
@@ -1261,7 +1001,7 @@ int audit_get_json(struct audit *a, int64_t id, struct json_object **out) {
         for (int i = 0; i < sqlite3_column_count(s); i++) {
                 struct json_object *v;
 
-                r = column_to_json(s, i, &v);
+                int r = column_to_json(s, i, &v);
                 if (r < 0 || json_object_object_add(o, sqlite3_column_name(s, i), v) < 0) {
                         json_object_put(v);
                         json_object_put(o);
@@ -1299,7 +1039,7 @@ int audit_set_group(struct audit *a, const char *group) {
         return 0;
 }
 
-/* --- issue 5 (control plane): database health for "vmctl status" --- */
+/* Database health for "vmctl status". */
 int audit_health(struct audit *a, char *buf, size_t len) {
         _cleanup_(unlockp) _unused_ pthread_mutex_t *m = lock(a);
         sqlite3_stmt *s = NULL;

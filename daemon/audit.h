@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The audit store: the one place that writes the trail to SQLite.  No other
- * module builds SQL.  Every operation is written in two phases: audit_begin()
+ * daemon module builds SQL; the schema itself (tables, view, versions and
+ * migrations) is common/trail_schema.h's, which vmctl reads the file with
+ * too.  Every operation is written in two phases: audit_begin()
  * inserts a PENDING row and commits it durably (WAL, synchronous=FULL) before
  * anything is sent to a platform; audit_finish() completes it.
  *

@@ -5,7 +5,8 @@
  * in flight, the connection is not read, so a client can never queue more
  * than one message's worth of work or memory.  Any protocol error gets an
  * error reply and closes that connection; nothing a client sends can stop
- * the daemon or other clients.
+ * the daemon or other clients.  Out of file descriptors, it stops accepting
+ * for a while instead of spinning (accept_pause()).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,15 +22,20 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "commands.h"
 #include "control.h"
 #include "log.h"
 #include "macros.h"
 #include "util.h"
 
+/* Out of file descriptors: try accepting again after this long even if no connection closes. */
+#define ACCEPT_RETRY_USEC (1000 * 1000ULL)
+
 struct conn;
 
 struct control_request {
         struct conn *conn;
+        const struct command *cmd;
         int64_t id;
         struct json_object *root;   /* keeps args alive */
         struct json_object *args;
@@ -58,8 +64,10 @@ struct control {
         bool bound;                 /* we bound it (not socket activation): unlink on exit */
         char *path;
         sd_event_source *accept_source;
+        sd_event_source *accept_retry;  /* one-shot timer, armed while accepting is paused */
+        bool fd_starved;            /* said so in the log; cleared by the next accept that works */
         struct control_limits limits;
-        const struct control_command *const *tables;
+        const struct command *table;
         void *userdata;
         struct conn *conns;
         unsigned n_conns;
@@ -69,6 +77,37 @@ struct control {
 
 static void conn_process(struct conn *c);
 static void conn_update(struct conn *c);
+
+/*
+ * accept() failed for want of a file descriptor.  The connection stays in
+ * the backlog and the source is level-triggered, so on_accept() would be
+ * called again at once, for ever: a busy loop that floods the log.  Like
+ * bgpd's pauseaccept, stop watching the socket until a connection closes
+ * (conn_free()) or, as the descriptors may come free elsewhere (a session,
+ * the trail), until ACCEPT_RETRY_USEC have passed.
+ */
+static void accept_pause(struct control *ctl, int error) {
+        if (!ctl->fd_starved)
+                log_warning_errno(error, "Failed to accept a control connection: %m; "
+                                  "not accepting until a connection closes.");
+        ctl->fd_starved = true;
+        (void) sd_event_source_set_enabled(ctl->accept_source, SD_EVENT_OFF);
+        (void) sd_event_source_set_time_relative(ctl->accept_retry, ACCEPT_RETRY_USEC);
+        (void) sd_event_source_set_enabled(ctl->accept_retry, SD_EVENT_ONESHOT);
+}
+
+/* Switching on what is on, or off what is off, is free: no need to know whether it was paused. */
+static void accept_resume(struct control *ctl) {
+        if (!ctl->accept_source)
+                return;   /* stopped */
+        (void) sd_event_source_set_enabled(ctl->accept_retry, SD_EVENT_OFF);
+        (void) sd_event_source_set_enabled(ctl->accept_source, SD_EVENT_ON);
+}
+
+static int on_accept_retry(sd_event_source *s _unused_, uint64_t usec _unused_, void *userdata) {
+        accept_resume(userdata);
+        return 0;
+}
 
 static void conn_free(struct conn *c) {
         struct control *ctl = c->ctl;
@@ -88,6 +127,7 @@ static void conn_free(struct conn *c) {
         proto_reader_done(&c->reader);
         free(c->out);
         free(c);
+        accept_resume(ctl);   /* a descriptor is free again */
 }
 
 static void conn_flush(struct conn *c) {
@@ -145,11 +185,10 @@ static void conn_error(struct conn *c, int64_t id, enum proto_error e, const cha
         c->closing = true;
 }
 
-static const struct control_command *find_command(struct control *ctl, const char *name) {
-        for (const struct control_command *const *t = ctl->tables; *t; t++)
-                for (const struct control_command *cmd = *t; cmd->name; cmd++)
-                        if (strcmp(cmd->name, name) == 0)
-                                return cmd;
+static const struct command *find_command(struct control *ctl, const char *name) {
+        for (const struct command *cmd = ctl->table; cmd->name; cmd++)
+                if (strcmp(cmd->name, name) == 0)
+                        return cmd;
         return NULL;
 }
 
@@ -162,7 +201,7 @@ static void conn_handle(struct conn *c, const char *line, size_t len) {
                 conn_error(c, 0, r == -EPROTONOSUPPORT ? PROTO_E_VERSION : PROTO_E_BAD_REQUEST, why);
                 return;
         }
-        const struct control_command *cmd = find_command(c->ctl, pr.command);
+        const struct command *cmd = find_command(c->ctl, pr.command);
         if (!cmd) {
                 snprintf(why, sizeof why, "unknown command \"%.64s\"", pr.command);
                 conn_error(c, pr.id, PROTO_E_UNKNOWN_COMMAND, why);
@@ -175,15 +214,15 @@ static void conn_handle(struct conn *c, const char *line, size_t len) {
                 json_object_put(pr.root);
                 return;
         }
-        *req = (struct control_request) { .conn = c, .id = pr.id, .root = pr.root, .args = pr.args };
+        *req = (struct control_request) { .conn = c, .cmd = cmd, .id = pr.id, .root = pr.root, .args = pr.args };
         c->inflight = req;
         log_debug("Request %s from uid=%u pid=%d.", cmd->name, c->peer.uid, c->peer.pid);
-        /* Authorisation in one place, for every command of every table; default deny. */
+        /* Authorisation in one place, for every command; default deny. */
         if (!c->ctl->authorize) {
                 control_reply(req, PROTO_E_DENIED, "no authorisation configured", NULL);
                 return;
         }
-        if (!c->ctl->authorize(req, cmd->name, c->ctl->userdata))
+        if (!c->ctl->authorize(req, c->ctl->userdata))
                 return;
         if (c->ctl->n_operations >= c->ctl->limits.max_operations) {
                 log_warning("Control client uid=%u pid=%d: %s refused, %u operations in flight (max-operations).",
@@ -388,13 +427,59 @@ static int on_accept(sd_event_source *s _unused_, int fd, uint32_t revents _unus
         int cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 
         if (cfd < 0) {
-                if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+                if (errno == EMFILE || errno == ENFILE)
+                        accept_pause(ctl, -errno);
+                else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
                         log_error_errno(-errno, "Failed to accept a control connection: %m");
                 return 0;
+        }
+        if (ctl->fd_starved) {
+                ctl->fd_starved = false;
+                log_info("Accepting control connections again.");
         }
         int r = conn_new(ctl, cfd);
         if (r < 0)
                 log_error_errno(r, "Failed to set up a control connection: %m");
+        return 0;
+}
+
+/* 1 when somebody accepts connections on sa, 0 when nobody does, or a negative errno: cannot tell. */
+static int socket_in_use(const struct sockaddr_un *sa) {
+        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+        if (fd < 0)
+                return -errno;
+        if (connect(fd, (const struct sockaddr *) sa, sizeof *sa) == 0)
+                return 1;
+        /* A listener whose backlog is full is as alive as one that answers. */
+        if (errno == EAGAIN || errno == EINPROGRESS)
+                return 1;
+        if (errno == ECONNREFUSED || errno == ENOENT)
+                return 0;
+        return -errno;
+}
+
+/*
+ * A socket file an earlier run left behind would make bind() fail, so it is
+ * removed, but only when nobody answers on it: unlinking the socket of an
+ * instance still running would leave that one serving a name nobody can
+ * reach, and the trail with two writers.  Anything but a socket is left
+ * alone (bind() then says why).
+ */
+static int remove_stale_socket(const struct sockaddr_un *sa) {
+        const char *path = sa->sun_path;
+        struct stat st;
+
+        if (lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode))
+                return 0;
+        int r = socket_in_use(sa);
+        if (r > 0)
+                return log_error_errno(-EADDRINUSE, "Refusing to start: another vmtraced is serving %s.", path);
+        if (r < 0)
+                return log_error_errno(r, "Refusing to start: cannot tell whether %s is still served: %m", path);
+        if (unlink(path) < 0 && errno != ENOENT)
+                return log_error_errno(-errno, "Failed to remove the stale socket %s: %m", path);
+        log_info("Removed the stale socket %s: nobody answered on it.", path);
         return 0;
 }
 
@@ -420,13 +505,12 @@ static int control_listen(struct control *ctl, const char *path) {
         if (fd < 0)
                 return log_error_errno(-errno, "Failed to create socket: %m");
 
-        /* A stale socket from an earlier run would make bind() fail; anything else is left alone. */
-        struct stat st;
-        if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
-                (void) unlink(path);
+        int r = remove_stale_socket(&sa);
+        if (r < 0)
+                return r;
 
         mode_t old = umask(0117);   /* 0660: the operators' group may connect, others may not */
-        int r = bind(fd, (struct sockaddr *) &sa, sizeof sa);
+        r = bind(fd, (struct sockaddr *) &sa, sizeof sa);
         umask(old);
         if (r < 0)
                 return log_error_errno(-errno, "Failed to bind %s: %m", path);
@@ -441,14 +525,14 @@ static int control_listen(struct control *ctl, const char *path) {
 }
 
 int control_new(sd_event *event, const char *path, const struct control_limits *limits,
-                const struct control_command *const *tables, void *userdata, struct control **out) {
+                const struct command *table, void *userdata, struct control **out) {
         struct control *ctl = calloc(1, sizeof *ctl);
         int r;
 
         if (!ctl)
                 return log_oom();
         *ctl = (struct control) {
-                .event = event, .fd = -1, .limits = *limits, .tables = tables, .userdata = userdata,
+                .event = event, .fd = -1, .limits = *limits, .table = table, .userdata = userdata,
         };
         ctl->path = strdup(path);
         if (!ctl->path) {
@@ -459,6 +543,12 @@ int control_new(sd_event *event, const char *path, const struct control_limits *
         if (r < 0)
                 goto fail;
         r = sd_event_add_io(event, &ctl->accept_source, ctl->fd, EPOLLIN, on_accept, ctl);
+        /* Made now, off: when it is needed there may be no descriptor left for a timerfd. */
+        if (r >= 0)
+                r = sd_event_add_time_relative(event, &ctl->accept_retry, CLOCK_MONOTONIC, ACCEPT_RETRY_USEC, 0,
+                                               on_accept_retry, ctl);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(ctl->accept_retry, SD_EVENT_OFF);
         if (r < 0) {
                 log_error_errno(r, "Failed to watch the control socket: %m");
                 goto fail;
@@ -475,6 +565,7 @@ void control_stop(struct control *ctl) {
         if (!ctl)
                 return;
         ctl->accept_source = sd_event_source_disable_unref(ctl->accept_source);
+        ctl->accept_retry = sd_event_source_disable_unref(ctl->accept_retry);
         if (ctl->fd >= 0) {
                 close(ctl->fd);
                 ctl->fd = -1;
@@ -527,6 +618,10 @@ unsigned control_operations_in_flight(const struct control *ctl) {
 
 const struct peer *control_request_peer(const struct control_request *req) {
         return &req->conn->peer;
+}
+
+const struct command *control_request_command(const struct control_request *req) {
+        return req->cmd;
 }
 
 struct json_object *control_request_args(const struct control_request *req) {

@@ -4,7 +4,8 @@
  * takes the listening socket (from systemd or bound by itself), accepts,
  * reads the peer's credentials from the kernel once per connection, frames
  * and decodes messages, enforces limits, and dispatches each request through
- * a command table.  Handlers never see a file descriptor; they answer with
+ * the command table it is given (commands.h), after the one authorizer has
+ * let it pass.  Handlers never see a file descriptor; they answer with
  * control_reply(), at once or later from the event loop.
  */
 #ifndef VMT_CONTROL_H
@@ -17,6 +18,7 @@
 
 #include "proto.h"
 
+struct command;
 struct json_object;
 struct control;
 struct control_request;
@@ -53,11 +55,6 @@ static inline int64_t peer_session_id(const struct peer *p) {
         return p->sessionid == PEER_UNSET ? -1 : (int64_t) p->sessionid;
 }
 
-struct control_command {
-        const char *name;
-        void (*handler)(struct control_request *req, void *userdata);
-};
-
 struct control_limits {
         size_t max_message;        /* bytes per request line */
         uint64_t idle_timeout_usec;
@@ -67,18 +64,19 @@ struct control_limits {
 };
 
 /*
- * tables: NULL-terminated list of command tables, each ended by an entry
- * with a NULL name (one table per area: core, operations, ...).
+ * table: the commands, ended by an entry with a NULL name (the daemon's is
+ * commands[]; control.c reads only their names and handlers).  userdata
+ * goes to the handlers and the authorizer.
  */
 int control_new(sd_event *event, const char *path, const struct control_limits *limits,
-                const struct control_command *const *tables, void *userdata, struct control **out);
+                const struct command *table, void *userdata, struct control **out);
 /*
- * Called before every request is dispatched, whatever table its command
- * comes from, so that no command can forget the check.  Returns true to go
- * on; false after it has answered req itself (a refusal).  Without an
- * authorizer every request is refused.
+ * Called before every request is dispatched, whatever its command, so that
+ * no command can forget the check; control_request_command() tells which.
+ * Returns true to go on; false after it has answered req itself (a
+ * refusal).  Without an authorizer every request is refused.
  */
-typedef bool (*control_authorize_fn)(struct control_request *req, const char *command, void *userdata);
+typedef bool (*control_authorize_fn)(struct control_request *req, void *userdata);
 void control_set_authorizer(struct control *c, control_authorize_fn fn);
 /* New limits (after a reload) apply to new connections and requests. */
 void control_set_limits(struct control *c, const struct control_limits *limits);
@@ -93,6 +91,12 @@ void control_free(struct control *c);
 unsigned control_connection_count(const struct control *c);
 
 const struct peer *control_request_peer(const struct control_request *req);
+/*
+ * The line of the command table the request was dispatched by; never NULL.
+ * The line belongs to the table, not to req, so it may be kept after req
+ * is answered.
+ */
+const struct command *control_request_command(const struct control_request *req);
 struct json_object *control_request_args(const struct control_request *req);
 
 /*

@@ -24,9 +24,9 @@
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 
-#include "admin.h"
 #include "audit.h"
 #include "backend.h"
+#include "commands.h"
 #include "config.h"
 #include "control.h"
 #include "daemon.h"
@@ -34,10 +34,8 @@
 #include "log.h"
 #include "macros.h"
 #include "manager.h"
-#include "operation.h"
 #include "policy.h"
 #include "pool.h"
-#include "query.h"
 #include "recovery.h"
 
 #define DEFAULT_CONFIG VMT_DEFAULT_CONFIG
@@ -45,78 +43,6 @@
 /* How often STATUS= is refreshed, and the drain re-checked. */
 #define STATUS_INTERVAL_USEC (5 * USEC_PER_SEC)
 #define DRAIN_POLL_USEC (100 * 1000ULL)
-
-static void handle_ping(struct control_request *req, void *userdata _unused_) {
-        control_reply(req, PROTO_OK, NULL, NULL);
-}
-
-static const struct control_command core_commands[] = {
-        { "ping", handle_ping },
-        {},
-};
-
-/* VM operations: each request names one kind; the trail logic is operation.c's. */
-#define OPERATION_HANDLER(fn, kind) \
-        static void fn(struct control_request *req, void *userdata) { \
-                operation_submit(userdata, req, kind); \
-        }
-OPERATION_HANDLER(handle_rename, OP_RENAME)
-OPERATION_HANDLER(handle_cpu, OP_CPU)
-OPERATION_HANDLER(handle_memory, OP_MEMORY)
-OPERATION_HANDLER(handle_disk_grow, OP_DISK_GROW)
-OPERATION_HANDLER(handle_disk_add, OP_DISK_ADD)
-OPERATION_HANDLER(handle_start, OP_START)
-OPERATION_HANDLER(handle_stop, OP_STOP)   /* "guest": true makes it OP_STOP_GUEST */
-OPERATION_HANDLER(handle_reset, OP_RESET)
-OPERATION_HANDLER(handle_suspend, OP_SUSPEND)
-OPERATION_HANDLER(handle_clone, OP_CLONE)
-OPERATION_HANDLER(handle_migrate, OP_MIGRATE)
-OPERATION_HANDLER(handle_snapshot_create, OP_SNAPSHOT_CREATE)
-OPERATION_HANDLER(handle_snapshot_revert, OP_SNAPSHOT_REVERT)
-OPERATION_HANDLER(handle_snapshot_remove, OP_SNAPSHOT_REMOVE)
-OPERATION_HANDLER(handle_destroy, OP_DESTROY)
-
-static void handle_cancel(struct control_request *req, void *userdata) {
-        operation_cancel(userdata, req);
-}
-
-static void handle_list(struct control_request *req, void *userdata) {
-        query_list(userdata, req);
-}
-
-static void handle_show(struct control_request *req, void *userdata) {
-        query_show(userdata, req);
-}
-
-static const struct control_command operation_commands[] = {
-        { "rename", handle_rename },
-        { "cpu", handle_cpu },
-        { "memory", handle_memory },
-        { "disk-grow", handle_disk_grow },
-        { "disk-add", handle_disk_add },
-        { "start", handle_start },
-        { "stop", handle_stop },
-        { "reset", handle_reset },
-        { "suspend", handle_suspend },
-        { "clone", handle_clone },
-        { "migrate", handle_migrate },
-        { "snapshot-create", handle_snapshot_create },
-        { "snapshot-revert", handle_snapshot_revert },
-        { "snapshot-remove", handle_snapshot_remove },
-        { "destroy", handle_destroy },
-        { "cancel", handle_cancel },
-        { "list", handle_list },
-        { "show", handle_show },
-        {},
-};
-
-/* Every request is dispatched through these tables and nowhere else; each area adds its table here. */
-static const struct control_command *const command_tables[] = {
-        core_commands,
-        admin_commands,
-        operation_commands,
-        NULL,
-};
 
 static struct control_limits limits_from_config(const struct config *c) {
         return (struct control_limits) {
@@ -126,17 +52,6 @@ static struct control_limits limits_from_config(const struct config *c) {
                 .max_connections_per_uid = c->limits.max_connections_per_uid,
                 .max_operations = c->limits.max_operations,
         };
-}
-
-/* Every request passes here first (control.c calls it): shutdown, then policy. */
-static bool authorize(struct control_request *req, const char *command, void *userdata) {
-        struct manager *m = userdata;
-
-        if (m->stopping && strcmp(command, "ping") != 0 && strcmp(command, "status") != 0) {
-                control_reply(req, PROTO_E_UNAVAILABLE, "vmtraced is shutting down", NULL);
-                return false;
-        }
-        return policy_admit_command(m, req, command);
 }
 
 static void notify_status(struct manager *m) {
@@ -313,11 +228,9 @@ static int on_trail_check(sd_event_source *s, uint64_t usec, void *userdata) {
         return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
 }
 
-/* The loop with its signals, watchdog and the trail's state check. */
-static int manager_event_new(struct manager *m) {
-        int r = sd_event_default(&m->event);
-        if (r < 0)
-                return log_error_errno(r, "Failed to create event loop: %m");
+/* The loop's signals, watchdog and the trail's state check. */
+static int manager_event_setup(struct manager *m) {
+        int r;
 
         /* Blocked before any thread exists, so workers inherit the mask and signals go to the loop. */
         sigset_t mask;
@@ -355,6 +268,23 @@ static int manager_new(const char *config_path, struct manager **out) {
         r = config_load(config_path, &m->config);
         if (r < 0)
                 return r;
+        r = sd_event_default(&m->event);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create event loop: %m");
+        /*
+         * The socket first: a second instance started by mistake stops here,
+         * before it opens the trail, logs in, or takes the first one's
+         * PENDING rows for a crash's.  No request is read before the loop
+         * runs, so recovery still comes before any of them.
+         */
+        const struct control_limits limits = limits_from_config(m->config);
+        r = control_new(m->event, m->config->socket_path, &limits, commands, m, &m->control);
+        if (r < 0)
+                return r;
+        control_set_authorizer(m->control, gate_dispatch);
+        r = manager_socket_access(m);
+        if (r < 0)
+                return r;
         r = audit_open(m->config->database, &m->audit);
         if (r < 0)
                 return r;
@@ -365,7 +295,7 @@ static int manager_new(const char *config_path, struct manager **out) {
                 if (r < 0)
                         return r;
         }
-        r = manager_event_new(m);
+        r = manager_event_setup(m);
         if (r < 0)
                 return r;
 
@@ -375,15 +305,6 @@ static int manager_new(const char *config_path, struct manager **out) {
                 return r;
         /* An earlier run's PENDING rows, resolved before any new request. */
         r = recovery_run(m->audit, m->pools);
-        if (r < 0)
-                return r;
-
-        const struct control_limits limits = limits_from_config(m->config);
-        r = control_new(m->event, m->config->socket_path, &limits, command_tables, m, &m->control);
-        if (r < 0)
-                return r;
-        control_set_authorizer(m->control, authorize);
-        r = manager_socket_access(m);
         if (r < 0)
                 return r;
         r = sd_event_add_time_relative(m->event, NULL, CLOCK_MONOTONIC, STATUS_INTERVAL_USEC, 0, on_status_timer, m);

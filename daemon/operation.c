@@ -482,7 +482,7 @@ static void operation_queue(struct operation *op) {
                 operation_fail(op, r, r == -EOPNOTSUPP ? OP_FAULT_UNSUPPORTED : OP_FAULT_INVALID, ep->name, why);
                 return;
         }
-        if (!op->admitted && !policy_admit_operation(op->manager, op->req, op->kind, ep, op->args.vm)) {
+        if (!op->admitted && !gate_target(op->manager, op->req, ep, op->args.vm)) {
                 op->req = NULL;   /* answered */
                 operation_free(op);
                 return;
@@ -540,25 +540,18 @@ static void lookup_done(void *userdata, struct fanout_result *res, size_t n) {
  */
 static void lookup_start(struct operation *op) {
         struct manager *m = op->manager;
-        size_t n = pool_set_size(m->pools), allowed = 0;
-        _cleanup_free_ bool *mask = calloc(n, sizeof *mask);
+        _cleanup_free_ bool *mask = calloc(pool_set_size(m->pools), sizeof *mask);
 
         if (!mask) {
                 control_reply(TAKE_PTR(op->req), PROTO_E_INTERNAL, "out of memory", NULL);
                 operation_free(op);
                 return;
         }
-        for (size_t i = 0; i < n; i++) {
-                mask[i] = policy_allows(m, op->req, policy_command_for_op(op->kind),
-                                        pool_endpoint(pool_set_nth(m->pools, i))->name, op->args.vm);
-                allowed += mask[i];
-        }
-        if (allowed == 0) {
-                /* The one decision, with no endpoint: it refuses, recorded and answered by the gate. */
-                if (!policy_admit_operation(m, op->req, op->kind, NULL, op->args.vm))
-                        op->req = NULL;
-                else
-                        control_reply(TAKE_PTR(op->req), PROTO_E_INTERNAL, "policy disagrees with itself", NULL);
+        if (gate_endpoints(m, op->req, op->args.vm, mask) == 0) {
+                /* The one decision, with no endpoint left: refused, recorded and answered by the gate. */
+                if (gate_target(m, op->req, NULL, op->args.vm))
+                        control_reply(op->req, PROTO_E_INTERNAL, "the policy disagrees with itself", NULL);
+                op->req = NULL;
                 operation_free(op);
                 return;
         }
@@ -609,22 +602,9 @@ static struct operation *inflight_find(int64_t trail_id) {
         return NULL;
 }
 
-/* A refused cancel is itself on the record. */
-static void cancel_denied(struct manager *m, const struct peer *peer, const struct operation *op, int64_t trail_id) {
-        char why[128];
-        struct audit_record rec = record_settled_by_peer(peer, "CancelTask", AUDIT_RESULT_DENIED, NULL, why);
-
-        rec.vm_name = op->args.vm;   /* op->target belongs to the worker */
-        snprintf(why, sizeof why, "trail #%" PRId64 " belongs to uid %u", trail_id, (unsigned) op->peer.uid);
-        log_warning("Refused cancel of trail #%" PRId64 " by uid=%u pid=%d.", trail_id, (unsigned) peer->uid,
-                    (int) peer->pid);
-        if (audit_insert(m->audit, &rec) < 0)
-                log_error("Trail row for a refused cancel could not be written.");
-}
-
 void operation_cancel(struct manager *m, struct control_request *req) {
         const struct peer *peer = control_request_peer(req);
-        char why[256];
+        char why[256], owner[128];
         int64_t id;
 
         if (proto_arg_int(control_request_args(req), "trail_id", 1, INT64_MAX, &id, why, sizeof why) < 0) {
@@ -637,12 +617,12 @@ void operation_cancel(struct manager *m, struct control_request *req) {
                 control_reply(req, PROTO_E_NOT_FOUND, why, NULL);
                 return;
         }
-        if (peer->uid != 0 && peer->uid != op->peer.uid) {
-                cancel_denied(m, peer, op, id);
-                snprintf(why, sizeof why, "trail #%" PRId64 " was started by another user", id);
-                control_reply(req, PROTO_E_DENIED, why, NULL);
+        /* The row says whose it is; the reply does not tell the caller. */
+        snprintf(owner, sizeof owner, "trail #%" PRId64 " belongs to uid %u", id, (unsigned) op->peer.uid);
+        snprintf(why, sizeof why, "trail #%" PRId64 " was started by another user", id);
+        /* op->target belongs to the worker: the row names the VM as asked. */
+        if (!gate_owner(m, req, op->peer.uid, pool_endpoint(op->pool)->name, op->args.vm, owner, why))
                 return;
-        }
         log_info("Trail #%" PRId64 ": uid=%u asks to cancel.", id, (unsigned) peer->uid);
         atomic_store(&op->cancel, true);
         control_reply(req, PROTO_OK, NULL, NULL);

@@ -37,8 +37,8 @@ enum proto_error operation_reply_code(int r);
 
 /*
  * "cancel" {"trail_id": N}: ask the operation in flight with that trail id
- * to cancel its task.  Allowed for the operator who started it and root;
- * anyone else is refused (a DENIED row).
+ * to cancel its task.  Allowed for the operator who started it, root and
+ * the admin-group (gate_owner()); anyone else is refused (a DENIED row).
  */
 void operation_cancel(struct manager *m, struct control_request *req);
 

@@ -1,41 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Policy rules and the decision; see policy.h.  The gates that apply it to
- * requests are in policy_gate.c, so that the config parser and its tests
- * link without the control socket and the trail.
+ * requests are in policy_gate.c: this file is the pure part, which the
+ * config parser needs to check the commands a rule names.
  */
 #include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "commands.h"
 #include "control.h"
 #include "macros.h"
 #include "policy.h"
 #include "util.h"
-
-const char *const policy_commands[] = {
-        "rename", "cpu", "memory", "disk", "start", "stop", "reset", "suspend",
-        "clone", "migrate", "snapshot", "destroy", "list", "show", NULL,
-};
-
-static const char *const op_commands[_OP_MAX] = {
-        [OP_RENAME] = "rename",
-        [OP_CPU] = "cpu",
-        [OP_MEMORY] = "memory",
-        [OP_DISK_GROW] = "disk",
-        [OP_DISK_ADD] = "disk",
-        [OP_START] = "start",
-        [OP_STOP] = "stop",
-        [OP_STOP_GUEST] = "stop",
-        [OP_RESET] = "reset",
-        [OP_SUSPEND] = "suspend",
-        [OP_CLONE] = "clone",
-        [OP_MIGRATE] = "migrate",
-        [OP_SNAPSHOT_CREATE] = "snapshot",
-        [OP_SNAPSHOT_REVERT] = "snapshot",
-        [OP_SNAPSHOT_REMOVE] = "snapshot",
-        [OP_DESTROY] = "destroy",
-};
 
 static bool list_has(char *const *list, const char *s) {
         for (; list && *list; list++)
@@ -45,15 +22,10 @@ static bool list_has(char *const *list, const char *s) {
 }
 
 bool policy_command_valid(const char *name) {
-        return list_has((char *const *) policy_commands, name);
-}
-
-const char *policy_command_for_op(enum op_kind kind) {
-        return kind < _OP_MAX && op_commands[kind] ? op_commands[kind] : "unknown";
-}
-
-void policy_command_for_wire(const char *wire, char *buf, size_t len) {
-        snprintf(buf, len, "%.*s", (int) strcspn(wire, "-"), wire);
+        for (const struct command *cmd = commands; cmd->name; cmd++)
+                if (cmd->policy && strcmp(cmd->policy, name) == 0)
+                        return true;
+        return false;
 }
 
 static void strv_free(char **l) {
@@ -130,6 +102,15 @@ static bool rule_grants(const struct policy_rule *r, const char *command, const 
         return true;
 }
 
+/* The refusal: what was asked, and which of the user's rules did not cover it (considered). */
+static void why_denied(const struct peer *p, const char *command, const char *endpoint, const char *vm,
+                       const char *considered, char *why, size_t whylen) {
+        snprintf(why, whylen, "default deny: no rule grants %s%s%s%s%s to %s (uid %u)%s%s%s", command,
+                 vm || endpoint ? " of " : "", strempty(endpoint), endpoint && vm ? ":" : "", strempty(vm), p->user,
+                 (unsigned) p->uid, *considered ? "; rules for this user that do not cover it: " : "", considered,
+                 *considered ? "" : "; no rule names this user or its groups");
+}
+
 bool policy_check(const struct policy_rule *rules, const char *admin_group, const struct peer *p,
                   const char *command, const char *endpoint, const char *vm, char *why, size_t whylen) {
         char considered[256] = "";
@@ -156,10 +137,7 @@ bool policy_check(const struct policy_rule *rules, const char *admin_group, cons
                         off += n > 0 ? (size_t) n : 0;
                 }
         }
-        snprintf(why, whylen, "default deny: no rule grants %s%s%s%s%s to %s (uid %u)%s%s%s", command,
-                 vm || endpoint ? " of " : "", endpoint ? endpoint : "", endpoint && vm ? ":" : "", vm ? vm : "",
-                 p->user, (unsigned) p->uid, *considered ? "; rules for this user that do not cover it: " : "",
-                 considered, *considered ? "" : "; no rule names this user or its groups");
+        why_denied(p, command, endpoint, vm, considered, why, whylen);
         return false;
 }
 

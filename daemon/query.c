@@ -82,7 +82,7 @@ static void list_done(void *userdata, struct fanout_result *res, size_t n) {
                         struct json_object *name = NULL;
                         json_object_object_get_ex(vm, "name", &name);
                         /* A rule limited to some VMs or endpoints also limits what the operator sees. */
-                        if (!policy_allows(q->manager, q->req, "list", ep, json_object_get_string(name)))
+                        if (!gate_allows(q->manager, q->req, ep, json_object_get_string(name)))
                                 continue;
                         tag_endpoint(vm, ep);
                         json_object_array_add(vms, json_object_get(vm));
@@ -113,11 +113,8 @@ void query_list(struct manager *m, struct control_request *req) {
 
 static void show_found(struct query *q, struct fanout_result *found) {
         const struct endpoint_config *ep = pool_endpoint(found->pool);
-        struct json_object *out;
+        struct json_object *out = json_object_new_object();
 
-        if (!policy_admit_target(q->manager, q->req, "show", "ShowVM", ep, q->args.vm))
-                return;   /* refused: recorded and answered */
-        out = json_object_new_object();
         tag_endpoint(found->data, ep->name);
         json_object_object_add(out, "vm", json_object_get(found->data));
         control_reply(q->req, PROTO_OK, NULL, out);
@@ -146,6 +143,34 @@ static void show_done(void *userdata, struct fanout_result *res, size_t n) {
         query_free(q);
 }
 
+/*
+ * The policy decides before anything is read, as for operations: on one
+ * endpoint with the VM as named; over several, by asking only the
+ * endpoints it allows.  1 when refused (answered), else fanout's answer.
+ */
+static int show_one(struct query *q, struct pool *p) {
+        if (!gate_target(q->manager, q->req, pool_endpoint(p), q->args.vm)) {
+                query_free(q);
+                return 1;
+        }
+        return fanout_one(p, show_fn, show_done, q);
+}
+
+static int show_some(struct query *q) {
+        struct manager *m = q->manager;
+        _cleanup_free_ bool *mask = calloc(pool_set_size(m->pools), sizeof *mask);
+
+        if (!mask)
+                return -ENOMEM;
+        if (gate_endpoints(m, q->req, q->args.vm, mask) == 0) {
+                if (gate_target(m, q->req, NULL, q->args.vm))
+                        control_reply(q->req, PROTO_E_INTERNAL, "the policy disagrees with itself", NULL);
+                query_free(q);
+                return 1;
+        }
+        return fanout_start(m->pools, mask, show_fn, show_done, q);
+}
+
 void query_show(struct manager *m, struct control_request *req) {
         struct query *q = calloc(1, sizeof *q);
         char why[256];
@@ -163,7 +188,7 @@ void query_show(struct manager *m, struct control_request *req) {
                 return;
         }
         struct pool *p = resolve_endpoint(m->pools, q->args.vm, &q->args.vm);
-        int r = p ? fanout_one(p, show_fn, show_done, q) : fanout_start(m->pools, NULL, show_fn, show_done, q);
+        int r = p ? show_one(q, p) : show_some(q);
         if (r < 0) {
                 control_reply(req, PROTO_E_INTERNAL, "out of memory", NULL);
                 query_free(q);

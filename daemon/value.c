@@ -54,12 +54,15 @@ static void put_disks(FILE *f, const struct op_value *v) {
         }
 }
 
+/* Deeper trees are cut (no platform nests snapshots that far): the names down to here, no empty "()". */
+#define TREE_DEPTH_MAX 64
+
 static void put_tree(FILE *f, const struct op_snapshot *t, size_t n, unsigned depth) {
-        for (size_t i = 0; i < n && depth < 64; i++) {
+        for (size_t i = 0; i < n && depth < TREE_DEPTH_MAX; i++) {
                 if (i)
                         fputc(',', f);
                 put_escaped(f, t[i].name);
-                if (t[i].n_children) {
+                if (t[i].n_children && depth + 1 < TREE_DEPTH_MAX) {
                         fputc('(', f);
                         put_tree(f, t[i].children, t[i].n_children, depth + 1);
                         fputc(')', f);

@@ -40,6 +40,8 @@
 #include "log.h"
 #include "macros.h"
 #include "tap.h"
+#include "trail_read.h"
+#include "trail_schema.h"
 
 static char tmpdir[] = "/tmp/test-audit.XXXXXX";
 static char dbpath[256];
@@ -847,6 +849,103 @@ static bool test_group(void) {
         return true;
 }
 
+/* What a reader (common/trail_read.c, vmctl log and verify) saw. */
+struct seen {
+        int rows;
+        char last_vm[32];
+        unsigned problems;
+        char problem[256];
+};
+
+static int see_row(const struct trail_row *row, void *userdata) {
+        struct seen *s = userdata;
+        const struct trail_value *vm = trail_row_get(row, "vm_name");
+
+        s->rows++;
+        snprintf(s->last_vm, sizeof s->last_vm, "%.*s", (int) vm->len, strempty(vm->text));
+        return trail_row_get(row, "no_such_column")->type == TRAIL_NULL ? 0 : -EINVAL;
+}
+
+static void see_problem(const char *problem, void *userdata) {
+        struct seen *s = userdata;
+
+        if (s->problems++ == 0)
+                snprintf(s->problem, sizeof s->problem, "%s", problem);
+}
+
+/* Rows of q, as vmctl log would print them; -1 when the query failed. */
+static int read_rows(const struct trail_query *q, struct seen *s) {
+        _cleanup_(trail_reader_freep) struct trail_reader *rd = NULL;
+
+        *s = (struct seen) {};
+        if (trail_reader_open(dbpath, 1, &rd) < 0 || trail_reader_log(rd, q, see_row, s) < 0)
+                return -1;
+        return s->rows;
+}
+
+/* What vmctl verify would say: the number of problems, or -1 when the file could not be read. */
+static int verify_chain(const struct trail_checkpoint *cps, size_t n, struct seen *s,
+                        struct trail_verify_result *res) {
+        _cleanup_(trail_reader_freep) struct trail_reader *rd = NULL;
+        const struct trail_verify_args args = {
+                .checkpoints = cps, .n_checkpoints = n, .max_reports = 20, .fn = see_problem, .userdata = s,
+        };
+
+        *s = (struct seen) {};
+        if (trail_reader_open(dbpath, TRAIL_SCHEMA_CHAINED, &rd) < 0 || trail_reader_verify(rd, &args, res) < 0)
+                return -1;
+        return (int) res->problems;
+}
+
+/* The rows the store wrote, read back the way auditors read them: filters, the chain, an edit. */
+static bool test_read_back(void) {
+        static const struct { const char *user, *vm, *result; int64_t start_ms; } rows[] = {
+                { "alice", "web01", AUDIT_RESULT_OK, 1000 },
+                { "bob", "db01", AUDIT_RESULT_NG, 2000 },
+                { "bob", "web01", AUDIT_RESULT_OK, 3000 },
+        };
+        struct trail_verify_result res;
+        struct audit *a = NULL;
+        struct seen s;
+        int r = 0;
+
+        new_db("read.db");
+        CHECK(audit_open(dbpath, &a) == 0, "audit_open");
+        for (size_t i = 0; i < ELEMENTSOF(rows) && r >= 0; i++) {
+                struct audit_record rec = { .start_ms = rows[i].start_ms, .end_ms = rows[i].start_ms + 1,
+                                            .operation = "RenameVM", .user = rows[i].user, .vm_name = rows[i].vm,
+                                            .result = rows[i].result, .pid = 1, .login_uid = -1, .session_id = -1 };
+                r = audit_insert(a, &rec);
+        }
+        audit_close(a);
+        CHECK(r == 0, "audit_insert: %d", r);
+
+        CHECK(read_rows(&(struct trail_query) {}, &s) == 3, "all rows: %d", s.rows);
+        CHECK(read_rows(&(struct trail_query) { .values[TRAIL_FILTER_VM] = "web01" }, &s) == 2, "--vm: %d", s.rows);
+        CHECK(read_rows(&(struct trail_query) { .values[TRAIL_FILTER_USER] = "bob", .has_since = true,
+                                                .since = 2500 }, &s) == 1 && strcmp(s.last_vm, "web01") == 0,
+              "--user --since: %d rows, last %s", s.rows, s.last_vm);
+        CHECK(read_rows(&(struct trail_query) { .has_until = true, .until = 2000, .limit = 1 }, &s) == 1 &&
+              strcmp(s.last_vm, "web01") == 0, "--until --limit: %d rows, last %s", s.rows, s.last_vm);
+
+        CHECK(verify_chain(NULL, 0, &s, &res) == 0, "intact trail: %d problem(s): %s", s.problems, s.problem);
+        CHECK(res.last_seq == 3 && res.pending == 0, "chain ends at %" PRId64, res.last_seq);
+        struct trail_checkpoint cp = { .seq = 3 };
+        memcpy(cp.hash, res.head, sizeof cp.hash);
+        CHECK(verify_chain(&cp, 1, &s, &res) == 0, "own head as checkpoint: %s", s.problem);
+
+        CHECK(sql_exec(dbpath, "UPDATE records SET after = 'innocent' WHERE seq = 2"), "tamper");
+        CHECK(verify_chain(NULL, 0, &s, &res) == 1 && strstr(s.problem, "(seq 2) does not match its hash: modified"),
+              "edited row: %d problem(s): %s", s.problems, s.problem);
+        cp.seq = 4;
+        CHECK(verify_chain(&cp, 1, &s, &res) == 2, "checkpoint past the end: %d problem(s)", s.problems);
+
+        new_db("no-such.db");
+        CHECK(read_rows(&(struct trail_query) {}, &s) == -1 && access(dbpath, F_OK) < 0,
+              "a missing file is an error, not a new trail");
+        return true;
+}
+
 static const struct {
         const char *desc;
         bool (*fn)(void);
@@ -866,6 +965,7 @@ static const struct {
         { "v1 database migrated: completed rows chained in completion order", test_migrate_v1 },
         { "refused completion kept, degraded reported, retried and written", test_degraded_retry },
         { "audit-group: database and WAL readable by the group, mode 0640", test_group },
+        { "rows read back as auditors do: log filters, verify intact, an edit caught", test_read_back },
 };
 
 int main(void) {

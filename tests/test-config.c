@@ -258,12 +258,60 @@ static const char *make_conf(const char *name, const char *content) {
         return path;
 }
 
+/* full.conf as loaded, with its three endpoints looked up by name. */
+struct full_conf {
+        const struct config *c;
+        const struct endpoint_config *e1, *e2, *e3;
+};
+
+static bool full_found_by_name(const struct full_conf *f) {
+        /* Names are exact: no prefix match, no case folding. */
+        return f->e1 && f->e2 && f->e3 && !config_find_endpoint(f->c, "vc") && !config_find_endpoint(f->c, "VC1");
+}
+
+static bool full_in_file_order(const struct full_conf *f) {
+        return f->c->n_endpoints == 3 && f->c->endpoints == f->e1 && f->e1->next == f->e2 && f->e2->next == f->e3;
+}
+
+static bool full_passwords(const struct full_conf *f) {
+        return strcmp(f->e1->password, PW_FILE) == 0 && strcmp(f->e2->password, PW_CRED) == 0 &&
+               strcmp(f->e3->password, PW_CRLF) == 0;
+}
+
+static bool full_pool_sizes(const struct full_conf *f) {
+        return f->e1->pool_size == 4 && f->e2->pool_size == 64 && f->e3->pool_size == CONFIG_DEFAULT_POOL_SIZE;
+}
+
+static bool full_fingerprints(const struct full_conf *f) {
+        const unsigned char *fp = f->e2->fingerprint;
+
+        return !f->e1->has_fingerprint && f->e2->has_fingerprint && fp[0] == 0x00 && fp[10] == 0xaa &&
+               fp[31] == 0xff && f->e3->fingerprint[0] == 0x0a;
+}
+
+static bool full_ca_files(const struct full_conf *f) {
+        return f->e1->ca_file && !f->e2->ca_file;
+}
+
+/* In this order: each check may rely on the ones before (the endpoints exist). */
+static const struct {
+        bool (*check)(const struct full_conf *f);
+        const char *failed;
+} full_checks[] = {
+        { full_found_by_name, "config_find_endpoint" },
+        { full_in_file_order, "endpoints not in file order" },
+        { full_passwords, "passwords not loaded correctly (first line, CR LF stripped)" },
+        { full_pool_sizes, "pool sizes" },
+        { full_fingerprints, "fingerprints" },
+        { full_ca_files, "ca-file" },
+};
+
 static void test_values(void) {
         char conf[1024];
         _cleanup_free_ char *log = NULL;
-        const struct endpoint_config *e1, *e2, *e3;
         struct config *c = NULL;
-        bool ok = false;
+        struct full_conf f;
+        bool ok = true;
         int r;
 
         /* full.conf was copied into tmpdir by the golden run. */
@@ -273,25 +321,13 @@ static void test_values(void) {
                 tap_ok(false, "full.conf values: load failed");
                 return;
         }
-        e1 = config_find_endpoint(c, "vc1");
-        e2 = config_find_endpoint(c, "vc-cred");
-        e3 = config_find_endpoint(c, "lab_2.x");
-        if (!e1 || !e2 || !e3 || config_find_endpoint(c, "vc") || config_find_endpoint(c, "VC1"))
-                tap_diag("config_find_endpoint");
-        else if (c->n_endpoints != 3 || c->endpoints != e1 || e1->next != e2 || e2->next != e3)
-                tap_diag("endpoints not in file order");
-        else if (strcmp(e1->password, PW_FILE) || strcmp(e2->password, PW_CRED) ||
-                 strcmp(e3->password, PW_CRLF))
-                tap_diag("passwords not loaded correctly (first line, CR LF stripped)");
-        else if (e1->pool_size != 4 || e2->pool_size != 64 || e3->pool_size != CONFIG_DEFAULT_POOL_SIZE)
-                tap_diag("pool sizes");
-        else if (e1->has_fingerprint || !e2->has_fingerprint || e2->fingerprint[0] != 0x00 ||
-                 e2->fingerprint[10] != 0xaa || e2->fingerprint[31] != 0xff || e3->fingerprint[0] != 0x0a)
-                tap_diag("fingerprints");
-        else if (!e1->ca_file || e2->ca_file)
-                tap_diag("ca-file");
-        else
-                ok = true;
+        f = (struct full_conf) {
+                c, config_find_endpoint(c, "vc1"), config_find_endpoint(c, "vc-cred"),
+                config_find_endpoint(c, "lab_2.x"),
+        };
+        for (size_t i = 0; ok && i < ELEMENTSOF(full_checks); i++)
+                if (!full_checks[i].check(&f))
+                        ok = tap_diag("%s", full_checks[i].failed);
         config_free(c);
         tap_ok(ok, "values of full.conf: order, passwords, pool sizes, fingerprints");
 }

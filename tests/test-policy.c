@@ -3,13 +3,15 @@
  * Unit tests for daemon/policy.c: policy_check() over a table of peers,
  * commands, endpoints and VMs, against the rules of the issue's example
  * (group vmops may do everything; alice may only start and stop web-* on
- * vc1).  Peers use uids and gids that have no entry in the system
+ * vc1); and the command table (commands.c) the gates and the rule words
+ * are derived from.  Peers use uids and gids that have no entry in the system
  * databases, so their names are their decimal ids (as util.c promises) and
  * the test does not depend on the machine's users.
  */
 #include <stdio.h>
 #include <string.h>
 
+#include "commands.h"
 #include "control.h"
 #include "macros.h"
 #include "policy.h"
@@ -110,26 +112,115 @@ static void test_no_rules(void) {
         tap_ok(policy_check(NULL, NULL, &p, "destroy", "vc1", "x", why, sizeof why), "no rules: root still allowed");
 }
 
-static void test_commands(void) {
-        char buf[64];
+static const struct command *find(const char *name) {
+        for (const struct command *cmd = commands; cmd->name; cmd++)
+                if (strcmp(cmd->name, name) == 0)
+                        return cmd;
+        return NULL;
+}
 
-        tap_ok(strcmp(policy_command_for_op(OP_SNAPSHOT_REVERT), "snapshot") == 0, "snapshot revert is \"snapshot\"");
-        tap_ok(strcmp(policy_command_for_op(OP_STOP_GUEST), "stop") == 0, "guest shutdown is \"stop\"");
-        tap_ok(strcmp(policy_command_for_op(OP_DISK_ADD), "disk") == 0, "disk add is \"disk\"");
+/* What one line of the command table says, as the manual tells operators. */
+struct tcommand {
+        const char *name;
+        enum command_access access;
+        const char *policy;   /* NULL: none */
+        const char *trail;    /* NULL: none */
+        bool while_stopping;
+};
+
+static const struct tcommand expected[] = {
+        { "ping", COMMAND_OPEN, NULL, NULL, true },
+        { "whoami", COMMAND_OPEN, NULL, NULL, false },
+        { "status", COMMAND_OPEN, NULL, NULL, true },
+        { "cancel", COMMAND_OWNER, NULL, "CancelOperation", false },
+        { "list", COMMAND_POLICY, "list", "ListVMs", false },
+        { "show", COMMAND_TARGET, "show", "ShowVM", false },
+        { "snapshot-create", COMMAND_TARGET, "snapshot", "SnapshotCreate", false },
+        { "snapshot-revert", COMMAND_TARGET, "snapshot", "SnapshotRevert", false },
+        { "snapshot-remove", COMMAND_TARGET, "snapshot", "SnapshotRemove", false },
+        { "disk-grow", COMMAND_TARGET, "disk", "ModifyDisk", false },
+        { "disk-add", COMMAND_TARGET, "disk", "ModifyDisk", false },
+        { "stop", COMMAND_TARGET, "stop", "StopVM", false },
+        { "rename", COMMAND_TARGET, "rename", "RenameVM", false },
+};
+
+static bool same(const char *a, const char *b) {
+        return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static void test_expected(void) {
+        for (size_t i = 0; i < ELEMENTSOF(expected); i++) {
+                const struct tcommand *t = &expected[i];
+                const struct command *cmd = find(t->name);
+
+                tap_ok(cmd && cmd->access == t->access && same(cmd->policy, t->policy) && same(cmd->trail, t->trail) &&
+                               cmd->while_stopping == t->while_stopping,
+                       "%s: access %d, policy word %s, trail name %s, %s while stopping", t->name, t->access,
+                       strempty(t->policy), strempty(t->trail), t->while_stopping ? "served" : "refused");
+        }
+}
+
+/* A VM operation's line agrees with the rest of the daemon: it is recorded under its kind's trail name. */
+static bool operation_consistent(const struct command *cmd) {
+        return cmd->access == COMMAND_TARGET && cmd->recorded && cmd->handler &&
+               same(cmd->trail, op_kind_trail_name(cmd->kind));
+}
+
+/* The rules one line of the table must keep; a line added later keeps them too.  Returns the number broken. */
+static int check_line(const struct command *cmd) {
+        bool governed = cmd->access == COMMAND_POLICY || cmd->access == COMMAND_TARGET;
+        int broken = 0;
+
+        if (governed != (cmd->policy != NULL) || (cmd->policy && !policy_command_valid(cmd->policy)))
+                broken += !tap_ok(false, "%s: a policy word exactly when the policy decides it", cmd->name);
+        if (cmd->access != COMMAND_OPEN && !cmd->trail)
+                broken += !tap_ok(false, "%s: can be refused, so it needs a trail name for the DENIED row", cmd->name);
+        if (cmd->kind != COMMAND_NO_OP && !operation_consistent(cmd))
+                broken += !tap_ok(false, "%s: a VM operation, recorded under its kind's trail name", cmd->name);
+        if (cmd->kind == COMMAND_NO_OP && cmd->recorded)
+                broken += !tap_ok(false, "%s: only VM operations are recorded", cmd->name);
+        return broken;
+}
+
+static void test_table_rules(void) {
+        bool seen[_OP_MAX] = {};
+        size_t n = 0;
+        int broken = 0;
+
+        for (const struct command *cmd = commands; cmd->name; cmd++, n++) {
+                broken += check_line(cmd);
+                if (cmd->kind != COMMAND_NO_OP && seen[cmd->kind])
+                        broken += !tap_ok(false, "%s: another command has its kind already", cmd->name);
+                if (cmd->kind != COMMAND_NO_OP)
+                        seen[cmd->kind] = true;
+                for (const struct command *other = commands; other != cmd; other++)
+                        if (strcmp(other->name, cmd->name) == 0)
+                                broken += !tap_ok(false, "%s: listed twice", cmd->name);
+        }
+        tap_ok(n > 0 && broken == 0, "the table's %zu commands keep its rules", n);
+        /* "stop" with "guest": true runs OP_STOP_GUEST: every other kind has a command. */
+        int missing = 0;
         for (int k = 0; k < _OP_MAX; k++)
-                if (!policy_command_valid(policy_command_for_op((enum op_kind) k)))
-                        tap_ok(false, "operation %d has a valid policy command", k);
-        tap_ok(true, "every operation maps to a valid policy command");
-        policy_command_for_wire("snapshot-create", buf, sizeof buf);
-        tap_ok(strcmp(buf, "snapshot") == 0, "wire snapshot-create is \"snapshot\"");
-        policy_command_for_wire("rename", buf, sizeof buf);
-        tap_ok(strcmp(buf, "rename") == 0, "wire rename is \"rename\"");
-        tap_ok(!policy_command_valid("whoami") && !policy_command_valid("*"), "whoami and * are not rule commands");
+                if (!seen[k] && k != OP_STOP_GUEST)
+                        missing += !tap_ok(false, "operation kind %d (%s) has a command", k,
+                                           op_kind_trail_name((enum op_kind) k));
+        tap_ok(missing == 0, "every operation kind has a command");
+}
+
+static void test_words(void) {
+        tap_ok(policy_command_valid("snapshot") && policy_command_valid("disk") && policy_command_valid("list"),
+               "snapshot, disk and list are rule words");
+        tap_ok(!policy_command_valid("snapshot-create") && !policy_command_valid("disk-grow"),
+               "wire names of grouped commands are not rule words");
+        tap_ok(!policy_command_valid("whoami") && !policy_command_valid("cancel") && !policy_command_valid("*"),
+               "whoami, cancel and * are not rule words");
 }
 
 int main(void) {
         test_table();
         test_no_rules();
-        test_commands();
+        test_expected();
+        test_table_rules();
+        test_words();
         return tap_done();
 }

@@ -118,90 +118,124 @@ static const struct {
         { "Login", "task-ok", "UNKNOWN|||esx-before", "cannot be looked up" },
 };
 
+/* A rename by no one in particular (no login uid, no session), as the rows beyond the table are. */
+static struct audit_record plain_rename(const char *vm_name) {
+        return (struct audit_record) { .operation = "RenameVM", .pid = 1, .vm_name = vm_name, .login_uid = -1,
+                                       .session_id = -1 };
+}
+
+/* audit_begin, then the task id as soon as the platform reports one (as operation.c does). */
+static int begin_with_task(struct audit *a, struct audit_record *rec, const char *task) {
+        int r = audit_begin(a, rec);
+
+        if (r == 0 && task)
+                r = audit_set_task(a, rec->id, task);
+        return r;
+}
+
+/* The earlier run: rows begun and never completed (it "crashed").  false if the trail did not open. */
+static bool earlier_run(int64_t ids[ELEMENTSOF(rows)], int64_t *extra_id) {
+        struct audit *a = NULL;
+        struct audit_record extra = plain_rename("web2");
+        int r;
+
+        r = audit_open(dbpath, &a);
+        if (!tap_ok(r == 0, "open"))
+                return false;
+        for (size_t i = 0; i < ELEMENTSOF(rows); i++) {
+                struct audit_record rec = { .operation = rows[i].operation, .pid = 1, .vm_name = "web1", .vm_id = "vm-1",
+                                            .host = "esx-before", .before = "web1", .login_uid = 1000,
+                                            .session_id = 5 };
+                r = begin_with_task(a, &rec, rows[i].task);
+                ids[i] = rec.id;
+                tap_ok(r == 0, "earlier run: PENDING row %zu, task stored as soon as known", i);
+        }
+        r = begin_with_task(a, &extra, "task-ok");
+        *extra_id = extra.id;
+        tap_ok(r == 0, "earlier run: one more row, task stored");
+        audit_close(a);
+        return true;
+}
+
+/* The next run resolves the earlier run's rows through the test backend, and leaves its own alone. */
+static void next_run(const int64_t ids[ELEMENTSOF(rows)], int64_t extra_id, int64_t *current_id,
+                     struct backend_session *sess) {
+        struct audit *a = NULL;
+        struct audit_record now = plain_rename("web3");
+        struct resolver res = { &test_ops, sess };
+        int r, n;
+
+        r = audit_open(dbpath, &a);
+        tap_ok(r == 0, "reopen");
+        r = audit_begin(a, &now);
+        *current_id = now.id;
+        tap_ok(r == 0, "this run: a PENDING row of its own");
+
+        n = audit_pending_foreach(a, resolve, &res);
+        tap_ok(n == (int) ELEMENTSOF(rows) + 1, "pending rows of the earlier run found: %d (this run's excluded)", n);
+        tap_ok(sess->calls == 7, "the backend was asked once per row with a task of a known operation (%d)",
+               sess->calls);
+        for (size_t i = 0; i < ELEMENTSOF(rows); i++)
+                tap_ok(row_is(ids[i], rows[i].want, rows[i].msg), "task %s -> %s", strempty(rows[i].task),
+                       rows[i].want);
+        tap_ok(row_is(extra_id, "OK||renamed|esx-after", "task-ok"), "the extra row resolved as well");
+        audit_close(a);
+}
+
+/* A backend that cannot look tasks up: the outcome is impossible, and the row says why. */
+static void blind_backend(int64_t current_id, struct backend_session *sess) {
+        struct audit *a = NULL;
+        struct audit_record late = plain_rename("web4");
+        struct resolver blind_res = { &blind_ops, sess };
+        int r, n;
+
+        r = audit_open(dbpath, &a);
+        if (r != 0)
+                return;
+        r = begin_with_task(a, &late, "task-ok");
+        audit_close(a);
+        a = NULL;
+        if (r == 0)
+                r = audit_open(dbpath, &a);
+        if (r != 0)
+                return;
+        n = audit_pending_foreach(a, resolve, &blind_res);
+        tap_ok(n == 2, "next start: two rows pending (%d)", n);
+        tap_ok(row_is(late.id, "UNKNOWN|||", "blind backend cannot look tasks up"),
+               "a backend without task_outcome -> UNKNOWN with the reason");
+        tap_ok(row_is(current_id, "UNKNOWN|||", "before the platform reported a task"),
+               "the earlier run's own PENDING row is resolved at the following start");
+        audit_close(a);
+}
+
+/* Every row ended, chained, none dropped, each keeping who asked. */
+static void check_trail(void) {
+        _cleanup_free_ char *left = sql_text("SELECT count(*) FROM records WHERE result = 'PENDING'");
+        _cleanup_free_ char *chained = sql_text("SELECT count(*) = max(seq) AND count(*) = count(hash) FROM records");
+        _cleanup_free_ char *total = sql_text("SELECT count(*) FROM records");
+        _cleanup_free_ char *who = sql_text("SELECT count(*) FROM records WHERE login_uid = 1000 AND session_id = 5");
+
+        tap_ok(left && strcmp(left, "0") == 0, "no row left PENDING");
+        tap_ok(chained && strcmp(chained, "1") == 0, "every resolved row is chained");
+        tap_ok(total && atoi(total) == (int) ELEMENTSOF(rows) + 3, "no row dropped (%s)", strempty(total));
+        tap_ok(who && atoi(who) == (int) ELEMENTSOF(rows), "resolved rows keep the login uid and session (%s)",
+               strempty(who));
+}
+
 int main(void) {
         struct backend_session sess = {};
-        struct audit *a = NULL;
         int64_t ids[ELEMENTSOF(rows)], extra_id, current_id;
-        int r;
 
         log_init("test-recovery");
         if (!mkdtemp(tmpdir))
                 return 99;
         snprintf(dbpath, sizeof dbpath, "%s/trail.db", tmpdir);
 
-        /* The earlier run: rows begun and never completed (it "crashed"). */
-        r = audit_open(dbpath, &a);
-        if (!tap_ok(r == 0, "open"))
+        if (!earlier_run(ids, &extra_id))
                 return tap_done();
-        for (size_t i = 0; i < ELEMENTSOF(rows); i++) {
-                struct audit_record rec = { .operation = rows[i].operation, .pid = 1, .vm_name = "web1", .vm_id = "vm-1",
-                                            .host = "esx-before", .before = "web1", .login_uid = 1000,
-                                            .session_id = 5 };
-                r = audit_begin(a, &rec);
-                if (r == 0 && rows[i].task)
-                        r = audit_set_task(a, rec.id, rows[i].task);
-                ids[i] = rec.id;
-                tap_ok(r == 0, "earlier run: PENDING row %zu, task stored as soon as known", i);
-        }
-        struct audit_record extra = { .operation = "RenameVM", .pid = 1, .vm_name = "web2", .login_uid = -1,
-                                      .session_id = -1 };
-        r = audit_begin(a, &extra);
-        extra_id = extra.id;
-        if (r == 0)
-                r = audit_set_task(a, extra_id, "task-ok");
-        tap_ok(r == 0, "earlier run: one more row, task stored");
-        audit_close(a);
-
-        /* The next run. */
-        r = audit_open(dbpath, &a);
-        tap_ok(r == 0, "reopen");
-        struct audit_record now = { .operation = "RenameVM", .pid = 1, .vm_name = "web3", .login_uid = -1,
-                                    .session_id = -1 };
-        r = audit_begin(a, &now);
-        current_id = now.id;
-        tap_ok(r == 0, "this run: a PENDING row of its own");
-
-        struct resolver res = { &test_ops, &sess };
-        int n = audit_pending_foreach(a, resolve, &res);
-        tap_ok(n == (int) ELEMENTSOF(rows) + 1, "pending rows of the earlier run found: %d (this run's excluded)", n);
-        tap_ok(sess.calls == 7, "the backend was asked once per row with a task of a known operation (%d)", sess.calls);
-        for (size_t i = 0; i < ELEMENTSOF(rows); i++)
-                tap_ok(row_is(ids[i], rows[i].want, rows[i].msg), "task %s -> %s", strempty(rows[i].task),
-                       rows[i].want);
-        tap_ok(row_is(extra_id, "OK||renamed|esx-after", "task-ok"), "the extra row resolved as well");
-
-        /* A backend that cannot look tasks up: the outcome is impossible, and the row says why. */
-        audit_close(a);
-        r = audit_open(dbpath, &a);
-        if (r == 0) {
-                struct audit_record late = { .operation = "RenameVM", .pid = 1, .vm_name = "web4", .login_uid = -1,
-                                             .session_id = -1 };
-                r = audit_begin(a, &late);
-                if (r == 0)
-                        r = audit_set_task(a, late.id, "task-ok");
-                audit_close(a);
-                if (r == 0)
-                        r = audit_open(dbpath, &a);
-                struct resolver blind_res = { &blind_ops, &sess };
-                if (r == 0) {
-                        n = audit_pending_foreach(a, resolve, &blind_res);
-                        tap_ok(n == 2, "next start: two rows pending (%d)", n);
-                        tap_ok(row_is(late.id, "UNKNOWN|||", "blind backend cannot look tasks up"),
-                               "a backend without task_outcome -> UNKNOWN with the reason");
-                        tap_ok(row_is(current_id, "UNKNOWN|||", "before the platform reported a task"),
-                               "the earlier run's own PENDING row is resolved at the following start");
-                }
-        }
-        audit_close(a);
-        _cleanup_free_ char *left = sql_text("SELECT count(*) FROM records WHERE result = 'PENDING'");
-        _cleanup_free_ char *chained = sql_text("SELECT count(*) = max(seq) AND count(*) = count(hash) FROM records");
-        _cleanup_free_ char *total = sql_text("SELECT count(*) FROM records");
-        _cleanup_free_ char *who = sql_text("SELECT count(*) FROM records WHERE login_uid = 1000 AND session_id = 5");
-        tap_ok(left && strcmp(left, "0") == 0, "no row left PENDING");
-        tap_ok(chained && strcmp(chained, "1") == 0, "every resolved row is chained");
-        tap_ok(total && atoi(total) == (int) ELEMENTSOF(rows) + 3, "no row dropped (%s)", strempty(total));
-        tap_ok(who && atoi(who) == (int) ELEMENTSOF(rows), "resolved rows keep the login uid and session (%s)",
-               strempty(who));
+        next_run(ids, extra_id, &current_id, &sess);
+        blind_backend(current_id, &sess);
+        check_trail();
         tap_rm_rf(tmpdir);
         return tap_done();
 }

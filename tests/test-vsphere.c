@@ -107,6 +107,11 @@ static int parse_fingerprint(const char *s, unsigned char out[32]) {
         return *s ? -EINVAL : 0;
 }
 
+/* got is want; NULL is nothing. */
+static bool str_is(const char *got, const char *want) {
+        return got && strcmp(got, want) == 0;
+}
+
 static double now_ms(void) {
         struct timespec ts;
 
@@ -245,95 +250,140 @@ static int rename_vm(struct backend_session *s, const char *vm, const char *new_
         return r;
 }
 
-static void test_rename(struct backend_session *s) {
-        const char *vm = env_or("VMT_TEST_VM", "DC0_H0_VM0"), *other = env_or("VMT_TEST_OTHER_VM", "DC0_H0_VM1");
-        struct vm_target t = {};
-        struct op_args args = { .vm = vm };
-        struct op_error err = {};
-        _cleanup_free_ char *before = NULL, *after = NULL, *task = NULL, *id = NULL;
+/*
+ * What the rename cases share.  One op_error runs through them, reset only
+ * where a case needs it clean, so a check's text may show the message an
+ * earlier case left.
+ */
+struct rename_cases {
+        struct backend_session *s;
+        const char *vm, *other;
         char new_name[128];
-        unsigned trips_read = 0, trips_perform = 0;
-        double t0;
-        int r;
+        char *id;               /* vm's moref, from the first read */
+        struct op_error err;
+};
 
-        r = read_target_text(s, OP_RENAME, &args, "test-read", &t, &before, &err);
-        tap_ok(r == 0 && t.id && t.uuid && t.host && before && strcmp(before, vm) == 0 && strcmp(t.name, vm) == 0,
-              "read_target \"%s\" -> id %s uuid %s host %s (%d %s)", vm, strempty(t.id), strempty(t.uuid),
-              strempty(t.host), r, err.message);
-        id = t.id ? strdup(t.id) : NULL;
+static void rename_read_target(struct rename_cases *c) {
+        struct op_args args = { .vm = c->vm };
+        struct vm_target t = {};
+        _cleanup_free_ char *before = NULL;
+        int r = read_target_text(c->s, OP_RENAME, &args, "test-read", &t, &before, &c->err);
+
+        tap_ok(r == 0 && t.id && t.uuid && t.host && str_is(before, c->vm) && strcmp(t.name, c->vm) == 0,
+              "read_target \"%s\" -> id %s uuid %s host %s (%d %s)", c->vm, strempty(t.id), strempty(t.uuid),
+              strempty(t.host), r, c->err.message);
+        c->id = t.id ? strdup(t.id) : NULL;
         vm_target_clear(&t);
+}
 
-        /* UTF-8 must survive the round trip byte for byte (notes P7). */
-        snprintf(new_name, sizeof new_name, "vmt-\xc3\xbc-\xe6\xb5\x8b\xe8\xaf\x95-%ld", (long) getpid());
-        t0 = now_ms();
-        r = rename_vm(s, vm, new_name, &t, &after, &task, &err, &trips_read, &trips_perform);
-        tap_ok(r == 0 && after && strcmp(after, new_name) == 0 && task && t.host,
-              "rename \"%s\" -> \"%s\": after \"%s\", task %s, host %s (%d %s: %s)", vm, new_name, strempty(after),
-              strempty(task), strempty(t.host), r, err.fault, err.message);
+static void rename_to_new_name(struct rename_cases *c) {
+        struct vm_target t = {};
+        _cleanup_free_ char *after = NULL, *task = NULL;
+        unsigned trips_read = 0, trips_perform = 0;
+        double t0 = now_ms();
+        int r = rename_vm(c->s, c->vm, c->new_name, &t, &after, &task, &c->err, &trips_read, &trips_perform);
+
+        tap_ok(r == 0 && str_is(after, c->new_name) && task && t.host,
+              "rename \"%s\" -> \"%s\": after \"%s\", task %s, host %s (%d %s: %s)", c->vm, c->new_name,
+              strempty(after), strempty(task), strempty(t.host), r, c->err.fault, c->err.message);
         printf("# rename took %.1f ms; read_target %u round trips, perform %u round trips\n", now_ms() - t0,
                trips_read, trips_perform);
         vm_target_clear(&t);
+}
 
-        args.vm = new_name;
-        free(before);
-        before = NULL;
-        r = read_target_text(s, OP_RENAME, &args, "test-read", &t, &before, &err);
-        tap_ok(r == 0 && id && t.id && strcmp(t.id, id) == 0, "renamed VM found under its new name (%d)", r);
+static void rename_found_by_new_name(struct rename_cases *c) {
+        struct op_args args = { .vm = c->new_name };
+        struct vm_target t = {};
+        _cleanup_free_ char *before = NULL;
+        int r = read_target_text(c->s, OP_RENAME, &args, "test-read", &t, &before, &c->err);
+
+        tap_ok(r == 0 && c->id && t.id && strcmp(t.id, c->id) == 0, "renamed VM found under its new name (%d)", r);
         vm_target_clear(&t);
+}
 
-        /* Duplicate name: the task fails; vcsim says InvalidArgument, vCenter DuplicateName. */
-        free(after);
-        free(task);
-        after = task = NULL;
-        err = (struct op_error) {};
-        r = rename_vm(s, new_name, other, &t, &after, &task, &err, NULL, NULL);
-        tap_ok(r == -EREMOTEIO && err.fault[0] && strcmp(err.fault, "MethodFault") != 0 && task && after &&
-              strcmp(after, new_name) == 0,
-              "rename to an existing name -> -EREMOTEIO fault %s (%s), after \"%s\"", err.fault, err.message,
+/* Duplicate name: the task fails; vcsim says InvalidArgument, vCenter DuplicateName. */
+static void rename_to_taken_name(struct rename_cases *c) {
+        struct vm_target t = {};
+        _cleanup_free_ char *after = NULL, *task = NULL;
+        int r;
+
+        c->err = (struct op_error) {};
+        r = rename_vm(c->s, c->new_name, c->other, &t, &after, &task, &c->err, NULL, NULL);
+        tap_ok(r == -EREMOTEIO && c->err.fault[0] && strcmp(c->err.fault, "MethodFault") != 0 && task &&
+              str_is(after, c->new_name),
+              "rename to an existing name -> -EREMOTEIO fault %s (%s), after \"%s\"", c->err.fault, c->err.message,
               strempty(after));
         vm_target_clear(&t);
+}
 
-        free(after);
-        free(task);
-        after = task = NULL;
-        r = rename_vm(s, new_name, vm, &t, &after, &task, &err, NULL, NULL);
-        tap_ok(r == 0 && after && strcmp(after, vm) == 0, "rename back to \"%s\" (%d %s)", vm, r, err.message);
+/* new_name back to vm, for a check or only to restore the name. */
+static int rename_back(struct rename_cases *c, char **after) {
+        struct vm_target t = {};
+        _cleanup_free_ char *task = NULL;
+        int r = rename_vm(c->s, c->new_name, c->vm, &t, after, &task, &c->err, NULL, NULL);
+
         vm_target_clear(&t);
+        return r;
+}
 
-        /* perform without the host hint of the last read_target (another VM was read in between). */
-        {
-                struct vm_target other_t = {};
-                struct op_args a2 = { .vm = env_or("VMT_TEST_THIRD_VM", "DC0_C0_RP0_VM0") };
-                _cleanup_free_ char *b2 = NULL, *b3 = NULL;
+static void rename_back_checked(struct rename_cases *c) {
+        _cleanup_free_ char *after = NULL;
+        int r = rename_back(c, &after);
 
-                args = (struct op_args) { .vm = vm, .new_name = new_name };
-                free(after);
-                free(task);
-                after = task = NULL;
-                r = read_target_text(s, OP_RENAME, &args, "test-read", &t, &b2, &err);
-                if (r == 0)
-                        r = read_target_text(s, OP_RENAME, &a2, "test-read", &other_t, &b3, &err);
-                free(t.host);
-                t.host = NULL;
-                if (r == 0)
-                        r = perform_text(s, OP_RENAME, &args, "test-perform", NULL, &t, &after, &task, &err);
-                tap_ok(r == 0 && after && strcmp(after, new_name) == 0 && t.host,
-                      "rename without host hint: after \"%s\", host %s (%d %s)", strempty(after), strempty(t.host),
-                      r, err.message);
-                vm_target_clear(&t);
-                vm_target_clear(&other_t);
-                free(after);
-                free(task);
-                after = task = NULL;
-                r = rename_vm(s, new_name, vm, &t, &after, &task, &err, NULL, NULL);
-                vm_target_clear(&t);
-        }
+        tap_ok(r == 0 && str_is(after, c->vm), "rename back to \"%s\" (%d %s)", c->vm, r, c->err.message);
+}
 
-        args.vm = "no-such-vm-\xe2\x82\xac";
-        err = (struct op_error) {};
-        r = read_target_text(s, OP_RENAME, &args, "test-read", &t, &before, &err);
-        tap_ok(r == -ENOENT && strcmp(err.fault, "NotFound") == 0 && strstr(err.message, "not found on endpoint"),
-              "unknown VM -> -ENOENT NotFound (%s)", err.message);
+/* perform without the host hint of the last read_target (another VM was read in between). */
+static void rename_without_host_hint(struct rename_cases *c) {
+        struct vm_target t = {}, other_t = {};
+        struct op_args args = { .vm = c->vm, .new_name = c->new_name };
+        struct op_args third = { .vm = env_or("VMT_TEST_THIRD_VM", "DC0_C0_RP0_VM0") };
+        _cleanup_free_ char *b2 = NULL, *b3 = NULL, *after = NULL, *task = NULL, *back = NULL;
+        int r;
+
+        r = read_target_text(c->s, OP_RENAME, &args, "test-read", &t, &b2, &c->err);
+        if (r == 0)
+                r = read_target_text(c->s, OP_RENAME, &third, "test-read", &other_t, &b3, &c->err);
+        free(t.host);
+        t.host = NULL;
+        if (r == 0)
+                r = perform_text(c->s, OP_RENAME, &args, "test-perform", NULL, &t, &after, &task, &c->err);
+        tap_ok(r == 0 && str_is(after, c->new_name) && t.host,
+              "rename without host hint: after \"%s\", host %s (%d %s)", strempty(after), strempty(t.host), r,
+              c->err.message);
+        vm_target_clear(&t);
+        vm_target_clear(&other_t);
+        /* Only to leave the name as the later cases expect it; not a check of its own. */
+        (void) rename_back(c, &back);
+}
+
+static void rename_unknown_vm(struct rename_cases *c) {
+        struct op_args args = { .vm = "no-such-vm-\xe2\x82\xac" };
+        struct vm_target t = {};
+        _cleanup_free_ char *before = NULL;
+        int r;
+
+        c->err = (struct op_error) {};
+        r = read_target_text(c->s, OP_RENAME, &args, "test-read", &t, &before, &c->err);
+        tap_ok(r == -ENOENT && strcmp(c->err.fault, "NotFound") == 0 && strstr(c->err.message, "not found on endpoint"),
+              "unknown VM -> -ENOENT NotFound (%s)", c->err.message);
+}
+
+static void test_rename(struct backend_session *s) {
+        struct rename_cases c = {
+                .s = s, .vm = env_or("VMT_TEST_VM", "DC0_H0_VM0"), .other = env_or("VMT_TEST_OTHER_VM", "DC0_H0_VM1"),
+        };
+
+        /* UTF-8 must survive the round trip byte for byte (notes P7). */
+        snprintf(c.new_name, sizeof c.new_name, "vmt-\xc3\xbc-\xe6\xb5\x8b\xe8\xaf\x95-%ld", (long) getpid());
+        rename_read_target(&c);
+        rename_to_new_name(&c);
+        rename_found_by_new_name(&c);
+        rename_to_taken_name(&c);
+        rename_back_checked(&c);
+        rename_without_host_hint(&c);
+        rename_unknown_vm(&c);
+        free(c.id);
 }
 
 static void test_ambiguous(struct backend_session *s) {
@@ -514,6 +564,20 @@ static int run_op(struct backend_session *s, enum op_kind kind, const struct op_
         return o->r;
 }
 
+static unsigned trips(const struct op_run *o) {
+        return o->trips_read + o->trips_perform;
+}
+
+/* What vcsim holds for the run's target VM, or NULL. */
+static struct json_object *vcsim_target(const struct op_run *o, int *status) {
+        return vcsim_vm(o->t.id ? o->t.id : "", status);
+}
+
+/* Refused as NotFound before anything was sent, naming what was not found. */
+static bool refused_not_found(const struct op_run *o, const char *name) {
+        return o->r == -ENOENT && strcmp(o->err.fault, "NotFound") == 0 && !o->task && strstr(o->err.message, name);
+}
+
 static void test_cpu_memory(struct backend_session *s, const char *vm) {
         _cleanup_(op_run_clear) struct op_run o = {};
         struct op_args args = { .vm = vm };
@@ -566,47 +630,75 @@ static void first_label(const char *before, char *label, size_t size) {
         snprintf(label, size, "%.*s", before ? (int) strcspn(before, "=") : 0, strempty(before));
 }
 
-static void test_disks(struct backend_session *s, const char *vm) {
-        _cleanup_(op_run_clear) struct op_run o = {};
-        struct op_args args = { .vm = vm, .disk = "1", .number = 4 };
-        struct json_object *v;
-        char label[128], want[160];
-        int st, n0 = 0, n1 = 0;
-        long long kb;
+/* What the disk cases share: disk 1 as the first case found and grew it. */
+struct disk_cases {
+        struct backend_session *s;
+        const char *vm;
+        char label[128];        /* its label, as the before value names it */
+        char grown[160];        /* its part of the after value: "label=4MiB" */
+        int n_disks;            /* how many disks vcsim held then */
+};
 
-        run_op(s, OP_DISK_GROW, &args, NULL, &o);
-        v = vcsim_vm(o.t.id ? o.t.id : "", &st);
-        kb = vcsim_disk_kb(v, 1, &n0);
-        first_label(o.before, label, sizeof label);
-        snprintf(want, sizeof want, "%s=4MiB", label);
-        tap_ok(o.r == 0 && o.after && strcmp(o.after, want) == 0 && kb == 4096 && *label &&
-              o.trips_read + o.trips_perform <= 3,
+static void disk_grow_by_number(struct disk_cases *c) {
+        _cleanup_(op_run_clear) struct op_run o = {};
+        struct op_args args = { .vm = c->vm, .disk = "1", .number = 4 };
+        struct json_object *v;
+        long long kb;
+        int st;
+
+        run_op(c->s, OP_DISK_GROW, &args, NULL, &o);
+        v = vcsim_target(&o, &st);
+        kb = vcsim_disk_kb(v, 1, &c->n_disks);
+        first_label(o.before, c->label, sizeof c->label);
+        snprintf(c->grown, sizeof c->grown, "%s=4MiB", c->label);
+        tap_ok(o.r == 0 && str_is(o.after, c->grown) && kb == 4096 && *c->label && trips(&o) <= 3,
               "ModifyDisk grow disk 1 \"%s\" -> \"%s\", vcsim %lld KB (%d %s)", strempty(o.before),
               strempty(o.after), kb, o.r, o.err.message);
         json_object_put(v);
+}
 
-        /* By label this time. */
-        args.disk = label;
-        args.number = 2;
-        run_op(s, OP_DISK_GROW, &args, NULL, &o);
+/* By label this time. */
+static void disk_shrink_refused(const struct disk_cases *c) {
+        _cleanup_(op_run_clear) struct op_run o = {};
+        struct op_args args = { .vm = c->vm, .disk = c->label, .number = 2 };
+
+        run_op(c->s, OP_DISK_GROW, &args, NULL, &o);
         tap_ok(o.r == -EINVAL && !o.task && strstr(o.err.message, "shrink"),
-              "shrinking \"%s\" -> -EINVAL before anything is sent (%s)", label, o.err.message);
+              "shrinking \"%s\" -> -EINVAL before anything is sent (%s)", c->label, o.err.message);
+}
 
-        args.disk = "Hard disk 9";
-        args.number = 100;
-        run_op(s, OP_DISK_GROW, &args, NULL, &o);
-        tap_ok(o.r == -ENOENT && strcmp(o.err.fault, "NotFound") == 0 && !o.task && strstr(o.err.message, "Hard disk 9"),
-              "unknown disk -> -ENOENT NotFound (%s)", o.err.message);
+static void disk_unknown(const struct disk_cases *c) {
+        _cleanup_(op_run_clear) struct op_run o = {};
+        struct op_args args = { .vm = c->vm, .disk = "Hard disk 9", .number = 100 };
 
-        args = (struct op_args) { .vm = vm, .number = 8 };
-        run_op(s, OP_DISK_ADD, &args, NULL, &o);
-        v = vcsim_vm(o.t.id ? o.t.id : "", &st);
-        kb = vcsim_disk_kb(v, n0 + 1, &n1);
-        tap_ok(o.r == 0 && o.after && strncmp(o.after, want, strlen(want)) == 0 && strstr(o.after, "=8MiB") &&
-              n1 == n0 + 1 && kb == 8192 && o.trips_read + o.trips_perform <= 3,
+        run_op(c->s, OP_DISK_GROW, &args, NULL, &o);
+        tap_ok(refused_not_found(&o, "Hard disk 9"), "unknown disk -> -ENOENT NotFound (%s)", o.err.message);
+}
+
+static void disk_add(const struct disk_cases *c) {
+        _cleanup_(op_run_clear) struct op_run o = {};
+        struct op_args args = { .vm = c->vm, .number = 8 };
+        struct json_object *v;
+        long long kb;
+        int st, n = 0;
+
+        run_op(c->s, OP_DISK_ADD, &args, NULL, &o);
+        v = vcsim_target(&o, &st);
+        kb = vcsim_disk_kb(v, c->n_disks + 1, &n);
+        tap_ok(o.r == 0 && o.after && strncmp(o.after, c->grown, strlen(c->grown)) == 0 && strstr(o.after, "=8MiB") &&
+              n == c->n_disks + 1 && kb == 8192 && trips(&o) <= 3,
               "ModifyDisk add: \"%s\" -> \"%s\", vcsim has %d disks, the new one %lld KB (%d %s)",
-              strempty(o.before), strempty(o.after), n1, kb, o.r, o.err.message);
+              strempty(o.before), strempty(o.after), n, kb, o.r, o.err.message);
         json_object_put(v);
+}
+
+static void test_disks(struct backend_session *s, const char *vm) {
+        struct disk_cases c = { .s = s, .vm = vm };
+
+        disk_grow_by_number(&c);
+        disk_shrink_refused(&c);
+        disk_unknown(&c);
+        disk_add(&c);
 }
 
 static void check_power(struct backend_session *s, const char *vm, enum op_kind kind, const char *want) {
@@ -673,43 +765,54 @@ static void test_snapshots(struct backend_session *s, const char *vm) {
         tap_ok(o.r == -ENOENT && !o.task, "revert to an unknown snapshot -> -ENOENT (%s)", o.err.message);
 }
 
-static void test_migrate(struct backend_session *s, const char *vm) {
+static void migrate_to_host(struct backend_session *s, const char *vm, const char *host) {
         _cleanup_(op_run_clear) struct op_run o = {};
-        const char *host = env_or("VMT_TEST_MIGRATE_HOST", "DC0_H0");
         struct op_args args = { .vm = vm, .host = host };
         struct json_object *v;
         char want[256];
         int st;
 
         run_op(s, OP_MIGRATE, &args, NULL, &o);
-        v = vcsim_vm(o.t.id ? o.t.id : "", &st);
+        v = vcsim_target(&o, &st);
         snprintf(want, sizeof want, "host=%s;", host);
         tap_ok(o.r == 0 && o.after && strncmp(o.after, want, strlen(want)) == 0 &&
-              strcmp(jstr(v, "host"), host) == 0 && o.t.host && strcmp(o.t.host, host) == 0 &&
-              o.trips_read + o.trips_perform <= 3,
+              strcmp(jstr(v, "host"), host) == 0 && str_is(o.t.host, host) && trips(&o) <= 3,
               "MigrateVM \"%s\" -> \"%s\", vcsim host %s, target host %s (%d %s)", strempty(o.before),
               strempty(o.after), jstr(v, "host"), strempty(o.t.host), o.r, o.err.message);
         json_object_put(v);
+}
 
-        args.host = "no-such-host";
-        run_op(s, OP_MIGRATE, &args, NULL, &o);
-        tap_ok(o.r == -ENOENT && strcmp(o.err.fault, "NotFound") == 0 && !o.task &&
-              strstr(o.err.message, "no-such-host"),
-              "migrate to an unknown host -> -ENOENT NotFound, nothing sent (%s)", o.err.message);
+/* Storage only: the datastore it is on (vcsim's model has one), read back; the host stays. */
+static void migrate_to_datastore(struct backend_session *s, const char *vm, const char *host,
+                                 const char *datastore) {
+        _cleanup_(op_run_clear) struct op_run o = {};
+        struct op_args args = { .vm = vm, .datastore = datastore };
+        char want[256];
 
-        /* Storage only: the datastore it is on (vcsim's model has one), read back. */
-        args = (struct op_args) { .vm = vm, .datastore = env_or("VMT_TEST_DATASTORE", "LocalDS_0") };
         run_op(s, OP_MIGRATE, &args, NULL, &o);
-        snprintf(want, sizeof want, "host=%s;datastore=%s", host, args.datastore);
-        tap_ok(o.r == 0 && o.after && strcmp(o.after, want) == 0 && o.trips_read + o.trips_perform <= 3,
-              "MigrateVM to datastore %s -> \"%s\" (%d %s)", args.datastore, strempty(o.after), o.r,
+        snprintf(want, sizeof want, "host=%s;datastore=%s", host, datastore);
+        tap_ok(o.r == 0 && str_is(o.after, want) && trips(&o) <= 3, "MigrateVM to datastore %s -> \"%s\" (%d %s)",
+              datastore, strempty(o.after), o.r, o.err.message);
+}
+
+/* A target that does not exist is refused before anything is sent; what names "host" or "datastore". */
+static void migrate_to_unknown(struct backend_session *s, const struct op_args *args, const char *what,
+                               const char *name) {
+        _cleanup_(op_run_clear) struct op_run o = {};
+
+        run_op(s, OP_MIGRATE, args, NULL, &o);
+        tap_ok(refused_not_found(&o, name), "migrate to an unknown %s -> -ENOENT NotFound, nothing sent (%s)", what,
               o.err.message);
+}
 
-        args.datastore = "no-such-datastore";
-        run_op(s, OP_MIGRATE, &args, NULL, &o);
-        tap_ok(o.r == -ENOENT && strcmp(o.err.fault, "NotFound") == 0 && !o.task &&
-              strstr(o.err.message, "no-such-datastore"),
-              "migrate to an unknown datastore -> -ENOENT NotFound, nothing sent (%s)", o.err.message);
+static void test_migrate(struct backend_session *s, const char *vm) {
+        const char *host = env_or("VMT_TEST_MIGRATE_HOST", "DC0_H0");
+
+        migrate_to_host(s, vm, host);
+        migrate_to_unknown(s, &(struct op_args) { .vm = vm, .host = "no-such-host" }, "host", "no-such-host");
+        migrate_to_datastore(s, vm, host, env_or("VMT_TEST_DATASTORE", "LocalDS_0"));
+        migrate_to_unknown(s, &(struct op_args) { .vm = vm, .datastore = "no-such-datastore" }, "datastore",
+                           "no-such-datastore");
 }
 
 /* The id in a "name=...;id=...;host=..." value (malloc'd), or NULL. */
@@ -749,7 +852,7 @@ static char *check_clone(struct backend_session *s, const char *vm, const char *
 static void test_clone_destroy(struct backend_session *s, const char *vm) {
         _cleanup_(op_run_clear) struct op_run o = {};
         _cleanup_free_ char *id = NULL;
-        struct op_args args = {};
+        struct op_args args;
         struct json_object *v;
         char name[64], renamed[64], want[256];
         int st;
@@ -803,66 +906,99 @@ static void test_event(struct backend_session *s, const struct vm_target *t) {
         json_object_put(ev);
 }
 
-static void test_reads(struct backend_session *s, const char *vm) {
-        _cleanup_(op_run_clear) struct op_run o = {};
-        struct json_object *list = NULL, *show = NULL, *v, *disks;
+/* How many of list's VMs vcsim holds with the same host, name and CPU count. */
+static size_t listed_as_vcsim_holds(struct json_object *list) {
+        size_t same = 0, n = list ? json_object_array_length(list) : 0;
+
+        for (size_t i = 0; i < n; i++) {
+                struct json_object *e = json_object_array_get_idx(list, i), *v;
+                int st;
+
+                v = vcsim_vm(jstr(e, "id"), &st);
+                same += strcmp(jstr(e, "host"), jstr(v, "host")) == 0 && strcmp(jstr(e, "name"), jstr(v, "name")) == 0 &&
+                        jint(e, "numCPU") == jint(v, "numCPU");
+                json_object_put(v);
+        }
+        return same;
+}
+
+/* A fresh session: list must name hosts without the name cache of an earlier lookup. */
+static void list_on_fresh_session(struct op_error *err) {
+        struct endpoint_config ep = base_endpoint();
+        struct backend_session *fresh = NULL;
+        struct json_object *list = NULL;
+        size_t same, n;
+        int r;
+
+        r = try_login(&ep, &fresh, err);
+        if (r == 0)
+                r = ops->list_vms(fresh, "test-list", &list, err);
+        n = list ? json_object_array_length(list) : 0;
+        same = listed_as_vcsim_holds(list);
+        tap_ok(r == 0 && n >= 4 && same == n, "list_vms: %zu VMs, %zu as vcsim holds them (%d %s)", n, same, r,
+              err->message);
+        json_object_put(list);
+        if (fresh)
+                ops->session_free(fresh);
+}
+
+/* show_vm's numbers, host and disks as vcsim holds them. */
+static bool shown_as_vcsim_holds(struct json_object *show, struct json_object *v) {
+        struct json_object *disks;
+
+        return v && jint(show, "numCPU") == jint(v, "numCPU") && strcmp(jstr(show, "host"), jstr(v, "host")) == 0 &&
+               json_object_object_get_ex(show, "disks", &disks) &&
+               json_object_array_length(disks) == json_object_array_length(json_object_object_get(v, "disks"));
+}
+
+static void show_known_vm(struct backend_session *s, const char *vm, struct op_error *err) {
         struct op_args args = { .vm = vm };
-        struct op_error err = {};
+        struct json_object *show = NULL, *v;
         int r, st;
 
-        /* A fresh session: list must name hosts without the name cache of an earlier lookup. */
-        {
-                struct endpoint_config ep = base_endpoint();
-                struct backend_session *fresh = NULL;
-                size_t same = 0, n = 0;
-
-                r = try_login(&ep, &fresh, &err);
-                if (r == 0)
-                        r = ops->list_vms(fresh, "test-list", &list, &err);
-                n = list ? json_object_array_length(list) : 0;
-                for (size_t i = 0; i < n; i++) {
-                        struct json_object *e = json_object_array_get_idx(list, i);
-
-                        v = vcsim_vm(jstr(e, "id"), &st);
-                        same += strcmp(jstr(e, "host"), jstr(v, "host")) == 0 &&
-                                strcmp(jstr(e, "name"), jstr(v, "name")) == 0 &&
-                                jint(e, "numCPU") == jint(v, "numCPU");
-                        json_object_put(v);
-                }
-                tap_ok(r == 0 && n >= 4 && same == n, "list_vms: %zu VMs, %zu as vcsim holds them (%d %s)", n, same,
-                      r, err.message);
-                json_object_put(list);
-                if (fresh)
-                        ops->session_free(fresh);
-        }
-
-        r = ops->show_vm(s, &args, "test-show", &show, &err);
+        r = ops->show_vm(s, &args, "test-show", &show, err);
         v = vcsim_vm(r == 0 ? jstr(show, "id") : "", &st);
-        tap_ok(r == 0 && v && jint(show, "numCPU") == jint(v, "numCPU") &&
-              strcmp(jstr(show, "host"), jstr(v, "host")) == 0 &&
-              json_object_object_get_ex(show, "disks", &disks) &&
-              json_object_array_length(disks) == json_object_array_length(json_object_object_get(v, "disks")),
-              "show_vm %s: %s (%d %s)", vm, show ? json_object_to_json_string(show) : "", r, err.message);
+        tap_ok(r == 0 && shown_as_vcsim_holds(show, v), "show_vm %s: %s (%d %s)", vm,
+              show ? json_object_to_json_string(show) : "", r, err->message);
         json_object_put(v);
         json_object_put(show);
+}
 
-        args.vm = "no-such-vm";
-        r = ops->show_vm(s, &args, "test-show", &show, &err);
-        tap_ok(r == -ENOENT, "show_vm of an unknown VM -> -ENOENT (%s)", err.message);
+static void show_unknown_vm(struct backend_session *s, struct op_error *err) {
+        struct op_args args = { .vm = "no-such-vm" };
+        struct json_object *show = NULL;
+        int r = ops->show_vm(s, &args, "test-show", &show, err);
 
-        /* Crash recovery: a finished task's outcome and after value, read again. */
-        args = (struct op_args) { .vm = vm, .number = 2 };
-        run_op(s, OP_CPU, &args, NULL, &o);
-        if (o.task) {
+        tap_ok(r == -ENOENT, "show_vm of an unknown VM -> -ENOENT (%s)", err->message);
+        json_object_put(show);
+}
+
+/* Crash recovery: a finished task's outcome and after value, read again; o is the run that made the task. */
+static void task_outcome_again(struct backend_session *s, const char *vm, struct op_run *o, struct op_error *err) {
+        struct op_args args = { .vm = vm, .number = 2 };
+        int r;
+
+        run_op(s, OP_CPU, &args, NULL, o);
+        if (o->task) {
                 _cleanup_free_ char *after = NULL;
 
-                r = task_outcome_text(s, OP_CPU, &args, o.task, "test-recover", &o.t, &after, &err);
-                tap_ok(r == 0 && after && o.after && strcmp(after, o.after) == 0,
-                      "task_outcome of %s -> 0, after \"%s\" (%d %s)", o.task, strempty(after), r, err.message);
+                r = task_outcome_text(s, OP_CPU, &args, o->task, "test-recover", &o->t, &after, err);
+                tap_ok(r == 0 && after && str_is(o->after, after), "task_outcome of %s -> 0, after \"%s\" (%d %s)",
+                      o->task, strempty(after), r, err->message);
         }
-        r = task_outcome_text(s, OP_CPU, &args, "task-999999", "test-recover", &o.t, &o.after, &err);
-        tap_ok(r == -ENOENT, "task_outcome of an unknown task -> -ENOENT (%d %s)", r, err.message);
+        r = task_outcome_text(s, OP_CPU, &args, "task-999999", "test-recover", &o->t, &o->after, err);
+        tap_ok(r == -ENOENT, "task_outcome of an unknown task -> -ENOENT (%d %s)", r, err->message);
+}
 
+/* One op_error runs through the cases: a check's text may show the message an earlier case left. */
+static void test_reads(struct backend_session *s, const char *vm) {
+        _cleanup_(op_run_clear) struct op_run o = {};
+        struct op_error err = {};
+
+        list_on_fresh_session(&err);
+        show_known_vm(s, vm, &err);
+        show_unknown_vm(s, &err);
+        task_outcome_again(s, vm, &o, &err);
         test_event(s, &o.t);
 }
 
@@ -1018,77 +1154,111 @@ static void hook_print(const struct hook_log *l) {
         printf("\n");
 }
 
+static bool hooks_created_queued_running(const struct hook_log *l) {
+        return hook_index(l, "created") == 0 && hook_index(l, "queued") > 0 &&
+               hook_index(l, "running") > hook_index(l, "queued");
+}
+
+/*
+ * The slow clone, followed through the hooks, while the other session
+ * (log->other) sees it in progress; returns the new VM's id (malloc'd).
+ */
+static char *clone_slowly(struct backend_session *s, const char *vm, const char *name, const struct op_hooks *hooks,
+                          const struct hook_log *log) {
+        long delay_ms = atol(env_or("VMT_TEST_CLONE_DELAY_MS", "0"));
+        double t0 = now_ms();
+        /* Waiting costs round trips of its own (WaitForUpdatesEx); the budget of 4 excludes the wait. */
+        char *id = check_clone(s, vm, name, hooks, 100);
+
+        hook_print(log);
+        tap_ok(hooks_created_queued_running(log) && log->cancel_asked > 0 && now_ms() - t0 >= 2 * delay_ms,
+              "slow clone: task_created first, then queued, then running; cancel asked %d times; %.0f ms",
+              log->cancel_asked, now_ms() - t0);
+        tap_ok(log->other && log->outcome == -EINPROGRESS, "task_outcome of the running clone -> -EINPROGRESS (%d)",
+              log->outcome);
+        return id;
+}
+
+/* What a restarted daemon reads once the clone is done: the new VM, from the other session (then closed). */
+static void clone_outcome_when_done(struct hook_log *log, const char *name, const char *id, struct op_error *err) {
+        struct vm_target t = {};
+        _cleanup_free_ char *after = NULL;
+        struct json_object *v;
+        char want[512];
+        int r, st;
+
+        if (!log->other)
+                return;
+        r = task_outcome_text(log->other, OP_CLONE, NULL, log->task, "test-recover", &t, &after, err);
+        v = vcsim_vm(strempty(id), &st);
+        snprintf(want, sizeof want, "name=%s;id=%s;host=%s", name, strempty(id), jstr(v, "host"));
+        json_object_put(v);
+        tap_ok(r == 0 && str_is(after, want), "task_outcome of the finished clone -> 0, after \"%s\" (%d %s)",
+              strempty(after), r, err->message);
+        vm_target_clear(&t);
+        ops->session_free(log->other);
+        log->other = NULL;
+}
+
+/* vCenter refuses a name taken in the folder; vcsim only with -strict-clone or -clone-delay. */
+static void clone_to_taken_name(struct backend_session *s, const char *vm, const char *taken, struct op_run *o) {
+        struct op_args args = { .vm = vm, .new_name = taken };
+
+        run_op(s, OP_CLONE, &args, NULL, o);
+        tap_ok(o->r == -EREMOTEIO && strcmp(o->err.fault, "DuplicateName") == 0 && o->task,
+              "clone to an existing name -> -EREMOTEIO DuplicateName (%d %s: %s)", o->r, o->err.fault, o->err.message);
+}
+
+/* Cancel (log->cancel set): CancelTask, then the task's real outcome. */
+static void clone_cancelled(struct backend_session *s, const char *vm, const struct op_hooks *hooks,
+                            const struct hook_log *log, struct op_run *o) {
+        char name[64];
+        struct op_args args = { .vm = vm, .new_name = name };
+        struct json_object *v;
+        int st;
+
+        snprintf(name, sizeof name, "vmt-cancel-%ld", (long) getpid());
+        run_op(s, OP_CLONE, &args, hooks, o);
+        hook_print(log);
+        v = vcsim_vm_by("-name", name, &st);
+        tap_ok(o->r == -ECANCELED && strcmp(o->err.fault, "RequestCanceled") == 0 && o->task && !v && st == 2,
+              "cancelled clone -> -ECANCELED RequestCanceled, no VM %s on vcsim (%d %s: %s; vcsim exit %d)", name,
+              o->r, o->err.fault, o->err.message, st);
+        json_object_put(v);
+}
+
+/* vcsim serve -drop-answer PowerOffVM_Task: the call runs, its answer is lost; find the task, never resend. */
+static void stop_answer_lost(struct backend_session *s, const char *vm, struct op_run *o) {
+        struct op_args args = { .vm = vm };
+        struct json_object *v;
+        int st;
+
+        run_op(s, OP_STOP, &args, NULL, o);
+        v = vcsim_target(o, &st);
+        tap_ok(o->r == 0 && o->task && str_is(o->after, "poweredOff") && strcmp(jstr(v, "powerState"), "poweredOff") == 0,
+              "StopVM whose answer was lost: task %s found, after \"%s\", vcsim %s (%d %s: %s)", strempty(o->task),
+              strempty(o->after), jstr(v, "powerState"), o->r, o->err.fault, o->err.message);
+        json_object_put(v);
+}
+
 static void test_slow_clone(struct backend_session *s) {
         const char *vm = env_or("VMT_TEST_VM", "DC0_H0_VM0"), *other = env_or("VMT_TEST_OTHER_VM", "DC0_H0_VM1");
-        long delay_ms = atol(env_or("VMT_TEST_CLONE_DELAY_MS", "0"));
         struct hook_log log = {};
         struct op_hooks hooks = { &log, hook_task_created, hook_progress, hook_cancel };
         _cleanup_(op_run_clear) struct op_run o = {};
-        struct op_args args = { .vm = vm, .new_name = other };
-        struct json_object *v;
         _cleanup_free_ char *id = NULL;
-        char name[64];
-        double t0;
-        int st, r;
         struct endpoint_config ep = base_endpoint();
+        char name[64];
 
         if (try_login(&ep, &log.other, &o.err) < 0)
                 log.other = NULL;
         snprintf(name, sizeof name, "vmt-slow-%ld", (long) getpid());
-        t0 = now_ms();
-        /* Waiting costs round trips of its own (WaitForUpdatesEx); the budget of 4 excludes the wait. */
-        id = check_clone(s, vm, name, &hooks, 100);
-        hook_print(&log);
-        tap_ok(hook_index(&log, "created") == 0 && hook_index(&log, "queued") > 0 &&
-              hook_index(&log, "running") > hook_index(&log, "queued") && log.cancel_asked > 0 &&
-              now_ms() - t0 >= 2 * delay_ms,
-              "slow clone: task_created first, then queued, then running; cancel asked %d times; %.0f ms",
-              log.cancel_asked, now_ms() - t0);
-        tap_ok(log.other && log.outcome == -EINPROGRESS, "task_outcome of the running clone -> -EINPROGRESS (%d)",
-              log.outcome);
-        if (log.other) {
-                struct vm_target t = {};
-                _cleanup_free_ char *after = NULL;
-
-                char want[512];
-
-                r = task_outcome_text(log.other, OP_CLONE, NULL, log.task, "test-recover", &t, &after,
-                                                 &o.err);
-                v = vcsim_vm(strempty(id), &st);
-                snprintf(want, sizeof want, "name=%s;id=%s;host=%s", name, strempty(id), jstr(v, "host"));
-                json_object_put(v);
-                tap_ok(r == 0 && after && strcmp(after, want) == 0,
-                      "task_outcome of the finished clone -> 0, after \"%s\" (%d %s)", strempty(after), r,
-                      o.err.message);
-                ops->session_free(log.other);
-        }
-
-        /* vCenter refuses a name taken in the folder; vcsim only with -strict-clone or -clone-delay. */
-        run_op(s, OP_CLONE, &args, NULL, &o);
-        tap_ok(o.r == -EREMOTEIO && strcmp(o.err.fault, "DuplicateName") == 0 && o.task,
-              "clone to an existing name -> -EREMOTEIO DuplicateName (%d %s: %s)", o.r, o.err.fault, o.err.message);
-
-        /* Cancel: CancelTask, then the task's real outcome. */
+        id = clone_slowly(s, vm, name, &hooks, &log);
+        clone_outcome_when_done(&log, name, id, &o.err);
+        clone_to_taken_name(s, vm, other, &o);
         log = (struct hook_log) { .cancel = true };
-        snprintf(name, sizeof name, "vmt-cancel-%ld", (long) getpid());
-        args.new_name = name;
-        run_op(s, OP_CLONE, &args, &hooks, &o);
-        hook_print(&log);
-        v = vcsim_vm_by("-name", name, &st);
-        tap_ok(o.r == -ECANCELED && strcmp(o.err.fault, "RequestCanceled") == 0 && o.task && !v && st == 2,
-              "cancelled clone -> -ECANCELED RequestCanceled, no VM %s on vcsim (%d %s: %s; vcsim exit %d)", name,
-              o.r, o.err.fault, o.err.message, st);
-        json_object_put(v);
-
-        /* vcsim serve -drop-answer PowerOffVM_Task: the call runs, its answer is lost; find the task, never resend. */
-        args = (struct op_args) { .vm = other };
-        run_op(s, OP_STOP, &args, NULL, &o);
-        v = vcsim_vm(o.t.id ? o.t.id : "", &st);
-        tap_ok(o.r == 0 && o.task && o.after && strcmp(o.after, "poweredOff") == 0 &&
-              strcmp(jstr(v, "powerState"), "poweredOff") == 0,
-              "StopVM whose answer was lost: task %s found, after \"%s\", vcsim %s (%d %s: %s)", strempty(o.task),
-              strempty(o.after), jstr(v, "powerState"), o.r, o.err.fault, o.err.message);
-        json_object_put(v);
+        clone_cancelled(s, vm, &hooks, &log, &o);
+        stop_answer_lost(s, other, &o);
 }
 
 int main(void) {

@@ -513,10 +513,12 @@ static int task_wait_loop(struct backend_session *s, const char *opid, const cha
         bool bounded_by_caller = hooks && hooks->cancel_requested;
         long deadline = bounded_by_caller ? LONG_MAX : vs_monotonic_sec() + VS_TASK_TIMEOUT_SEC;
         bool cancelled = false;
-        int last_pct = -2, r;
+        int last_pct = -2;
 
         report_progress(hooks, t, &last, &last_pct); /* t as the caller last read it */
         while (!vs_task_done(t)) {
+                int r;
+
                 if (vs_monotonic_sec() >= deadline) {
                         op_error_set(err, "TaskTimeout", "Task %s on endpoint \"%s\" still %s %s; its outcome is "
                                      "unknown", task, s->ep->name, t->state ? t->state : "pending",
@@ -595,6 +597,33 @@ static int session_new(const struct endpoint_config *ep, struct backend_session 
         return 0;
 }
 
+/* The managers every later call goes through; copied, since the answer lives in the arena. */
+static int keep_service_refs(struct backend_session *s, const struct vim25__ServiceContent *sc) {
+        if (vs_ref_set(&s->property_collector, &sc->propertyCollector) < 0 ||
+            vs_ref_set(&s->session_manager, sc->sessionManager) < 0 ||
+            vs_ref_set(&s->view_manager, sc->viewManager) < 0 ||
+            vs_ref_set(&s->root_folder, &sc->rootFolder) < 0)
+                return -ENOMEM;
+        /* Optional in the schema; only post_event and recovery need them. */
+        if ((sc->eventManager && vs_ref_set(&s->event_manager, sc->eventManager) < 0) ||
+            (sc->taskManager && vs_ref_set(&s->task_manager, sc->taskManager) < 0))
+                return -ENOMEM;
+        return 0;
+}
+
+/* Real vCenter picks the API version from SOAPAction (notes P12): speak the one it reports. */
+static int use_api_version(struct backend_session *s, const char *api_version) {
+        char *a;
+
+        if (!api_version || !*api_version)
+                return 0;
+        if (asprintf(&a, "urn:vim25/%s", api_version) < 0)
+                return -ENOMEM;
+        free(s->action);
+        s->action = a;
+        return 0;
+}
+
 static int vs_service_content(struct backend_session *s, struct op_error *err) {
         _cleanup_arena_ struct soap *arena = s->soap;
         struct _vim25__RetrieveServiceContent rq = { ._USCOREthis = vs_mor(s->soap, "ServiceInstance", "ServiceInstance") };
@@ -613,25 +642,8 @@ static int vs_service_content(struct backend_session *s, struct op_error *err) {
                              s->ep->name);
                 return -EPROTO;
         }
-        if (vs_ref_set(&s->property_collector, &sc->propertyCollector) < 0 ||
-            vs_ref_set(&s->session_manager, sc->sessionManager) < 0 ||
-            vs_ref_set(&s->view_manager, sc->viewManager) < 0 ||
-            vs_ref_set(&s->root_folder, &sc->rootFolder) < 0)
+        if (keep_service_refs(s, sc) < 0 || use_api_version(s, sc->about.apiVersion) < 0)
                 return vs_oom(err);
-        /* Optional in the schema; only post_event and recovery need them. */
-        if ((sc->eventManager && vs_ref_set(&s->event_manager, sc->eventManager) < 0) ||
-            (sc->taskManager && vs_ref_set(&s->task_manager, sc->taskManager) < 0))
-                return vs_oom(err);
-
-        /* Real vCenter picks the API version from SOAPAction (notes P12). */
-        if (sc->about.apiVersion && *sc->about.apiVersion) {
-                char *a;
-
-                if (asprintf(&a, "urn:vim25/%s", sc->about.apiVersion) < 0)
-                        return vs_oom(err);
-                free(s->action);
-                s->action = a;
-        }
         log_debug("Endpoint \"%s\": %s, API %s", s->ep->name, strempty(sc->about.fullName),
                   strempty(sc->about.apiVersion));
         return 0;

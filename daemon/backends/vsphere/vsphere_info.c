@@ -210,6 +210,23 @@ static const char *const show_paths[] = {
         "config.hardware.memoryMB", "config.hardware.device", "snapshot",
 };
 
+/* One VirtualDisk as { "label", "capacityMiB", "file" }, appended to disks. */
+static int show_disk(struct json_object *disks, const struct vim25__VirtualDisk *disk) {
+        const struct vim25__VirtualDiskFlatVer2BackingInfo *bk =
+                disk->__typebacking == SOAP_TYPE_vim25__VirtualDiskFlatVer2BackingInfo ? disk->backing : NULL;
+        struct json_object *j = json_object_new_object();
+
+        if (!j || json_object_array_add(disks, j) < 0) {
+                json_object_put(j);
+                return -ENOMEM;
+        }
+        if (add_string(j, "label", disk->deviceInfo ? disk->deviceInfo->label : NULL) < 0 ||
+            json_object_object_add(j, "capacityMiB", json_object_new_int64(disk->capacityInKB / 1024)) < 0 ||
+            add_string(j, "file", bk ? bk->fileName : NULL) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
 static int show_disks(const struct vs_props *p, struct json_object *o) {
         const struct vim25__DynamicProperty *d = vs_prop(p, "config.hardware.device");
         const struct vim25__ArrayOfVirtualDevice *a =
@@ -220,25 +237,10 @@ static int show_disks(const struct vs_props *p, struct json_object *o) {
                 json_object_put(disks);
                 return -ENOMEM;
         }
-        for (int i = 0; a && i < a->__sizeVirtualDevice; i++) {
-                const struct vim25__VirtualDisk *disk;
-                const struct vim25__VirtualDiskFlatVer2BackingInfo *bk;
-                struct json_object *j;
-
-                if (a->__VirtualDevice[i].__typeVirtualDevice != SOAP_TYPE_vim25__VirtualDisk)
-                        continue;
-                disk = a->__VirtualDevice[i].VirtualDevice;
-                bk = disk->__typebacking == SOAP_TYPE_vim25__VirtualDiskFlatVer2BackingInfo ? disk->backing : NULL;
-                j = json_object_new_object();
-                if (!j || json_object_array_add(disks, j) < 0) {
-                        json_object_put(j);
+        for (int i = 0; a && i < a->__sizeVirtualDevice; i++)
+                if (a->__VirtualDevice[i].__typeVirtualDevice == SOAP_TYPE_vim25__VirtualDisk &&
+                    show_disk(disks, a->__VirtualDevice[i].VirtualDevice) < 0)
                         return -ENOMEM;
-                }
-                if (add_string(j, "label", disk->deviceInfo ? disk->deviceInfo->label : NULL) < 0 ||
-                    json_object_object_add(j, "capacityMiB", json_object_new_int64(disk->capacityInKB / 1024)) < 0 ||
-                    add_string(j, "file", bk ? bk->fileName : NULL) < 0)
-                        return -ENOMEM;
-        }
         return 0;
 }
 

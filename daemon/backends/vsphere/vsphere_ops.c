@@ -278,19 +278,25 @@ struct outcome_read {
         struct vs_task *t;
         bool task_seen;
         struct vs_props props;
-        int r;
 };
+
+/* The TaskInfo in a Task's ObjectContent, or NULL. */
+static const struct vim25__TaskInfo *task_info(const struct vim25__ObjectContent *oc) {
+        struct vs_props p = { .oc = { oc }, .n = 1 };
+        const struct vim25__DynamicProperty *d = vs_prop(&p, "info");
+
+        return d && d->__typeval == SOAP_TYPE_vim25__TaskInfo ? d->val : NULL;
+}
 
 static int outcome_cb(const struct vim25__ObjectContent *oc, void *userdata) {
         struct outcome_read *o = userdata;
 
         if (vs_mor_is(&oc->obj, "Task") && strcmp(oc->obj.__item, o->task) == 0) {
-                struct vs_props p = { .oc = { oc }, .n = 1 };
-                const struct vim25__DynamicProperty *d = vs_prop(&p, "info");
+                const struct vim25__TaskInfo *info = task_info(oc);
 
-                if (d && d->__typeval == SOAP_TYPE_vim25__TaskInfo && d->val) {
+                if (info) {
                         o->task_seen = true;
-                        return vs_task_from_info(o->t, d->val);
+                        return vs_task_from_info(o->t, info);
                 }
         } else if (o->vm && vs_mor_is(&oc->obj, "VirtualMachine") && strcmp(oc->obj.__item, o->vm) == 0 &&
                    oc->__sizepropSet > 0)
@@ -341,13 +347,12 @@ static int update_host(struct backend_session *s, const char *opid, struct vm_ta
                        struct op_error *err) {
         _cleanup_free_ char *name = NULL;
         const char *known;
-        int r;
 
         if (!host_id)
                 return 0;
         known = vs_names_find(s->hosts, s->n_hosts, host_id);
         if (!known) {
-                r = vs_read_name(s, opid, "HostSystem", host_id, &name, err);
+                int r = vs_read_name(s, opid, "HostSystem", host_id, &name, err);
                 if (r < 0)
                         return r;
                 known = name;
@@ -451,23 +456,30 @@ struct lost_search {
         int count;
 };
 
+/*
+ * Whether a recent task may be the one whose answer was lost: on our VM (or,
+ * for a snapshot's own task, on the snapshot), of the kind's method, and
+ * queued since just before we sent.
+ */
+static bool lost_task_fits(const struct lost_search *l, const struct vim25__TaskInfo *info) {
+        const char *e = info->entity->__item;
+        const char *what = strrchr(info->descriptionId, '.');
+
+        what = what ? what + 1 : info->descriptionId;
+        if (!e || (strcmp(e, l->vm) != 0 && (!l->snapshot || strcmp(e, l->snapshot) != 0)))
+                return false;
+        return strncmp(what, l->stem, strlen(l->stem)) == 0 && (long long) info->queueTime >= l->since;
+}
+
 static int lost_cb(const struct vim25__ObjectContent *oc, void *userdata) {
         struct lost_search *l = userdata;
-        struct vs_props p = { .oc = { oc }, .n = 1 };
-        const struct vim25__DynamicProperty *d = vs_prop(&p, "info");
-        const struct vim25__TaskInfo *info;
-        const char *e, *what;
+        const struct vim25__TaskInfo *info = task_info(oc);
 
-        if (!d || d->__typeval != SOAP_TYPE_vim25__TaskInfo || !(info = d->val) || !info->entity ||
-            !info->descriptionId)
+        if (!info || !info->entity || !info->descriptionId)
                 return 0;
-        e = info->entity->__item;
-        what = strrchr(info->descriptionId, '.');
-        what = what ? what + 1 : info->descriptionId;
-        log_debug("Recent task %s: %s on %s queued at %lld", oc->obj.__item, info->descriptionId, strempty(e),
-                  (long long) info->queueTime);
-        if (!e || (strcmp(e, l->vm) != 0 && (!l->snapshot || strcmp(e, l->snapshot) != 0)) ||
-            strncmp(what, l->stem, strlen(l->stem)) != 0 || (long long) info->queueTime < l->since)
+        log_debug("Recent task %s: %s on %s queued at %lld", oc->obj.__item, info->descriptionId,
+                  strempty(info->entity->__item), (long long) info->queueTime);
+        if (!lost_task_fits(l, info))
                 return 0;
         if (l->found && strcmp(l->found, oc->obj.__item) == 0)
                 return 0; /* listed twice */
@@ -636,12 +648,9 @@ static int ensure_prepared(struct backend_session *s, enum op_kind kind, const s
         return r;
 }
 
-int vs_perform(struct backend_session *s, enum op_kind kind, const struct op_args *args, const char *opid,
-               const struct op_hooks *hooks, struct vm_target *t, struct op_value *after, char **task,
-               struct op_error *err) {
-        long sent;
-        int r;
-
+/* What perform() refuses before anything is sent. */
+static int perform_check(enum op_kind kind, const struct op_args *args, const struct vm_target *t,
+                         struct op_error *err) {
         if (!t->id) {
                 op_error_set(err, "InvalidArgument", "No target VM");
                 return -EINVAL;
@@ -655,16 +664,47 @@ int vs_perform(struct backend_session *s, enum op_kind kind, const struct op_arg
                 op_error_set(err, "InvalidArgument", "No new name given");
                 return -EINVAL;
         }
+        return 0;
+}
+
+/*
+ * Whether a failed task call may have run on vCenter all the same.  Not
+ * after a fault or NotAuthenticated (-EREMOTEIO, -EKEYEXPIRED: vCenter
+ * answered), -EPROTO (TLS refused, an HTTP error, an answer without a
+ * task) or a request we could not build (-ENOMEM, -EINVAL).  Any other
+ * error (connection reset, timeout) may have lost the answer of a call
+ * that ran.
+ */
+static bool answer_may_be_lost(int r) {
+        return r < 0 && r != -EREMOTEIO && r != -EKEYEXPIRED && r != -ENOMEM && r != -EINVAL && r != -EPROTO;
+}
+
+/* Send kind's task method once; a lost answer is looked for among the recent tasks, never resent. */
+static int send_or_find_task(struct backend_session *s, enum op_kind kind, const struct op_args *args,
+                             const char *opid, const char *vm, char **task, struct op_error *err) {
+        long sent = vs_monotonic_sec();
+        int r = send_task(s, kind, args, opid, vm, task, err);
+
+        if (answer_may_be_lost(r))
+                r = vs_find_lost_task(s, kind, opid, vm, sent, r, task, err);
+        return r;
+}
+
+int vs_perform(struct backend_session *s, enum op_kind kind, const struct op_args *args, const char *opid,
+               const struct op_hooks *hooks, struct vm_target *t, struct op_value *after, char **task,
+               struct op_error *err) {
+        int r;
+
+        r = perform_check(kind, args, t, err);
+        if (r < 0)
+                return r;
         r = ensure_prepared(s, kind, args, opid, t, err);
         if (r < 0)
                 return r;
         if (kind == OP_STOP_GUEST)
                 return perform_stop_guest(s, opid, hooks, t, after, err);
 
-        sent = vs_monotonic_sec();
-        r = send_task(s, kind, args, opid, t->id, task, err);
-        if (r < 0 && r != -EREMOTEIO && r != -EKEYEXPIRED && r != -ENOMEM && r != -EINVAL && r != -EPROTO)
-                r = vs_find_lost_task(s, kind, opid, t->id, sent, r, task, err);
+        r = send_or_find_task(s, kind, args, opid, t->id, task, err);
         if (r < 0)
                 return r;
         if (hooks && hooks->task_created)

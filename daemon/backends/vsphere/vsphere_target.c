@@ -326,57 +326,82 @@ static const char *scan_pool_of(const struct scan *sc, const char *cr) {
         return NULL;
 }
 
+static const char *scan_datastore_by_name(const struct scan *sc, const char *name, size_t *count) {
+        const char *id = NULL;
+
+        *count = 0;
+        for (size_t i = 0; i < sc->n_datastores; i++)
+                if (sc->datastores[i].value && strcmp(sc->datastores[i].value, name) == 0) {
+                        id = sc->datastores[i].id;
+                        (*count)++;
+                }
+        return id;
+}
+
+/* count objects of a type carry the name asked for: exactly one, or refuse with -ENOENT or -ENOTUNIQ. */
+static int one_named(const struct backend_session *s, size_t count, const char *type, const char *plural,
+                     const char *name, struct op_error *err) {
+        if (count == 0) {
+                op_error_set(err, OP_FAULT_NOT_FOUND, "%s \"%s\" not found on endpoint \"%s\"", type, name,
+                             s->ep->name);
+                return -ENOENT;
+        }
+        if (count > 1) {
+                op_error_set(err, OP_FAULT_AMBIGUOUS, "%zu %s named \"%s\" on endpoint \"%s\"", count, plural, name,
+                             s->ep->name);
+                return -ENOTUNIQ;
+        }
+        return 0;
+}
+
 /*
- * Target host and datastore by name, checked before anything is sent.  The
- * pool is sent only when the host is in another compute resource than the
- * VM's current host, so a move within a cluster keeps the VM's pool.
+ * The target host.  The pool is sent only when the host is in another
+ * compute resource than the VM's current host, so a move within a cluster
+ * keeps the VM's pool.
  */
-static int prepare_placement(struct backend_session *s, const struct scan *sc, const struct op_args *args,
-                             const struct scan_vm *vm, struct op_error *err) {
+static int prepare_host(struct backend_session *s, const struct scan *sc, const char *name,
+                        const struct scan_vm *vm, struct op_error *err) {
         struct vs_prepared *p = &s->prep;
         size_t count;
+        const struct scan_host *h = scan_host_by(sc, NULL, name, &count), *cur;
+        int r = one_named(s, count, "Host", "hosts", name, err);
+
+        if (r < 0)
+                return r;
+        cur = scan_host_by(sc, vm->host, NULL, &count);
+        if (vs_dup_into(&p->host, h->id) < 0)
+                return vs_oom(err);
+        if (h->parent && (!cur || !cur->parent || strcmp(cur->parent, h->parent) != 0) &&
+            vs_dup_into(&p->pool, scan_pool_of(sc, h->parent)) < 0)
+                return vs_oom(err);
+        return 0;
+}
+
+static int prepare_datastore(struct backend_session *s, const struct scan *sc, const char *name,
+                             struct op_error *err) {
+        size_t count;
+        const char *id = scan_datastore_by_name(sc, name, &count);
+        int r = one_named(s, count, "Datastore", "datastores", name, err);
+
+        if (r < 0)
+                return r;
+        return vs_dup_into(&s->prep.datastore, id) < 0 ? vs_oom(err) : 0;
+}
+
+/* Target host and datastore by name, checked before anything is sent. */
+static int prepare_placement(struct backend_session *s, const struct scan *sc, const struct op_args *args,
+                             const struct scan_vm *vm, struct op_error *err) {
+        int r;
 
         if (args->host) {
-                const struct scan_host *h = scan_host_by(sc, NULL, args->host, &count), *cur;
-
-                if (count == 0) {
-                        op_error_set(err, OP_FAULT_NOT_FOUND, "Host \"%s\" not found on endpoint \"%s\"",
-                                     args->host, s->ep->name);
-                        return -ENOENT;
-                }
-                if (count > 1) {
-                        op_error_set(err, OP_FAULT_AMBIGUOUS, "%zu hosts named \"%s\" on endpoint \"%s\"", count,
-                                     args->host, s->ep->name);
-                        return -ENOTUNIQ;
-                }
-                cur = scan_host_by(sc, vm->host, NULL, &count);
-                if (vs_dup_into(&p->host, h->id) < 0)
-                        return vs_oom(err);
-                if (h->parent && (!cur || !cur->parent || strcmp(cur->parent, h->parent) != 0) &&
-                    vs_dup_into(&p->pool, scan_pool_of(sc, h->parent)) < 0)
-                        return vs_oom(err);
+                r = prepare_host(s, sc, args->host, vm, err);
+                if (r < 0)
+                        return r;
         }
         if (args->datastore) {
-                const char *id = NULL;
-
-                count = 0;
-                for (size_t i = 0; i < sc->n_datastores; i++)
-                        if (sc->datastores[i].value && strcmp(sc->datastores[i].value, args->datastore) == 0) {
-                                id = sc->datastores[i].id;
-                                count++;
-                        }
-                if (count == 0) {
-                        op_error_set(err, OP_FAULT_NOT_FOUND, "Datastore \"%s\" not found on endpoint \"%s\"",
-                                     args->datastore, s->ep->name);
-                        return -ENOENT;
-                }
-                if (count > 1) {
-                        op_error_set(err, OP_FAULT_AMBIGUOUS, "%zu datastores named \"%s\" on endpoint \"%s\"",
-                                     count, args->datastore, s->ep->name);
-                        return -ENOTUNIQ;
-                }
-                if (vs_dup_into(&p->datastore, id) < 0)
-                        return vs_oom(err);
+                r = prepare_datastore(s, sc, args->datastore, err);
+                if (r < 0)
+                        return r;
         }
         return 0;
 }
@@ -413,30 +438,62 @@ static int prepare(struct backend_session *s, enum op_kind kind, const struct op
         }
 }
 
+/* The largest size in MiB we pass on: 2^40 MiB in bytes still fits an int64 (send_disk_grow). */
+#define VS_SIZE_MAX_MIB (INT64_C(1) << 40)
+
 /*
- * Refuse what vCenter would refuse anyway, or what we cannot send, before
- * any round trip.  Not the new name of a rename: show_vm looks VMs up as
+ * What each kind needs in its arguments beyond the VM name, checked in
+ * this order.  Not the new name of a rename: show_vm looks VMs up as
  * OP_RENAME; perform checks it.
  */
-static int check_args(enum op_kind kind, const struct op_args *args, struct op_error *err) {
-        const char *what = NULL;
+static const struct arg_rule {
+        bool new_name;
+        int64_t number_max;        /* 0: the kind takes no number; else 1 .. number_max */
+        const char *number_why;
+        bool disk;
+        bool host_or_datastore;
+        bool snapshot;
+} arg_rules[_OP_MAX] = {
+        [OP_CPU] = { .number_max = 4096, .number_why = "The CPU count must be between 1 and 4096" },
+        [OP_MEMORY] = { .number_max = VS_SIZE_MAX_MIB, .number_why = "The size must be positive" },
+        [OP_DISK_GROW] = { .number_max = VS_SIZE_MAX_MIB, .number_why = "The size must be positive", .disk = true },
+        [OP_DISK_ADD] = { .number_max = VS_SIZE_MAX_MIB, .number_why = "The size must be positive" },
+        [OP_CLONE] = { .new_name = true },
+        [OP_MIGRATE] = { .host_or_datastore = true },
+        [OP_SNAPSHOT_CREATE] = { .snapshot = true },
+        [OP_SNAPSHOT_REVERT] = { .snapshot = true },
+        [OP_SNAPSHOT_REMOVE] = { .snapshot = true },
+};
 
-        if (!args->vm || !*args->vm)
+static bool empty(const char *v) {
+        return !v || !*v;
+}
+
+/* Why args do not satisfy rule, or NULL. */
+static const char *arg_rule_broken(const struct arg_rule *rule, const struct op_args *args) {
+        if (rule->new_name && empty(args->new_name))
+                return "No new name given";
+        if (rule->number_max && (args->number <= 0 || args->number > rule->number_max))
+                return rule->number_why;
+        if (rule->disk && empty(args->disk))
+                return "No disk given";
+        if (rule->host_or_datastore && !args->host && !args->datastore)
+                return "Migrate needs a target host or datastore";
+        if (rule->snapshot && empty(args->snapshot))
+                return "No snapshot name given";
+        return NULL;
+}
+
+/* Refuse what vCenter would refuse anyway, or what we cannot send, before any round trip. */
+static int check_args(enum op_kind kind, const struct op_args *args, struct op_error *err) {
+        const char *what;
+
+        if (empty(args->vm))
                 what = "No VM name given";
-        else if (kind == OP_CLONE && (!args->new_name || !*args->new_name))
-                what = "No new name given";
-        else if ((kind == OP_CPU || kind == OP_MEMORY || kind == OP_DISK_GROW || kind == OP_DISK_ADD) &&
-                 (args->number <= 0 || args->number > (kind == OP_CPU ? 4096 : INT64_C(1) << 40)))
-                what = kind == OP_CPU ? "The CPU count must be between 1 and 4096" : "The size must be positive";
-        else if (kind == OP_DISK_GROW && (!args->disk || !*args->disk))
-                what = "No disk given";
-        else if (kind == OP_MIGRATE && !args->host && !args->datastore)
-                what = "Migrate needs a target host or datastore";
-        else if ((kind == OP_SNAPSHOT_CREATE || kind == OP_SNAPSHOT_REVERT || kind == OP_SNAPSHOT_REMOVE) &&
-                 (!args->snapshot || !*args->snapshot))
-                what = "No snapshot name given";
         else if (kind >= _OP_MAX || (int) kind < 0)
                 what = "Unknown operation";
+        else
+                what = arg_rule_broken(&arg_rules[kind], args);
         if (!what)
                 return 0;
         op_error_set(err, "InvalidArgument", "%s", what);
@@ -454,6 +511,48 @@ static int target_fill(const struct backend_session *s, const struct scan_vm *vm
         if (!t->name || !t->id || (vm->uuid && !t->uuid) || (host && !t->host)) {
                 vm_target_clear(t);
                 return -ENOMEM;
+        }
+        return 0;
+}
+
+/* The one VM of the name asked for in the scan, or refuse: -ENOENT, -ENOTUNIQ (naming the candidates). */
+static int scan_the_vm(const struct backend_session *s, const struct scan *sc, const struct scan_vm **vm,
+                       struct op_error *err) {
+        size_t count;
+
+        *vm = scan_find(sc, &count);
+        if (count == 0) {
+                op_error_set(err, OP_FAULT_NOT_FOUND, "VM \"%s\" not found on endpoint \"%s\"", sc->want,
+                             s->ep->name);
+                return -ENOENT;
+        }
+        if (count > 1) {
+                candidates_error(s, sc, err);
+                return -ENOTUNIQ;
+        }
+        return 0;
+}
+
+/*
+ * The kind's properties of vm into sc->details: already there when the
+ * cache guessed right, else read in a second round trip.  -ENOENT when
+ * the VM vanished in between.
+ */
+static int scan_details(struct backend_session *s, enum op_kind kind, const char *opid, struct scan *sc,
+                        const struct scan_vm *vm, struct op_error *err) {
+        if (!sc->guess || strcmp(sc->guess, vm->id) != 0) {
+                int r;
+
+                log_debug("VM \"%s\" is %s, not in the name cache: reading its details", sc->want, vm->id);
+                sc->details = (struct vs_props) {};
+                r = read_details(s, kind, opid, vm->id, &sc->details, err);
+                if (r < 0)
+                        return r;
+        }
+        if (sc->details.n == 0) {
+                op_error_set(err, OP_FAULT_NOT_FOUND, "VM \"%s\" vanished on endpoint \"%s\"", sc->want,
+                             s->ep->name);
+                return -ENOENT;
         }
         return 0;
 }
@@ -485,27 +584,12 @@ int vs_read_target(struct backend_session *s, enum op_kind kind, const struct op
         if (remember_scan(s, &sc) < 0)
                 return vs_oom(err);
 
-        vm = scan_find(&sc, &count);
-        if (count == 0) {
-                op_error_set(err, OP_FAULT_NOT_FOUND, "VM \"%s\" not found on endpoint \"%s\"", args->vm,
-                             s->ep->name);
-                return -ENOENT;
-        }
-        if (count > 1) {
-                candidates_error(s, &sc, err);
-                return -ENOTUNIQ;
-        }
-        if (!sc.guess || strcmp(sc.guess, vm->id) != 0) {
-                log_debug("VM \"%s\" is %s, not in the name cache: reading its details", args->vm, vm->id);
-                sc.details = (struct vs_props) {};
-                r = read_details(s, kind, opid, vm->id, &sc.details, err);
-                if (r < 0)
-                        return r;
-        }
-        if (sc.details.n == 0) {
-                op_error_set(err, OP_FAULT_NOT_FOUND, "VM \"%s\" vanished on endpoint \"%s\"", args->vm, s->ep->name);
-                return -ENOENT;
-        }
+        r = scan_the_vm(s, &sc, &vm, err);
+        if (r < 0)
+                return r;
+        r = scan_details(s, kind, opid, &sc, vm, err);
+        if (r < 0)
+                return r;
 
         r = prepare(s, kind, args, &sc, vm, &sc.details, err);
         if (r < 0)

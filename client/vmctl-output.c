@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * vmctl's output for people (see vmctl-output.h): an operation's trail row
+ * in two lines, whoami and status as labelled lines, list as a table, show
+ * as one line per field, errors as "vmctl: message" on stderr, and
+ * progress as vmctl-wait.c draws it.
+ */
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "macros.h"
+#include "vmctl-conn.h"
+#include "vmctl-output.h"
+#include "vmctl-wait.h"
+
+static int64_t jint(struct json_object *o, const char *key) {
+        struct json_object *v;
+        return json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : -1;
+}
+
+static struct json_object *jget(struct json_object *o, const char *key) {
+        struct json_object *v = NULL;
+        json_object_object_get_ex(o, key, &v);
+        return v;
+}
+
+/* "a b c", or dflt for JSON null (no restriction). */
+static void print_words(struct json_object *a, const char *dflt) {
+        if (!a || !json_object_is_type(a, json_type_array)) {
+                fputs(dflt, stdout);
+                return;
+        }
+        for (size_t i = 0; i < json_object_array_length(a); i++)
+                printf("%s%s", i ? " " : "", json_object_get_string(json_object_array_get_idx(a, i)));
+}
+
+static void print_id(const char *label, struct json_object *o, const char *key, const char *name) {
+        if (!jget(o, key))
+                printf("%-12s unset\n", label);
+        else if (name)
+                printf("%-12s %" PRId64 " (%s)\n", label, jint(o, key), name);
+        else
+                printf("%-12s %" PRId64 "\n", label, jint(o, key));
+}
+
+static void print_whoami(struct json_object *w) {
+        struct json_object *groups = jget(w, "groups"), *rules = jget(w, "rules");
+
+        if (!w)
+                return;
+
+        printf("%-12s %" PRId64 " (%s)\n", "uid:", jint(w, "uid"), strempty(vmctl_jstr(w, "user")));
+        printf("%-12s %" PRId64 " (%s)\n", "gid:", jint(w, "gid"), strempty(vmctl_jstr(w, "group")));
+        printf("%-12s", "groups:");
+        for (size_t i = 0; groups && i < json_object_array_length(groups); i++) {
+                struct json_object *g = json_object_array_get_idx(groups, i);
+                printf(" %" PRId64 "(%s)", jint(g, "gid"), strempty(vmctl_jstr(g, "name")));
+        }
+        printf("\n%-12s %" PRId64 "\n", "pid:", jint(w, "pid"));
+        print_id("login uid:", w, "loginuid", vmctl_jstr(w, "login_user"));
+        print_id("session:", w, "sessionid", NULL);
+        if (json_object_get_boolean(jget(w, "admin"))) {
+                printf("%-12s everything (root or admin-group)\n", "may:");
+                return;
+        }
+        if (!rules || json_object_array_length(rules) == 0) {
+                printf("%-12s nothing but ping, whoami and status: no policy rule names this user or its groups\n",
+                       "may:");
+                return;
+        }
+        printf("may:\n");
+        for (size_t i = 0; i < json_object_array_length(rules); i++) {
+                struct json_object *r = json_object_array_get_idx(rules, i);
+                printf("  rule \"%s\": ", strempty(vmctl_jstr(r, "name")));
+                print_words(jget(r, "commands"), "*");
+                printf(" on VMs ");
+                print_words(jget(r, "vms"), "*");
+                printf(" at endpoints ");
+                print_words(jget(r, "endpoints"), "*");
+                putchar('\n');
+        }
+}
+
+static void print_status(struct json_object *s) {
+        struct json_object *eps = jget(s, "endpoints");
+
+        if (!s)
+                return;
+
+        printf("%-22s %s\n", "vmtraced:", strempty(vmctl_jstr(s, "version")));
+        printf("%-22s", "endpoints:");
+        for (size_t i = 0; eps && i < json_object_array_length(eps); i++) {
+                struct json_object *e = json_object_array_get_idx(eps, i);
+                printf(" %s (%s, %" PRId64 " sessions)", strempty(vmctl_jstr(e, "name")), strempty(vmctl_jstr(e, "url")),
+                       jint(e, "pool_size"));
+        }
+        printf("%s\n", eps && json_object_array_length(eps) ? "" : " none");
+        printf("%-22s %" PRId64 " of %" PRId64 " logged in\n", "sessions:", jint(s, "sessions_logged_in"),
+               jint(s, "sessions"));
+        printf("%-22s %" PRId64 " (at most %" PRId64 ")\n", "operations in flight:", jint(s, "operations_in_flight"),
+               jint(s, "max_operations"));
+        printf("%-22s %" PRId64 "\n", "connections:", jint(s, "connections"));
+        printf("%-22s %s: %s\n", "database:", strempty(vmctl_jstr(s, "database")),
+               strempty(vmctl_jstr(s, "database_health")));
+        if (json_object_get_boolean(jget(s, "stopping")))
+                printf("%-22s shutting down\n", "state:");
+}
+
+/* Append " label value" when value is set. */
+static void print_field(FILE *f, const char *label, const char *value) {
+        if (value && *value)
+                fprintf(f, "%s%s", label, value);
+}
+
+static void print_record(FILE *f, struct json_object *rec) {
+        if (!rec)
+                return;
+        fprintf(f, "%s %s", strempty(vmctl_jstr(rec, "operation")), strempty(vmctl_jstr(rec, "vm_name")));
+        if (vmctl_jstr(rec, "before") || vmctl_jstr(rec, "after"))
+                fprintf(f, ": %s -> %s", strempty(vmctl_jstr(rec, "before")), strempty(vmctl_jstr(rec, "after")));
+        fprintf(f, "  [%s]\n  trail #%s, %s .. %s, by %s (uid %s)", strempty(vmctl_jstr(rec, "result")),
+                strempty(vmctl_jstr(rec, "id")), strempty(vmctl_jstr(rec, "start_time")), strempty(vmctl_jstr(rec, "end_time")),
+                strempty(vmctl_jstr(rec, "user")), strempty(vmctl_jstr(rec, "uid")));
+        print_field(f, ", endpoint ", vmctl_jstr(rec, "endpoint"));
+        print_field(f, ", host ", vmctl_jstr(rec, "host"));
+        print_field(f, ", id ", vmctl_jstr(rec, "vm_id"));
+        fputc('\n', f);
+}
+
+static void print_vm_list(struct json_object *vms) {
+        if (!vms)
+                return;
+        printf("%-12s %-32s %-10s %-12s %-24s %s\n", "ENDPOINT", "NAME", "ID", "POWER", "HOST", "UUID");
+        for (size_t i = 0; i < json_object_array_length(vms); i++) {
+                struct json_object *vm = json_object_array_get_idx(vms, i);
+                printf("%-12s %-32s %-10s %-12s %-24s %s\n", strempty(vmctl_jstr(vm, "endpoint")),
+                       strempty(vmctl_jstr(vm, "name")), strempty(vmctl_jstr(vm, "id")),
+                       strempty(vmctl_jstr(vm, "powerState")), strempty(vmctl_jstr(vm, "host")),
+                       strempty(vmctl_jstr(vm, "uuid")));
+        }
+}
+
+static void print_vm(struct json_object *vm) {
+        if (!vm)
+                return;
+        json_object_object_foreach(vm, key, val) {
+                const char *s = json_object_is_type(val, json_type_string) ? json_object_get_string(val)
+                        : json_object_to_json_string_ext(val, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+                printf("%-16s %s\n", key, s);
+        }
+}
+
+static void print_error(struct json_object *err) {
+        fprintf(stderr, "vmctl: %s\n", strempty(vmctl_jstr(err, "message")));
+}
+
+/* The reply is rendered by the command, from its parts. */
+static void human_reply(const char *line _unused_) {
+}
+
+static void human_progress(struct vmctl_wait *w, struct json_object *msg, const char *line _unused_) {
+        vmctl_wait_show(w, msg);
+}
+
+const struct vmctl_output vmctl_output_human = {
+        .progress = human_progress,
+        .reply = human_reply,
+        .error = print_error,
+        .record = print_record,
+        .whoami = print_whoami,
+        .status = print_status,
+        .vm_list = print_vm_list,
+        .vm_show = print_vm,
+};

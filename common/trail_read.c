@@ -1,0 +1,546 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Reading the trail (see trail_read.h): the queries of vmctl log and the
+ * chain walk of vmctl verify.  The statements that differ between schema
+ * versions come from trail_schema.c; the hash is trail_hash.c's, the same
+ * code the daemon extends the chain with.
+ *
+ * The log query is built from fixed fragments, one per filter given; every
+ * value is bound, never pasted.  Each fragment is a plain comparison on an
+ * indexed column, so SQLite answers from the indexes.
+ *
+ * The walk recomputes each row's hash from the stored row.  After a
+ * mismatch it goes on from the stored hash, so independent changes further
+ * on are reported too; a few extra lookups tell a moved row from an edited
+ * one.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "macros.h"
+#include "trail_read.h"
+#include "trail_schema.h"
+
+/* As long as the daemon may hold its write lock (its own busy timeout). */
+#define READ_BUSY_TIMEOUT_MS 5000
+/* Full passes over the chain spent on telling a moved row from an edited one. */
+#define VERIFY_MAX_SEARCHES 3
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(sqlite3_stmt *, sqlite3_finalize);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct trail_hasher *, trail_hasher_free);
+
+struct trail_reader {
+        sqlite3 *db;
+        char *path;
+        int version;
+};
+
+void trail_reader_free(struct trail_reader *r) {
+        if (!r)
+                return;
+        sqlite3_close(r->db);
+        free(r->path);
+        free(r);
+}
+
+int trail_reader_open(const char *path, int min_version, struct trail_reader **out) {
+        _cleanup_(trail_reader_freep) struct trail_reader *r = NULL;
+        int rc;
+
+        if (access(path, R_OK) < 0)
+                return log_error_errno(-errno, "Cannot read %s: %m", path);
+        r = calloc(1, sizeof *r);
+        if (!r || !(r->path = strdup(path)))
+                return log_oom();
+        /* One thread: no mutexes, which is a fifth of verify's time otherwise. */
+        rc = sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+        if (rc == SQLITE_OK)
+                rc = sqlite3_busy_timeout(r->db, READ_BUSY_TIMEOUT_MS);
+        if (rc == SQLITE_OK && trail_schema_version(r->db, &r->version) < 0)
+                rc = sqlite3_errcode(r->db) ?: SQLITE_ERROR;
+        if (rc != SQLITE_OK) {
+                log_error("Cannot open %s: %s", path, r->db ? sqlite3_errmsg(r->db) : sqlite3_errstr(rc));
+                return -EIO;
+        }
+        if (r->version < min_version) {
+                log_error("%s has schema version %d: no hash chain yet (vmtraced migrates it at start-up).", path,
+                          r->version);
+                return -EPROTONOSUPPORT;
+        }
+        *out = TAKE_PTR(r);
+        return 0;
+}
+
+static const char *col(sqlite3_stmt *s, int i) {
+        return (const char *) sqlite3_column_text(s, i);
+}
+
+/* ---------- rows ---------- */
+
+/* A filter: the query fragment it adds, and the parameter its value is bound to. */
+static const struct filter {
+        const char *param;
+        const char *sql;
+} filters[TRAIL_FILTER_MAX] = {
+        [TRAIL_FILTER_USER] = { ":user", " AND user = :user" },
+        [TRAIL_FILTER_VM] = { ":vm", " AND (vm_name = :vm OR vm_id = :vm)" },
+        [TRAIL_FILTER_OP] = { ":op", " AND operation = :op" },
+        [TRAIL_FILTER_RESULT] = { ":result", " AND result = :result" },
+        [TRAIL_FILTER_HOST] = { ":host", " AND host = :host" },
+        [TRAIL_FILTER_ENDPOINT] = { ":endpoint", " AND endpoint = :endpoint" },
+};
+
+static int build_query(const struct trail_query *q, char **out) {
+        char *sql = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&sql, &len);
+
+        if (!f)
+                return -ENOMEM;
+        /* Only fixed fragments go into the text; values are bound by name below. */
+        fputs("SELECT * FROM trail WHERE 1", f);
+        if (q->has_since)
+                fputs(" AND start_ms >= :since", f);
+        if (q->has_until)
+                fputs(" AND start_ms <= :until", f);
+        for (size_t i = 0; i < ELEMENTSOF(filters); i++)
+                if (q->values[i])
+                        fputs(filters[i].sql, f);
+        fputs(" ORDER BY start_ms, id", f);
+        if (q->limit > 0)
+                fputs(" LIMIT :limit", f);
+        if (fclose(f) != 0) {
+                free(sql);
+                return -ENOMEM;
+        }
+        *out = sql;
+        return 0;
+}
+
+static int bind_query(sqlite3_stmt *s, const struct trail_query *q) {
+        int rc = SQLITE_OK;
+
+        if (q->has_since)
+                rc = sqlite3_bind_int64(s, sqlite3_bind_parameter_index(s, ":since"), q->since);
+        if (rc == SQLITE_OK && q->has_until)
+                rc = sqlite3_bind_int64(s, sqlite3_bind_parameter_index(s, ":until"), q->until);
+        if (rc == SQLITE_OK && q->limit > 0)
+                rc = sqlite3_bind_int64(s, sqlite3_bind_parameter_index(s, ":limit"), q->limit);
+        for (size_t i = 0; rc == SQLITE_OK && i < ELEMENTSOF(filters); i++)
+                if (q->values[i])
+                        rc = sqlite3_bind_text(s, sqlite3_bind_parameter_index(s, filters[i].param), q->values[i], -1,
+                                               SQLITE_STATIC);
+        return rc;
+}
+
+const struct trail_value *trail_row_get(const struct trail_row *row, const char *name) {
+        static const struct trail_value null = { .type = TRAIL_NULL };
+
+        for (size_t i = 0; i < row->n; i++)
+                if (strcmp(row->names[i], name) == 0)
+                        return &row->values[i];
+        return &null;
+}
+
+static enum trail_type value_type(int sqlite_type) {
+        switch (sqlite_type) {
+        case SQLITE_INTEGER:
+                return TRAIL_INTEGER;
+        case SQLITE_FLOAT:
+                return TRAIL_FLOAT;
+        case SQLITE_TEXT:
+                return TRAIL_TEXT;
+        case SQLITE_BLOB:
+                return TRAIL_BLOB;
+        default:
+                return TRAIL_NULL;
+        }
+}
+
+/* The current row of s into values; the type is read first, before any conversion can change it. */
+static void read_row(sqlite3_stmt *s, struct trail_value *values, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                struct trail_value *v = &values[i];
+
+                v->type = value_type(sqlite3_column_type(s, (int) i));
+                v->text = col(s, (int) i);
+                v->len = (size_t) sqlite3_column_bytes(s, (int) i);
+                v->integer = sqlite3_column_int64(s, (int) i);
+        }
+}
+
+static int prepare_query(struct trail_reader *r, const struct trail_query *q, sqlite3_stmt **out) {
+        _cleanup_free_ char *sql = NULL;
+        int rc;
+
+        if (build_query(q, &sql) < 0)
+                return log_oom();
+        rc = sqlite3_prepare_v2(r->db, sql, -1, out, NULL);
+        if (rc == SQLITE_OK)
+                rc = bind_query(*out, q);
+        if (rc != SQLITE_OK) {
+                log_error("Cannot query %s: %s", r->path, sqlite3_errmsg(r->db));
+                return -EIO;
+        }
+        return 0;
+}
+
+int trail_reader_log(struct trail_reader *r, const struct trail_query *q, trail_row_fn fn, void *userdata) {
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
+        _cleanup_free_ const char **names = NULL;
+        _cleanup_free_ struct trail_value *values = NULL;
+        size_t n;
+        int rc, ret;
+
+        ret = prepare_query(r, q, &s);
+        if (ret < 0)
+                return ret;
+        n = (size_t) sqlite3_column_count(s);
+        names = calloc(n ?: 1, sizeof *names);
+        values = calloc(n ?: 1, sizeof *values);
+        if (!names || !values)
+                return log_oom();
+        for (size_t i = 0; i < n; i++)
+                names[i] = sqlite3_column_name(s, (int) i);
+
+        const struct trail_row row = { .n = n, .names = names, .values = values };
+        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+                read_row(s, values, n);
+                ret = fn(&row, userdata);
+                if (ret < 0)
+                        return ret;
+        }
+        if (rc != SQLITE_DONE) {
+                log_error("Cannot read %s: %s", r->path, sqlite3_errmsg(r->db));
+                return -EIO;
+        }
+        return 0;
+}
+
+/* ---------- the hash chain ---------- */
+
+struct verifier {
+        sqlite3 *db;
+        struct trail_hasher *h;
+        sqlite3_stmt *as_seq;      /* a row encoded as if it had another seq */
+        sqlite3_stmt *next;        /* the row after a seq */
+        const struct trail_verify_args *args;
+        bool *seen;                /* per checkpoint: the walk reached its seq */
+        unsigned problems;
+        unsigned searches;         /* full passes made by find_owner() */
+        /* Where the walk is: the seq it expects next, after row prev_id whose hash is prev. */
+        int64_t expect, prev_id;
+        unsigned char prev[TRAIL_HASH_SIZE];
+        int64_t newest_version;    /* the highest hash encoding seen so far */
+        /* A row already reported as moved here: when it comes, the chain goes on from explained_prev. */
+        int64_t explained;
+        unsigned char explained_prev[TRAIL_HASH_SIZE];
+};
+
+static void problem(struct verifier *v, const char *fmt, ...) _printf_(2, 3);
+static void problem(struct verifier *v, const char *fmt, ...) {
+        _cleanup_free_ char *text = NULL;
+        va_list ap;
+        int n;
+
+        if (++v->problems > v->args->max_reports || !v->args->fn)
+                return;
+        va_start(ap, fmt);
+        n = vasprintf(&text, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+                text = NULL; /* counted, but no memory to say it */
+                return;
+        }
+        v->args->fn(text, v->args->userdata);
+}
+
+/* Would row rowid, placed at seq after prev, carry the hash want?  (Tells reordering from editing.) */
+static bool fits_at(struct verifier *v, int64_t rowid, int64_t seq, const unsigned char prev[TRAIL_HASH_SIZE],
+                    const char *want_hex) {
+        unsigned char got[TRAIL_HASH_SIZE], want[TRAIL_HASH_SIZE];
+        sqlite3_stmt *s = v->as_seq;
+        bool fits = false;
+
+        if (!want_hex || trail_hash_from_hex(want_hex, want) < 0)
+                return false;
+        sqlite3_reset(s);
+        if (sqlite3_bind_int64(s, 1, seq) == SQLITE_OK && sqlite3_bind_int64(s, 2, rowid) == SQLITE_OK &&
+            sqlite3_step(s) == SQLITE_ROW && trail_hash_row(v->h, prev, s, 0, got) >= 0)
+                fits = memcmp(got, want, sizeof got) == 0;
+        sqlite3_reset(s);
+        return fits;
+}
+
+/* Does row rowid, at seq after prev, hash to want?  Like fits_at() with a binary hash. */
+static bool follows(struct verifier *v, int64_t rowid, int64_t seq, const unsigned char prev[TRAIL_HASH_SIZE],
+                    const unsigned char want[TRAIL_HASH_SIZE]) {
+        char hex[TRAIL_HASH_HEX_SIZE];
+
+        trail_hash_to_hex(want, hex);
+        return fits_at(v, rowid, seq, prev, hex);
+}
+
+/*
+ * Which chained row's stored hash does row rowid (at seq) follow?  A full
+ * pass over the chain, so done at most VERIFY_MAX_SEARCHES times: it tells
+ * a row moved far away from an edited one.
+ */
+static bool find_owner(struct verifier *v, int64_t rowid, int64_t seq, const unsigned char want[TRAIL_HASH_SIZE],
+                       int64_t *owner, int64_t *owner_seq, unsigned char owner_hash[TRAIL_HASH_SIZE]) {
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *all = NULL;
+        unsigned char p[TRAIL_HASH_SIZE], got[TRAIL_HASH_SIZE];
+        sqlite3_stmt *s = v->as_seq;
+        bool found = false;
+
+        if (v->searches++ >= VERIFY_MAX_SEARCHES)
+                return false;
+        sqlite3_reset(s);
+        if (sqlite3_bind_int64(s, 1, seq) != SQLITE_OK || sqlite3_bind_int64(s, 2, rowid) != SQLITE_OK ||
+            sqlite3_step(s) != SQLITE_ROW ||
+            sqlite3_prepare_v2(v->db, "SELECT rowid, seq, hash FROM records WHERE seq IS NOT NULL", -1, &all, NULL) !=
+                    SQLITE_OK) {
+                sqlite3_reset(s);
+                return false;
+        }
+        while (!found && sqlite3_step(all) == SQLITE_ROW)
+                if (trail_hash_from_hex(col(all, 2), p) >= 0 && trail_hash_row(v->h, p, s, 0, got) >= 0 &&
+                    memcmp(got, want, sizeof got) == 0) {
+                        *owner = sqlite3_column_int64(all, 0);
+                        *owner_seq = sqlite3_column_int64(all, 1);
+                        memcpy(owner_hash, p, TRAIL_HASH_SIZE);
+                        found = true;
+                }
+        sqlite3_reset(s);
+        return found;
+}
+
+static void check_checkpoints(struct verifier *v, int64_t seq, const unsigned char hash[TRAIL_HASH_SIZE]) {
+        const struct trail_verify_args *a = v->args;
+
+        for (size_t i = 0; i < a->n_checkpoints; i++)
+                if (a->checkpoints[i].seq == seq) {
+                        v->seen[i] = true;
+                        if (memcmp(a->checkpoints[i].hash, hash, TRAIL_HASH_SIZE) != 0)
+                                problem(v, "seq %" PRId64 " does not match the checkpoint: the rows up to it were "
+                                        "rewritten consistently (or the checkpoint is from another trail)", seq);
+                }
+}
+
+/* The row after seq, if it would fit at seq (after the walk's prev): rows were reordered, or one slipped in. */
+static bool next_fits(struct verifier *v, int64_t seq, int64_t *other, unsigned char other_hash[TRAIL_HASH_SIZE]) {
+        sqlite3_stmt *n = v->next;
+        bool fits = false;
+
+        sqlite3_reset(n);
+        if (sqlite3_bind_int64(n, 1, seq) == SQLITE_OK && sqlite3_step(n) == SQLITE_ROW &&
+            trail_hash_from_hex(col(n, 1), other_hash) >= 0) {
+                *other = sqlite3_column_int64(n, 0);
+                fits = fits_at(v, *other, seq, v->prev, col(n, 1));
+        }
+        sqlite3_reset(n);
+        return fits;
+}
+
+/* Row who belongs where the current row is: the chain goes on from hash, and from stored when who comes. */
+static void explain(struct verifier *v, int64_t who, unsigned char stored[TRAIL_HASH_SIZE],
+                    const unsigned char hash[TRAIL_HASH_SIZE]) {
+        v->explained = who;
+        memcpy(v->explained_prev, stored, TRAIL_HASH_SIZE);
+        memcpy(stored, hash, TRAIL_HASH_SIZE);
+}
+
+/*
+ * Row rowid at seq does not carry the hash the walk computed: say why.
+ * stored is its stored hash (valid: it is one), replaced by the hash the
+ * chain goes on from when the row turns out to have been moved.
+ */
+static void diagnose(struct verifier *v, int64_t rowid, int64_t seq, const char *hex, bool valid,
+                     unsigned char stored[TRAIL_HASH_SIZE]) {
+        int64_t other = 0, owner = 0, owner_seq = 0;
+        unsigned char other_hash[TRAIL_HASH_SIZE], owner_hash[TRAIL_HASH_SIZE];
+        bool here = seq == v->expect;
+        bool fits = here && valid && next_fits(v, seq, &other, other_hash);
+
+        if (fits && fits_at(v, rowid, seq + 1, other_hash, hex)) {
+                problem(v, "row id %" PRId64 " (seq %" PRId64 ") and row id %" PRId64 " (seq %" PRId64
+                        ") were swapped: reordered", rowid, seq, other, seq + 1);
+                explain(v, other, stored, other_hash);
+        } else if (fits)
+                problem(v, "row id %" PRId64 " (seq %" PRId64 ") does not belong before row id %" PRId64
+                        ": inserted", rowid, seq, other);
+        else if (here && valid && other != 0 && !follows(v, other, seq + 1, stored, other_hash) &&
+                 find_owner(v, other, seq + 1, other_hash, &owner, &owner_seq, owner_hash)) {
+                /* The next row follows another row's hash: that row was moved from here. */
+                problem(v, "row id %" PRId64 " (seq %" PRId64 ") is out of place: row id %" PRId64
+                        " (seq %" PRId64 ") belongs there: reordered", rowid, seq, owner, owner_seq);
+                explain(v, owner, stored, owner_hash);
+        } else if (here)
+                problem(v, "row id %" PRId64 " (seq %" PRId64 ") does not match its hash: modified", rowid, seq);
+        /* else: the gap reported before explains the mismatch. */
+}
+
+/* After a mismatch: got becomes the hash the chain goes on from. */
+static void resync(struct verifier *v, int64_t rowid, int64_t seq, const char *hex,
+                   unsigned char got[TRAIL_HASH_SIZE]) {
+        unsigned char stored[TRAIL_HASH_SIZE];
+        bool valid = hex && trail_hash_from_hex(hex, stored) >= 0;
+
+        if (rowid == v->explained && valid) {
+                /* The second half of a swap already reported: the chain goes on from its partner. */
+                memcpy(got, v->explained_prev, TRAIL_HASH_SIZE);
+                return;
+        }
+        diagnose(v, rowid, seq, hex, valid, stored);
+        if (valid)
+                memcpy(got, stored, TRAIL_HASH_SIZE);
+        else
+                memset(got, 0, TRAIL_HASH_SIZE);
+}
+
+static void check_gap(struct verifier *v, int64_t seq, int64_t rowid) {
+        if (seq == v->expect + 1)
+                problem(v, "seq %" PRId64 " is missing (between row id %" PRId64 " and row id %" PRId64 "): deleted",
+                        v->expect, v->prev_id, rowid);
+        else if (seq > v->expect)
+                problem(v, "seq %" PRId64 "..%" PRId64 " are missing (between row id %" PRId64 " and row id %" PRId64
+                        "): deleted", v->expect, seq - 1, v->prev_id, rowid);
+        /* Resynchronise on the stored hash of the row before the gap: already in prev. */
+}
+
+/* vmtraced never writes a row of an older encoding after one of a newer. */
+static void check_encoding(struct verifier *v, sqlite3_stmt *s, int64_t rowid, int64_t seq) {
+        /* hash_version is the last column read. */
+        int64_t version = sqlite3_column_int64(s, 2 + TRAIL_HASH_NCOLUMNS - 1);
+
+        if (version < v->newest_version)
+                problem(v, "row id %" PRId64 " (seq %" PRId64 ") claims hash encoding %" PRId64
+                        " after rows with encoding %" PRId64 ": modified", rowid, seq, version, v->newest_version);
+        else
+                v->newest_version = version;
+}
+
+/* One row of the walk: rowid, hash, then the row from seq on. */
+static int walk_row(struct verifier *v, sqlite3_stmt *s) {
+        int64_t rowid = sqlite3_column_int64(s, 0), seq = sqlite3_column_int64(s, 2);
+        const char *hex = col(s, 1);
+        unsigned char got[TRAIL_HASH_SIZE];
+        char got_hex[TRAIL_HASH_HEX_SIZE];
+        int r;
+
+        if (sqlite3_column_type(s, 2) != SQLITE_INTEGER || seq < v->expect) {
+                problem(v, "row id %" PRId64 " claims seq %s, which row id %" PRId64 " already holds: "
+                        "inserted or copied", rowid, strempty(col(s, 2)), v->prev_id);
+                return 0;
+        }
+        check_gap(v, seq, rowid);
+        check_encoding(v, s, rowid, seq);
+        r = trail_hash_row(v->h, v->prev, s, 2, got);
+        if (r == -EBADMSG)
+                memset(got, 0, sizeof got); /* no known encoding: it cannot match, reported below */
+        else if (r < 0)
+                return log_oom();
+        /* The stored text must be the canonical lowercase hex; comparing text is the fast path. */
+        trail_hash_to_hex(got, got_hex);
+        if (!hex || rowid == v->explained || strcmp(hex, got_hex) != 0)
+                resync(v, rowid, seq, hex, got);
+        check_checkpoints(v, seq, got);
+        memcpy(v->prev, got, sizeof got);
+        v->prev_id = rowid;
+        v->expect = seq + 1;
+        return 0;
+}
+
+static int walk_chain(struct verifier *v, const struct trail_chain_sql *sql) {
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL, *next = NULL;
+        int rc;
+
+        rc = sqlite3_prepare_v2(v->db, sql->walk, -1, &s, NULL);
+        if (rc == SQLITE_OK)
+                rc = sqlite3_prepare_v2(v->db, "SELECT rowid, hash FROM records WHERE seq = ?1 + 1 ORDER BY rowid LIMIT 1",
+                                        -1, &next, NULL);
+        if (rc != SQLITE_OK)
+                return log_error("Cannot read the chain: %s", sqlite3_errmsg(v->db)), -EIO;
+        v->next = next;
+        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+                int r = walk_row(v, s);
+                if (r < 0)
+                        return r;
+        }
+        if (rc != SQLITE_DONE)
+                return log_error("Cannot read the chain: %s", sqlite3_errmsg(v->db)), -EIO;
+        return 0;
+}
+
+/* Completed rows outside the chain were written by something other than vmtraced. */
+static int check_unchained(struct verifier *v, int64_t *pending) {
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
+        int rc;
+
+        rc = sqlite3_prepare_v2(v->db,
+                                "SELECT rowid, result IS 'PENDING' FROM records WHERE seq IS NULL ORDER BY rowid",
+                                -1, &s, NULL);
+        if (rc != SQLITE_OK)
+                return log_error("Cannot read %s", sqlite3_errmsg(v->db)), -EIO;
+        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+                if (sqlite3_column_int(s, 1))
+                        (*pending)++;
+                else
+                        problem(v, "row id %" PRId64 " is complete but not in the chain: inserted "
+                                "(or its seq removed)", (int64_t) sqlite3_column_int64(s, 0));
+        }
+        return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+/* The walk, with seen[] (one flag per checkpoint) owned by the caller. */
+static int verify_with(struct trail_reader *r, const struct trail_verify_args *args,
+                       struct trail_verify_result *out, bool *seen) {
+        const struct trail_chain_sql *sql = trail_schema_chain_sql(r->version);
+        _cleanup_(trail_hasher_freep) struct trail_hasher *h = NULL;
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *as_seq = NULL;
+
+        if (r->version < TRAIL_SCHEMA_CHAINED)
+                return log_error_errno(-EPROTONOSUPPORT, "%s has schema version %d: no hash chain yet.", r->path,
+                                       r->version);
+        if (trail_hasher_new(&h) < 0)
+                return log_oom();
+        if (sqlite3_prepare_v2(r->db, sql->as_seq, -1, &as_seq, NULL) != SQLITE_OK) {
+                log_error("Cannot read %s: %s", r->path, sqlite3_errmsg(r->db));
+                return -EIO;
+        }
+        struct verifier v = { .db = r->db, .h = h, .as_seq = as_seq, .args = args, .seen = seen, .expect = 1 };
+        *out = (struct trail_verify_result) {};
+
+        /* One read transaction: a daemon writing meanwhile cannot make the walk see half a change. */
+        if (sqlite3_exec(r->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK || walk_chain(&v, sql) < 0 ||
+            check_unchained(&v, &out->pending) < 0)
+                return -EIO;
+        (void) sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL);
+
+        out->last_seq = v.expect - 1;
+        for (size_t i = 0; i < args->n_checkpoints; i++)
+                if (!seen[i])
+                        problem(&v, "the chain ends at seq %" PRId64 " but a checkpoint names seq %" PRId64
+                                ": rows at the end were removed", out->last_seq, args->checkpoints[i].seq);
+        out->problems = v.problems;
+        memcpy(out->head, v.prev, TRAIL_HASH_SIZE);
+        return 0;
+}
+
+int trail_reader_verify(struct trail_reader *r, const struct trail_verify_args *args,
+                        struct trail_verify_result *out) {
+        bool *seen = calloc(args->n_checkpoints ?: 1, sizeof *seen);
+
+        if (!seen)
+                return log_oom();
+        int k = verify_with(r, args, out, seen);
+        free(seen);
+        return k;
+}

@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Reading the trail as an auditor does (vmctl log and vmctl verify): the
+ * file opened read-only, its schema version detected, rows of the view
+ * `trail` selected by filters, and the hash chain walked and checked.  It
+ * never writes and needs no daemon, so it works on a copy of the file.
+ * What the rows look like on a screen is the caller's business; what the
+ * queries and the chain are is known here and in trail_schema.h.
+ *
+ * Functions return 0 or a negative errno, and log what went wrong.
+ */
+#ifndef VMT_TRAIL_READ_H
+#define VMT_TRAIL_READ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "macros.h"
+#include "trail_hash.h"
+
+struct trail_reader;
+
+/*
+ * Open path read-only, never creating it (a mistyped path must not leave
+ * an empty trail behind).  -EPROTONOSUPPORT when its schema is older than
+ * min_version: 1 to read rows, TRAIL_SCHEMA_CHAINED for the hash chain.
+ */
+int trail_reader_open(const char *path, int min_version, struct trail_reader **out);
+void trail_reader_free(struct trail_reader *r);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct trail_reader *, trail_reader_free);
+
+/* ---------- rows (vmctl log) ---------- */
+
+/* The filters, each an equality on an indexed column (vm: the name the VM had, or its id). */
+enum trail_filter {
+        TRAIL_FILTER_USER,
+        TRAIL_FILTER_VM,
+        TRAIL_FILTER_OP,
+        TRAIL_FILTER_RESULT,
+        TRAIL_FILTER_HOST,
+        TRAIL_FILTER_ENDPOINT,
+        TRAIL_FILTER_MAX,
+};
+
+/* What to select: all filters given must match; rows come oldest first. */
+struct trail_query {
+        bool has_since, has_until;
+        int64_t since, until;              /* on the start time, ms since the epoch, both inclusive */
+        const char *values[TRAIL_FILTER_MAX]; /* NULL: not filtered on */
+        int64_t limit;                     /* at most this many rows; 0: all */
+};
+
+/* A value's storage class, as SQLite stores it. */
+enum trail_type { TRAIL_NULL, TRAIL_INTEGER, TRAIL_FLOAT, TRAIL_TEXT, TRAIL_BLOB };
+
+struct trail_value {
+        enum trail_type type;
+        int64_t integer;   /* the value read as an integer (0 for NULL) */
+        const char *text;  /* the value as text (its bytes as stored); NULL for NULL */
+        size_t len;
+};
+
+/* One row of the view: every column, in the view's order.  Valid during the callback only. */
+struct trail_row {
+        size_t n;
+        const char *const *names;
+        const struct trail_value *values;
+};
+
+/* The column called name, or a NULL value when the view has none (an older schema). */
+const struct trail_value *trail_row_get(const struct trail_row *row, const char *name);
+
+/* Called for each row; a negative return stops the query and is returned. */
+typedef int (*trail_row_fn)(const struct trail_row *row, void *userdata);
+int trail_reader_log(struct trail_reader *r, const struct trail_query *q, trail_row_fn fn, void *userdata);
+
+/* ---------- the hash chain (vmctl verify) ---------- */
+
+/* A chain head recorded elsewhere (the journal, an earlier verify): the chain must reach seq with hash. */
+struct trail_checkpoint {
+        int64_t seq;
+        unsigned char hash[TRAIL_HASH_SIZE];
+};
+
+/* Called with each problem found, in the order found, as one sentence saying what was altered. */
+typedef void (*trail_problem_fn)(const char *problem, void *userdata);
+
+struct trail_verify_args {
+        const struct trail_checkpoint *checkpoints;
+        size_t n_checkpoints;
+        unsigned max_reports;      /* problems passed to fn; the rest are only counted */
+        trail_problem_fn fn;
+        void *userdata;
+};
+
+struct trail_verify_result {
+        unsigned problems;         /* 0: intact */
+        int64_t last_seq;          /* where the chain ends */
+        int64_t pending;           /* rows not completed, so not in the chain yet */
+        unsigned char head[TRAIL_HASH_SIZE];
+};
+
+/*
+ * Recompute the chain in seq order, inside one read transaction, and
+ * report each row that was modified, deleted, inserted or reordered, and
+ * each checkpoint the chain does not match or reach.  See VERIFICATION in
+ * vmtraced-trail(5).  A negative return means the file could not be read,
+ * not that it was altered.
+ */
+int trail_reader_verify(struct trail_reader *r, const struct trail_verify_args *args,
+                        struct trail_verify_result *out);
+
+#endif

@@ -1,0 +1,335 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The trail's schema (see trail_schema.h): its text for every version, the
+ * migrations between them, and the statements that chain rows, which the
+ * migration to version 2 and the daemon's completions share.
+ *
+ * The schema is versioned with PRAGMA user_version; migrations[] holds one
+ * step per version (N -> N+1).  Auditors read the view `trail`, which is
+ * the stable interface; the table `records` is an implementation detail
+ * that later versions may extend.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "macros.h"
+#include "trail_schema.h"
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(sqlite3_stmt *, sqlite3_finalize);
+
+/*
+ * The view's columns as of version 1.  Later versions recreate the view
+ * with these first and their own appended: auditors' queries keep working.
+ */
+#define TRAIL_VIEW_V1_COLUMNS \
+        " id,\n" \
+        " strftime('%Y-%m-%dT%H:%M:%S', start_ms / 1000, 'unixepoch')\n" \
+        "  || printf('.%03dZ', start_ms % 1000) AS start_time,\n" \
+        " strftime('%Y-%m-%dT%H:%M:%S', end_ms / 1000, 'unixepoch')\n" \
+        "  || printf('.%03dZ', end_ms % 1000) AS end_time,\n" \
+        " start_ms, end_ms, operation, uid, gid, pid, user,\n" \
+        " endpoint, endpoint_url, host, vm_name, vm_id, vm_uuid,\n" \
+        " before, after, result, fault, message, task"
+
+/*
+ * Schema version 1.
+ *
+ * records: one row per operation, written by audit_begin() (result PENDING)
+ * and completed by audit_finish(), or written whole by audit_insert().
+ *
+ * trail (view, the auditors' interface), one row per operation:
+ *   id            row id; also sent to the platform as operationID
+ *   start_time    ISO 8601 UTC with milliseconds, e.g. 2026-01-02T03:04:05.678Z
+ *   end_time      same format; NULL while the operation is PENDING
+ *   start_ms      start as milliseconds since the Unix epoch (UTC)
+ *   end_ms        end as milliseconds since the epoch; NULL while PENDING
+ *   operation     what was asked: RenameVM, PowerOnVM, Login, Logout, ...
+ *   uid, gid, pid who asked, from the socket's SO_PEERCRED (never the request)
+ *   user          user name of uid at the time of the request
+ *   endpoint      configured endpoint name (vmtraced.conf section)
+ *   endpoint_url  that endpoint's URL at the time of the request
+ *   host          hypervisor host the VM ran on
+ *   vm_name       VM name (before a rename: the old name)
+ *   vm_id         platform managed object id, e.g. vm-42
+ *   vm_uuid       VM BIOS/instance UUID
+ *   before        state before the operation (operation-specific text)
+ *   after         requested / resulting state
+ *   result        PENDING, OK, NG, DENIED or UNKNOWN (outcome not known,
+ *                 e.g. the connection was lost after the request was sent)
+ *   fault         platform fault name, e.g. InvalidPowerState
+ *   message       human-readable reason
+ *   task          platform task id, e.g. task-17
+ *
+ * The times are built from integer arithmetic rather than strftime('%f')
+ * on a floating-point second count, so the milliseconds are exact.
+ */
+static const char schema_v1[] =
+        "CREATE TABLE records (\n"
+        " id INTEGER PRIMARY KEY,\n"
+        " start_ms INTEGER NOT NULL,\n"
+        " end_ms INTEGER,\n"
+        " operation TEXT NOT NULL,\n"
+        " uid INTEGER, gid INTEGER, pid INTEGER,\n"
+        " user TEXT,\n"
+        " endpoint TEXT, endpoint_url TEXT, host TEXT,\n"
+        " vm_name TEXT, vm_id TEXT, vm_uuid TEXT,\n"
+        " before TEXT, after TEXT,\n"
+        " result TEXT NOT NULL CHECK(result IN ('PENDING','OK','NG','DENIED','UNKNOWN')),\n"
+        " fault TEXT, message TEXT, task TEXT);\n"
+        "CREATE INDEX records_start_ms ON records(start_ms);\n"
+        "CREATE INDEX records_user ON records(user);\n"
+        "CREATE INDEX records_vm_name ON records(vm_name);\n"
+        "CREATE INDEX records_operation ON records(operation);\n"
+        "CREATE VIEW trail AS SELECT\n"
+        TRAIL_VIEW_V1_COLUMNS "\n"
+        " FROM records;\n"
+        "PRAGMA user_version = 1;";
+
+/*
+ * Schema version 2: the hash chain.
+ *
+ *   seq    place of the row in completion order (1, 2, ...); NULL while
+ *          PENDING.  Unique.
+ *   hash   SHA-256(previous row's hash || canonical encoding of this row),
+ *          64 hex digits; see common/trail_hash.h and vmtraced-trail(5)
+ *
+ * Both are appended to the view, whose other columns stay as they were.
+ * Rows already completed under version 1 are chained in (end_ms, id) order.
+ */
+#define TRAIL_VIEW_V2_COLUMNS TRAIL_VIEW_V1_COLUMNS ",\n seq, hash"
+
+static const char schema_v2[] =
+        "ALTER TABLE records ADD COLUMN seq INTEGER;\n"
+        "ALTER TABLE records ADD COLUMN hash TEXT;\n"
+        "CREATE UNIQUE INDEX records_seq ON records(seq);\n"
+        "CREATE INDEX records_vm_id ON records(vm_id);\n"
+        "DROP VIEW trail;\n"
+        "CREATE VIEW trail AS SELECT\n"
+        TRAIL_VIEW_V2_COLUMNS "\n"
+        " FROM records;\n";
+
+/*
+ * Schema version 3: the login uid and audit session id, which survive sudo
+ * and su and so still name the human behind a service account.
+ *
+ *   login_uid     /proc/PID/loginuid of the client at accept time; NULL
+ *                 when it had none (a service, or no pam_loginuid) or the
+ *                 row is the daemon's own
+ *   session_id    /proc/PID/sessionid likewise
+ *   hash_version  encoding the row's hash was computed with (see
+ *                 common/trail_hash.h): 1 for rows chained before this
+ *                 version, 2 since; NULL while PENDING
+ *
+ * All three are appended to the view.  No hash is recomputed: old rows
+ * keep encoding 1, which does not cover the new columns (they are NULL).
+ */
+static const char schema_v3[] =
+        "ALTER TABLE records ADD COLUMN login_uid INTEGER;\n"
+        "ALTER TABLE records ADD COLUMN session_id INTEGER;\n"
+        "ALTER TABLE records ADD COLUMN hash_version INTEGER;\n"
+        "UPDATE records SET hash_version = 1 WHERE seq IS NOT NULL;\n"
+        "DROP VIEW trail;\n"
+        "CREATE VIEW trail AS SELECT\n"
+        TRAIL_VIEW_V2_COLUMNS ",\n"
+        " login_uid, session_id, hash_version\n"
+        " FROM records;\n"
+        "PRAGMA user_version = 3;";
+
+/*
+ * The chain's statements per schema version.  The column lists come from
+ * trail_hash.h, so what is read is what the encoding covers.
+ */
+#define CHAIN_SQL(after_seq, set_seq_sql, version)                                                   \
+        {                                                                                             \
+                .set_seq = set_seq_sql,                                                               \
+                .read = "SELECT seq, " after_seq " FROM records WHERE id = ?1",                       \
+                .walk = "SELECT rowid, hash, seq, " after_seq " FROM records"                        \
+                        " WHERE seq IS NOT NULL ORDER BY seq, rowid",                                \
+                .as_seq = "SELECT ?1, " after_seq " FROM records WHERE rowid = ?2",                   \
+                .hash_version = version,                                                              \
+        }
+
+/* Schema 2: no hash_version yet, so rows get encoding 1 and migration 3 records that. */
+static const struct trail_chain_sql chain_sql_v2 =
+        CHAIN_SQL(TRAIL_HASH_SCHEMA2_AFTER_SEQ, "UPDATE records SET seq = ?1 WHERE id = ?2", 0);
+static const struct trail_chain_sql chain_sql_v3 =
+        CHAIN_SQL(TRAIL_HASH_COLUMNS_AFTER_SEQ, "UPDATE records SET seq = ?1, hash_version = ?3 WHERE id = ?2",
+                  TRAIL_HASH_VERSION);
+
+const struct trail_chain_sql *trail_schema_chain_sql(int version) {
+        return version < TRAIL_SCHEMA_HASH_VERSIONS ? &chain_sql_v2 : &chain_sql_v3;
+}
+
+int trail_schema_errno(int rc) {
+        switch (rc & 0xff) {
+        case SQLITE_FULL:
+                return -ENOSPC;
+        case SQLITE_READONLY:
+                return -EROFS;
+        case SQLITE_BUSY:
+        case SQLITE_LOCKED:
+                return -EBUSY;
+        case SQLITE_NOMEM:
+                return -ENOMEM;
+        case SQLITE_PERM:
+        case SQLITE_AUTH:
+                return -EACCES;
+        case SQLITE_CONSTRAINT:
+                /* Only a reused id can trip the primary key. */
+                return rc == SQLITE_CONSTRAINT_PRIMARYKEY ? -EEXIST : -EINVAL;
+        default:
+                return -EIO;
+        }
+}
+
+/* 0 for SQLITE_OK, else the errno it stands for. */
+static int to_errno(int rc) {
+        return rc == SQLITE_OK ? 0 : trail_schema_errno(rc);
+}
+
+int trail_schema_version(sqlite3 *db, int *out) {
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
+        int rc;
+
+        rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL);
+        if (rc != SQLITE_OK)
+                return to_errno(rc);
+        rc = sqlite3_step(s);
+        if (rc != SQLITE_ROW)
+                return trail_schema_errno(rc);
+        *out = sqlite3_column_int(s, 0);
+        return 0;
+}
+
+struct trail_chainer {
+        struct trail_hasher *h;
+        sqlite3_stmt *set_seq, *read, *set_hash;
+        int version;               /* hash_version set_seq stores; 0: none (schema 2) */
+};
+
+void trail_chainer_free(struct trail_chainer *c) {
+        if (!c)
+                return;
+        sqlite3_finalize(c->set_seq);
+        sqlite3_finalize(c->read);
+        sqlite3_finalize(c->set_hash);
+        trail_hasher_free(c->h);
+        free(c);
+}
+
+static int prepare(sqlite3 *db, const char *sql, sqlite3_stmt **s) {
+        return to_errno(sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, s, NULL));
+}
+
+int trail_chainer_new(sqlite3 *db, int version, struct trail_chainer **out) {
+        const struct trail_chain_sql *sql = trail_schema_chain_sql(version);
+        struct trail_chainer *c = calloc(1, sizeof *c);
+        int r;
+
+        if (!c)
+                return -ENOMEM;
+        c->version = sql->hash_version;
+        r = trail_hasher_new(&c->h);
+        if (r >= 0)
+                r = prepare(db, sql->set_seq, &c->set_seq);
+        if (r >= 0)
+                r = prepare(db, sql->read, &c->read);
+        if (r >= 0)
+                r = prepare(db, "UPDATE records SET hash = ?1 WHERE id = ?2", &c->set_hash);
+        if (r < 0) {
+                trail_chainer_free(c);
+                return r;
+        }
+        *out = c;
+        return 0;
+}
+
+/* Cached statements are reset (not finalized) when a call is done with them. */
+static void stmt_resetp(sqlite3_stmt **s) {
+        if (*s) {
+                sqlite3_reset(*s);
+                sqlite3_clear_bindings(*s);
+        }
+}
+
+/* trail_chainer_append() with an SQLite result code. */
+static int chain_one(struct trail_chainer *c, int64_t id, int64_t seq, unsigned char hash[TRAIL_HASH_SIZE]) {
+        _cleanup_(stmt_resetp) sqlite3_stmt *u = c->set_seq, *r = c->read, *h = c->set_hash;
+        char hex[TRAIL_HASH_HEX_SIZE];
+        unsigned char out[TRAIL_HASH_SIZE];
+        int rc;
+
+        if ((rc = sqlite3_bind_int64(u, 1, seq)) != SQLITE_OK || (rc = sqlite3_bind_int64(u, 2, id)) != SQLITE_OK ||
+            (c->version && (rc = sqlite3_bind_int(u, 3, c->version)) != SQLITE_OK))
+                return rc;
+        if ((rc = sqlite3_step(u)) != SQLITE_DONE)
+                return rc;
+        if ((rc = sqlite3_bind_int64(r, 1, id)) != SQLITE_OK)
+                return rc;
+        if ((rc = sqlite3_step(r)) != SQLITE_ROW)
+                return rc == SQLITE_DONE ? SQLITE_INTERNAL : rc;
+        if (trail_hash_row(c->h, hash, r, 0, out) < 0)
+                return SQLITE_NOMEM; /* hash_version is the one just set: only memory can fail */
+        memcpy(hash, out, TRAIL_HASH_SIZE);
+        trail_hash_to_hex(out, hex);
+        if ((rc = sqlite3_bind_text(h, 1, hex, -1, SQLITE_TRANSIENT)) != SQLITE_OK ||
+            (rc = sqlite3_bind_int64(h, 2, id)) != SQLITE_OK)
+                return rc;
+        rc = sqlite3_step(h);
+        return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+int trail_chainer_append(struct trail_chainer *c, int64_t id, int64_t seq, unsigned char hash[TRAIL_HASH_SIZE]) {
+        return to_errno(chain_one(c, id, seq, hash));
+}
+
+/*
+ * migrations[N] takes the schema from version N to N+1 inside the caller's
+ * transaction, and must itself set PRAGMA user_version = N+1.  To change the
+ * schema, append a step; never edit a released one.
+ */
+static int migrate_0_to_1(sqlite3 *db) {
+        return to_errno(sqlite3_exec(db, schema_v1, NULL, NULL, NULL));
+}
+
+static int migrate_1_to_2(sqlite3 *db) {
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
+        unsigned char hash[TRAIL_HASH_SIZE] = {};
+        struct trail_chainer *c = NULL;
+        int64_t seq = 0;
+        int r, rc;
+
+        r = to_errno(sqlite3_exec(db, schema_v2, NULL, NULL, NULL));
+        if (r < 0)
+                return r;
+        r = trail_chainer_new(db, TRAIL_SCHEMA_CHAINED, &c);
+        if (r < 0)
+                return r;
+        rc = sqlite3_prepare_v2(db, "SELECT id FROM records WHERE result <> 'PENDING' ORDER BY end_ms, id",
+                                -1, &s, NULL);
+        while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW)
+                rc = chain_one(c, sqlite3_column_int64(s, 0), ++seq, hash);
+        trail_chainer_free(c);
+        if (rc != SQLITE_DONE && rc != SQLITE_OK)
+                return trail_schema_errno(rc);
+        return to_errno(sqlite3_exec(db, "PRAGMA user_version = 2", NULL, NULL, NULL));
+}
+
+static int migrate_2_to_3(sqlite3 *db) {
+        return to_errno(sqlite3_exec(db, schema_v3, NULL, NULL, NULL));
+}
+
+static int (*const migrations[])(sqlite3 *db) = {
+        migrate_0_to_1,
+        migrate_1_to_2,
+        migrate_2_to_3,
+};
+
+_Static_assert(ELEMENTSOF(migrations) == TRAIL_SCHEMA_VERSION, "one migration per schema version");
+
+int trail_schema_migrate(sqlite3 *db, int from) {
+        if (from < 0 || from >= TRAIL_SCHEMA_VERSION)
+                return -EINVAL;
+        return migrations[from](db);
+}

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The trail's schema, known in one place: the table `records`, the view
+ * `trail` (the auditors' stable interface), the indexes, the versions kept
+ * in PRAGMA user_version and the migrations between them.  The daemon
+ * (daemon/audit.c) creates and migrates a database with it and extends the
+ * hash chain through a trail_chainer; vmctl (through common/trail_read.h)
+ * reads files of every version with the statements it picks.  See
+ * vmtraced-trail(5) for what each version added.
+ *
+ * Functions return 0 or a negative errno; on failure the connection's
+ * sqlite3_errmsg() says what SQLite found.
+ */
+#ifndef VMT_TRAIL_SCHEMA_H
+#define VMT_TRAIL_SCHEMA_H
+
+#include <sqlite3.h>
+#include <stdint.h>
+
+#include "trail_hash.h"
+
+/* The version this build writes; a file with a higher one is from a newer vmtraced. */
+#define TRAIL_SCHEMA_VERSION 3
+
+/* The first version with the hash chain (seq, hash), and the first that records each row's encoding. */
+#define TRAIL_SCHEMA_CHAINED 2
+#define TRAIL_SCHEMA_HASH_VERSIONS 3
+
+/* The schema version of db (PRAGMA user_version; 0 for a new file). */
+int trail_schema_version(sqlite3 *db, int *out);
+
+/*
+ * Take db's schema from version `from` to from + 1, inside the caller's
+ * transaction (one transaction per step, so a failed step leaves the file
+ * at the version before it).  The step sets PRAGMA user_version itself.
+ */
+int trail_schema_migrate(sqlite3 *db, int from);
+
+/*
+ * The statements that read and extend the chain, which differ between
+ * schema versions: before version 3 there is no hash_version column, and
+ * every chained row is of encoding 1.  Each reads the columns of
+ * TRAIL_HASH_COLUMNS in order, as trail_hash_row() wants them.
+ */
+struct trail_chain_sql {
+        const char *set_seq;  /* ?1 seq, ?2 id, and ?3 the encoding when hash_version is not 0 */
+        const char *read;     /* the row ?1 (id), from seq on */
+        const char *walk;     /* every chained row in chain order: rowid, hash, then from seq on */
+        const char *as_seq;   /* row ?2 (rowid) as if its seq were ?1 */
+        int hash_version;     /* the encoding set_seq stores; 0: the table has no column for it */
+};
+
+/* For a file of the given version (TRAIL_SCHEMA_CHAINED or later). */
+const struct trail_chain_sql *trail_schema_chain_sql(int version);
+
+/*
+ * Extends the chain: prepared once (the migration of a large version-1
+ * trail chains a million rows) for a table of the given schema version.
+ */
+struct trail_chainer;
+int trail_chainer_new(sqlite3 *db, int version, struct trail_chainer **out);
+void trail_chainer_free(struct trail_chainer *c);
+
+/*
+ * Give row id the given seq, read it back and store its hash, chained on
+ * hash (the previous row's), which is replaced by the row's own.  Runs
+ * inside the caller's transaction.
+ */
+int trail_chainer_append(struct trail_chainer *c, int64_t id, int64_t seq, unsigned char hash[TRAIL_HASH_SIZE]);
+
+/* The negative errno an SQLite result code that means failure stands for (-EIO when none fits). */
+int trail_schema_errno(int sqlite_rc);
+
+#endif
