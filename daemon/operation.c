@@ -538,6 +538,25 @@ static void lookup_done(void *userdata, struct fanout_result *res, size_t n) {
  * refused operator learns nothing of the others.  The row's id is reserved
  * now, so the look-up's requests already carry it as their operationID.
  */
+/*
+ * Arguments no allowed endpoint's platform would take are refused before
+ * the look-up, as with one endpoint: bad-request, no row.  Returns true
+ * when some endpoint could take them (its limits are checked again once
+ * the VM is found there).
+ */
+static bool args_fit_some(struct operation *op, const bool *mask) {
+        struct pool_set *ps = op->manager->pools;
+        char why[512] = "";
+
+        for (size_t i = 0; i < pool_set_size(ps); i++)
+                if (mask[i] && op_args_check(op->kind, &op->args, pool_endpoint(pool_set_nth(ps, i)), why,
+                                             sizeof why) != -EINVAL)
+                        return true;
+        control_reply(TAKE_PTR(op->req), PROTO_E_BAD_REQUEST, why, NULL);
+        operation_free(op);
+        return false;
+}
+
 static void lookup_start(struct operation *op) {
         struct manager *m = op->manager;
         _cleanup_free_ bool *mask = calloc(pool_set_size(m->pools), sizeof *mask);
@@ -555,6 +574,8 @@ static void lookup_start(struct operation *op) {
                 operation_free(op);
                 return;
         }
+        if (!args_fit_some(op, mask))
+                return;
         op->admitted = true;
         int64_t id = audit_reserve_id(m->audit);
         atomic_store(&op->trail_id, id);
