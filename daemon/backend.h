@@ -21,6 +21,8 @@
  *   -ECANCELED    the platform cancelled the change when asked to (the
  *                 operator's cancel or the task timeout); err->fault is the
  *                 platform's own name for that
+ *   -EINTR        asked to cancel, the backend stopped waiting for a change
+ *                 it cannot cancel (a guest shutdown): it may still happen
  *   -EKEYEXPIRED  the session is not authenticated (vSphere NotAuthenticated);
  *                 the call was rejected before doing anything, so the pool
  *                 logs in again (a trail row) and repeats it once

@@ -298,13 +298,12 @@ static void operation_start(struct operation *op, struct pool_session *s) {
         op->started = true;
 }
 
-/*
- * Read the target, then take its VM's lock.  Returns 1 when the job must
- * park (another operation holds the lock), else 0 or the failure.
- */
-static int read_and_lock(struct operation *op, struct pool_session *s, struct op_error *err) {
+/* Read the target and its "before" value; counts the round trips. */
+static int read_target(struct operation *op, struct pool_session *s, struct op_error *err) {
+        unsigned rt = pool_session_round_trips(s);
         int r = pool_session_call(s, call_read_target, op, err);
 
+        op->round_trips += pool_session_round_trips(s) - rt;
         if (r >= 0 && !op->target.id) {
                 op_error_set(err, "InternalError", "the backend named no VM id");
                 r = -EPROTO;
@@ -313,10 +312,18 @@ static int read_and_lock(struct operation *op, struct pool_session *s, struct op
                 /* A failed lookup may have filled some fields; none of them is known to be right. */
                 vm_target_clear(&op->target);
                 free(TAKE_PTR(op->before));
-                return r;
         }
+        return r;
+}
+
+/*
+ * Take the target VM's lock.  Returns 1 when the job is parked on it
+ * (another operation holds it): op then belongs to the lock and must not
+ * be touched again by this worker.
+ */
+static int lock_vm(struct operation *op, struct op_error *err) {
         if (!pool_vm_lock(op->pool, op->target.id, &op->job))
-                return 1;   /* op belongs to the lock now */
+                return 1;
         op->locked = strdup(op->target.id);
         if (!op->locked) {
                 pool_vm_unlock(op->pool, op->target.id);
@@ -376,15 +383,16 @@ static enum job_state operation_run(struct job *j, struct pool_session *s) {
         else
                 log_debug("Trail #%" PRId64 ": VM lock free, reading the target again.", op->rec.id);
         op->session = s;
-        unsigned rt = pool_session_round_trips(s);
 
-        int r = read_and_lock(op, s, &err);
-        op->round_trips += pool_session_round_trips(s) - rt;
-        if (r > 0)
-                return JOB_PARKED;
+        int r = read_target(op, s, &err);
+        if (r >= 0) {
+                r = lock_vm(op, &err);
+                if (r > 0)
+                        return JOB_PARKED;   /* op belongs to the lock now: not one more write */
+        }
         /* The trail refused the Login row: nothing to record this on either. */
         if (r >= 0 || strcmp(err.fault, OP_FAULT_TRAIL) != 0) {
-                rt = pool_session_round_trips(s);
+                unsigned rt = pool_session_round_trips(s);
                 if (r >= 0)
                         r = begin_and_perform(op, s, &sent, &err);
                 op->round_trips += pool_session_round_trips(s) - rt;
@@ -464,14 +472,20 @@ static void operation_fail(struct operation *op, int r, const char *fault, const
 }
 
 /*
- * The endpoint is known: the platform's limits, then the policy (once: a
- * look-up over several endpoints asked only those it allows), then the
- * worker.  A refusal is answered and recorded by the gate.
+ * The endpoint is known: the policy (once: a look-up over several
+ * endpoints asked only those it allows), then the platform's limits, then
+ * the worker.  A refusal is answered and recorded by the gate.
  */
 static void operation_queue(struct operation *op) {
         const struct endpoint_config *ep = pool_endpoint(op->pool);
         char why[512];
 
+        /* The policy first: a refused operator gets DENIED, whatever the platform would take. */
+        if (!op->admitted && !gate_target(op->manager, op->req, ep, op->args.vm)) {
+                op->req = NULL;   /* answered */
+                operation_free(op);
+                return;
+        }
         int r = op_args_check(op->kind, &op->args, ep, why, sizeof why);
         if (r == -EINVAL && !op->admitted) {
                 control_reply(TAKE_PTR(op->req), PROTO_E_BAD_REQUEST, why, NULL);
@@ -480,11 +494,6 @@ static void operation_queue(struct operation *op) {
         }
         if (r < 0) {
                 operation_fail(op, r, r == -EOPNOTSUPP ? OP_FAULT_UNSUPPORTED : OP_FAULT_INVALID, ep->name, why);
-                return;
-        }
-        if (!op->admitted && !gate_target(op->manager, op->req, ep, op->args.vm)) {
-                op->req = NULL;   /* answered */
-                operation_free(op);
                 return;
         }
         op->manager->inflight++;

@@ -175,14 +175,16 @@ struct recovery_job {
         struct job job;            /* first: the pool hands us back this pointer */
         struct audit *audit;
         struct lookup l;
-        bool asked;                /* the platform was asked; else the session's login failed */
+        bool answered;             /* the platform answered about the task (not a login's failure) */
 };
 
 static int call_task_outcome(struct pool_session *s, void *userdata, struct op_error *err) {
         struct recovery_job *j = userdata;
 
-        j->asked = true;
-        return ask(pool_session_ops(s), pool_session_backend(s), &j->l, err);
+        int r = ask(pool_session_ops(s), pool_session_backend(s), &j->l, err);
+        /* Unauthenticated: the pool logs in again and asks once more, or returns the login's failure. */
+        j->answered = r != -EKEYEXPIRED;
+        return r;
 }
 
 static enum job_state job_run(struct job *job, struct pool_session *s) {
@@ -192,11 +194,12 @@ static enum job_state job_run(struct job *job, struct pool_session *s) {
 
         r = pool_session_call(s, call_task_outcome, j, &err);
         /*
-         * A failed login is not the task's outcome, whatever its errno: the
-         * platform was never asked, so the row cannot say NG (it becomes
+         * A failed login (at first, or again after the session expired) is
+         * not the task's outcome, whatever its errno: the platform did not
+         * answer about the task, so the row cannot say NG (it becomes
          * UNKNOWN, with the login's fault and message saying why).
          */
-        if (r < 0 && !j->asked)
+        if (r < 0 && !j->answered)
                 r = -ENOTCONN;
         (void) complete(j->audit, &j->l.row, r, &j->l.t, j->l.after, &err);
         return JOB_DONE;

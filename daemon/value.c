@@ -143,8 +143,12 @@ int value_format(enum op_kind kind, const struct op_value *v, char **out) {
         if (!v || !v->known)
                 return 0;
         if (v->gone)
-                /* Only after a destroy, or a VM gone behind our back: the platform no longer knows it. */
-                return (*out = strdup("destroyed")) ? 0 : -ENOMEM;
+                /*
+                 * The platform no longer knows the VM.  Only a destroy's after
+                 * says so in words; for any other kind the value is unknown,
+                 * so a VM renamed "destroyed" cannot be taken for a gone one.
+                 */
+                return kind == OP_DESTROY && !(*out = strdup("destroyed")) ? -ENOMEM : 0;
         o.f = open_memstream(&o.s, &o.len);
         if (!o.f)
                 return -ENOMEM;

@@ -113,7 +113,10 @@ static const struct value_case cases[] = {
 
         /* Gone: the platform no longer knows the VM, whatever the kind. */
         { "destroy: gone", OP_DESTROY, { .known = true, .gone = true, .name = "web1" }, "destroyed" },
-        { "cpu: gone", OP_CPU, { .known = true, .gone = true, .cpus = 2 }, "destroyed" },
+        /* Only a destroy says "destroyed": a rename to that word must not read as a VM gone. */
+        { "cpu: gone", OP_CPU, { .known = true, .gone = true, .cpus = 2 }, NULL },
+        { "rename: gone", OP_RENAME, { .known = true, .gone = true, .name = "web1" }, NULL },
+        { "rename to \"destroyed\"", OP_RENAME, { .known = true, .name = "destroyed" }, "destroyed" },
 
         /* Not known: no text at all (NULL in the trail), whatever else the value holds. */
         { "rename: not known", OP_RENAME, { .name = "web1" }, NULL },

@@ -569,9 +569,10 @@ static int wait_powered_off(struct backend_session *s, const char *opid, const s
                 return r;
         while (!state || strcmp(state, "poweredOff") != 0) {
                 if (hooks && hooks->cancel_requested && hooks->cancel_requested(hooks->userdata)) {
+                        /* Not -ECANCELED: nothing was cancelled, the shutdown may still happen (UNKNOWN). */
                         op_error_set(err, "Canceled", "Stopped waiting for the guest of %s to shut down; it may "
                                      "still do so", vm);
-                        r = -ECANCELED;
+                        r = -EINTR;
                         break;
                 }
                 if (vs_monotonic_sec() >= deadline) {
