@@ -62,6 +62,8 @@ struct control {
         sd_event *event;
         int fd;
         bool bound;                 /* we bound it (not socket activation): unlink on exit */
+        dev_t bound_dev;            /* ... the file bind() made, so that only that one is unlinked */
+        ino_t bound_ino;
         char *path;
         sd_event_source *accept_source;
         sd_event_source *accept_retry;  /* one-shot timer, armed while accepting is paused */
@@ -519,9 +521,26 @@ static int control_listen(struct control *ctl, const char *path) {
                 (void) unlink(path);
                 return r;
         }
+        struct stat st;
+        if (lstat(path, &st) == 0) {
+                ctl->bound_dev = st.st_dev;
+                ctl->bound_ino = st.st_ino;
+        }
         ctl->fd = TAKE_FD(fd);
         ctl->bound = true;
         return 0;
+}
+
+/*
+ * Remove the socket file we bound, and only that one: once we stopped
+ * accepting, a new instance may have taken the path over with a socket of
+ * its own, which must stay.
+ */
+static void unlink_own_socket(const struct control *ctl) {
+        struct stat st;
+
+        if (lstat(ctl->path, &st) == 0 && st.st_dev == ctl->bound_dev && st.st_ino == ctl->bound_ino)
+                (void) unlink(ctl->path);
 }
 
 int control_new(sd_event *event, const char *path, const struct control_limits *limits,
@@ -571,7 +590,7 @@ void control_stop(struct control *ctl) {
                 ctl->fd = -1;
         }
         if (ctl->bound)
-                (void) unlink(ctl->path);
+                unlink_own_socket(ctl);
         ctl->bound = false;
 }
 

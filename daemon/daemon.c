@@ -13,6 +13,7 @@
  * drains (STOPPING=1) for at most shutdown-timeout seconds.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
 #include <inttypes.h>
@@ -21,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/file.h>
+#include <unistd.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 
@@ -162,6 +165,9 @@ static void manager_free(struct manager *m) {
         audit_close(m->audit);
         config_free(m->config);
         sd_event_unref(m->event);
+        /* Last: only now may another instance write the trail. */
+        if (m->lock_fd >= 0)
+                close(m->lock_fd);
         free(m);
 }
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct manager *, manager_free);
@@ -259,13 +265,41 @@ static int manager_event_setup(struct manager *m) {
         return 0;
 }
 
+/*
+ * One daemon per trail.  The socket check alone cannot ensure it: an
+ * instance that is draining after SIGTERM has already given its socket up
+ * but still writes rows, and a second one started then would take its
+ * PENDING rows for a crash's.  flock(2) on DATABASE.lock, held until the
+ * trail is closed, is released by the kernel even after kill -9.
+ */
+static int manager_lock(struct manager *m) {
+        _cleanup_free_ char *path = NULL;
+
+        if (asprintf(&path, "%s.lock", m->config->database) < 0)
+                return log_oom();
+        m->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+        if (m->lock_fd < 0)
+                return log_error_errno(-errno, "Failed to open the instance lock %s: %m", path);
+        if (flock(m->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+                if (errno == EWOULDBLOCK)
+                        return log_error_errno(-EBUSY, "Refusing to start: another vmtraced writes the trail %s "
+                                               "(it holds %s).", m->config->database, path);
+                return log_error_errno(-errno, "Failed to lock %s: %m", path);
+        }
+        return 0;
+}
+
 static int manager_new(const char *config_path, struct manager **out) {
         _cleanup_(manager_freep) struct manager *m = calloc(1, sizeof *m);
         int r;
 
         if (!m)
                 return log_oom();
+        m->lock_fd = -1;
         r = config_load(config_path, &m->config);
+        if (r < 0)
+                return r;
+        r = manager_lock(m);
         if (r < 0)
                 return r;
         r = sd_event_default(&m->event);

@@ -8,6 +8,7 @@
 #include <systemd/sd-event.h>
 
 struct manager {
+        int lock_fd;             /* the instance lock on the trail (daemon.c), held for life */
         sd_event *event;
         struct config *config;
         struct audit *audit;
