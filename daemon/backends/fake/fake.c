@@ -40,6 +40,9 @@
  *   KIND.hang = "before"      perform waits before any task exists, until the
  *                             switch is removed
  *   KIND.lose_answer          the change is made, but its answer is lost (-ECONNRESET)
+ *   KIND.uncancellable        with slow_ms: asked to cancel, the backend only stops
+ *                             waiting (-EINTR, fault "Canceled"); the task runs on,
+ *                             as a guest shutdown does
  *   expire_session = N        the next N requests find the session expired (-EKEYEXPIRED)
  *   login = { fault, message }    login fails
  *
@@ -1053,6 +1056,7 @@ struct task_switches {
         long slow_ms;
         bool hang;
         bool lose_answer;
+        bool uncancellable;
 };
 
 /* A new task of kind on t, running, with the switches of its kind copied in. */
@@ -1084,6 +1088,7 @@ static int task_new(struct platform *p, enum op_kind kind, const struct op_args 
                 .slow_ms = (long) jint(faults, "slow_ms"),
                 .hang = hangs(faults, "task"),
                 .lose_answer = json_object_get_boolean(jget(faults, "lose_answer")),
+                .uncancellable = json_object_get_boolean(jget(faults, "uncancellable")),
         };
         return (*id = strdup(name)) ? 0 : -ENOMEM;
 }
@@ -1203,7 +1208,10 @@ static int fake_perform(struct backend_session *s, enum op_kind kind, const stru
         if (hooks && hooks->task_created)
                 hooks->task_created(hooks->userdata, id);
         r = task_wait(s, id, &sw, hooks, err);
-        if (r >= 0)
+        if (r > 0 && sw.uncancellable) {
+                op_error_set(err, "Canceled", "stopped waiting for task %s, which cannot be cancelled", id);
+                r = -EINTR;
+        } else if (r >= 0)
                 r = task_end(s, kind, id, r > 0, t, after, err);
         if (r >= 0 && sw.lose_answer) {
                 /* The change is made; only its answer never arrives. */
