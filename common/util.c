@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Clocks and user database helpers; see util.h. */
+/* Clocks, user database and string helpers; see util.h. */
 #include <grp.h>
+#include <stdarg.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <string.h>
@@ -32,4 +33,19 @@ void gid_to_name(gid_t gid, char *buf, size_t len) {
                 snprintf(buf, len, "%s", res->gr_name);
         else
                 snprintf(buf, len, "%u", (unsigned) gid);
+}
+
+void strbuf_append(char *buf, size_t len, const char *sep, const char *fmt, ...) {
+        size_t used = strlen(buf);
+        va_list ap;
+
+        if (used + 1 >= len)
+                return;
+        if (used)
+                used += (size_t) snprintf(buf + used, len - used, "%s", sep);
+        if (used + 1 >= len)
+                return;
+        va_start(ap, fmt);
+        vsnprintf(buf + used, len - used, fmt, ap);
+        va_end(ap);
 }

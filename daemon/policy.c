@@ -114,7 +114,6 @@ static void why_denied(const struct peer *p, const char *command, const char *en
 bool policy_check(const struct policy_rule *rules, const char *admin_group, const struct peer *p,
                   const char *command, const char *endpoint, const char *vm, char *why, size_t whylen) {
         char considered[256] = "";
-        size_t off = 0;
 
         if (p->uid == 0) {
                 snprintf(why, whylen, "root");
@@ -131,11 +130,7 @@ bool policy_check(const struct policy_rule *rules, const char *admin_group, cons
                         snprintf(why, whylen, "rule \"%s\"", r->name);
                         return true;
                 }
-                if (off < sizeof considered) {
-                        int n = snprintf(considered + off, sizeof considered - off, "%s\"%s\"", off ? ", " : "",
-                                         r->name);
-                        off += n > 0 ? (size_t) n : 0;
-                }
+                strbuf_append(considered, sizeof considered, ", ", "\"%s\"", r->name);
         }
         why_denied(p, command, endpoint, vm, considered, why, whylen);
         return false;

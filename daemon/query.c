@@ -17,6 +17,7 @@
 #include "pool.h"
 #include "query.h"
 #include "resolve.h"
+#include "util.h"
 
 struct query {
         struct manager *manager;
@@ -71,9 +72,8 @@ static void list_done(void *userdata, struct fanout_result *res, size_t n) {
                                 json_object_object_add(out, "errors", errors);
                         }
                         json_object_array_add(errors, e);
-                        size_t used = strlen(why);
-                        snprintf(why + used, sizeof why - used, "%sendpoint \"%s\": %s: %s", used ? "; " : "", ep,
-                                 res[i].err.fault, res[i].err.message);
+                        strbuf_append(why, sizeof why, "; ", "endpoint \"%s\": %s: %s", ep, res[i].err.fault,
+                                      res[i].err.message);
                         continue;
                 }
                 size_t k = json_object_is_type(res[i].data, json_type_array) ? json_object_array_length(res[i].data) : 0;

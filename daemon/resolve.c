@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* VM names to endpoints; see resolve.h. */
 #include <errno.h>
-#include <stdarg.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +11,7 @@
 #include "macros.h"
 #include "pool.h"
 #include "resolve.h"
+#include "util.h"
 
 struct pool *resolve_endpoint(struct pool_set *ps, const char *vm, const char **name) {
         const char *colon = strchr(vm, ':');
@@ -29,23 +29,6 @@ struct pool *resolve_endpoint(struct pool_set *ps, const char *vm, const char **
         return pool_set_single(ps);
 }
 
-/* Append sep (when buf is not empty) and the formatted text, cut at the buffer's end. */
-static void append(char *buf, size_t len, const char *sep, const char *fmt, ...) _printf_(4, 5);
-static void append(char *buf, size_t len, const char *sep, const char *fmt, ...) {
-        size_t used = strlen(buf);
-        va_list ap;
-
-        if (used + 1 >= len)
-                return;
-        if (used)
-                used += (size_t) snprintf(buf + used, len - used, "%s", sep);
-        if (used + 1 >= len)
-                return;
-        va_start(ap, fmt);
-        vsnprintf(buf + used, len - used, fmt, ap);
-        va_end(ap);
-}
-
 static const char *data_id(struct json_object *o) {
         struct json_object *v;
         return o && json_object_object_get_ex(o, "id", &v) ? json_object_get_string(v) : NULL;
@@ -59,18 +42,18 @@ void resolve_tally(struct fanout_result *res, size_t n, const char *vm, struct r
                 if (res[i].r >= 0) {
                         out->found = &res[i];
                         out->n_found++;
-                        append(out->candidates, sizeof out->candidates, ", ", "%s:%s (%s)", ep, vm,
+                        strbuf_append(out->candidates, sizeof out->candidates, ", ", "%s:%s (%s)", ep, vm,
                                strempty(data_id(res[i].data)));
                 } else if (res[i].r == -ENOTUNIQ) {
                         out->n_found += 2;
-                        append(out->candidates, sizeof out->candidates, ", ", "%s:%s (%s)", ep, vm,
+                        strbuf_append(out->candidates, sizeof out->candidates, ", ", "%s:%s (%s)", ep, vm,
                                res[i].err.message);
                 } else if (res[i].r != -ENOENT) {
                         out->failed = &res[i];
-                        append(out->failures, sizeof out->failures, "; ", "%s: %s", ep, res[i].err.message);
+                        strbuf_append(out->failures, sizeof out->failures, "; ", "%s: %s", ep, res[i].err.message);
                 } else
                         continue;
-                append(out->endpoints, sizeof out->endpoints, ",", "%s", ep);
+                strbuf_append(out->endpoints, sizeof out->endpoints, ",", "%s", ep);
         }
 }
 

@@ -10,6 +10,7 @@
 
 #include "backend.h"
 #include "macros.h"
+#include "util.h"
 
 /* Each backend exports exactly one symbol, backend_<name>. */
 extern const struct backend_ops backend_vsphere;
@@ -43,15 +44,11 @@ int backend_register(const struct backend_ops *ops) {
 
 const char *backend_names(void) {
         static char buf[256];
-        size_t used = 0;
 
         buf[0] = '\0';
         for (size_t i = 0; i < ELEMENTSOF(builtin) + n_extra; i++) {
                 const struct backend_ops *o = i < ELEMENTSOF(builtin) ? builtin[i] : extra[i - ELEMENTSOF(builtin)];
-                int n = snprintf(buf + used, sizeof buf - used, "%s%s", used ? " " : "", o->name);
-                if (n < 0 || (size_t) n >= sizeof buf - used)
-                        break;
-                used += (size_t) n;
+                strbuf_append(buf, sizeof buf, " ", "%s", o->name);
         }
         return buf;
 }
