@@ -72,16 +72,6 @@ struct operation {
 /* Operations in flight (loop thread only), so "cancel" can find them by trail id. */
 static struct operation *inflight;
 
-/* The typed value the backend read, as trail text in *text. */
-static int take_value(enum op_kind kind, struct op_value *v, char **text, struct op_error *err) {
-        free(TAKE_PTR(*text));
-        int r = value_format(kind, v, text);
-        op_value_clear(v);
-        if (r < 0)
-                op_error_set(err, "InternalError", "out of memory");
-        return r;
-}
-
 static int call_read_target(struct pool_session *s, void *userdata, struct op_error *err) {
         struct operation *op = userdata;
         struct op_value before = {};
@@ -89,7 +79,7 @@ static int call_read_target(struct pool_session *s, void *userdata, struct op_er
         vm_target_clear(&op->target);
         int r = pool_session_ops(s)->read_target(pool_session_backend(s), op->kind, &op->args, op->opid,
                                                  &op->target, &before, err);
-        int k = take_value(op->kind, &before, &op->before, err);
+        int k = value_take(op->kind, &before, &op->before, err);
         return r < 0 ? r : k;
 }
 
@@ -171,7 +161,7 @@ static int call_perform(struct pool_session *s, void *userdata, struct op_error 
 
         int r = pool_session_ops(s)->perform(pool_session_backend(s), op->kind, &op->args, op->opid, &hooks,
                                              &op->target, &after, &task, err);
-        int k = take_value(op->kind, &after, &op->after, err);
+        int k = value_take(op->kind, &after, &op->after, err);
         /* The backend's own word wins; task_created() may have said it earlier. */
         if (task) {
                 free(op->task);

@@ -143,13 +143,8 @@ static int ask(const struct backend_ops *ops, struct backend_session *s, struct 
         struct op_value after = {};
 
         int r = ops->task_outcome(s, l->kind, &l->args, l->row.task, l->opid, &l->t, &after, err);
-        free(TAKE_PTR(l->after));
-        if (value_format(l->kind, &after, &l->after) < 0) {
-                op_error_set(err, "InternalError", "out of memory");
-                r = r < 0 ? r : -ENOMEM;
-        }
-        op_value_clear(&after);
-        return r;
+        int k = value_take(l->kind, &after, &l->after, err);
+        return r < 0 ? r : k;
 }
 
 int recovery_resolve(struct audit *a, const struct audit_record *row, const struct backend_ops *ops,

@@ -161,6 +161,15 @@ int value_format(enum op_kind kind, const struct op_value *v, char **out) {
         return 0;
 }
 
+int value_take(enum op_kind kind, struct op_value *v, char **text, struct op_error *err) {
+        free(TAKE_PTR(*text));
+        int r = value_format(kind, v, text);
+        op_value_clear(v);
+        if (r < 0)
+                op_error_set(err, "InternalError", "out of memory");
+        return r;
+}
+
 int value_escape(const char *s, char **out) {
         struct out o = {};
 

@@ -31,6 +31,12 @@
  */
 int value_format(enum op_kind kind, const struct op_value *v, char **out);
 
+/*
+ * What a backend handed over, as trail text: *text (its old value freed)
+ * gets v's text, and v is released.  -ENOMEM with err set.
+ */
+int value_take(enum op_kind kind, struct op_value *v, char **text, struct op_error *err);
+
 /* Append s to a malloc'd buffer with the structured kinds' escaping (for tests and readers). */
 int value_escape(const char *s, char **out);
 
