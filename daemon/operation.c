@@ -566,10 +566,7 @@ static void lookup_start(struct operation *op) {
                 return;
         }
         if (gate_endpoints(m, op->req, op->args.vm, mask) == 0) {
-                /* The one decision, with no endpoint left: refused, recorded and answered by the gate. */
-                if (gate_target(m, op->req, NULL, op->args.vm))
-                        control_reply(op->req, PROTO_E_INTERNAL, "the policy disagrees with itself", NULL);
-                op->req = NULL;
+                op->req = NULL;   /* refused: recorded and answered by the gate */
                 operation_free(op);
                 return;
         }

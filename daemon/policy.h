@@ -98,9 +98,10 @@ bool gate_allows(struct manager *m, const struct control_request *req, const cha
  * Before a look-up over several endpoints: which ones may this request
  * touch for vm (one bool per pool of the set, in configuration order)?
  * Returns how many.  The look-up asks only those, so the policy decides
- * once and a refused operator learns nothing of the others.
+ * once and a refused operator learns nothing of the others.  None: the
+ * refusal is recorded and answered as by gate_target(), and req is gone.
  */
-size_t gate_endpoints(struct manager *m, const struct control_request *req, const char *vm, bool *mask);
+size_t gate_endpoints(struct manager *m, struct control_request *req, const char *vm, bool *mask);
 
 /*
  * OWNER commands: acting on something another request started, which uid

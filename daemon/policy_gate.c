@@ -100,14 +100,22 @@ bool gate_allows(struct manager *m, const struct control_request *req, const cha
         return decide(m, req, endpoint, vm, why, sizeof why);
 }
 
-size_t gate_endpoints(struct manager *m, const struct control_request *req, const char *vm, bool *mask) {
+size_t gate_endpoints(struct manager *m, struct control_request *req, const char *vm, bool *mask) {
         size_t allowed = 0;
+        char why[512];
 
         for (size_t i = 0; i < pool_set_size(m->pools); i++) {
                 mask[i] = gate_allows(m, req, pool_endpoint(pool_set_nth(m->pools, i))->name, vm);
                 allowed += mask[i];
         }
-        return allowed;
+        if (allowed > 0)
+                return allowed;
+        /* The reason in the policy's words for "some endpoint"; a grant there can name no configured one. */
+        if (decide(m, req, NULL, vm, why, sizeof why))
+                snprintf(why, sizeof why, "no rule grants %s of %s on a configured endpoint",
+                         control_request_command(req)->policy, vm);
+        deny(m, req, NULL, NULL, vm, why, NULL);
+        return 0;
 }
 
 bool gate_owner(struct manager *m, struct control_request *req, uid_t owner, const char *endpoint, const char *vm,

@@ -163,9 +163,7 @@ static int show_some(struct query *q) {
         if (!mask)
                 return -ENOMEM;
         if (gate_endpoints(m, q->req, q->args.vm, mask) == 0) {
-                if (gate_target(m, q->req, NULL, q->args.vm))
-                        control_reply(q->req, PROTO_E_INTERNAL, "the policy disagrees with itself", NULL);
-                query_free(q);
+                query_free(q);   /* refused: recorded and answered by the gate */
                 return 1;
         }
         return fanout_start(m->pools, mask, show_fn, show_done, q);
