@@ -19,6 +19,7 @@
 
 #include "audit.h"
 #include "config.h"
+#include "control.h"
 #include "log.h"
 #include "macros.h"
 #include "pool.h"
@@ -59,7 +60,7 @@ struct pool_set {
         pthread_mutex_t lock;
         struct job *done_head, *done_tail;
         struct audit *audit;
-        struct daemon_identity self;   /* who acts for Login/Logout rows: the daemon itself */
+        struct peer self;          /* who acts for Login/Logout rows: the daemon itself */
         size_t n_pools;
         struct pool *pools;
 };
@@ -150,7 +151,7 @@ static int session_act(struct pool_session *s, bool login, const char *why, stru
         struct pool_set *set = s->pool->set;
         const struct endpoint_config *ep = s->pool->ep;
         _cleanup_free_ char *who = NULL;
-        struct audit_record rec = record_by_daemon(&set->self, login ? "Login" : "Logout");
+        struct audit_record rec = record_by_peer(&set->self, login ? "Login" : "Logout");
 
         record_set_endpoint(&rec, ep);
         rec.before = login ? NULL : ep->user;
@@ -381,7 +382,7 @@ int pool_set_new(sd_event *event, const struct config *c, struct audit *audit, s
                 return log_oom();
         set->efd = -1;
         set->audit = audit;
-        daemon_identity_init(&set->self);
+        record_daemon_peer(&set->self);
         pthread_mutex_init(&set->lock, NULL);
 
         set->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

@@ -21,24 +21,12 @@ struct audit_record record_by_peer(const struct peer *peer, const char *operatio
         };
 }
 
-void daemon_identity_init(struct daemon_identity *d) {
-        d->uid = geteuid();
-        d->gid = getegid();
-        d->pid = getpid();
-        uid_to_name(d->uid, d->user, sizeof d->user);
-}
-
-struct audit_record record_by_daemon(const struct daemon_identity *d, const char *operation) {
-        return (struct audit_record) {
-                .start_ms = now_ms(),
-                .operation = operation,
-                .uid = d->uid,
-                .gid = d->gid,
-                .pid = d->pid,
-                .user = d->user,
-                .login_uid = -1,   /* the daemon's own act: no login session */
-                .session_id = -1,
+void record_daemon_peer(struct peer *self) {
+        /* The daemon's own act: no login session, so both are stored as NULL. */
+        *self = (struct peer) {
+                .uid = geteuid(), .gid = getegid(), .pid = getpid(), .loginuid = PEER_UNSET, .sessionid = PEER_UNSET,
         };
+        uid_to_name(self->uid, self->user, sizeof self->user);
 }
 
 void record_set_endpoint(struct audit_record *r, const struct endpoint_config *ep) {

@@ -18,15 +18,11 @@ struct vm_target;
 /* A row begun now, by the operator peer (uid, pid, names, login uid and session from the kernel). */
 struct audit_record record_by_peer(const struct peer *peer, const char *operation);
 
-/* A row begun now by the daemon itself (Login, Logout): no login session. */
-struct daemon_identity {
-        uid_t uid;
-        gid_t gid;
-        pid_t pid;
-        char user[64];
-};
-void daemon_identity_init(struct daemon_identity *d);
-struct audit_record record_by_daemon(const struct daemon_identity *d, const char *operation);
+/*
+ * The daemon itself as the one who acts (Login, Logout rows), for
+ * record_by_peer(): its own uid, gid, pid and user, and no login session.
+ */
+void record_daemon_peer(struct peer *self);
 
 /* Where: the endpoint's name and URL (ep may be NULL: nothing). */
 void record_set_endpoint(struct audit_record *r, const struct endpoint_config *ep);

@@ -94,7 +94,6 @@ static int complete(struct audit *a, const struct audit_record *row, int r, cons
 static int mark_unknown(struct audit *a, const struct audit_record *row, const char *why) {
         struct audit_record fin = record_completion_of(row);
 
-        fin.task = NULL;
         fin.result = AUDIT_RESULT_UNKNOWN;
         fin.message = why;
 
