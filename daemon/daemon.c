@@ -77,7 +77,8 @@ static bool same_string(const char *a, const char *b) {
 }
 
 static bool same_endpoint(const struct endpoint_config *a, const struct endpoint_config *b) {
-        return same_string(a->name, b->name) && same_string(a->url, b->url) && same_string(a->user, b->user) &&
+        return same_string(a->name, b->name) && a->backend == b->backend && same_string(a->url, b->url) &&
+               same_string(a->user, b->user) &&
                same_string(a->password, b->password) && same_string(a->ca_file, b->ca_file) &&
                a->has_fingerprint == b->has_fingerprint &&
                memcmp(a->fingerprint, b->fingerprint, sizeof a->fingerprint) == 0 && a->pool_size == b->pool_size;
