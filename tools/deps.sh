@@ -11,6 +11,7 @@ PACKAGES="
   golang-go golang-github-vmware-govmomi-dev
   jq socat util-linux mandoc ca-certificates valgrind python3 systemd
   pmccabe cppcheck
+  libvirt-dev libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-utils
 "
 missing=
 for p in $PACKAGES; do
