@@ -24,6 +24,13 @@
 #                                wait; safe to call twice or for a dead daemon
 #   libvirtd_kill DIR            kill -9 the daemon only (its domains go on)
 #   lv_virsh URI ARGS...         virsh -q -c URI ARGS with a 30 s timeout
+#   lv_events DIR URI FILE       "virsh event --all --loop --timestamp" on URI into
+#                                FILE, connected when this returns; it is stopped
+#                                with the libvirtd of DIR.  On the test driver it
+#                                is also what keeps the state: test:///default
+#                                behind a libvirtd is shared by all connections
+#                                but freed when the last one closes (so every
+#                                one-shot virsh would start from scratch)
 #   kvm_pool DIR [NAME]          a dir pool NAME (default "pool") at DIR/pool,
 #                                defined and started over $LV_URI (default
 #                                LIBVIRTD_URI_QEMU); sets KVM_POOL, KVM_POOL_DIR
@@ -43,7 +50,7 @@
 LIBVIRTD_USER=${LIBVIRTD_USER:-nobody}
 LIBVIRTD_SOCK= LIBVIRTD_URI_QEMU= LIBVIRTD_URI_TEST= LIBVIRTD_PID= LIBVIRTD_HOSTNAME=
 _libvirtd_dirs=()
-declare -A _libvirtd_child=()
+declare -A _libvirtd_child=() _lv_event_pids=()
 
 libvirt_require() {
 	local p missing=
@@ -123,6 +130,23 @@ libvirtd_start() {
 	return 0
 }
 
+lv_events() {
+	local d=$1 uri=$2 f=$3 i probe=lv-events-probe-$$
+	virsh -c "$uri" event --all --loop --timestamp >"$f" 2>&1 &
+	_lv_event_pids[$d]="${_lv_event_pids[$d]:-} $!"
+	# Connected once it reports a probe domain's definition.
+	printf "<domain type='%s'><name>%s</name><memory unit='MiB'>16</memory><os><type>hvm</type></os></domain>\n" \
+		"$(case $uri in test*) echo test ;; *) echo qemu ;; esac)" "$probe" >"$d/probe.xml"
+	for ((i = 0; i < 50; i++)); do
+		lv_virsh "$uri" define "$d/probe.xml" >/dev/null 2>&1
+		lv_virsh "$uri" undefine "$probe" >/dev/null 2>&1
+		grep -q "$probe" "$f" && return 0
+		sleep 0.2
+	done
+	echo "# lv_events: virsh event on $uri never reported the probe" >&2
+	return 1
+}
+
 # _lv_alive PIDFILE: the pid in PIDFILE, if that process lives.
 _lv_alive() {
 	local p
@@ -140,6 +164,8 @@ _lv_wait_gone() {
 libvirtd_stop() {
 	local d=$1 pid dom f
 	local sock=$d/sock/libvirt-sock
+	for pid in ${_lv_event_pids[$d]:-}; do kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
+	_lv_event_pids[$d]=
 	if pid=$(_lv_alive "$d/run/libvirt/libvirtd.pid"); then
 		for dom in $(lv_virsh "qemu+unix:///session?socket=$sock" list --name 2>/dev/null); do
 			lv_virsh "qemu+unix:///session?socket=$sock" destroy "$dom" >/dev/null 2>&1
@@ -165,6 +191,8 @@ libvirtd_stop() {
 
 libvirtd_kill() {
 	local pid
+	for pid in ${_lv_event_pids[$1]:-}; do kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
+	_lv_event_pids[$1]=
 	if pid=$(_lv_alive "$1/run/libvirt/libvirtd.pid"); then
 		kill -KILL "$pid"
 		_lv_wait_gone "$pid"
