@@ -180,6 +180,27 @@ static int session_act(struct pool_session *s, bool login, const char *why, stru
         return r;
 }
 
+/*
+ * The platform ended the session by itself: a Logout row says so, with
+ * why, so that a Login row is never the first sign of it.  Nothing is sent
+ * (there is no session left to end); the backend's next login() lets go of
+ * what the old session held.
+ */
+static void session_lost(struct pool_session *s, const struct op_error *why) {
+        struct pool_set *set = s->pool->set;
+        const struct endpoint_config *ep = s->pool->ep;
+        struct audit_record rec = record_by_peer(&set->self, "Logout");
+        char msg[sizeof why->message + 64];
+
+        snprintf(msg, sizeof msg, "the platform ended the session: %s", why->message);
+        record_set_endpoint(&rec, ep);
+        rec.before = ep->user;
+        record_set_result(&rec, AUDIT_RESULT_OK, NULL, msg);
+        if (audit_insert(set->audit, &rec) < 0)
+                log_error("Failed to write the Logout row of a lost session on %s.", ep->name);
+        log_warning("Session on endpoint \"%s\" lost: %s", ep->name, why->message);
+}
+
 int pool_session_call(struct pool_session *s, pool_call_fn fn, void *userdata, struct op_error *err) {
         int r;
 
@@ -192,9 +213,12 @@ int pool_session_call(struct pool_session *s, pool_call_fn fn, void *userdata, s
         if (r != -EKEYEXPIRED)
                 return r;
 
-        /* The platform dropped the session (idle timeout, termination): log in again, repeat once. */
+        /* The platform dropped the session (idle timeout, termination, a lost connection): log in again, repeat once. */
         atomic_store(&s->logged_in, false);
-        r = session_act(s, true, "re-login after NotAuthenticated", err);
+        session_lost(s, err);
+        char why[sizeof err->fault + 32];
+        snprintf(why, sizeof why, "re-login after %s", *err->fault ? err->fault : "the session was lost");
+        r = session_act(s, true, why, err);
         if (r < 0)
                 return r;
         return fn(s, userdata, err);
