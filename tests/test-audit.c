@@ -1026,6 +1026,8 @@ static bool test_migrate_v3(void) {
         if (!build_v3())
                 return false;
         CHECK(verify_chain(NULL, 0, &s, &res) == 0, "unmigrated v3 file: %d problem(s): %s", s.problems, s.problem);
+        CHECK(read_rows(&(struct trail_query) { .values[TRAIL_FILTER_PLATFORM_USER] = "svc-a" }, &s) == 0,
+              "--platform-user on a file without the column: %d", s.rows);
         sql_text(dbpath, "SELECT group_concat(hash, ',') FROM (SELECT hash FROM records ORDER BY seq)", before,
                  sizeof before);
 
@@ -1056,6 +1058,8 @@ static bool test_migrate_v3(void) {
                 return false;
         CHECK(verify_chain(NULL, 0, &s, &res) == 0 && res.last_seq == 5, "mixed trail: %d problem(s): %s",
               s.problems, s.problem);
+        CHECK(read_rows(&(struct trail_query) { .values[TRAIL_FILTER_PLATFORM_USER] = "svc-a" }, &s) == 2,
+              "--platform-user: %d", s.rows);
 
         CHECK(sql_exec(dbpath, "UPDATE records SET platform_user = 'svc-b' WHERE seq = 4"), "tamper");
         CHECK(verify_chain(NULL, 0, &s, &res) == 1 && strstr(s.problem, "(seq 4) does not match its hash: modified"),
