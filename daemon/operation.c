@@ -224,6 +224,8 @@ static const char *result_for(int r, bool sent) {
 
 static void record_values(struct operation *op) {
         record_set_target(&op->rec, &op->target, op->args.vm);
+        /* Taken anew each time: a re-login during the change may have named the session again. */
+        record_set_platform_user(&op->rec, pool_session_user(op->session));
         op->rec.before = op->before;
         op->rec.after = op->after;
         op->rec.task = op->task;

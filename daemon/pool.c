@@ -32,6 +32,7 @@ struct pool_session {
         pthread_t thread;
         bool thread_started;
         atomic_bool logged_in;
+        char *user;                /* the platform's name for the session, from the last login that worked */
 };
 
 struct pool {
@@ -85,6 +86,23 @@ unsigned pool_session_round_trips(struct pool_session *s) {
         const struct backend_ops *ops = pool_session_ops(s);
 
         return ops->round_trips ? ops->round_trips(s->backend) : 0;
+}
+
+const char *pool_session_user(struct pool_session *s) {
+        return atomic_load(&s->logged_in) ? s->user : NULL;
+}
+
+/*
+ * Keep the name a login that worked returned (NULL: the backend named
+ * none).  The same name, as every re-login of the same account gives,
+ * keeps the old string: an operation whose call needed a re-login still
+ * points at a live one until it takes the name again for its completion.
+ */
+static void session_keep_user(struct pool_session *s, char **who) {
+        if (s->user && *who && strcmp(s->user, *who) == 0)
+                return;
+        free(s->user);
+        s->user = TAKE_PTR(*who);
 }
 
 static ssize_t vm_locked_index(const struct pool *p, const char *id) {
@@ -146,14 +164,28 @@ const struct backend_ops *pool_backend_ops(const struct pool *p) {
         return p->ep->backend;
 }
 
+/* The platform's half of session_act(): a login that works leaves the session its name. */
+static int session_platform_act(struct pool_session *s, bool login, struct op_error *err) {
+        _cleanup_free_ char *who = NULL;
+        int r;
+
+        if (!login)
+                r = pool_session_ops(s)->logout(s->backend, err);
+        else if ((r = pool_session_ops(s)->login(s->backend, &who, err)) >= 0)
+                session_keep_user(s, &who);
+        atomic_store(&s->logged_in, login && r >= 0);
+        return r;
+}
+
 /* Login and Logout, each a two-phase trail row like any other act on the platform. */
 static int session_act(struct pool_session *s, bool login, const char *why, struct op_error *err) {
         struct pool_set *set = s->pool->set;
         const struct endpoint_config *ep = s->pool->ep;
-        _cleanup_free_ char *who = NULL;
         struct audit_record rec = record_by_peer(&set->self, login ? "Login" : "Logout");
 
         record_set_endpoint(&rec, ep);
+        /* Logout: the name being logged out; Login: the one the login returns, known after it. */
+        record_set_platform_user(&rec, login ? NULL : pool_session_user(s));
         rec.before = login ? NULL : ep->user;
         rec.message = why;
         int r = audit_begin(set->audit, &rec);
@@ -163,10 +195,12 @@ static int session_act(struct pool_session *s, bool login, const char *why, stru
                 return r;
         }
 
-        r = login ? pool_session_ops(s)->login(s->backend, &who, err) : pool_session_ops(s)->logout(s->backend, err);
-        atomic_store(&s->logged_in, login && r >= 0);
-
-        rec.after = login && r >= 0 ? who : NULL;
+        r = session_platform_act(s, login, err);
+        if (login) {
+                /* NULL after a failed login: nobody was logged in. */
+                record_set_platform_user(&rec, pool_session_user(s));
+                rec.after = rec.platform_user;
+        }
         record_set_result(&rec, r >= 0 ? AUDIT_RESULT_OK : AUDIT_RESULT_NG, r >= 0 ? NULL : err->fault,
                           r >= 0 ? why : err->message);
         if (audit_finish(set->audit, &rec) < 0)
@@ -176,7 +210,7 @@ static int session_act(struct pool_session *s, bool login, const char *why, stru
                 log_error("%s on endpoint \"%s\" failed: %s: %s", rec.operation, ep->name, err->fault, err->message);
         else
                 log_info("%s on endpoint \"%s\" as %s (trail #%" PRId64 ").", rec.operation, ep->name,
-                         login ? strempty(who) : ep->user, rec.id);
+                         login ? strempty(rec.platform_user) : ep->user, rec.id);
         return r;
 }
 
@@ -390,8 +424,10 @@ static void pool_stop(struct pool *p) {
         for (unsigned i = 0; i < p->n_sessions; i++)
                 if (p->sessions[i].thread_started)
                         pthread_join(p->sessions[i].thread, NULL);
-        for (unsigned i = 0; i < p->n_sessions; i++)
+        for (unsigned i = 0; i < p->n_sessions; i++) {
                 p->ep->backend->session_free(p->sessions[i].backend);
+                free(p->sessions[i].user);
+        }
         free(p->sessions);
         free(p->locked);
         pthread_cond_destroy(&p->cond);

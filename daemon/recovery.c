@@ -216,6 +216,9 @@ static enum job_state job_run(struct job *job, struct pool_session *s) {
          */
         if (r < 0 && !j->answered)
                 r = -ENOTCONN;
+        /* The row keeps the principal it was begun with; one begun before schema 4 gets the asking session's. */
+        if (!j->l.row.platform_user && pool_session_user(s))
+                j->l.row.platform_user = strdup(pool_session_user(s)); /* out of memory: NULL, as before */
         (void) complete(j->audit, &j->l.row, r, &j->l.t, j->l.after, &err);
         return JOB_DONE;
 }
