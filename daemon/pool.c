@@ -228,6 +228,7 @@ static void session_lost(struct pool_session *s, const struct op_error *why) {
 
         snprintf(msg, sizeof msg, "the platform ended the session: %s", why->message);
         record_set_endpoint(&rec, ep);
+        record_set_platform_user(&rec, pool_session_user(s));
         rec.before = ep->user;
         record_set_result(&rec, AUDIT_RESULT_OK, NULL, msg);
         if (audit_insert(set->audit, &rec) < 0)
