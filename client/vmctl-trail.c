@@ -363,7 +363,7 @@ static void print_table(const struct trail_row *row, bool header) {
                 int width;
         } cols[] = {
                 { "id", "ID", 6 },          { "start_time", "START (UTC)", 24 }, { "user", "USER", 10 },
-                { "login_uid", "LOGIN UID", 9 },
+                { "login_uid", "LOGIN UID", 9 },  { "platform_user", "PLATFORM USER", 16 },
                 { "operation", "OPERATION", 12 }, { "vm_name", "VM", 16 },        { "before", "BEFORE", 16 },
                 { "after", "AFTER", 16 },   { "result", "RESULT", 7 },
         };
@@ -424,7 +424,7 @@ static int log_help(const struct vmctl_command *cmd) {
               "  --since TIME, --until TIME  start time range; TIME is 30s, 30m, 2h, 1d, 1w ago,\n"
               "                     or UTC: 2026-01-02, 2026-01-02T03:04, 2026-01-02 03:04:05.678Z\n"
               "  --user NAME, --vm NAME-OR-ID, --op OPERATION, --result RESULT,\n"
-              "  --host HOST, --endpoint ENDPOINT\n"
+              "  --host HOST, --endpoint ENDPOINT, --platform-user NAME\n"
               "See vmtraced-trail(5).\n", stdout);
         return EXIT_OK;
 }
@@ -502,6 +502,7 @@ static int run_log(const struct vmctl_options *o _unused_, const struct vmctl_co
                 { "result", required_argument, NULL, OPT_FILTER + TRAIL_FILTER_RESULT },
                 { "host", required_argument, NULL, OPT_FILTER + TRAIL_FILTER_HOST },
                 { "endpoint", required_argument, NULL, OPT_FILTER + TRAIL_FILTER_ENDPOINT },
+                { "platform-user", required_argument, NULL, OPT_FILTER + TRAIL_FILTER_PLATFORM_USER },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };

@@ -113,6 +113,21 @@ static int encode_column(struct trail_hasher *h, sqlite3_stmt *s, int i) {
         }
 }
 
+/* How many columns (from seq on) an encoding covers; -1 for one this build does not know. */
+static int encoding_columns(int64_t version) {
+        /* Each encoding covers its predecessor's columns and appends its own: index = version. */
+        static const int ncolumns[] = {
+                [1] = TRAIL_HASH_V1_NCOLUMNS,
+                [2] = TRAIL_HASH_V2_NCOLUMNS,
+                [3] = TRAIL_HASH_NCOLUMNS - 1, /* all but hash_version itself */
+        };
+        _Static_assert(ELEMENTSOF(ncolumns) == TRAIL_HASH_VERSION + 1, "one entry per encoding");
+
+        if (version < 1 || version > TRAIL_HASH_VERSION)
+                return -1;
+        return ncolumns[version];
+}
+
 int trail_hash_row(struct trail_hasher *h, const unsigned char prev[TRAIL_HASH_SIZE], sqlite3_stmt *s,
                    int first, unsigned char out[TRAIL_HASH_SIZE]) {
         int last = first + TRAIL_HASH_NCOLUMNS - 1; /* hash_version */
@@ -122,16 +137,9 @@ int trail_hash_row(struct trail_hasher *h, const unsigned char prev[TRAIL_HASH_S
 
         if (sqlite3_column_type(s, last) != SQLITE_INTEGER)
                 return -EBADMSG;
-        switch (sqlite3_column_int64(s, last)) {
-        case 1:
-                ncolumns = TRAIL_HASH_V1_NCOLUMNS;
-                break;
-        case TRAIL_HASH_VERSION:
-                ncolumns = TRAIL_HASH_NCOLUMNS - 1;
-                break;
-        default:
+        ncolumns = encoding_columns(sqlite3_column_int64(s, last));
+        if (ncolumns < 0)
                 return -EBADMSG;
-        }
         h->len = 0;
         if ((r = reserve(h, TRAIL_HASH_SIZE + 1)) < 0)
                 return r;

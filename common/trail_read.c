@@ -84,10 +84,14 @@ static const char *col(sqlite3_stmt *s, int i) {
 
 /* ---------- rows ---------- */
 
-/* A filter: the query fragment it adds, and the parameter its value is bound to. */
+/*
+ * A filter: the query fragment it adds, the parameter its value is bound
+ * to, and the first schema version with its column (0: every version).
+ */
 static const struct filter {
         const char *param;
         const char *sql;
+        int min_version;
 } filters[TRAIL_FILTER_MAX] = {
         [TRAIL_FILTER_USER] = { ":user", " AND user = :user" },
         [TRAIL_FILTER_VM] = { ":vm", " AND (vm_name = :vm OR vm_id = :vm)" },
@@ -95,9 +99,16 @@ static const struct filter {
         [TRAIL_FILTER_RESULT] = { ":result", " AND result = :result" },
         [TRAIL_FILTER_HOST] = { ":host", " AND host = :host" },
         [TRAIL_FILTER_ENDPOINT] = { ":endpoint", " AND endpoint = :endpoint" },
+        [TRAIL_FILTER_PLATFORM_USER] = { ":platform_user", " AND platform_user = :platform_user",
+                                         TRAIL_SCHEMA_PLATFORM_USER },
 };
 
-static int build_query(const struct trail_query *q, char **out) {
+/* A file without the filter's column has no row with that value: the query says so instead of failing. */
+static const char *filter_sql(const struct filter *f, int version) {
+        return version >= f->min_version ? f->sql : " AND 0";
+}
+
+static int build_query(const struct trail_query *q, int version, char **out) {
         char *sql = NULL;
         size_t len = 0;
         FILE *f = open_memstream(&sql, &len);
@@ -112,7 +123,7 @@ static int build_query(const struct trail_query *q, char **out) {
                 fputs(" AND start_ms <= :until", f);
         for (size_t i = 0; i < ELEMENTSOF(filters); i++)
                 if (q->values[i])
-                        fputs(filters[i].sql, f);
+                        fputs(filter_sql(&filters[i], version), f);
         fputs(" ORDER BY start_ms, id", f);
         if (q->limit > 0)
                 fputs(" LIMIT :limit", f);
@@ -133,10 +144,12 @@ static int bind_query(sqlite3_stmt *s, const struct trail_query *q) {
                 rc = sqlite3_bind_int64(s, sqlite3_bind_parameter_index(s, ":until"), q->until);
         if (rc == SQLITE_OK && q->limit > 0)
                 rc = sqlite3_bind_int64(s, sqlite3_bind_parameter_index(s, ":limit"), q->limit);
-        for (size_t i = 0; rc == SQLITE_OK && i < ELEMENTSOF(filters); i++)
-                if (q->values[i])
-                        rc = sqlite3_bind_text(s, sqlite3_bind_parameter_index(s, filters[i].param), q->values[i], -1,
-                                               SQLITE_STATIC);
+        for (size_t i = 0; rc == SQLITE_OK && i < ELEMENTSOF(filters); i++) {
+                int k = q->values[i] ? sqlite3_bind_parameter_index(s, filters[i].param) : 0;
+                /* 0: not given, or left out for an older file */
+                if (k > 0)
+                        rc = sqlite3_bind_text(s, k, q->values[i], -1, SQLITE_STATIC);
+        }
         return rc;
 }
 
@@ -180,7 +193,7 @@ static int prepare_query(struct trail_reader *r, const struct trail_query *q, sq
         _cleanup_free_ char *sql = NULL;
         int rc;
 
-        if (build_query(q, &sql) < 0)
+        if (build_query(q, r->version, &sql) < 0)
                 return log_oom();
         rc = sqlite3_prepare_v2(r->db, sql, -1, out, NULL);
         if (rc == SQLITE_OK)

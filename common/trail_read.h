@@ -32,7 +32,10 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct trail_reader *, trail_reader_free);
 
 /* ---------- rows (vmctl log) ---------- */
 
-/* The filters, each an equality on an indexed column (vm: the name the VM had, or its id). */
+/*
+ * The filters, each an equality on an indexed column (vm: the name the VM
+ * had, or its id).  On a file older than the filter's column nothing matches.
+ */
 enum trail_filter {
         TRAIL_FILTER_USER,
         TRAIL_FILTER_VM,
@@ -40,6 +43,7 @@ enum trail_filter {
         TRAIL_FILTER_RESULT,
         TRAIL_FILTER_HOST,
         TRAIL_FILTER_ENDPOINT,
+        TRAIL_FILTER_PLATFORM_USER,
         TRAIL_FILTER_MAX,
 };
 

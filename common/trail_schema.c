@@ -137,6 +137,31 @@ static const char schema_v3[] =
         "PRAGMA user_version = 3;";
 
 /*
+ * Schema version 4: the platform principal, the identity the platform
+ * itself saw for the act, next to the operator (uid, login_uid) who asked.
+ *
+ *   platform_user  the user name the endpoint's session logged in as (the
+ *                  backend's login() names it: a vSphere service account,
+ *                  a libvirt SASL/TLS identity); NULL on DENIED rows, rows
+ *                  written before any login, and rows written before
+ *
+ * Appended to the view, with an index for "vmctl log --platform-user".
+ * No hash is recomputed: old rows keep encoding 1 or 2, neither of which
+ * covers the column; rows completed from now on get encoding 3.
+ */
+#define TRAIL_VIEW_V3_COLUMNS TRAIL_VIEW_V2_COLUMNS ",\n login_uid, session_id, hash_version"
+
+static const char schema_v4[] =
+        "ALTER TABLE records ADD COLUMN platform_user TEXT;\n"
+        "CREATE INDEX records_platform_user ON records(platform_user);\n"
+        "DROP VIEW trail;\n"
+        "CREATE VIEW trail AS SELECT\n"
+        TRAIL_VIEW_V3_COLUMNS ",\n"
+        " platform_user\n"
+        " FROM records;\n"
+        "PRAGMA user_version = 4;";
+
+/*
  * The chain's statements per schema version.  The column lists come from
  * trail_hash.h, so what is read is what the encoding covers.
  */
@@ -153,12 +178,17 @@ static const char schema_v3[] =
 /* Schema 2: no hash_version yet, so rows get encoding 1 and migration 3 records that. */
 static const struct trail_chain_sql chain_sql_v2 =
         CHAIN_SQL(TRAIL_HASH_SCHEMA2_AFTER_SEQ, "UPDATE records SET seq = ?1 WHERE id = ?2", 0);
+/* Schema 3: no platform_user yet; its rows are of encoding 1 or 2 (what a schema-3 vmtraced wrote). */
 static const struct trail_chain_sql chain_sql_v3 =
+        CHAIN_SQL(TRAIL_HASH_SCHEMA3_AFTER_SEQ, "UPDATE records SET seq = ?1, hash_version = ?3 WHERE id = ?2", 2);
+static const struct trail_chain_sql chain_sql_v4 =
         CHAIN_SQL(TRAIL_HASH_COLUMNS_AFTER_SEQ, "UPDATE records SET seq = ?1, hash_version = ?3 WHERE id = ?2",
                   TRAIL_HASH_VERSION);
 
 const struct trail_chain_sql *trail_schema_chain_sql(int version) {
-        return version < TRAIL_SCHEMA_HASH_VERSIONS ? &chain_sql_v2 : &chain_sql_v3;
+        if (version < TRAIL_SCHEMA_HASH_VERSIONS)
+                return &chain_sql_v2;
+        return version < TRAIL_SCHEMA_PLATFORM_USER ? &chain_sql_v3 : &chain_sql_v4;
 }
 
 int trail_schema_errno(int rc) {
@@ -320,10 +350,15 @@ static int migrate_2_to_3(sqlite3 *db) {
         return to_errno(sqlite3_exec(db, schema_v3, NULL, NULL, NULL));
 }
 
+static int migrate_3_to_4(sqlite3 *db) {
+        return to_errno(sqlite3_exec(db, schema_v4, NULL, NULL, NULL));
+}
+
 static int (*const migrations[])(sqlite3 *db) = {
         migrate_0_to_1,
         migrate_1_to_2,
         migrate_2_to_3,
+        migrate_3_to_4,
 };
 
 _Static_assert(ELEMENTSOF(migrations) == TRAIL_SCHEMA_VERSION, "one migration per schema version");

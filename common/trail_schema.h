@@ -20,11 +20,15 @@
 #include "trail_hash.h"
 
 /* The version this build writes; a file with a higher one is from a newer vmtraced. */
-#define TRAIL_SCHEMA_VERSION 3
+#define TRAIL_SCHEMA_VERSION 4
 
-/* The first version with the hash chain (seq, hash), and the first that records each row's encoding. */
+/*
+ * The first version with the hash chain (seq, hash), the first that
+ * records each row's encoding, and the first with platform_user.
+ */
 #define TRAIL_SCHEMA_CHAINED 2
 #define TRAIL_SCHEMA_HASH_VERSIONS 3
+#define TRAIL_SCHEMA_PLATFORM_USER 4
 
 /* The schema version of db (PRAGMA user_version; 0 for a new file). */
 int trail_schema_version(sqlite3 *db, int *out);
@@ -39,7 +43,8 @@ int trail_schema_migrate(sqlite3 *db, int from);
 /*
  * The statements that read and extend the chain, which differ between
  * schema versions: before version 3 there is no hash_version column, and
- * every chained row is of encoding 1.  Each reads the columns of
+ * every chained row is of encoding 1; before version 4 there is no
+ * platform_user, read as NULL.  Each reads the columns of
  * TRAIL_HASH_COLUMNS in order, as trail_hash_row() wants them.
  */
 struct trail_chain_sql {

@@ -248,10 +248,10 @@ static int prepare_all(struct audit *a) {
         r = prepare(a,
                     "INSERT INTO records (id, start_ms, end_ms, operation, uid, gid, pid, user,"
                     " endpoint, endpoint_url, host, vm_name, vm_id, vm_uuid, before, after,"
-                    " result, fault, message, task, login_uid, session_id) VALUES"
+                    " result, fault, message, task, login_uid, session_id, platform_user) VALUES"
                     " (:id, :start_ms, :end_ms, :operation, :uid, :gid, :pid, :user,"
                     " :endpoint, :endpoint_url, :host, :vm_name, :vm_id, :vm_uuid, :before, :after,"
-                    " :result, :fault, :message, :task, :login_uid, :session_id)",
+                    " :result, :fault, :message, :task, :login_uid, :session_id, :platform_user)",
                     &a->stmt_insert);
         if (r < 0)
                 return r;
@@ -265,7 +265,9 @@ static int prepare_all(struct audit *a) {
                     " before = COALESCE(:before, before),"
                     " after = COALESCE(:after, after),"
                     " result = :result, fault = :fault, message = :message,"
-                    " task = COALESCE(:task, task)" /* set early by audit_set_task() */
+                    " task = COALESCE(:task, task)," /* set early by audit_set_task() */
+                    /* A Login row learns it only from the login itself. */
+                    " platform_user = COALESCE(:platform_user, platform_user)"
                     " WHERE id = :id AND result = 'PENDING'",
                     &a->stmt_finish);
         if (r < 0)
@@ -278,7 +280,8 @@ static int prepare_all(struct audit *a) {
                 return r;
         r = prepare(a,
                     "SELECT id, start_ms, operation, uid, gid, pid, user, endpoint, endpoint_url, host,"
-                    " vm_name, vm_id, vm_uuid, before, after, task, login_uid, session_id FROM records"
+                    " vm_name, vm_id, vm_uuid, before, after, task, login_uid, session_id, platform_user"
+                    " FROM records"
                     " WHERE result = 'PENDING' AND id < :first_id ORDER BY id",
                     &a->stmt_pending);
         if (r < 0)
@@ -331,6 +334,7 @@ static const struct {
         { "result", "VMTRACE_RST" },      { "fault", "VMTRACE_FAULT" },
         { "message", "VMTRACE_REASON" },  { "task", "VMTRACE_TASK" },
         { "login_uid", "VMTRACE_LOGIN_UID" }, { "session_id", "VMTRACE_SESSION_ID" },
+        { "platform_user", "VMTRACE_PLATFORM_USER" },
 };
 
 /*
@@ -568,6 +572,7 @@ static int bind_record(sqlite3_stmt *s, const struct audit_record *r, const char
                 { ":fault", r->fault },
                 { ":message", r->message },
                 { ":task", r->task },
+                { ":platform_user", r->platform_user },
         };
         int rc;
 
@@ -722,7 +727,7 @@ static char *dup_or_null(const char *s, bool *oom) {
 #define RECORD_STRINGS(r) \
         &(r)->operation, &(r)->user, &(r)->endpoint, &(r)->endpoint_url, &(r)->host, &(r)->vm_name, \
         &(r)->vm_id, &(r)->vm_uuid, &(r)->before, &(r)->after, &(r)->result, &(r)->fault,          \
-        &(r)->message, &(r)->task
+        &(r)->message, &(r)->task, &(r)->platform_user
 
 int audit_record_copy(struct audit_record *dst, const struct audit_record *src) {
         bool oom = false;
@@ -772,10 +777,10 @@ static int enqueue_locked(struct audit *a, const struct audit_record *r, bool in
 
 /* An outcome the trail could not take, in full, for the log (and so the journal). */
 static void log_outcome(const char *why, const struct audit_record *r) {
-        log_error("Trail row %" PRId64 " %s: %s %s on %s by %s (uid %u, login uid %" PRId64 "): before=%s after=%s result=%s fault=%s task=%s",
+        log_error("Trail row %" PRId64 " %s: %s %s on %s by %s (uid %u, login uid %" PRId64 ", platform user %s): before=%s after=%s result=%s fault=%s task=%s",
                   r->id, why, r->operation, strempty(r->vm_name), strempty(r->endpoint), strempty(r->user),
-                  (unsigned) r->uid, r->login_uid, strempty(r->before), strempty(r->after), strempty(r->result),
-                  strempty(r->fault), strempty(r->task));
+                  (unsigned) r->uid, r->login_uid, strempty(r->platform_user), strempty(r->before),
+                  strempty(r->after), strempty(r->result), strempty(r->fault), strempty(r->task));
 }
 
 /* Write queued completions in order; stop at the first that still fails. */
@@ -908,7 +913,7 @@ void audit_set_checkpoint_interval(struct audit *a, unsigned n) {
 static int collect_pending_locked(struct audit *a, struct audit_record **out, size_t *n) {
         _cleanup_(stmt_resetp) sqlite3_stmt *s = a->stmt_pending;
         /* Columns of stmt_pending that hold text, and where they go. */
-        static const int text_cols[] = { 2, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 };
+        static const int text_cols[] = { 2, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 18 };
         int rc;
 
         rc = sqlite3_bind_int64(s, 1, a->first_id);
@@ -932,7 +937,8 @@ static int collect_pending_locked(struct audit *a, struct audit_record **out, si
                         .session_id = sqlite3_column_type(s, 17) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 17),
                 };
                 const char **strs[] = { &r->operation, &r->user, &r->endpoint, &r->endpoint_url, &r->host,
-                                        &r->vm_name, &r->vm_id, &r->vm_uuid, &r->before, &r->after, &r->task };
+                                        &r->vm_name, &r->vm_id, &r->vm_uuid, &r->before, &r->after, &r->task,
+                                        &r->platform_user };
                 for (size_t i = 0; i < ELEMENTSOF(text_cols); i++)
                         *strs[i] = dup_or_null((const char *) sqlite3_column_text(s, text_cols[i]), &oom);
                 if (oom)

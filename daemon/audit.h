@@ -48,6 +48,12 @@ struct audit_record {
          */
         int64_t login_uid;
         int64_t session_id;
+        /*
+         * The platform principal: who the platform saw act, the user name
+         * the endpoint's session logged in as (the backend's login() *who).
+         * NULL when no session acted (DENIED, before any login).
+         */
+        const char *platform_user;
         /* where */
         const char *endpoint;     /* configured endpoint name */
         const char *endpoint_url;
@@ -87,7 +93,7 @@ int audit_begin(struct audit *a, struct audit_record *r);
 
 /*
  * Complete row r->id with end_ms, host, target, before/after, result, fault,
- * message, task, and chain it (seq, hash).  Returns 0 when written, 1 when
+ * message, task, platform_user, and chain it (seq, hash).  Returns 0 when written, 1 when
  * the database refused the write and the outcome is kept in memory for the
  * retry thread (the trail is degraded until it is written), or a negative
  * errno for a call that can never succeed (-EINVAL, -ENOENT, -EALREADY).

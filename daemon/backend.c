@@ -143,3 +143,64 @@ int op_value_add_snapshot(struct op_value *v, struct op_snapshot *parent, const 
         (*n)++;
         return 0;
 }
+
+static bool same(const char *a, const char *b) {
+        return a && b && strcmp(a, b) == 0;
+}
+
+/* Is there a snapshot named name in the tree t[0..n)? */
+static bool tree_has(const struct op_snapshot *t, size_t n, const char *name) {
+        for (size_t i = 0; i < n; i++)
+                if (same(t[i].name, name) || tree_has(t[i].children, t[i].n_children, name))
+                        return true;
+        return false;
+}
+
+/* The power state each power kind asks for; VM_POWER_UNKNOWN for the others. */
+static enum vm_power power_asked(enum op_kind kind) {
+        switch (kind) {
+        case OP_START:
+                return VM_POWER_ON;
+        case OP_STOP:
+        case OP_STOP_GUEST:
+                return VM_POWER_OFF;
+        case OP_SUSPEND:
+                return VM_POWER_SUSPENDED;
+        default:
+                return VM_POWER_UNKNOWN;
+        }
+}
+
+static bool shows_snapshot(enum op_kind kind, const struct op_args *a, const struct op_value *v) {
+        bool has = tree_has(v->snapshots, v->n_snapshots, a->snapshot);
+
+        if (kind == OP_SNAPSHOT_REVERT)
+                return same(v->current_snapshot, a->snapshot);
+        return kind == OP_SNAPSHOT_CREATE ? has : !has;
+}
+
+bool op_value_shows(enum op_kind kind, const struct op_args *a, const struct op_value *v) {
+        if (!v || !v->known)
+                return true;
+        if (v->gone)
+                return kind == OP_DESTROY;
+        switch (kind) {
+        case OP_RENAME:
+        case OP_CLONE:
+                return same(v->name, a->new_name);
+        case OP_CPU:
+                return v->cpus == a->number;
+        case OP_MEMORY:
+                return v->memory_mib == a->number;
+        case OP_DISK_GROW:
+                return v->n_disks != 1 || v->disks[0].mib >= a->number;
+        case OP_SNAPSHOT_CREATE:
+        case OP_SNAPSHOT_REVERT:
+        case OP_SNAPSHOT_REMOVE:
+                return shows_snapshot(kind, a, v);
+        case OP_DESTROY:
+                return false;
+        default:
+                return power_asked(kind) == VM_POWER_UNKNOWN || v->power == power_asked(kind);
+        }
+}

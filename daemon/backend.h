@@ -59,6 +59,7 @@ struct op_error {
 #define OP_FAULT_INVALID    "InvalidArgument"
 #define OP_FAULT_TLS        "TLSError"
 #define OP_FAULT_CONNECTION "ConnectionError"
+#define OP_FAULT_NOT_APPLIED "NotApplied"     /* accepted by the platform, but the read-back does not show it */
 
 void op_error_set(struct op_error *e, const char *fault, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
@@ -146,6 +147,7 @@ struct op_value {
         enum vm_power power;
         int64_t cpus, cpus_config;
         int64_t memory_mib, memory_mib_config;
+        int64_t cpus_max, memory_mib_max;   /* the platform's ceiling where it keeps one apart (libvirt); 0: none */
         struct op_disk *disks;
         size_t n_disks;
         char **datastores;
@@ -172,6 +174,16 @@ struct op_args {
         bool power_on;           /* OP_CLONE */
         const char *snapshot;    /* OP_SNAPSHOT_*: snapshot name */
 };
+
+/*
+ * Does after, read back from the platform, show what args asked for?  A
+ * platform may accept a change and not make it (libvirt: a live memory
+ * change without a balloon driver in the guest), so a row's result rests
+ * on this, not on the platform's answer; crash recovery asks it too.
+ * True where nothing could be read back (the row then says so with a NULL
+ * value) and for reset, which ends where it began.
+ */
+bool op_value_shows(enum op_kind kind, const struct op_args *args, const struct op_value *after);
 
 /*
  * What a platform accepts, checked by the daemon before any call so the
@@ -214,6 +226,8 @@ struct backend_ops {
          * "NotSupported", before any change.  NULL: every kind.
          */
         bool (*supports)(const struct endpoint_config *ep, enum op_kind kind);
+        /* Why not, in a sentence for the row's message (NULL member or answer: a generic one). */
+        const char *(*unsupported_why)(const struct endpoint_config *ep, enum op_kind kind);
 
         /* Once per process, before any thread starts (NULL: nothing to do). */
         void (*global_init)(void);
@@ -283,6 +297,9 @@ struct backend_ops {
          * would), -EREMOTEIO (or -ECANCELED) with err filled when it failed,
          * -EINPROGRESS while it still runs, -ENOENT when the platform no
          * longer knows it.  NULL: the platform has no tasks to ask about.
+         * A platform without tasks stores its request as the task (through
+         * task_created) and answers from the VM read back: 0 when it shows
+         * the request, -ENODATA (*after filled) when it does not.
          */
         int (*task_outcome)(struct backend_session *s, enum op_kind kind, const struct op_args *args,
                             const char *task_id, const char *opid, struct vm_target *t,

@@ -347,15 +347,46 @@ static int set_checkpoint_interval(struct parser *p, struct endpoint_state *ep, 
         return 0;
 }
 
-/* What every backend's url shares; the backend checks the rest once the section is complete. */
-static int set_url(struct parser *p, struct endpoint_state *ep, const char *value) {
+/* A value that is one word: no spaces, no control characters. */
+static bool is_word(struct parser *p, const char *key, const char *value) {
         for (const char *s = value; *s; s++)
                 if ((unsigned char) *s <= ' ' || *s == 0x7f) {
-                        parse_error(p, p->line, -EINVAL, "url \"%s\" contains spaces or control characters", value);
-                        return 0;
+                        parse_error(p, p->line, -EINVAL, "%s \"%s\" contains spaces or control characters", key, value);
+                        return false;
                 }
+        return true;
+}
+
+/*
+ * What every backend's address shares; the backend checks the rest once
+ * the section is complete.  "uri" is the same setting under libvirt's own
+ * word, so a libvirt endpoint reads as virsh -c would; one of the two.
+ */
+static int set_address(struct parser *p, struct endpoint_state *ep, const char *key, const char *value) {
+        if (ep->e->url && strcmp(ep->e->url_key, key) != 0) {
+                parse_error(p, p->line, -EINVAL, "endpoint \"%s\" sets both url and uri; they are one setting",
+                            ep->e->name);
+                return 0;
+        }
+        if (!is_word(p, key, value))
+                return 0;
         ep->url_line = p->line;
+        ep->e->url_key = key;
         return set_string(&ep->e->url, value);
+}
+
+static int set_url(struct parser *p, struct endpoint_state *ep, const char *value) {
+        return set_address(p, ep, "url", value);
+}
+
+static int set_uri(struct parser *p, struct endpoint_state *ep, const char *value) {
+        return set_address(p, ep, "uri", value);
+}
+
+static int set_migrate_uri(struct parser *p, struct endpoint_state *ep, const char *value) {
+        if (!is_word(p, "migrate-uri", value))
+                return 0;
+        return set_string(&ep->e->migrate_uri, value);
 }
 
 static int set_backend(struct parser *p, struct endpoint_state *ep, const char *value) {
@@ -471,14 +502,23 @@ static int set_task_timeout(struct parser *p, struct endpoint_state *ep, const c
         return 0;
 }
 
-static int set_post_events(struct parser *p, struct endpoint_state *ep, const char *value) {
+/* A yes/no key into *out; anything else is an error naming the key. */
+static int set_bool(struct parser *p, const char *key, const char *value, bool *out) {
         if (strcmp(value, "yes") == 0 || strcmp(value, "true") == 0 || strcmp(value, "1") == 0)
-                ep->e->post_events = true;
+                *out = true;
         else if (strcmp(value, "no") == 0 || strcmp(value, "false") == 0 || strcmp(value, "0") == 0)
-                ep->e->post_events = false;
+                *out = false;
         else
-                parse_error(p, p->line, -EINVAL, "post-events must be yes or no (got \"%s\")", value);
+                parse_error(p, p->line, -EINVAL, "%s must be yes or no (got \"%s\")", key, value);
         return 0;
+}
+
+static int set_post_events(struct parser *p, struct endpoint_state *ep, const char *value) {
+        return set_bool(p, "post-events", value, &ep->e->post_events);
+}
+
+static int set_migrate_unsafe(struct parser *p, struct endpoint_state *ep, const char *value) {
+        return set_bool(p, "migrate-unsafe", value, &ep->e->migrate_unsafe);
 }
 
 #define DEFINE_LIMIT_SETTER(field, key, min, max)                                                   \
@@ -620,6 +660,9 @@ static const struct key keys[] = {
         { "shutdown-timeout", SECTION_MAIN, set_shutdown_timeout },
         { "backend", SECTION_ENDPOINT, set_backend },
         { "url", SECTION_ENDPOINT, set_url },
+        { "uri", SECTION_ENDPOINT, set_uri },
+        { "migrate-uri", SECTION_ENDPOINT, set_migrate_uri },
+        { "migrate-unsafe", SECTION_ENDPOINT, set_migrate_unsafe },
         { "user", SECTION_ENDPOINT, set_user },
         { "password-file", SECTION_ENDPOINT, set_password_file },
         { "ca-file", SECTION_ENDPOINT, set_ca_file },
@@ -901,6 +944,7 @@ static void endpoint_free(struct endpoint_config *e) {
                 return;
         free(e->name);
         free(e->url);
+        free(e->migrate_uri);
         free(e->user);
         erase_and_free(e->password);
         free(e->password_source);
@@ -945,6 +989,7 @@ static void link_endpoints(struct parser *p) {
 
         for (size_t i = 0; i < p->n_eps; i++) {
                 *tail = TAKE_PTR(p->eps[i].e);
+                (*tail)->first = p->c->endpoints;
                 tail = &(*tail)->next;
         }
         p->c->n_endpoints = p->n_eps;
@@ -1029,7 +1074,7 @@ static void dump_endpoint(const struct endpoint_config *e, FILE *f) {
         /* Defaults are left out, so golden files written before the key existed stay valid. */
         if (strcmp(e->backend->name, CONFIG_DEFAULT_BACKEND) != 0)
                 fprintf(f, "backend = %s\n", e->backend->name);
-        fprintf(f, "url = %s\n", e->url);
+        fprintf(f, "%s = %s\n", e->url_key, e->url);
         dump_string(f, "user", e->user);
         if (e->password_source)
                 fprintf(f, "password = (from %s)\n", e->password_source);
@@ -1043,6 +1088,9 @@ static void dump_endpoint(const struct endpoint_config *e, FILE *f) {
         fprintf(f, "pool-size = %u\n", e->pool_size);
         if (!e->post_events)
                 fputs("post-events = no\n", f);
+        dump_string(f, "migrate-uri", e->migrate_uri);
+        if (e->migrate_unsafe)
+                fputs("migrate-unsafe = yes\n", f);
 }
 
 void config_dump(const struct config *c, FILE *f) {

@@ -66,7 +66,8 @@ struct config_limits {
 struct endpoint_config {
         char *name;                 /* from the section header [endpoint "NAME"] */
         const struct backend_ops *backend; /* "backend =", default vsphere */
-        char *url;                  /* vSphere: https://host[:port]/sdk; the backend checks it */
+        char *url;                  /* vSphere: https://host[:port]/sdk; libvirt: its connection URI; the backend checks it */
+        const char *url_key;        /* the key that set it: "url", or "uri" (libvirt's word) */
         char *user;                 /* service account; NULL where the backend needs none */
         char *password;             /* loaded at config time; wiped on free */
         char *password_source;      /* file path or "credential:NAME", for messages only */
@@ -75,6 +76,9 @@ struct endpoint_config {
         unsigned char fingerprint[32]; /* SHA-256 of the server's DER certificate */
         unsigned pool_size;
         bool post_events;           /* post a user event naming the operator after each change (default yes) */
+        char *migrate_uri;          /* libvirt: where a migration to this endpoint sends its data (tcp://host:port) */
+        bool migrate_unsafe;        /* libvirt: allow migration to this endpoint without shared storage checks */
+        const struct endpoint_config *first; /* the first endpoint of the same config (a migration's destinations) */
         struct endpoint_config *next;
 };
 

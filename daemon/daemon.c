@@ -81,7 +81,8 @@ static bool same_endpoint(const struct endpoint_config *a, const struct endpoint
                same_string(a->user, b->user) &&
                same_string(a->password, b->password) && same_string(a->ca_file, b->ca_file) &&
                a->has_fingerprint == b->has_fingerprint &&
-               memcmp(a->fingerprint, b->fingerprint, sizeof a->fingerprint) == 0 && a->pool_size == b->pool_size;
+               memcmp(a->fingerprint, b->fingerprint, sizeof a->fingerprint) == 0 && a->pool_size == b->pool_size &&
+               same_string(a->migrate_uri, b->migrate_uri) && a->migrate_unsafe == b->migrate_unsafe;
 }
 
 static bool same_endpoints(const struct config *a, const struct config *b) {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "macros.h"
 #include "op_args.h"
 #include "proto.h"
 
@@ -124,8 +125,10 @@ int op_args_check(enum op_kind kind, const struct op_args *a, const struct endpo
         const struct backend_limits *l = ops->limits;
 
         if (ops->supports && !ops->supports(ep, kind)) {
-                snprintf(why, whylen, "endpoint \"%s\" (%s) cannot do %s", ep->name, ops->name,
-                         op_kind_trail_name(kind));
+                const char *because = ops->unsupported_why ? ops->unsupported_why(ep, kind) : NULL;
+
+                snprintf(why, whylen, "endpoint \"%s\" (%s) cannot do %s%s%s", ep->name, ops->name,
+                         op_kind_trail_name(kind), because ? ": " : "", strempty(because));
                 return -EOPNOTSUPP;
         }
         switch (kind) {

@@ -161,6 +161,12 @@ static int call_perform(struct pool_session *s, void *userdata, struct op_error 
 
         int r = pool_session_ops(s)->perform(pool_session_backend(s), op->kind, &op->args, op->opid, &hooks,
                                              &op->target, &after, &task, err);
+        /* Accepted is not done: the row's result is what the platform shows afterwards. */
+        if (r >= 0 && !op_value_shows(op->kind, &op->args, &after)) {
+                op_error_set(err, OP_FAULT_NOT_APPLIED,
+                             "the platform accepted the change, but reading the VM back does not show it");
+                r = -EREMOTEIO;
+        }
         int k = value_take(op->kind, &after, &op->after, err);
         /* The backend's own word wins; task_created() may have said it earlier. */
         if (task) {
@@ -218,6 +224,8 @@ static const char *result_for(int r, bool sent) {
 
 static void record_values(struct operation *op) {
         record_set_target(&op->rec, &op->target, op->args.vm);
+        /* Taken anew each time: a re-login during the change may have named the session again. */
+        record_set_platform_user(&op->rec, pool_session_user(op->session));
         op->rec.before = op->before;
         op->rec.after = op->after;
         op->rec.task = op->task;

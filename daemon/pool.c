@@ -32,6 +32,7 @@ struct pool_session {
         pthread_t thread;
         bool thread_started;
         atomic_bool logged_in;
+        char *user;                /* the platform's name for the session, from the last login that worked */
 };
 
 struct pool {
@@ -85,6 +86,23 @@ unsigned pool_session_round_trips(struct pool_session *s) {
         const struct backend_ops *ops = pool_session_ops(s);
 
         return ops->round_trips ? ops->round_trips(s->backend) : 0;
+}
+
+const char *pool_session_user(struct pool_session *s) {
+        return atomic_load(&s->logged_in) ? s->user : NULL;
+}
+
+/*
+ * Keep the name a login that worked returned (NULL: the backend named
+ * none).  The same name, as every re-login of the same account gives,
+ * keeps the old string: an operation whose call needed a re-login still
+ * points at a live one until it takes the name again for its completion.
+ */
+static void session_keep_user(struct pool_session *s, char **who) {
+        if (s->user && *who && strcmp(s->user, *who) == 0)
+                return;
+        free(s->user);
+        s->user = TAKE_PTR(*who);
 }
 
 static ssize_t vm_locked_index(const struct pool *p, const char *id) {
@@ -146,14 +164,28 @@ const struct backend_ops *pool_backend_ops(const struct pool *p) {
         return p->ep->backend;
 }
 
+/* The platform's half of session_act(): a login that works leaves the session its name. */
+static int session_platform_act(struct pool_session *s, bool login, struct op_error *err) {
+        _cleanup_free_ char *who = NULL;
+        int r;
+
+        if (!login)
+                r = pool_session_ops(s)->logout(s->backend, err);
+        else if ((r = pool_session_ops(s)->login(s->backend, &who, err)) >= 0)
+                session_keep_user(s, &who);
+        atomic_store(&s->logged_in, login && r >= 0);
+        return r;
+}
+
 /* Login and Logout, each a two-phase trail row like any other act on the platform. */
 static int session_act(struct pool_session *s, bool login, const char *why, struct op_error *err) {
         struct pool_set *set = s->pool->set;
         const struct endpoint_config *ep = s->pool->ep;
-        _cleanup_free_ char *who = NULL;
         struct audit_record rec = record_by_peer(&set->self, login ? "Login" : "Logout");
 
         record_set_endpoint(&rec, ep);
+        /* Logout: the name being logged out; Login: the one the login returns, known after it. */
+        record_set_platform_user(&rec, login ? NULL : pool_session_user(s));
         rec.before = login ? NULL : ep->user;
         rec.message = why;
         int r = audit_begin(set->audit, &rec);
@@ -163,10 +195,12 @@ static int session_act(struct pool_session *s, bool login, const char *why, stru
                 return r;
         }
 
-        r = login ? pool_session_ops(s)->login(s->backend, &who, err) : pool_session_ops(s)->logout(s->backend, err);
-        atomic_store(&s->logged_in, login && r >= 0);
-
-        rec.after = login && r >= 0 ? who : NULL;
+        r = session_platform_act(s, login, err);
+        if (login) {
+                /* NULL after a failed login: nobody was logged in. */
+                record_set_platform_user(&rec, pool_session_user(s));
+                rec.after = rec.platform_user;
+        }
         record_set_result(&rec, r >= 0 ? AUDIT_RESULT_OK : AUDIT_RESULT_NG, r >= 0 ? NULL : err->fault,
                           r >= 0 ? why : err->message);
         if (audit_finish(set->audit, &rec) < 0)
@@ -176,8 +210,30 @@ static int session_act(struct pool_session *s, bool login, const char *why, stru
                 log_error("%s on endpoint \"%s\" failed: %s: %s", rec.operation, ep->name, err->fault, err->message);
         else
                 log_info("%s on endpoint \"%s\" as %s (trail #%" PRId64 ").", rec.operation, ep->name,
-                         login ? strempty(who) : ep->user, rec.id);
+                         login ? strempty(rec.platform_user) : ep->user, rec.id);
         return r;
+}
+
+/*
+ * The platform ended the session by itself: a Logout row says so, with
+ * why, so that a Login row is never the first sign of it.  Nothing is sent
+ * (there is no session left to end); the backend's next login() lets go of
+ * what the old session held.
+ */
+static void session_lost(struct pool_session *s, const struct op_error *why) {
+        struct pool_set *set = s->pool->set;
+        const struct endpoint_config *ep = s->pool->ep;
+        struct audit_record rec = record_by_peer(&set->self, "Logout");
+        char msg[sizeof why->message + 64];
+
+        snprintf(msg, sizeof msg, "the platform ended the session: %s", why->message);
+        record_set_endpoint(&rec, ep);
+        record_set_platform_user(&rec, pool_session_user(s));
+        rec.before = ep->user;
+        record_set_result(&rec, AUDIT_RESULT_OK, NULL, msg);
+        if (audit_insert(set->audit, &rec) < 0)
+                log_error("Failed to write the Logout row of a lost session on %s.", ep->name);
+        log_warning("Session on endpoint \"%s\" lost: %s", ep->name, why->message);
 }
 
 int pool_session_call(struct pool_session *s, pool_call_fn fn, void *userdata, struct op_error *err) {
@@ -192,9 +248,12 @@ int pool_session_call(struct pool_session *s, pool_call_fn fn, void *userdata, s
         if (r != -EKEYEXPIRED)
                 return r;
 
-        /* The platform dropped the session (idle timeout, termination): log in again, repeat once. */
+        /* The platform dropped the session (idle timeout, termination, a lost connection): log in again, repeat once. */
         atomic_store(&s->logged_in, false);
-        r = session_act(s, true, "re-login after NotAuthenticated", err);
+        session_lost(s, err);
+        char why[sizeof err->fault + 32];
+        snprintf(why, sizeof why, "re-login after %s", *err->fault ? err->fault : "the session was lost");
+        r = session_act(s, true, why, err);
         if (r < 0)
                 return r;
         return fn(s, userdata, err);
@@ -366,8 +425,10 @@ static void pool_stop(struct pool *p) {
         for (unsigned i = 0; i < p->n_sessions; i++)
                 if (p->sessions[i].thread_started)
                         pthread_join(p->sessions[i].thread, NULL);
-        for (unsigned i = 0; i < p->n_sessions; i++)
+        for (unsigned i = 0; i < p->n_sessions; i++) {
                 p->ep->backend->session_free(p->sessions[i].backend);
+                free(p->sessions[i].user);
+        }
         free(p->sessions);
         free(p->locked);
         pthread_cond_destroy(&p->cond);

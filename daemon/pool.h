@@ -66,6 +66,12 @@ const struct endpoint_config *pool_session_endpoint(struct pool_session *s);
 struct pool *pool_session_pool(struct pool_session *s);
 /* Platform round trips this session has made so far (for the reply's debug member and bench/). */
 unsigned pool_session_round_trips(struct pool_session *s);
+/*
+ * The platform principal: the name the platform gave for the session at
+ * its last login (the backend's login() *who), or NULL while it is not
+ * logged in.  Worker thread only; valid until the session's next login.
+ */
+const char *pool_session_user(struct pool_session *s);
 
 /*
  * Serialise operations on one VM of an endpoint, so that the "before" and

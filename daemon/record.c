@@ -41,6 +41,10 @@ void record_set_target(struct audit_record *r, const struct vm_target *t, const 
         r->vm_uuid = t->uuid;
 }
 
+void record_set_platform_user(struct audit_record *r, const char *platform_user) {
+        r->platform_user = platform_user;
+}
+
 void record_set_result(struct audit_record *r, const char *result, const char *fault, const char *message) {
         if (!r->end_ms)
                 r->end_ms = now_ms();
@@ -65,6 +69,7 @@ struct audit_record record_completion_of(const struct audit_record *pending) {
                 /* not rewritten by audit_finish(); kept for the log */
                 .login_uid = pending->login_uid,
                 .session_id = pending->session_id,
+                .platform_user = pending->platform_user,
                 .task = pending->task,
         };
 }

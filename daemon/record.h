@@ -30,6 +30,12 @@ void record_set_endpoint(struct audit_record *r, const struct endpoint_config *e
 /* Which target: host, name (fallback when the platform gave none), id, uuid. */
 void record_set_target(struct audit_record *r, const struct vm_target *t, const char *fallback_name);
 
+/*
+ * The platform principal: the name the endpoint's session logged in as
+ * (pool_session_user()).  NULL, the default, when no session acted.
+ */
+void record_set_platform_user(struct audit_record *r, const char *platform_user);
+
 /* The result, with fault and message (both may be NULL); end time now unless already set. */
 void record_set_result(struct audit_record *r, const char *result, const char *fault, const char *message);
 
@@ -37,7 +43,7 @@ void record_set_result(struct audit_record *r, const char *result, const char *f
 struct audit_record record_settled_by_peer(const struct peer *peer, const char *operation, const char *result,
                                            const char *fault, const char *message);
 
-/* The completion of a row an earlier run left PENDING: its id, operation and identity kept. */
+/* The completion of a row an earlier run left PENDING: its id, operation and identities kept. */
 struct audit_record record_completion_of(const struct audit_record *pending);
 
 #endif

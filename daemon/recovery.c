@@ -4,7 +4,11 @@
  * through the backend interface only; a backend without task_outcome, or
  * one that answers -ENOTSUP, makes the outcome "impossible to learn", and
  * the row says so (UNKNOWN) rather than guessing.  A task still running at
- * restart is UNKNOWN too: the daemon no longer waits for it.
+ * restart is UNKNOWN too: the daemon no longer waits for it.  A platform
+ * without tasks (libvirt) stores the request as the task and answers by
+ * reading the VM back: -ENODATA when it does not show the request, and
+ * then the row is NG if the VM still shows its "before" value, UNKNOWN if
+ * it shows something else.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -64,6 +68,23 @@ static int complete(struct audit *a, const struct audit_record *row, int r, cons
                 fin.result = AUDIT_RESULT_NG;
                 fin.fault = err->fault;
                 snprintf(msg, sizeof msg, "resolved at start-up from task %s: %s", row->task, err->message);
+                break;
+        case -ENODATA:
+                /*
+                 * No task to ask (libvirt): the VM was read back and does not
+                 * show what was asked.  Still the value from before: it did not
+                 * happen.  Anything else: something happened, not known what.
+                 */
+                if (after && row->before && strcmp(after, row->before) == 0) {
+                        fin.result = AUDIT_RESULT_NG;
+                        fin.fault = OP_FAULT_NOT_APPLIED;
+                        snprintf(msg, sizeof msg, "resolved at start-up by reading the VM back: it still shows "
+                                 "its value from before, so the change did not happen");
+                } else {
+                        fin.result = AUDIT_RESULT_UNKNOWN;
+                        snprintf(msg, sizeof msg, "read back at start-up, the VM shows neither its value from "
+                                 "before nor the one asked for");
+                }
                 break;
         case -EINPROGRESS:
                 fin.result = AUDIT_RESULT_UNKNOWN;
@@ -195,6 +216,9 @@ static enum job_state job_run(struct job *job, struct pool_session *s) {
          */
         if (r < 0 && !j->answered)
                 r = -ENOTCONN;
+        /* The row keeps the principal it was begun with; one begun before schema 4 gets the asking session's. */
+        if (!j->l.row.platform_user && pool_session_user(s))
+                j->l.row.platform_user = strdup(pool_session_user(s)); /* out of memory: NULL, as before */
         (void) complete(j->audit, &j->l.row, r, &j->l.t, j->l.after, &err);
         return JOB_DONE;
 }

@@ -38,11 +38,13 @@ static void put_field(FILE *f, const char *sep, const char *key, const char *par
         put_escaped(f, part);
 }
 
-/* A count, and the persistent one after ";config=" where it differs. */
-static void put_number(FILE *f, int64_t live, int64_t config) {
+/* A count, the persistent one after ";config=" where it differs, and the ceiling where there is one. */
+static void put_number(FILE *f, int64_t live, int64_t config, int64_t max) {
         fprintf(f, "%" PRId64, live);
         if (config > 0 && config != live)
                 fprintf(f, ";config=%" PRId64, config);
+        if (max > 0)
+                fprintf(f, ";max=%" PRId64, max);
 }
 
 static void put_disks(FILE *f, const struct op_value *v) {
@@ -97,10 +99,10 @@ static void put_value(FILE *f, enum op_kind kind, const struct op_value *v) {
                 fputs(strempty(v->name), f);   /* a lone name: nothing to confuse it with */
                 break;
         case OP_CPU:
-                put_number(f, v->cpus, v->cpus_config);
+                put_number(f, v->cpus, v->cpus_config, v->cpus_max);
                 break;
         case OP_MEMORY:
-                put_number(f, v->memory_mib, v->memory_mib_config);
+                put_number(f, v->memory_mib, v->memory_mib_config, v->memory_mib_max);
                 break;
         case OP_DISK_GROW:
         case OP_DISK_ADD:

@@ -6,7 +6,8 @@
  *
  *   RenameVM         the name, verbatim                 web1
  *   ModifyCPU        the CPU count                      2          (live 2, next boot 4: 2;config=4)
- *   ModifyMemory     the memory in MiB                  4096       (4096;config=8192)
+ *                    [;max=M] where the platform has a ceiling apart (libvirt: 1;max=4)
+ *   ModifyMemory     the memory in MiB                  4096       (4096;config=8192[;max=16384])
  *   ModifyDisk grow  LABEL=SIZEMiB of that disk         Hard disk 1=2048MiB
  *   ModifyDisk add   every disk, ';'-separated          Hard disk 1=1MiB;Hard disk 2=10MiB
  *   Start/Stop/Reset/SuspendVM  the power state         poweredOn | poweredOff | suspended | paused | crashed | unknown

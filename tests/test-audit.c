@@ -138,6 +138,7 @@ static bool record_matches(struct json_object *o, const struct audit_record *r, 
                 { "before", r->before },       { "after", r->after },
                 { "result", result },          { "fault", r->fault },
                 { "message", r->message },     { "task", r->task },
+                { "platform_user", r->platform_user },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(texts); i++)
@@ -199,7 +200,7 @@ static bool test_schema_and_pragmas(void) {
         }
         audit_close(a);
         CHECK(sync == 2, "synchronous = %d, want 2 (FULL)", sync);
-        CHECK(sql_int(dbpath, "PRAGMA user_version") == 3, "user_version is not 3");
+        CHECK(sql_int(dbpath, "PRAGMA user_version") == 4, "user_version is not 4");
         /* journal_mode=WAL is persistent, so a fresh connection sees it. */
         {
                 sqlite3 *db;
@@ -216,8 +217,8 @@ static bool test_schema_and_pragmas(void) {
                 CHECK(wal, "journal_mode is not wal");
         }
         CHECK(sql_int(dbpath, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index'"
-                              " AND tbl_name = 'records' AND name LIKE 'records_%'") == 6,
-              "expected 6 indexes on records");
+                              " AND tbl_name = 'records' AND name LIKE 'records_%'") == 7,
+              "expected 7 indexes on records");
         CHECK(sql_int(dbpath, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'view'"
                               " AND name = 'trail'") == 1, "view trail missing");
         return true;
@@ -239,7 +240,7 @@ static bool test_round_trip(void) {
                         .operation = "RenameVM", .uid = 1000 + i, .gid = 100, .pid = 4242,
                         /* Every other row without a login uid: NULL, and 0 is a value. */
                         .login_uid = i % 2 ? -1 : (int64_t) i, .session_id = i % 2 ? -1 : (int64_t) i + 7,
-                        .user = h, .endpoint = "vc1", .endpoint_url = h, .host = NULL,
+                        .user = h, .endpoint = "vc1", .endpoint_url = h, .host = NULL, .platform_user = h,
                         .vm_name = h, .vm_id = "vm-42", .vm_uuid = h,
                         .before = h, .after = h,
                         .result = AUDIT_RESULT_OK, /* ignored by begin */
@@ -622,7 +623,7 @@ static size_t put_null(unsigned char *b) {
 }
 
 /*
- * prev || E(row) for encoding version 1 or 2 as vmtraced-trail(5) documents
+ * prev || E(row) for encoding version 1, 2 or 3 as vmtraced-trail(5) documents
  * it; unknown ids (uid/gid (uid_t)-1, pid 0, login_uid/session_id -1) are NULL.
  */
 static size_t encode_row(unsigned char *buf, const unsigned char prev[32], int version, int64_t seq,
@@ -648,6 +649,8 @@ static size_t encode_row(unsigned char *buf, const unsigned char prev[32], int v
                 n += r->login_uid < 0 ? put_null(buf + n) : put_int(buf + n, r->login_uid);
                 n += r->session_id < 0 ? put_null(buf + n) : put_int(buf + n, r->session_id);
         }
+        if (version >= 3)
+                n += put_text(buf + n, r->platform_user);
         return n;
 }
 
@@ -692,6 +695,7 @@ static bool test_chain_encoding(void) {
                 .endpoint_url = NULL, .host = "", .vm_name = "a;b", .vm_id = "vm-1", .vm_uuid = NULL,
                 .before = "old", .after = "new\n", .result = AUDIT_RESULT_OK, .fault = NULL,
                 .message = NULL, .task = "task-1", .login_uid = 4242, .session_id = -1,
+                .platform_user = "VSPHERE.LOCAL\\svc-vmtraced",
         };
         int r;
 
@@ -701,9 +705,10 @@ static bool test_chain_encoding(void) {
         r = audit_insert(a, &rec);
         audit_close(a);
         CHECK(r == 0, "audit_insert: %d", r);
-        CHECK(sql_int(dbpath, "SELECT hash_version FROM trail WHERE seq = 1") == 2, "hash_version is not 2");
-        /* Also a mismatch must be seen: the same row under encoding 1 is not what is stored. */
-        return hash_is_documented(1, 1, &rec, false) && hash_is_documented(2, 1, &rec, true);
+        CHECK(sql_int(dbpath, "SELECT hash_version FROM trail WHERE seq = 1") == 3, "hash_version is not 3");
+        /* Also a mismatch must be seen: the same row under an older encoding is not what is stored. */
+        return hash_is_documented(1, 1, &rec, false) && hash_is_documented(2, 1, &rec, false) &&
+               hash_is_documented(3, 1, &rec, true);
 }
 
 /* A version 1 database with completed and pending rows: migration chains the completed ones in end order. */
@@ -734,13 +739,13 @@ static bool test_migrate_v1(void) {
         }
         audit_close(a);
         CHECK(r == 0, "finish after migration: %d", r);
-        CHECK(sql_int(dbpath, "PRAGMA user_version") == 3, "not migrated");
+        CHECK(sql_int(dbpath, "PRAGMA user_version") == 4, "not migrated");
         CHECK(sql_int(dbpath, "SELECT group_concat(id) = '2,1,3' FROM (SELECT id FROM trail ORDER BY seq)") == 1,
               "seq does not follow completion order");
         CHECK(sql_int(dbpath, "SELECT count(*) FROM trail WHERE length(hash) = 64") == 3, "hashes missing");
-        /* Rows chained before schema 3 keep encoding 1; the row completed after it gets 2, chained on them. */
-        CHECK(sql_int(dbpath, "SELECT group_concat(hash_version) = '1,1,2' FROM (SELECT hash_version FROM trail"
-                              " ORDER BY seq)") == 1, "hash_version is not 1,1,2");
+        /* Rows chained before schema 3 keep encoding 1; the row completed after it gets 3, chained on them. */
+        CHECK(sql_int(dbpath, "SELECT group_concat(hash_version) = '1,1,3' FROM (SELECT hash_version FROM trail"
+                              " ORDER BY seq)") == 1, "hash_version is not 1,1,3");
         CHECK(sql_int(dbpath, "SELECT count(*) FROM trail WHERE login_uid IS NULL AND session_id IS NULL") == 3,
               "old rows gained a login uid");
         const struct audit_record row2 = { .id = 2, .start_ms = 2, .end_ms = 20, .operation = "RenameVM",
@@ -749,7 +754,7 @@ static bool test_migrate_v1(void) {
         const struct audit_record row3 = { .id = 3, .start_ms = 3, .end_ms = 40, .operation = "RenameVM",
                                            .uid = (uid_t) -1, .gid = (gid_t) -1, .result = "OK",
                                            .login_uid = -1, .session_id = -1 };
-        return hash_is_documented(1, 1, &row2, true) && hash_is_documented(2, 3, &row3, true);
+        return hash_is_documented(1, 1, &row2, true) && hash_is_documented(3, 3, &row3, true);
 }
 
 static void *wait_ms(int ms) {
@@ -946,12 +951,128 @@ static bool test_read_back(void) {
         return true;
 }
 
+/* sql_text(): the first column of the first row as text into buf ("" when none). */
+static void sql_text(const char *path, const char *sql, char *buf, size_t len) {
+        sqlite3 *db;
+        sqlite3_stmt *s;
+
+        buf[0] = '\0';
+        if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+                return;
+        if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK) {
+                if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
+                        snprintf(buf, len, "%s", (const char *) sqlite3_column_text(s, 0));
+                sqlite3_finalize(s);
+        }
+        sqlite3_close(db);
+}
+
+/*
+ * A schema 3 file as a schema-3 vmtraced left it: rows 1 and 2 chained
+ * under schema 1 then migrated (encoding 1), row 3 completed under schema
+ * 3 (encoding 2), row 4 PENDING.  Built with the released migrations and
+ * the schema-3 chain statements, not by hand.
+ */
+static bool build_v3(void) {
+        unsigned char head[TRAIL_HASH_SIZE];
+        struct trail_chainer *c = NULL;
+        sqlite3 *db;
+        int r = -EIO;
+
+        FILE *f = fopen(dbpath, "w");
+        CHECK(f && fclose(f) == 0, "create %s: %m", dbpath);
+        CHECK(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK, "open");
+        for (int v = 0; v < 3; v++)
+                if ((r = trail_schema_migrate(db, v)) < 0)
+                        break;
+        if (r >= 0)
+                r = sqlite3_exec(db,
+                                 "INSERT INTO records (id, start_ms, end_ms, operation, user, result) VALUES"
+                                 " (1, 1, 10, 'Login', 'vmtraced', 'OK'), (2, 2, 20, 'RenameVM', 'alice', 'OK');"
+                                 "INSERT INTO records (id, start_ms, end_ms, operation, user, login_uid, result) VALUES"
+                                 " (3, 3, 30, 'PowerOnVM', 'bob', 1000, 'OK'), (4, 4, NULL, 'RenameVM', 'bob', 1000,"
+                                 " 'PENDING');", NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
+        /* Chain 1 and 2 as encoding 1 (as migration 2 did), then 3 as a schema-3 daemon would. */
+        memset(head, 0, sizeof head);
+        for (int64_t id = 1; r >= 0 && id <= 3; id++) {
+                if ((r = trail_chainer_new(db, id <= 2 ? TRAIL_SCHEMA_CHAINED : 3, &c)) >= 0)
+                        r = trail_chainer_append(c, id, id, head);
+                trail_chainer_free(c);
+                c = NULL;
+        }
+        if (r >= 0)
+                r = sqlite3_exec(db, "UPDATE records SET hash_version = 1 WHERE id <= 2", NULL, NULL, NULL) ==
+                    SQLITE_OK ? 0 : -EIO;
+        sqlite3_close(db);
+        CHECK(r >= 0, "cannot build a v3 database: %d", r);
+        CHECK(sql_int(dbpath, "SELECT group_concat(hash_version) = '1,1,2' FROM (SELECT hash_version FROM records"
+                              " WHERE seq IS NOT NULL ORDER BY seq)") == 1, "the v3 file is not 1,1,2");
+        return true;
+}
+
+/*
+ * Schema 3 -> 4: old hashes untouched, new rows (and the row left PENDING)
+ * of encoding 3 with platform_user, a mixed trail that verifies, and an
+ * edited platform_user that does not.
+ */
+static bool test_migrate_v3(void) {
+        char before[1024], after[1024];
+        struct trail_verify_result res;
+        struct audit *a = NULL;
+        struct seen s;
+        int r;
+
+        new_db("v3.db");
+        if (!build_v3())
+                return false;
+        CHECK(verify_chain(NULL, 0, &s, &res) == 0, "unmigrated v3 file: %d problem(s): %s", s.problems, s.problem);
+        CHECK(read_rows(&(struct trail_query) { .values[TRAIL_FILTER_PLATFORM_USER] = "svc-a" }, &s) == 0,
+              "--platform-user on a file without the column: %d", s.rows);
+        sql_text(dbpath, "SELECT group_concat(hash, ',') FROM (SELECT hash FROM records ORDER BY seq)", before,
+                 sizeof before);
+
+        r = audit_open(dbpath, &a);
+        CHECK(r == 0, "audit_open: %s", strerror(-r));
+        struct audit_record fin4 = { .id = 4, .end_ms = 40, .result = AUDIT_RESULT_OK, .platform_user = "svc-a" };
+        struct audit_record ins = { .start_ms = 5, .end_ms = 50, .operation = "Logout", .pid = 1, .login_uid = -1,
+                                    .session_id = -1, .result = AUDIT_RESULT_OK, .platform_user = "svc-a" };
+        r = audit_finish(a, &fin4);
+        if (r == 0)
+                r = audit_insert(a, &ins);
+        audit_close(a);
+        CHECK(r == 0, "finish/insert after migration: %d", r);
+
+        CHECK(sql_int(dbpath, "PRAGMA user_version") == 4, "not migrated");
+        sql_text(dbpath, "SELECT group_concat(hash, ',') FROM (SELECT hash FROM records WHERE seq <= 3 ORDER BY seq)",
+                 after, sizeof after);
+        CHECK(strcmp(before, after) == 0, "migration rewrote hashes:\n# %s\n# %s", before, after);
+        CHECK(sql_int(dbpath, "SELECT group_concat(hash_version) = '1,1,2,3,3' FROM (SELECT hash_version FROM trail"
+                              " ORDER BY seq)") == 1, "hash_version is not 1,1,2,3,3");
+        CHECK(sql_int(dbpath, "SELECT count(*) FROM trail WHERE platform_user = 'svc-a'") == 2 &&
+              sql_int(dbpath, "SELECT count(*) FROM trail WHERE platform_user IS NULL") == 3,
+              "platform_user not as written");
+        const struct audit_record row4 = { .id = 4, .start_ms = 4, .end_ms = 40, .operation = "RenameVM",
+                                           .uid = (uid_t) -1, .gid = (gid_t) -1, .user = "bob", .result = "OK",
+                                           .login_uid = 1000, .session_id = -1, .platform_user = "svc-a" };
+        if (!hash_is_documented(3, 4, &row4, true) || !hash_is_documented(2, 4, &row4, false))
+                return false;
+        CHECK(verify_chain(NULL, 0, &s, &res) == 0 && res.last_seq == 5, "mixed trail: %d problem(s): %s",
+              s.problems, s.problem);
+        CHECK(read_rows(&(struct trail_query) { .values[TRAIL_FILTER_PLATFORM_USER] = "svc-a" }, &s) == 2,
+              "--platform-user: %d", s.rows);
+
+        CHECK(sql_exec(dbpath, "UPDATE records SET platform_user = 'svc-b' WHERE seq = 4"), "tamper");
+        CHECK(verify_chain(NULL, 0, &s, &res) == 1 && strstr(s.problem, "(seq 4) does not match its hash: modified"),
+              "edited platform_user: %d problem(s): %s", s.problems, s.problem);
+        return true;
+}
+
 static const struct {
         const char *desc;
         bool (*fn)(void);
 } tests[] = {
         { "new database file is mode 0640 under umask 077", test_create_mode },
-        { "schema version 3, WAL, synchronous=FULL, indexes, view", test_schema_and_pragmas },
+        { "schema version 4, WAL, synchronous=FULL, indexes, view", test_schema_and_pragmas },
         { "begin/finish/get_json round-trip hostile strings", test_round_trip },
         { "finish without target fields keeps those from begin", test_finish_keeps_begin_fields },
         { "finish twice -> -EALREADY, missing row -> -ENOENT", test_finish_twice },
@@ -966,6 +1087,7 @@ static const struct {
         { "refused completion kept, degraded reported, retried and written", test_degraded_retry },
         { "audit-group: database and WAL readable by the group, mode 0640", test_group },
         { "rows read back as auditors do: log filters, verify intact, an edit caught", test_read_back },
+        { "v3 database migrated: old hashes kept, encoding 3 verifies, platform_user covered", test_migrate_v3 },
 };
 
 int main(void) {

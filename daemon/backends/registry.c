@@ -14,11 +14,13 @@
 
 /* Each backend exports exactly one symbol, backend_<name>. */
 extern const struct backend_ops backend_vsphere;
+extern const struct backend_ops backend_libvirt;
 
 #define EXTRA_MAX 4
 
 static const struct backend_ops *const builtin[] = {
         &backend_vsphere,
+        &backend_libvirt,
 };
 static const struct backend_ops *extra[EXTRA_MAX];
 static size_t n_extra;
