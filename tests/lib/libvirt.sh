@@ -40,6 +40,21 @@
 #                                its max), 1 of 4 vCPUs, virtio vda, virtio
 #                                balloon, no OS; prints nothing, sets KVM_UUID
 #   lv_state URI DOM             virsh domstate (first word): running, shut, paused
+#   lv_last_error DIR            the text of the last error libvirtd of DIR logged
+#                                (what it answered a client, for checks where
+#                                virsh's own pre-checks hide libvirt's words)
+#
+# What virsh says, written in the trail's value grammar, so a test compares
+# a row with the platform and never with a constant the daemon also makes:
+#   lvw_cpu URI DOM      LIVE[;config=C];max=M from vcpucount (stopped: the
+#                        config value is the live one)
+#   lvw_mem URI DOM      LIVE[;config=C];max=M in MiB: LIVE from dominfo, C
+#                        and M the inactive XML's currentMemory and memory
+#   lvw_disks URI DOM [TARGET]  vda=16MiB[;vdb=...] (domblkinfo, else vol-info)
+#   lvw_power URI DOM    poweredOn / poweredOff / suspended (a managed save) /
+#                        paused
+#   lvw_snaps URI DOM    tree=s1(s2);current=s2 (children in parentheses)
+#   lvw_destroy URI DOM  name=..;id=UUID;power=..;host=..;cpu=N;memoryMB=M
 #
 # Who runs libvirtd: as root (CI), a root libvirtd would be the system daemon
 # and drive /dev/kvm, so it runs as LIBVIRTD_USER (default nobody) through
@@ -70,7 +85,6 @@ lv_virsh() {
 	timeout 30 virsh -q -c "$uri" "$@"
 }
 
-lv_state() { lv_virsh "$1" domstate "$2" 2>/dev/null | awk 'NR == 1 { print $1 }'; }
 
 # _lv_as CMD...: run CMD as the user libvirtd runs as.
 _lv_as() {
@@ -241,6 +255,95 @@ kvm_domain() {
 EOF
 	lv_virsh "$uri" define "$xml" >/dev/null || return 1
 	KVM_UUID=$(lv_virsh "$uri" domuuid "$name")
+}
+
+lv_state() { lv_virsh "$1" domstate "$2" 2>/dev/null | awk 'NR == 1 { print $1 }'; }
+
+lv_last_error() {
+	sed -n 's/^[-0-9]* [0-9:.+]*: [0-9]*: error : [A-Za-z0-9_]*:[0-9]* : //p' "$1/libvirtd.log" | tail -1
+}
+
+# _lv_xml_kib URI DOM ELEMENT: <ELEMENT unit='KiB'>N</ELEMENT> of the inactive XML, in MiB.
+_lv_xml_mib() {
+	lv_virsh "$1" dumpxml --inactive "$2" |
+		sed -n "s|^ *<$3 unit='KiB'>\([0-9]*\)</$3>.*|\1|p" | awk 'NR == 1 { print int($1 / 1024) }'
+}
+
+lvw_cpu() {
+	local out live conf max
+	out=$(lv_virsh "$1" vcpucount "$2") || return 1
+	max=$(awk '$1 == "maximum" && $2 == "config" { print $3 }' <<<"$out")
+	conf=$(awk '$1 == "current" && $2 == "config" { print $3 }' <<<"$out")
+	live=$(awk '$1 == "current" && $2 == "live" { print $3 }' <<<"$out")
+	[ -n "$live" ] || live=$conf
+	out=$live
+	[ "$conf" = "$live" ] || out="$out;config=$conf"
+	echo "$out;max=$max"
+}
+
+lvw_mem() {
+	local live conf max out
+	live=$(lv_virsh "$1" dominfo "$2" | awk '/^Used memory:/ { print int($3 / 1024) }') || return 1
+	conf=$(_lv_xml_mib "$1" "$2" currentMemory)
+	max=$(_lv_xml_mib "$1" "$2" memory)
+	out=$live
+	[ "$conf" = "$live" ] || out="$out;config=$conf"
+	echo "$out;max=$max"
+}
+
+lvw_disks() {
+	local uri=$1 dom=$2 only=${3:-} type dev target src bytes out=
+	while read -r type dev target src; do
+		[ "$dev" = disk ] || continue
+		[ -z "$only" ] || [ "$target" = "$only" ] || continue
+		bytes=$(lv_virsh "$uri" domblkinfo "$dom" "$target" 2>/dev/null | awk '/^Capacity:/ { print $2 }')
+		[ -n "$bytes" ] || bytes=$(lv_virsh "$uri" vol-info "$src" --bytes | awk '/^Capacity:/ { print $2 }')
+		out="$out;$target=$((bytes / 1048576))MiB"
+	done < <(lv_virsh "$uri" domblklist "$dom" --details)
+	echo "${out#;}"
+}
+
+lvw_power() {
+	local st
+	st=$(lv_virsh "$1" domstate "$2") || return 1
+	case $st in
+	running*|blocked*|"in shutdown"*) echo poweredOn ;;
+	paused*|pmsuspended*) echo paused ;;
+	"shut off"*)
+		if lv_virsh "$1" dominfo "$2" | grep -q '^Managed save: *yes'; then echo suspended; else echo poweredOff; fi ;;
+	*) echo "unknown($st)" ;;
+	esac
+}
+
+# _lv_tree LIST PARENT: the snapshots under PARENT ("" for roots) of "name parent" lines.
+_lv_tree() {
+	local n p out=
+	while read -r n p; do
+		[ -n "$n" ] && [ "$p" = "$2" ] || continue
+		local kids
+		kids=$(_lv_tree "$1" "$n")
+		out="$out,$n${kids:+($kids)}"
+	done <<<"$1"
+	printf '%s' "${out#,}"
+}
+
+lvw_snaps() {
+	local list cur
+	# "virsh snapshot-list --parent": Name, Creation Time (3 words), State (1-2 words), Parent (last, may be absent)
+	list=$(lv_virsh "$1" snapshot-list "$2" --name | while read -r n; do
+		[ -n "$n" ] || continue
+		echo "$n $(lv_virsh "$1" snapshot-parent "$2" "$n" 2>/dev/null)"
+	done)
+	cur=$(lv_virsh "$1" snapshot-current "$2" --name 2>/dev/null)
+	echo "tree=$(_lv_tree "$list" "");current=$cur"
+}
+
+lvw_destroy() {
+	local uri=$1 dom=$2 cpu
+	cpu=$(lvw_cpu "$uri" "$dom")
+	printf 'name=%s;id=%s;power=%s;host=%s;cpu=%s;memoryMB=%s\n' "$dom" "$(lv_virsh "$uri" domuuid "$dom")" \
+		"$(lvw_power "$uri" "$dom")" "$(lv_virsh "$uri" hostname)" "${cpu%%;*}" \
+		"$(lv_virsh "$uri" dominfo "$dom" | awk '/^Used memory:/ { print int($3 / 1024) }')"
 }
 
 # The EXIT trap: vmtraced first (it holds connections), then every libvirtd
