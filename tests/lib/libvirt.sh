@@ -34,11 +34,13 @@
 #   kvm_pool DIR [NAME]          a dir pool NAME (default "pool") at DIR/pool,
 #                                defined and started over $LV_URI (default
 #                                LIBVIRTD_URI_QEMU); sets KVM_POOL, KVM_POOL_DIR
-#   kvm_domain NAME [DISK_MIB]   a qcow2 volume NAME.qcow2 (default 16 MiB) in
+#   kvm_domain NAME [DISK_MIB]   a qcow2 (v3) volume NAME.qcow2 (default 16 MiB) in
 #                                KVM_POOL and a domain on it, defined (not
-#                                started): type qemu, machine pc, 64 MiB (also
-#                                its max), 1 of 4 vCPUs, virtio vda, virtio
-#                                balloon, no OS; prints nothing, sets KVM_UUID
+#                                started): type qemu, machine pc, ACPI (PCI
+#                                hotplug needs it), 64 MiB (also
+#                                its max), 1 of 4 vCPUs, virtio vda, a virtio
+#                                NIC on user networking (MAC 52:54:00:4b:..),
+#                                virtio balloon, no OS; sets KVM_UUID
 #   lv_state URI DOM             virsh domstate (first word): running, shut, paused
 #   lv_last_error DIR            the text of the last error libvirtd of DIR logged
 #                                (what it answered a client, for checks where
@@ -65,6 +67,7 @@
 LIBVIRTD_USER=${LIBVIRTD_USER:-nobody}
 LIBVIRTD_SOCK= LIBVIRTD_URI_QEMU= LIBVIRTD_URI_TEST= LIBVIRTD_PID= LIBVIRTD_HOSTNAME=
 _libvirtd_dirs=()
+_kvm_n=0
 declare -A _libvirtd_child=() _lv_event_pids=()
 
 libvirt_require() {
@@ -230,8 +233,12 @@ kvm_pool() {
 
 kvm_domain() {
 	local name=$1 mib=${2:-16} uri=${LV_URI:-$LIBVIRTD_URI_QEMU} xml
-	lv_virsh "$uri" vol-create-as "$KVM_POOL" "$name.qcow2" "${mib}M" --format qcow2 >/dev/null || return 1
+	_kvm_n=$((_kvm_n + 1))
 	xml=$KVM_POOL_DIR/../$name.xml
+	# qcow2 v3 (compat 1.1): qemu-img cannot resize a v2 image that has internal snapshots.
+	printf "<volume><name>%s.qcow2</name><capacity unit='MiB'>%s</capacity><target><format type='qcow2'/><compat>1.1</compat></target></volume>\n" \
+		"$name" "$mib" >"$xml.vol"
+	lv_virsh "$uri" vol-create "$KVM_POOL" "$xml.vol" >/dev/null || return 1
 	cat >"$xml" <<EOF
 <domain type='qemu'>
   <name>$name</name>
@@ -239,6 +246,7 @@ kvm_domain() {
   <currentMemory unit='MiB'>64</currentMemory>
   <vcpu placement='static' current='1'>4</vcpu>
   <os><type arch='x86_64' machine='pc'>hvm</type></os>
+  <features><acpi/><apic/></features>
   <on_poweroff>destroy</on_poweroff>
   <on_reboot>restart</on_reboot>
   <on_crash>destroy</on_crash>
@@ -249,6 +257,10 @@ kvm_domain() {
       <source file='$KVM_POOL_DIR/$name.qcow2'/>
       <target dev='vda' bus='virtio'/>
     </disk>
+    <interface type='user'>
+      <mac address='$(printf '52:54:00:4b:%02x:%02x' $((_kvm_n / 256 % 256)) $((_kvm_n % 256)))'/>
+      <model type='virtio'/>
+    </interface>
     <memballoon model='virtio'/>
   </devices>
 </domain>
