@@ -210,14 +210,17 @@ libvirtd_kill() {
 	local pid
 	for pid in ${_lv_event_pids[$1]:-}; do kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
 	_lv_event_pids[$1]=
-	if pid=$(_lv_alive "$1/run/libvirt/libvirtd.pid"); then
-		kill -KILL "$pid"
-		_lv_wait_gone "$pid"
-	fi
-	if [ -n "${_libvirtd_child[$1]:-}" ]; then
-		wait "${_libvirtd_child[$1]}" 2>/dev/null
-		_libvirtd_child[$1]=
-	fi
+	# (bash's "Killed" job report is noise here)
+	{
+		if pid=$(_lv_alive "$1/run/libvirt/libvirtd.pid"); then
+			kill -KILL "$pid"
+			_lv_wait_gone "$pid"
+		fi
+		if [ -n "${_libvirtd_child[$1]:-}" ]; then
+			wait "${_libvirtd_child[$1]}"
+			_libvirtd_child[$1]=
+		fi
+	} 2>/dev/null
 }
 
 kvm_pool() {
