@@ -121,7 +121,8 @@ libvirtd_start() {
 	rm -f "$LIBVIRTD_SOCK" "$d/run/libvirt/libvirtd.pid"
 	local env=(env -i HOME="$d/home" XDG_RUNTIME_DIR="$d/run" XDG_CONFIG_HOME="$d/config"
 		XDG_CACHE_HOME="$d/cache" PATH=/usr/sbin:/usr/bin:/sbin:/bin)
-	if [ -n "$name" ] && [ "$(id -u)" = 0 ] && command -v unshare >/dev/null 2>&1; then
+	# (a container may refuse a new UTS namespace: then the hostname stays the machine's)
+	if [ -n "$name" ] && [ "$(id -u)" = 0 ] && unshare --uts sh -c 'hostname "$1"' sh "$name" 2>/dev/null; then
 		unshare --uts sh -c 'hostname "$1" && shift && exec "$@"' sh "$name" \
 			setpriv --reuid="$LIBVIRTD_USER" --regid="$(id -g "$LIBVIRTD_USER")" --clear-groups \
 			"${env[@]}" libvirtd >>"$d/libvirtd.out" 2>&1 &
