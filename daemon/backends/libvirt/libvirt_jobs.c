@@ -381,10 +381,11 @@ int lv_destroy(struct backend_session *s, virDomainPtr dom, struct op_error *err
                 r = lv_fail(s, "virDomainDestroy", err);
         if (r >= 0)
                 r = undefine(s, dom, err);
+        bool undefined = r >= 0;
         for (size_t i = 0; i < n; i++) {
                 lv_count(s, 1);
-                /* The definition is gone: a volume left behind makes the row NG, saying which. */
-                if (r >= 0 && virStorageVolDelete(vols[i], 0) < 0) {
+                /* The definition is gone: every volume goes; one left behind makes the row NG, saying which. */
+                if (undefined && virStorageVolDelete(vols[i], 0) < 0 && r >= 0) {
                         r = lv_fail(s, "virStorageVolDelete", err);
                         snprintf(err->message + strlen(err->message), sizeof err->message - strlen(err->message),
                                  " (the VM is gone, its volume %s is left)", virStorageVolGetName(vols[i]));
