@@ -421,7 +421,8 @@ int lv_task_outcome(struct backend_session *s, enum op_kind row_kind _unused_, c
         }
         if (kind == OP_RESET || kind == OP_MIGRATE) {
                 /* A reset leaves nothing to see; a migrated VM left the source. Neither can be told apart. */
-                op_error_set(err, "InternalError", "a %s leaves nothing to read back", request_words[kind]);
+                op_error_set(err, "", "a %s leaves nothing to read back that tells whether it happened",
+                             kind == OP_RESET ? "reset" : "migration");
                 return -ENOTSUP;
         }
         if (kind == OP_CLONE) {
@@ -438,5 +439,11 @@ int lv_task_outcome(struct backend_session *s, enum op_kind row_kind _unused_, c
                 op_error_set(err, OP_FAULT_NOT_FOUND, "the VM no longer exists");
                 return -ENOENT;
         }
+        /*
+         * A disk added shows only as a longer list, and the request does not
+         * say how long it was: the core compares it with the row's "before".
+         */
+        if (kind == OP_DISK_ADD)
+                return -ENODATA;
         return op_value_shows(kind, &a, after) ? 0 : -ENODATA;
 }
