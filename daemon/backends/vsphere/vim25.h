@@ -331,11 +331,12 @@ struct vim25__ArrayOfVirtualDevice {
         struct __vim25__VirtualDeviceItem *__VirtualDevice 0;
 };
 
+/* device is required (minOccurs=1): vs_device_change() refuses to build a spec without one. */
 struct vim25__VirtualDeviceConfigSpec {
         char *operation 0;         /* add remove edit */
         char *fileOperation 0;     /* create destroy replace */
-        int __typedevice;
-        void *device;
+        int __typedevice 1;
+        void *device 1;
 };
 
 struct vim25__VirtualMachineConfigSpec {
@@ -345,8 +346,8 @@ struct vim25__VirtualMachineConfigSpec {
         struct vim25__VirtualDeviceConfigSpec *deviceChange 0;
 };
 
+/* No "service": it is a ServiceLocator (cross-vCenter moves), not a reference, and we never send it. */
 struct vim25__VirtualMachineRelocateSpec {
-        struct vim25__ManagedObjectReference *service 0;
         struct vim25__ManagedObjectReference *folder 0;
         struct vim25__ManagedObjectReference *datastore 0;
         char *diskMoveType 0;
@@ -617,10 +618,11 @@ struct _vim25__Destroy_USCORETaskResponse {
         struct vim25__ManagedObjectReference *returnval 1;
 };
 
+/* eventToPost is required (minOccurs=1), and polymorphic (xsi:type). */
 struct _vim25__PostEvent {
         struct vim25__ManagedObjectReference *_USCOREthis 1;
-        int __typeeventToPost;
-        void *eventToPost;
+        int __typeeventToPost 1;
+        void *eventToPost 1;
 };
 struct _vim25__PostEventResponse {
 };

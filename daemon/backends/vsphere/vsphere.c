@@ -780,6 +780,7 @@ const struct backend_ops backend_vsphere = {
         .name = "vsphere",
         .limits = &limits,
         .needs_credentials = true,
+        .takes_tls_trust = true,
         .global_init = vsphere_transport_global_init,
         .endpoint_check = vs_endpoint_check,
         .session_new = session_new,
