@@ -288,28 +288,100 @@ struct vim25__Description {
         char *summary 1;
 };
 
-/* VirtualDeviceFileBackingInfo + VirtualDiskFlatVer2BackingInfo, the members we keep across an edit. */
+/*
+ * A disk edit sends the device back as vCenter returned it (an omitted
+ * member is not "unchanged" for every member: the backing's parent, sharing,
+ * content and change ids would be lost), so a disk and its flat backing
+ * declare every member of types.go (vSphere 7.0), in schema order.
+ */
+struct vim25__SharesInfo {
+        int shares 1;
+        char *level 1;             /* low normal high custom */
+};
+
+struct vim25__StorageIOAllocationInfo {
+        LONG64 *limit 0;
+        struct vim25__SharesInfo *shares 0;
+        int *reservation 0;
+};
+
+struct vim25__VirtualDeviceConnectInfo {
+        char *migrateConnect 0;
+        enum xsd__boolean startConnected 1;
+        enum xsd__boolean allowGuestControl 1;
+        enum xsd__boolean connected 1;
+        char *status 0;
+};
+
+/* The one VirtualDeviceBusSlotInfo a disk may carry. */
+struct vim25__VirtualDevicePciBusSlotInfo {
+        int pciSlotNumber 1;
+};
+
+struct vim25__VirtualDiskVFlashCacheConfigInfo {
+        char *vFlashModule 0;
+        LONG64 *reservationInMB 0;
+        char *cacheConsistencyType 0;
+        char *cacheMode 0;
+        LONG64 *blockSizeInKB 0;
+};
+
+struct vim25__ID {
+        char *id 1;
+};
+
+struct vim25__KeyProviderId {
+        char *id 1;
+};
+
+struct vim25__CryptoKeyId {
+        char *keyId 1;
+        struct vim25__KeyProviderId *providerId 0;
+};
+
+/* VirtualDeviceFileBackingInfo + VirtualDiskFlatVer2BackingInfo. */
 struct vim25__VirtualDiskFlatVer2BackingInfo {
         char *fileName 1;
         struct vim25__ManagedObjectReference *datastore 0;
+        char *backingObjectId 0;
         char *diskMode 1;
         enum xsd__boolean *split 0;
         enum xsd__boolean *writeThrough 0;
         enum xsd__boolean *thinProvisioned 0;
         enum xsd__boolean *eagerlyScrub 0;
         char *uuid 0;
+        char *contentId 0;
+        char *changeId 0;
+        struct vim25__VirtualDiskFlatVer2BackingInfo *parent 0;  /* set once the VM has snapshots */
+        char *deltaDiskFormat 0;
+        enum xsd__boolean *digestEnabled 0;
+        int *deltaGrainSize 0;
+        char *deltaDiskFormatVariant 0;
+        char *sharing 0;
+        struct vim25__CryptoKeyId *keyId 0;
 };
 
-/* VirtualDevice + VirtualDisk.  Other device types are skipped when decoding. */
+/* VirtualDevice + VirtualDisk.  Other device types are skipped when decoding, but for those below. */
 struct vim25__VirtualDisk {
         int key 1;
         struct vim25__Description *deviceInfo 0;
         int __typebacking;
         void *backing;
+        struct vim25__VirtualDeviceConnectInfo *connectable 0;
+        int __typeslotInfo;
+        void *slotInfo;
         int *controllerKey 0;
         int *unitNumber 0;
         LONG64 capacityInKB 1;
         LONG64 *capacityInBytes 0;
+        struct vim25__SharesInfo *shares 0;
+        struct vim25__StorageIOAllocationInfo *storageIOAllocation 0;
+        char *diskObjectId 0;
+        struct vim25__VirtualDiskVFlashCacheConfigInfo *vFlashCacheConfigInfo 0;
+        int __sizeiofilter 0;
+        char **iofilter 0;
+        struct vim25__ID *vDiskId 0;
+        enum xsd__boolean *nativeUnmanagedLinkedClone 0;
 };
 
 /* VirtualDevice + VirtualCdrom: only to know which unit numbers are taken. */

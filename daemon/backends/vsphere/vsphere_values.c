@@ -319,12 +319,8 @@ void vs_prepared_clear(struct vs_prepared *p) {
         free(p->host);
         free(p->datastore);
         free(p->snapshot);
-        free(p->disk_label);
-        free(p->disk_file);
-        free(p->disk_datastore);
-        free(p->disk_mode);
-        free(p->disk_uuid);
-        *p = (struct vs_prepared) { .disk_thin = -1 };
+        free(p->disk_xml);
+        *p = (struct vs_prepared) {};
 }
 
 int vs_dup_into(char **dst, const char *src) {
@@ -349,12 +345,28 @@ static const struct vim25__VirtualDisk *disk_find(const struct vim25__ArrayOfVir
         return NULL;
 }
 
-int vs_prepare_disk_grow(struct backend_session *s, const struct op_args *args, const struct vs_props *vm,
-                             struct op_error *err) {
-        const struct vim25__ArrayOfVirtualDevice *a = prop_devices(vm);
-        const struct vim25__VirtualDisk *d = disk_find(a, args->disk);
+/*
+ * Why vmtraced does not grow disk d (NULL: it may).  Only a plain flat
+ * VMDK without snapshots: growing a delta disk (a backing with a parent)
+ * or another backing type (sparse, RDM, ...) is refused by vCenter at best
+ * and corrupts a snapshot chain at worst.
+ */
+static const char *disk_not_growable(const struct vim25__VirtualDisk *d) {
         const struct vim25__VirtualDiskFlatVer2BackingInfo *bk;
-        struct vs_prepared *p = &s->prep;
+
+        if (d->__typebacking != SOAP_TYPE_vim25__VirtualDiskFlatVer2BackingInfo || !d->backing)
+                return "is not a plain flat VMDK (VirtualDiskFlatVer2BackingInfo); vmtraced grows only those";
+        bk = d->backing;
+        if (bk->parent)
+                return "has snapshots (its backing has a parent disk); remove them before growing it";
+        return NULL;
+}
+
+int vs_prepare_disk_grow(struct backend_session *s, const struct op_args *args, const struct vs_props *vm,
+                         struct op_error *err) {
+        const struct vim25__VirtualDisk *d = disk_find(prop_devices(vm), args->disk);
+        const char *why;
+        int r;
 
         if (!d) {
                 op_error_set(err, OP_FAULT_NOT_FOUND, "VM \"%s\" has no disk \"%s\" (give its label, such as "
@@ -367,21 +379,20 @@ int vs_prepare_disk_grow(struct backend_session *s, const struct op_args *args, 
                              (long long) d->capacityInKB / 1024, args->number);
                 return -EINVAL;
         }
-        bk = d->__typebacking == SOAP_TYPE_vim25__VirtualDiskFlatVer2BackingInfo ? d->backing : NULL;
-        if (!bk) {
-                op_error_set(err, "NotSupported", "%s of VM \"%s\" is not a flat VMDK; vmtraced cannot grow it",
-                             disk_label(d), args->vm);
+        why = disk_not_growable(d);
+        if (why) {
+                op_error_set(err, "NotSupported", "%s of VM \"%s\" %s", disk_label(d), args->vm, why);
                 return -EINVAL;
         }
-        p->disk_key = d->key;
-        p->disk_controller = d->controllerKey ? *d->controllerKey : 0;
-        p->disk_unit = d->unitNumber ? *d->unitNumber : -1;
-        p->disk_kb = d->capacityInKB;
-        p->disk_thin = bk->thinProvisioned ? *bk->thinProvisioned == xsd__boolean__true_ : -1;
-        if (vs_dup_into(&p->disk_label, disk_label(d)) < 0 || vs_dup_into(&p->disk_file, bk->fileName) < 0 ||
-            vs_dup_into(&p->disk_datastore, bk->datastore ? bk->datastore->__item : NULL) < 0 ||
-            vs_dup_into(&p->disk_mode, bk->diskMode) < 0 || vs_dup_into(&p->disk_uuid, bk->uuid) < 0)
+        s->prep.disk_key = d->key;
+        r = vs_disk_save(d, &s->prep.disk_xml);
+        if (r == -ENOMEM)
                 return vs_oom(err);
+        if (r < 0) {
+                op_error_set(err, "InternalError", "Cannot keep %s of VM \"%s\" for the edit", disk_label(d),
+                             args->vm);
+                return r;
+        }
         return 0;
 }
 
