@@ -384,12 +384,88 @@ struct vim25__VirtualDisk {
         enum xsd__boolean *nativeUnmanagedLinkedClone 0;
 };
 
-/* VirtualDevice + VirtualCdrom: only to know which unit numbers are taken. */
+/*
+ * Devices that take a unit on a disk controller, only to know which units
+ * are taken (decoded, never sent): VirtualDevice's key, controllerKey and
+ * unitNumber.
+ */
 struct vim25__VirtualCdrom {
         int key 1;
         struct vim25__Description *deviceInfo 0;
         int *controllerKey 0;
         int *unitNumber 0;
+};
+
+struct vim25__VirtualSCSIPassthrough {
+        int key 1;
+        int *controllerKey 0;
+        int *unitNumber 0;
+};
+
+/*
+ * Disk controllers (decoded, never sent): VirtualDevice's key,
+ * VirtualController's busNumber and device (the keys of the devices on
+ * it), and a SCSI controller's own unit.  Their type says how many units
+ * they have (vsphere_values.c).
+ */
+struct vim25__VirtualIDEController {
+        int key 1;
+        int busNumber 1;
+        int __sizedevice 0;
+        int *device 0;
+};
+
+struct vim25__VirtualSATAController {
+        int key 1;
+        int busNumber 1;
+        int __sizedevice 0;
+        int *device 0;
+};
+
+struct vim25__VirtualAHCIController {
+        int key 1;
+        int busNumber 1;
+        int __sizedevice 0;
+        int *device 0;
+};
+
+struct vim25__VirtualNVMEController {
+        int key 1;
+        int busNumber 1;
+        int __sizedevice 0;
+        int *device 0;
+};
+
+struct vim25__ParaVirtualSCSIController {
+        int key 1;
+        int busNumber 1;
+        int __sizedevice 0;
+        int *device 0;
+        int *scsiCtlrUnitNumber 0;
+};
+
+struct vim25__VirtualLsiLogicController {
+        int key 1;
+        int busNumber 1;
+        int __sizedevice 0;
+        int *device 0;
+        int *scsiCtlrUnitNumber 0;
+};
+
+struct vim25__VirtualLsiLogicSASController {
+        int key 1;
+        int busNumber 1;
+        int __sizedevice 0;
+        int *device 0;
+        int *scsiCtlrUnitNumber 0;
+};
+
+struct vim25__VirtualBusLogicController {
+        int key 1;
+        int busNumber 1;
+        int __sizedevice 0;
+        int *device 0;
+        int *scsiCtlrUnitNumber 0;
 };
 
 /* Member of ArrayOfVirtualDevice: any device, by xsi:type. */

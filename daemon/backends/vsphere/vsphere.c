@@ -671,6 +671,15 @@ static int use_api_version(struct backend_session *s, const char *api_version) {
         return 0;
 }
 
+bool vs_api_at_least(const struct backend_session *s, int major, int minor) {
+        const char *v = s->action ? strrchr(s->action, '/') : NULL;
+        int ma = 0, mi = 0;
+
+        if (!v || sscanf(v + 1, "%d.%d", &ma, &mi) < 1)
+                return false;
+        return ma > major || (ma == major && mi >= minor);
+}
+
 static int vs_service_content(struct backend_session *s, struct op_error *err) {
         _cleanup_arena_ struct soap *arena = s->soap;
         struct _vim25__RetrieveServiceContent rq = { ._USCOREthis = vs_mor(s->soap, "ServiceInstance", "ServiceInstance") };

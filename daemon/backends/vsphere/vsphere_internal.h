@@ -104,6 +104,9 @@ void vs_copy_freep(struct soap **soap);
 int vs_disk_save(const struct vim25__VirtualDisk *d, char **xml);
 int vs_disk_load(struct soap *c, const char *xml, struct vim25__VirtualDisk *d);
 
+/* Whether vCenter's API (about.apiVersion, as login read it) is at least major.minor. */
+bool vs_api_at_least(const struct backend_session *s, int major, int minor);
+
 /* One SOAP call with the session's URL and SOAPAction; returns 0 or a negative errno with *err set. */
 #define VS_CALL(s, method, opid, req, resp, err)                                                  \
         ({                                                                                        \
