@@ -201,10 +201,6 @@ static int run_memory(const struct vmctl_options *o, const struct vmctl_command 
         int r = ops_parse(cmd, argc, argv, 0, 2, 2, &oo);
         if (r >= 0 || (r = size_arg(cmd, oo.pos[1], &mib)) >= 0)
                 return r;
-        if (mib % 4 != 0) {
-                log_error("memory: the size must be a multiple of 4 MiB (got %" PRId64 " MiB).", mib);
-                return EXIT_USAGE;
-        }
         struct json_object *a = args_vm(oo.pos[0]);
         json_object_object_add(a, "mib", json_object_new_int64(mib));
         return vmctl_call(o, "memory", a);

@@ -219,6 +219,8 @@ struct backend_ops {
         const char *name;                      /* "vsphere": the endpoint's "backend =" */
         const struct backend_limits *limits;
         bool needs_credentials;                /* an endpoint must give user and password */
+        bool takes_tls_trust;                  /* ca-file and fingerprint mean something (vSphere's own TLS) */
+        bool takes_migrate_keys;               /* migrate-uri and migrate-unsafe mean something (libvirt) */
 
         /*
          * Can endpoint ep perform kind at all (libvirt's Xen driver lacks some

@@ -902,6 +902,18 @@ static int load_credential(struct parser *p, struct endpoint_state *ep) {
         return 0;
 }
 
+/* Keys only some backends read: set for another, they would be silently ignored, so they are refused. */
+static void check_backend_keys(struct parser *p, struct endpoint_state *ep) {
+        const struct backend_ops *ops = ep->e->backend;
+
+        if ((ep->e->ca_file || ep->e->has_fingerprint) && !ops->takes_tls_trust)
+                parse_error(p, ep->line, -EINVAL, "endpoint \"%s\": ca-file and fingerprint are not for the %s "
+                            "backend (it trusts its peer its own way)", ep->e->name, ops->name);
+        if ((ep->e->migrate_uri || ep->e->migrate_unsafe) && !ops->takes_migrate_keys)
+                parse_error(p, ep->line, -EINVAL, "endpoint \"%s\": migrate-uri and migrate-unsafe are not for "
+                            "the %s backend", ep->e->name, ops->name);
+}
+
 static void validate_endpoint(struct parser *p, struct endpoint_state *ep) {
         const char *name = ep->e->name;
         const struct backend_ops *ops = ep->e->backend;
@@ -913,6 +925,7 @@ static void validate_endpoint(struct parser *p, struct endpoint_state *ep) {
                 parse_error(p, ep->url_line, -EINVAL, "%s", why);
         if (!ep->e->user && ops->needs_credentials)
                 parse_error(p, ep->line, -EINVAL, "endpoint \"%s\" has no user", name);
+        check_backend_keys(p, ep);
         if (ep->e->ca_file && ep->e->has_fingerprint)
                 parse_error(p, ep->line, -EINVAL,
                             "endpoint \"%s\" sets both ca-file and fingerprint; choose one", name);

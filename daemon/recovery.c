@@ -92,12 +92,16 @@ static int complete(struct audit *a, const struct audit_record *row, int r, cons
                 break;
         case -ENOENT:
                 fin.result = AUDIT_RESULT_UNKNOWN;
-                snprintf(msg, sizeof msg, "the platform no longer knows task %s", row->task);
+                /* The backend's own words where it has them (libvirt: the VM itself is gone). */
+                if (*err->message)
+                        snprintf(msg, sizeof msg, "vmtraced stopped during task %s: %s", row->task, err->message);
+                else
+                        snprintf(msg, sizeof msg, "the platform no longer knows task %s", row->task);
                 break;
         case -ENOTSUP:
                 fin.result = AUDIT_RESULT_UNKNOWN;
-                snprintf(msg, sizeof msg, "vmtraced stopped during task %s, and the backend cannot look tasks up",
-                         row->task);
+                snprintf(msg, sizeof msg, "vmtraced stopped during task %s, and %s", row->task,
+                         *err->message ? err->message : "the backend cannot look tasks up");
                 break;
         default:
                 fin.result = AUDIT_RESULT_UNKNOWN;

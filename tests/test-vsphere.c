@@ -19,6 +19,9 @@
  *   VMT_TEST_VCSIM_CA     the CA file for it
  *   VMT_TEST_OPS_VM       the VM the operation cases work on (default DC0_C0_RP0_VM1)
  *   VMT_TEST_MIGRATE_HOST a host that VM is not on (default DC0_H0)
+ *   VMT_TEST_FIXTURES     set when the server runs "vcsim serve -fixtures": only the disk-layout
+ *                         and vApp cases run (tests/vcsim/fixtures.go has the VMs)
+ *   VMT_TEST_API_VERSION  the apiVersion that server reports (default 6.5)
  *   VMT_TEST_SLOW_CLONE   set when the server runs "vcsim serve -clone-delay": only the clone
  *                         cases run (that mode breaks vcsim's snapshots)
  *
@@ -1261,6 +1264,146 @@ static void test_slow_clone(struct backend_session *s) {
         stop_answer_lost(s, other, &o);
 }
 
+/* ---- Disk layouts and vApps vcsim's model lacks (vcsim serve -fixtures) ---- */
+
+/* Disk n (from 0; -1 the last) of what vcsim holds for VM name; *v must be put by the caller. */
+static struct json_object *fx_disk(const char *name, int n, struct json_object **v, int *n_disks) {
+        struct json_object *disks;
+        int st;
+
+        *v = vcsim_vm_by("-name", name, &st);
+        *n_disks = 0;
+        if (!*v || !json_object_object_get_ex(*v, "disks", &disks))
+                return NULL;
+        *n_disks = (int) json_object_array_length(disks);
+        if (n < 0)
+                n = *n_disks - 1;
+        return n >= 0 && n < *n_disks ? json_object_array_get_idx(disks, n) : NULL;
+}
+
+/*
+ * ModifyDisk add on vm: the new disk must be on controller key, unit.
+ * vcsim accepts any unit (even IDE unit 2): this checks where it went.
+ */
+static void fx_disk_add(struct backend_session *s, const char *vm, const char *type, long long key, long long unit,
+                        const char *why) {
+        _cleanup_(op_run_clear) struct op_run o = {};
+        struct op_args args = { .vm = vm, .number = 8 };
+        struct json_object *v, *d;
+        int n;
+
+        run_op(s, OP_DISK_ADD, &args, NULL, &o);
+        d = fx_disk(vm, -1, &v, &n);
+        tap_ok(o.r == 0 && jint(d, "capacityKB") == 8192 && jint(d, "controllerKey") == key && jint(d, "unit") == unit &&
+              strcmp(jstr(d, "controllerType"), type) == 0,
+              "ModifyDisk add on %s (%s): new disk on %s %lld unit %lld, vcsim %s %lld unit %lld (%d %s)", vm, why, type,
+              key, unit, jstr(d, "controllerType"), jint(d, "controllerKey"), jint(d, "unit"), o.r, o.err.message);
+        json_object_put(v);
+}
+
+/* No controller with a free unit: InvalidArgument before anything is sent; vcsim has no new disk. */
+static void fx_disk_add_refused(struct backend_session *s, const char *vm, const char *why) {
+        _cleanup_(op_run_clear) struct op_run o = {};
+        struct op_args args = { .vm = vm, .number = 8 };
+        struct json_object *v;
+        int before, after;
+
+        fx_disk(vm, 0, &v, &before);
+        json_object_put(v);
+        run_op(s, OP_DISK_ADD, &args, NULL, &o);
+        fx_disk(vm, 0, &v, &after);
+        json_object_put(v);
+        tap_ok(o.r == -EINVAL && strcmp(o.err.fault, "InvalidArgument") == 0 && !o.task && before > 0 &&
+              after == before && strstr(o.err.message, "free unit"),
+              "ModifyDisk add on %s (%s) -> -EINVAL InvalidArgument, nothing sent, vcsim still %d disks (%d %s: %s)",
+              vm, why, after, o.r, o.err.fault, o.err.message);
+}
+
+static bool same_member(struct json_object *a, struct json_object *b, const char *key) {
+        return *jstr(a, key) && strcmp(jstr(a, key), jstr(b, key)) == 0;
+}
+
+/*
+ * Grow a disk that carries what a real vCenter disk does: every member
+ * read must go back (vcsim replaces the device with what is sent, so what
+ * it holds afterwards is what we sent).
+ */
+static void fx_disk_grow_keeps_members(struct backend_session *s) {
+        _cleanup_(op_run_clear) struct op_run o = {};
+        struct op_args args = { .vm = "vmt-fx-grow", .disk = "1", .number = 8 };
+        struct json_object *v0, *v1, *d0, *d1;
+        int n;
+
+        d0 = fx_disk(args.vm, 0, &v0, &n);
+        run_op(s, OP_DISK_GROW, &args, NULL, &o);
+        d1 = fx_disk(args.vm, 0, &v1, &n);
+        tap_ok(o.r == 0 && jint(d1, "capacityKB") == 8192 && same_member(d0, d1, "uuid") &&
+              same_member(d0, d1, "contentId") && same_member(d0, d1, "changeId") && same_member(d0, d1, "sharing") &&
+              same_member(d0, d1, "sharesLevel") && jint(d1, "ioLimit") == jint(d0, "ioLimit") &&
+              jint(d0, "ioLimit") > 0 && jint(d1, "unit") == jint(d0, "unit"),
+              "ModifyDisk grow keeps the device as read: vcsim %s -> %s (%d %s)",
+              d0 ? json_object_to_json_string(d0) : "", d1 ? json_object_to_json_string(d1) : "", o.r, o.err.message);
+        json_object_put(v0);
+        json_object_put(v1);
+}
+
+/* A disk vmtraced must not grow: refused before anything is sent, saying why; vcsim unchanged. */
+static void fx_disk_grow_refused(struct backend_session *s, const char *vm, const char *why) {
+        _cleanup_(op_run_clear) struct op_run o = {};
+        struct op_args args = { .vm = vm, .disk = "1", .number = 8 };
+        struct json_object *v, *d;
+        int n;
+
+        run_op(s, OP_DISK_GROW, &args, NULL, &o);
+        d = fx_disk(vm, 0, &v, &n);
+        tap_ok(o.r == -EINVAL && strcmp(o.err.fault, "NotSupported") == 0 && !o.task && strstr(o.err.message, why) &&
+              jint(d, "capacityKB") == 1024,
+              "ModifyDisk grow on %s -> -EINVAL NotSupported \"...%s...\", nothing sent, vcsim %lld KB (%d %s: %s)", vm,
+              why, jint(d, "capacityKB"), o.r, o.err.fault, o.err.message);
+        json_object_put(v);
+}
+
+/* A VM in a vApp has no parent folder: its clone goes to the datacenter's vmFolder. */
+static void fx_clone_vapp_vm(struct backend_session *s) {
+        const char *vm = "DC0_C0_APP0_VM0";
+        _cleanup_free_ char *id = NULL;
+        struct json_object *src, *in_folder, *clone = NULL;
+        char name[64];
+        int st;
+
+        snprintf(name, sizeof name, "vmt-vapp-clone-%ld", (long) getpid());
+        src = vcsim_vm_by("-name", vm, &st);
+        in_folder = vcsim_vm_by("-name", "DC0_C0_RP0_VM0", &st);  /* a VM in DC0's vmFolder */
+        /* Cold name cache and the walk up to the datacenter: two reads more than a warm clone. */
+        id = check_clone(s, vm, name, NULL, 6);
+        if (id)
+                clone = vcsim_vm(id, &st);
+        tap_ok(src && !*jstr(src, "parentId") && *jstr(src, "parentVAppId") && clone &&
+              *jstr(in_folder, "parentId") && strcmp(jstr(clone, "parentId"), jstr(in_folder, "parentId")) == 0,
+              "CloneVM of %s (vApp %s, no parent) -> folder %s, the datacenter's vmFolder %s", vm,
+              jstr(src, "parentVAppId"), jstr(clone, "parentId"), jstr(in_folder, "parentId"));
+        json_object_put(src);
+        json_object_put(in_folder);
+        json_object_put(clone);
+}
+
+static void test_fixtures(struct backend_session *s) {
+        const char *api = env_or("VMT_TEST_API_VERSION", "6.5");
+
+        fx_disk_add(s, "vmt-fx-ide", "VirtualIDEController", 201, 0, "IDE 200 full at 2 units");
+        fx_disk_add(s, "vmt-fx-sata", "VirtualAHCIController", 15000, 7, "SATA has a unit 7");
+        fx_disk_add(s, "vmt-fx-nvme", "ParaVirtualSCSIController", 1000, 0, "NVMe full at 15 units");
+        if (strcmp(api, "6.7") >= 0)
+                fx_disk_add(s, "vmt-fx-pvscsi", "ParaVirtualSCSIController", 1000, 16, "pvscsi has 64 units from 6.7");
+        else
+                fx_disk_add_refused(s, "vmt-fx-pvscsi", "pvscsi full at 16 units before 6.7");
+        fx_disk_add_refused(s, "vmt-fx-full", "both IDE controllers full");
+        fx_disk_grow_keeps_members(s);
+        fx_disk_grow_refused(s, "vmt-fx-delta", "snapshots");
+        fx_disk_grow_refused(s, "vmt-fx-sparse", "flat");
+        fx_clone_vapp_vm(s);
+}
+
 int main(void) {
         struct endpoint_config ep;
         struct backend_session *s = NULL;
@@ -1292,6 +1435,11 @@ int main(void) {
         r = ops->login(s, &who, &err);
         tap_ok(r == 0 && who && *who, "login as %s (%d %s: %s)", strempty(who), r, err.fault, err.message);
         printf("# login: %u round trips\n", ops->round_trips(s) - n0);
+        if (r == 0 && getenv("VMT_TEST_FIXTURES")) {
+                test_fixtures(s);
+                ops->session_free(s);
+                return tap_done();
+        }
         if (r == 0 && getenv("VMT_TEST_SLOW_CLONE")) {
                 test_slow_clone(s);
                 ops->session_free(s);

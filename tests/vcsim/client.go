@@ -100,11 +100,26 @@ type vmInfo struct {
 	Snapshots       []string   `json:"snapshots"`
 	CurrentSnapshot string     `json:"currentSnapshot"`
 	Datastores      []string   `json:"datastoreIds"`
+	// Where the VM is: its folder ("" in a vApp) and its vApp.
+	Parent     string `json:"parentId"`
+	ParentVApp string `json:"parentVAppId"`
 }
 
+// diskInfo: where the disk is, and the members a disk edit must keep.
 type diskInfo struct {
-	Label      string `json:"label"`
-	CapacityKB int64  `json:"capacityKB"`
+	Label          string `json:"label"`
+	CapacityKB     int64  `json:"capacityKB"`
+	ControllerKey  int32  `json:"controllerKey"`
+	ControllerType string `json:"controllerType"`
+	Unit           int32  `json:"unit"`
+	Backing        string `json:"backingType"`
+	Uuid           string `json:"uuid,omitempty"`
+	ContentId      string `json:"contentId,omitempty"`
+	ChangeId       string `json:"changeId,omitempty"`
+	Sharing        string `json:"sharing,omitempty"`
+	HasParent      bool   `json:"hasParent"`
+	SharesLevel    string `json:"sharesLevel,omitempty"`
+	IOLimit        int64  `json:"ioLimit,omitempty"`
 }
 
 var vmProperties = []string{
@@ -117,6 +132,8 @@ var vmProperties = []string{
 	"config.hardware.device",
 	"snapshot",
 	"datastore",
+	"parent",
+	"parentVApp",
 }
 
 // containerList retrieves properties of all objects of one type below the
@@ -199,6 +216,12 @@ func newVMInfo(vm *mo.VirtualMachine, hostNames map[string]string) vmInfo {
 		info.HostID = h.Value
 		info.Host = hostNames[h.Value]
 	}
+	if p := vm.Parent; p != nil {
+		info.Parent = p.Value
+	}
+	if p := vm.ParentVApp; p != nil {
+		info.ParentVApp = p.Value
+	}
 	info.Disks = []diskInfo{}
 	if cfg := vm.Config; cfg != nil {
 		for _, d := range cfg.Hardware.Device {
@@ -207,7 +230,7 @@ func newVMInfo(vm *mo.VirtualMachine, hostNames map[string]string) vmInfo {
 				if di := disk.DeviceInfo; di != nil {
 					label = di.GetDescription().Label
 				}
-				info.Disks = append(info.Disks, diskInfo{Label: label, CapacityKB: disk.CapacityInKB})
+				info.Disks = append(info.Disks, newDiskInfo(cfg.Hardware.Device, disk, label))
 			}
 		}
 	}
@@ -230,6 +253,31 @@ func newVMInfo(vm *mo.VirtualMachine, hostNames map[string]string) vmInfo {
 		info.Datastores = append(info.Datastores, ds.Value)
 	}
 	return info
+}
+
+func newDiskInfo(devices []types.BaseVirtualDevice, disk *types.VirtualDisk, label string) diskInfo {
+	d := diskInfo{Label: label, CapacityKB: disk.CapacityInKB, ControllerKey: disk.ControllerKey, Unit: -1}
+	if disk.UnitNumber != nil {
+		d.Unit = *disk.UnitNumber
+	}
+	for _, c := range devices {
+		if c.GetVirtualDevice().Key == disk.ControllerKey {
+			d.ControllerType = fmt.Sprintf("%T", c)[len("*types."):]
+		}
+	}
+	if disk.Backing != nil {
+		d.Backing = fmt.Sprintf("%T", disk.Backing)[len("*types."):]
+	}
+	if b, ok := disk.Backing.(*types.VirtualDiskFlatVer2BackingInfo); ok {
+		d.Uuid, d.ContentId, d.ChangeId, d.Sharing, d.HasParent = b.Uuid, b.ContentId, b.ChangeId, b.Sharing, b.Parent != nil
+	}
+	if s := disk.Shares; s != nil {
+		d.SharesLevel = string(s.Level)
+	}
+	if a := disk.StorageIOAllocation; a != nil && a.Limit != nil {
+		d.IOLimit = *a.Limit
+	}
+	return d
 }
 
 func printJSON(v interface{}) error {

@@ -40,6 +40,7 @@ var commands = []command{
 	{"hosts", "print all hosts as a JSON array", cmdHosts},
 	{"events", "print the user events posted on one VM (-id MOREF) as a JSON array", cmdEvents},
 	{"terminate-sessions", "end every session but our own", cmdTerminateSessions},
+	{"schema-check", "compare vim25.h (the gSOAP header) with govmomi's WSDL types", cmdSchemaCheck},
 }
 
 // exitError carries a specific exit status up to main.

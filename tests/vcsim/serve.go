@@ -50,6 +50,8 @@ type serveOptions struct {
 	trace      bool
 	reuseCert  bool
 	dropAnswer string
+	fixtures   bool
+	apiVersion string
 }
 
 func parseServeFlags(args []string) (*serveOptions, error) {
@@ -70,6 +72,8 @@ func parseServeFlags(args []string) (*serveOptions, error) {
 	fs.BoolVar(&o.trace, "trace", false, "log SOAP requests and responses to stderr")
 	fs.BoolVar(&o.reuseCert, "reuse-cert", false, "reuse DIR/cert.pem and DIR/key.pem if present")
 	fs.StringVar(&o.dropAnswer, "drop-answer", "", "run the first call of this method (e.g. PowerOffVM_Task), then close the connection unanswered")
+	fs.BoolVar(&o.fixtures, "fixtures", false, "rename DC0_H0's VMs to the vmt-fx-* disk layouts of fixtures.go (needs -vms 8), and one vApp per cluster whose VMs have no parent, as in vCenter")
+	fs.StringVar(&o.apiVersion, "api-version", "", "the about.apiVersion (and version) to report, e.g. 6.7 (default: vcsim's 6.5)")
 	fs.Var(serveMethodDelays, "method-delay", "NAME=MS: sleep MS milliseconds before SOAP method NAME runs (repeatable)")
 
 	if err := parseFlags(fs, args); err != nil {
@@ -128,10 +132,22 @@ func cmdServe(args []string) error {
 	model.ClusterHost = o.clHosts
 	model.Machine = o.vms
 	model.DelayConfig.MethodDelay = serveMethodDelays
+	if o.fixtures {
+		model.App = 1
+	}
+	if o.apiVersion != "" {
+		model.ServiceContent.About.ApiVersion = o.apiVersion
+		model.ServiceContent.About.Version = o.apiVersion + ".0"
+	}
 	if err := model.Create(); err != nil {
 		return fmt.Errorf("creating inventory: %w", err)
 	}
 	defer model.Remove()
+	if o.fixtures {
+		if err := installFixtures(); err != nil {
+			return err
+		}
+	}
 
 	if o.cloneDelay > 0 || o.strict {
 		n := wrapAllVMs(time.Duration(o.cloneDelay) * time.Millisecond)

@@ -278,17 +278,23 @@ static unsigned lv_round_trips(struct backend_session *s) {
         return atomic_load(&s->calls);
 }
 
-/* A URI names a driver ("qemu", "test+unix") and carries no password: libvirt's auth or a password-file does. */
+/*
+ * A URI names a driver ("qemu", "test+unix") and carries no password in
+ * its authority (user:password@host): libvirt's auth or a password-file
+ * does.  A ':' before '@' elsewhere (a query) is not one.
+ */
 static int lv_endpoint_check(const struct endpoint_config *ep, char *why, size_t whylen) {
-        const char *sep = strstr(ep->url, "://"), *at = strchr(ep->url, '@');
-        const char *colon = sep ? strchr(sep + 3, ':') : NULL;
+        const char *sep = strstr(ep->url, "://");
+        const char *authority = sep ? sep + 3 : NULL;
+        size_t len = authority ? strcspn(authority, "/?#") : 0;
+        const char *at = authority ? memchr(authority, '@', len) : NULL;
 
         if (!sep || sep == ep->url) {
                 snprintf(why, whylen, "uri \"%s\" of endpoint \"%s\" is not a libvirt URI (driver[+transport]://[host]/path)",
                          ep->url, ep->name);
                 return -EINVAL;
         }
-        if (at && colon && colon < at) {
+        if (at && memchr(authority, ':', (size_t) (at - authority))) {
                 snprintf(why, whylen, "uri of endpoint \"%s\" contains a password; use password-file", ep->name);
                 return -EINVAL;
         }
@@ -307,6 +313,7 @@ const struct backend_ops backend_libvirt = {
         .name = "libvirt",
         .limits = &lv_limits,
         .needs_credentials = false,
+        .takes_migrate_keys = true,
         .supports = lv_supports,
         .unsupported_why = lv_unsupported_why,
         .endpoint_check = lv_endpoint_check,

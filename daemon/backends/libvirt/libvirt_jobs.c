@@ -5,7 +5,7 @@
  *
  * libvirt's long calls block until they end.  Each runs on a thread of its
  * own while the worker watches it, as it would watch a vSphere task: every
- * LV_POLL_MS it reports progress (virDomainGetJobInfo) and, when asked to
+ * LV_POLL_MS it reports progress (virDomainGetJobStats) and, when asked to
  * cancel (the operator, or task-timeout), aborts the job
  * (virDomainAbortJob).  libvirt's errors are per thread, so the job reads
  * its own failure into its own op_error.  A clone's volume copies cannot
@@ -47,15 +47,19 @@ static bool wants_cancel(const struct op_hooks *h) {
 
 /* Progress of dom's job, 0..100, or -1 when libvirt cannot tell. */
 static int job_percent(struct job *j) {
-        virDomainJobInfo info;
-        int own = atomic_load(&j->percent);
+        virTypedParameterPtr params = NULL;
+        int n = 0, type, own = atomic_load(&j->percent);
+        unsigned long long total = 0, done = 0;
 
         if (own >= 0)
                 return own;
         lv_count(j->s, 1);
-        if (virDomainGetJobInfo(j->dom, &info) < 0 || info.dataTotal == 0)
+        if (virDomainGetJobStats(j->dom, &type, &params, &n, 0) < 0)
                 return -1;
-        return (int) (info.dataProcessed * 100 / info.dataTotal);
+        (void) virTypedParamsGetULLong(params, n, VIR_DOMAIN_JOB_DATA_TOTAL, &total);
+        (void) virTypedParamsGetULLong(params, n, VIR_DOMAIN_JOB_DATA_PROCESSED, &done);
+        virTypedParamsFree(params, n);
+        return total ? (int) (done * 100 / total) : -1;
 }
 
 /* Abort the job once; a driver that cannot (Xen) lets it run to its end. */
@@ -381,10 +385,11 @@ int lv_destroy(struct backend_session *s, virDomainPtr dom, struct op_error *err
                 r = lv_fail(s, "virDomainDestroy", err);
         if (r >= 0)
                 r = undefine(s, dom, err);
+        bool undefined = r >= 0;
         for (size_t i = 0; i < n; i++) {
                 lv_count(s, 1);
-                /* The definition is gone: a volume left behind makes the row NG, saying which. */
-                if (r >= 0 && virStorageVolDelete(vols[i], 0) < 0) {
+                /* The definition is gone: every volume goes; one left behind makes the row NG, saying which. */
+                if (undefined && virStorageVolDelete(vols[i], 0) < 0 && r >= 0) {
                         r = lv_fail(s, "virStorageVolDelete", err);
                         snprintf(err->message + strlen(err->message), sizeof err->message - strlen(err->message),
                                  " (the VM is gone, its volume %s is left)", virStorageVolGetName(vols[i]));

@@ -288,36 +288,184 @@ struct vim25__Description {
         char *summary 1;
 };
 
-/* VirtualDeviceFileBackingInfo + VirtualDiskFlatVer2BackingInfo, the members we keep across an edit. */
+/*
+ * A disk edit sends the device back as vCenter returned it (an omitted
+ * member is not "unchanged" for every member: the backing's parent, sharing,
+ * content and change ids would be lost), so a disk and its flat backing
+ * declare every member of types.go (vSphere 7.0), in schema order.
+ */
+struct vim25__SharesInfo {
+        int shares 1;
+        char *level 1;             /* low normal high custom */
+};
+
+struct vim25__StorageIOAllocationInfo {
+        LONG64 *limit 0;
+        struct vim25__SharesInfo *shares 0;
+        int *reservation 0;
+};
+
+struct vim25__VirtualDeviceConnectInfo {
+        char *migrateConnect 0;
+        enum xsd__boolean startConnected 1;
+        enum xsd__boolean allowGuestControl 1;
+        enum xsd__boolean connected 1;
+        char *status 0;
+};
+
+/* The one VirtualDeviceBusSlotInfo a disk may carry. */
+struct vim25__VirtualDevicePciBusSlotInfo {
+        int pciSlotNumber 1;
+};
+
+struct vim25__VirtualDiskVFlashCacheConfigInfo {
+        char *vFlashModule 0;
+        LONG64 *reservationInMB 0;
+        char *cacheConsistencyType 0;
+        char *cacheMode 0;
+        LONG64 *blockSizeInKB 0;
+};
+
+struct vim25__ID {
+        char *id 1;
+};
+
+struct vim25__KeyProviderId {
+        char *id 1;
+};
+
+struct vim25__CryptoKeyId {
+        char *keyId 1;
+        struct vim25__KeyProviderId *providerId 0;
+};
+
+/* VirtualDeviceFileBackingInfo + VirtualDiskFlatVer2BackingInfo. */
 struct vim25__VirtualDiskFlatVer2BackingInfo {
         char *fileName 1;
         struct vim25__ManagedObjectReference *datastore 0;
+        char *backingObjectId 0;
         char *diskMode 1;
         enum xsd__boolean *split 0;
         enum xsd__boolean *writeThrough 0;
         enum xsd__boolean *thinProvisioned 0;
         enum xsd__boolean *eagerlyScrub 0;
         char *uuid 0;
+        char *contentId 0;
+        char *changeId 0;
+        struct vim25__VirtualDiskFlatVer2BackingInfo *parent 0;  /* set once the VM has snapshots */
+        char *deltaDiskFormat 0;
+        enum xsd__boolean *digestEnabled 0;
+        int *deltaGrainSize 0;
+        char *deltaDiskFormatVariant 0;
+        char *sharing 0;
+        struct vim25__CryptoKeyId *keyId 0;
 };
 
-/* VirtualDevice + VirtualDisk.  Other device types are skipped when decoding. */
+/* VirtualDevice + VirtualDisk.  Other device types are skipped when decoding, but for those below. */
 struct vim25__VirtualDisk {
         int key 1;
         struct vim25__Description *deviceInfo 0;
         int __typebacking;
         void *backing;
+        struct vim25__VirtualDeviceConnectInfo *connectable 0;
+        int __typeslotInfo;
+        void *slotInfo;
         int *controllerKey 0;
         int *unitNumber 0;
         LONG64 capacityInKB 1;
         LONG64 *capacityInBytes 0;
+        struct vim25__SharesInfo *shares 0;
+        struct vim25__StorageIOAllocationInfo *storageIOAllocation 0;
+        char *diskObjectId 0;
+        struct vim25__VirtualDiskVFlashCacheConfigInfo *vFlashCacheConfigInfo 0;
+        int __sizeiofilter 0;
+        char **iofilter 0;
+        struct vim25__ID *vDiskId 0;
+        enum xsd__boolean *nativeUnmanagedLinkedClone 0;
 };
 
-/* VirtualDevice + VirtualCdrom: only to know which unit numbers are taken. */
+/*
+ * Devices that take a unit on a disk controller, only to know which units
+ * are taken (decoded, never sent): VirtualDevice's key, controllerKey and
+ * unitNumber.
+ */
 struct vim25__VirtualCdrom {
         int key 1;
         struct vim25__Description *deviceInfo 0;
         int *controllerKey 0;
         int *unitNumber 0;
+};
+
+struct vim25__VirtualSCSIPassthrough {
+        int key 1;
+        int *controllerKey 0;
+        int *unitNumber 0;
+};
+
+/*
+ * Disk controllers (decoded, never sent): VirtualDevice's key,
+ * VirtualController's busNumber and device (the keys of the devices on
+ * it), and a SCSI controller's own unit.  Their type says how many units
+ * they have (vsphere_values.c).
+ */
+struct vim25__VirtualIDEController {
+        int key 1;
+        int busNumber 1;
+        int __sizedevice 0;
+        int *device 0;
+};
+
+struct vim25__VirtualSATAController {
+        int key 1;
+        int busNumber 1;
+        int __sizedevice 0;
+        int *device 0;
+};
+
+struct vim25__VirtualAHCIController {
+        int key 1;
+        int busNumber 1;
+        int __sizedevice 0;
+        int *device 0;
+};
+
+struct vim25__VirtualNVMEController {
+        int key 1;
+        int busNumber 1;
+        int __sizedevice 0;
+        int *device 0;
+};
+
+struct vim25__ParaVirtualSCSIController {
+        int key 1;
+        int busNumber 1;
+        int __sizedevice 0;
+        int *device 0;
+        int *scsiCtlrUnitNumber 0;
+};
+
+struct vim25__VirtualLsiLogicController {
+        int key 1;
+        int busNumber 1;
+        int __sizedevice 0;
+        int *device 0;
+        int *scsiCtlrUnitNumber 0;
+};
+
+struct vim25__VirtualLsiLogicSASController {
+        int key 1;
+        int busNumber 1;
+        int __sizedevice 0;
+        int *device 0;
+        int *scsiCtlrUnitNumber 0;
+};
+
+struct vim25__VirtualBusLogicController {
+        int key 1;
+        int busNumber 1;
+        int __sizedevice 0;
+        int *device 0;
+        int *scsiCtlrUnitNumber 0;
 };
 
 /* Member of ArrayOfVirtualDevice: any device, by xsi:type. */
@@ -331,11 +479,12 @@ struct vim25__ArrayOfVirtualDevice {
         struct __vim25__VirtualDeviceItem *__VirtualDevice 0;
 };
 
+/* device is required (minOccurs=1): vs_device_change() refuses to build a spec without one. */
 struct vim25__VirtualDeviceConfigSpec {
         char *operation 0;         /* add remove edit */
         char *fileOperation 0;     /* create destroy replace */
-        int __typedevice;
-        void *device;
+        int __typedevice 1;
+        void *device 1;
 };
 
 struct vim25__VirtualMachineConfigSpec {
@@ -345,8 +494,8 @@ struct vim25__VirtualMachineConfigSpec {
         struct vim25__VirtualDeviceConfigSpec *deviceChange 0;
 };
 
+/* No "service": it is a ServiceLocator (cross-vCenter moves), not a reference, and we never send it. */
 struct vim25__VirtualMachineRelocateSpec {
-        struct vim25__ManagedObjectReference *service 0;
         struct vim25__ManagedObjectReference *folder 0;
         struct vim25__ManagedObjectReference *datastore 0;
         char *diskMoveType 0;
@@ -617,10 +766,11 @@ struct _vim25__Destroy_USCORETaskResponse {
         struct vim25__ManagedObjectReference *returnval 1;
 };
 
+/* eventToPost is required (minOccurs=1), and polymorphic (xsi:type). */
 struct _vim25__PostEvent {
         struct vim25__ManagedObjectReference *_USCOREthis 1;
-        int __typeeventToPost;
-        void *eventToPost;
+        int __typeeventToPost 1;
+        void *eventToPost 1;
 };
 struct _vim25__PostEventResponse {
 };

@@ -42,6 +42,53 @@ void vs_arena_endp(struct soap **soap) {
         }
 }
 
+/*
+ * A context of its own for copying decoded data: the session's context
+ * keeps its connection and buffers untouched, and its arena may end while
+ * the copy lives on.
+ */
+void vs_copy_freep(struct soap **soap) {
+        if (*soap) {
+                soap_destroy(*soap);
+                soap_end(*soap);
+                soap_free(*soap);
+        }
+}
+
+struct soap *vs_copy_new(void) {
+        return soap_new1(SOAP_C_UTFSTRING);
+}
+
+/*
+ * gSOAP's C mode has no deep copy (that takes soapcpp2 -Ec): the disk is
+ * kept as the XML gSOAP writes for it, xsi:types included, so that
+ * perform() sends back every member read_target decoded.
+ */
+int vs_disk_save(const struct vim25__VirtualDisk *d, char **xml) {
+        _cleanup_(vs_copy_freep) struct soap *c = vs_copy_new();
+        const char *out = NULL;
+
+        if (!c)
+                return -ENOMEM;
+        c->os = &out;
+        if (soap_begin_send(c))
+                return -EIO;
+        soap_serialize_vim25__VirtualDisk(c, d);
+        if (soap_put_vim25__VirtualDisk(c, d, "vim25:VirtualDisk", "") || soap_end_send(c) || !out)
+                return -EIO;
+        *xml = strdup(out);
+        return *xml ? 0 : -ENOMEM;
+}
+
+/* The disk vs_disk_save() wrote, decoded in c's arena (a vs_copy_new() context). */
+int vs_disk_load(struct soap *c, const char *xml, struct vim25__VirtualDisk *d) {
+        c->is = xml;
+        soap_default_vim25__VirtualDisk(c, d);
+        if (soap_begin_recv(c) || !soap_get_vim25__VirtualDisk(c, d, NULL, NULL) || soap_end_recv(c))
+                return -EIO;
+        return 0;
+}
+
 int vs_oom(struct op_error *err) {
         op_error_set(err, "InternalError", "Out of memory");
         return -ENOMEM;
@@ -624,6 +671,15 @@ static int use_api_version(struct backend_session *s, const char *api_version) {
         return 0;
 }
 
+bool vs_api_at_least(const struct backend_session *s, int major, int minor) {
+        const char *v = s->action ? strrchr(s->action, '/') : NULL;
+        int ma = 0, mi = 0;
+
+        if (!v || sscanf(v + 1, "%d.%d", &ma, &mi) < 1)
+                return false;
+        return ma > major || (ma == major && mi >= minor);
+}
+
 static int vs_service_content(struct backend_session *s, struct op_error *err) {
         _cleanup_arena_ struct soap *arena = s->soap;
         struct _vim25__RetrieveServiceContent rq = { ._USCOREthis = vs_mor(s->soap, "ServiceInstance", "ServiceInstance") };
@@ -780,6 +836,7 @@ const struct backend_ops backend_vsphere = {
         .name = "vsphere",
         .limits = &limits,
         .needs_credentials = true,
+        .takes_tls_trust = true,
         .global_init = vsphere_transport_global_init,
         .endpoint_check = vs_endpoint_check,
         .session_new = session_new,

@@ -55,17 +55,12 @@ struct vs_prepared {
         char *host;          /* OP_CLONE, OP_MIGRATE: target HostSystem */
         char *datastore;     /* OP_CLONE, OP_MIGRATE: target Datastore */
         char *snapshot;      /* OP_SNAPSHOT_REVERT/REMOVE: the snapshot named */
-        /* OP_DISK_GROW: the disk to edit, complete (vcsim replaces the whole device on edit). */
+        /*
+         * OP_DISK_GROW: the disk to edit, as vCenter returned it (vs_disk_save):
+         * perform sends it back with only the capacity changed.
+         */
         int disk_key;
-        char *disk_label;
-        int disk_controller;
-        int disk_unit;
-        long long disk_kb;
-        char *disk_file;
-        char *disk_datastore;
-        char *disk_mode;
-        int disk_thin;       /* -1 unknown, 0, 1 */
-        char *disk_uuid;
+        char *disk_xml;
         /* OP_DISK_ADD: where the new disk goes. */
         int add_controller;
         int add_unit;
@@ -102,6 +97,15 @@ struct backend_session {
 
 void vs_arena_endp(struct soap **soap);
 #define _cleanup_arena_ _unused_ _cleanup_(vs_arena_endp)
+
+/* A context only for copying decoded data (vs_copy_freep frees it), and a disk kept across arenas. */
+struct soap *vs_copy_new(void);
+void vs_copy_freep(struct soap **soap);
+int vs_disk_save(const struct vim25__VirtualDisk *d, char **xml);
+int vs_disk_load(struct soap *c, const char *xml, struct vim25__VirtualDisk *d);
+
+/* Whether vCenter's API (about.apiVersion, as login read it) is at least major.minor. */
+bool vs_api_at_least(const struct backend_session *s, int major, int minor);
 
 /* One SOAP call with the session's URL and SOAPAction; returns 0 or a negative errno with *err set. */
 #define VS_CALL(s, method, opid, req, resp, err)                                                  \

@@ -96,43 +96,55 @@ static int send_reconfig(struct backend_session *s, const char *opid, struct vim
 }
 
 /*
- * Grow a disk: an edit of the whole device as read_target saw it, with the
- * new capacity.  deviceInfo and the backing go along: vcsim replaces the
- * device with what we send and dereferences both (notes §7).
+ * The one device change of spec.  The device is required (minOccurs=1):
+ * a spec without one is never built.
+ */
+static int device_change(struct vim25__VirtualMachineConfigSpec *spec, struct vim25__VirtualDeviceConfigSpec *change,
+                         char *operation, char *file_operation, struct vim25__VirtualDisk *disk,
+                         struct op_error *err) {
+        if (!disk) {
+                op_error_set(err, "InternalError", "A device change without a device");
+                return -EINVAL;
+        }
+        *change = (struct vim25__VirtualDeviceConfigSpec) {
+                .operation = operation, .fileOperation = file_operation,
+                /* Polymorphic: gSOAP writes xsi:type="vim25:VirtualDisk" (notes P5). */
+                .__typedevice = SOAP_TYPE_vim25__VirtualDisk, .device = disk,
+        };
+        *spec = (struct vim25__VirtualMachineConfigSpec) { .__sizedeviceChange = 1, .deviceChange = change };
+        return 0;
+}
+
+/*
+ * Grow a disk: an edit of the device exactly as read_target read it
+ * (backing with its sharing, content and change ids, shares, ...), with
+ * only the capacity changed.  An edit must not drop what it does not
+ * mean to change; vcsim even replaces the device with what we send.
  */
 static int send_disk_grow(struct backend_session *s, const struct op_args *args, const char *opid,
                           struct vim25__ManagedObjectReference *this, char **task, struct op_error *err) {
-        const struct vs_prepared *p = &s->prep;
-        enum xsd__boolean thin = p->disk_thin > 0 ? xsd__boolean__true_ : xsd__boolean__false_;
-        int controller = p->disk_controller, unit = p->disk_unit;
+        _cleanup_(vs_copy_freep) struct soap *copy = vs_copy_new();
         LONG64 bytes = args->number * 1024 * 1024;
-        struct vim25__Description info = { .label = p->disk_label, .summary = "" };
-        struct vim25__VirtualDiskFlatVer2BackingInfo bk = {
-                .fileName = p->disk_file ? p->disk_file : "",
-                .datastore = p->disk_datastore ? vs_mor(s->soap, "Datastore", p->disk_datastore) : NULL,
-                .diskMode = p->disk_mode ? p->disk_mode : "persistent",
-                .thinProvisioned = p->disk_thin >= 0 ? &thin : NULL,
-                .uuid = p->disk_uuid,
-        };
-        struct vim25__VirtualDisk disk = {
-                .key = p->disk_key,
-                .deviceInfo = &info,
-                .__typebacking = SOAP_TYPE_vim25__VirtualDiskFlatVer2BackingInfo,
-                .backing = &bk,
-                .controllerKey = controller ? &controller : NULL,
-                .unitNumber = unit >= 0 ? &unit : NULL,
-                .capacityInKB = args->number * 1024,
-                .capacityInBytes = &bytes,
-        };
-        struct vim25__VirtualDeviceConfigSpec change = {
-                .operation = "edit", .__typedevice = SOAP_TYPE_vim25__VirtualDisk, .device = &disk,
-        };
-        struct vim25__VirtualMachineConfigSpec spec = { .__sizedeviceChange = 1, .deviceChange = &change };
+        struct vim25__VirtualDisk disk;
+        struct vim25__VirtualDeviceConfigSpec change;
+        struct vim25__VirtualMachineConfigSpec spec;
+        int r;
 
+        if (!copy)
+                return vs_oom(err);
+        if (!s->prep.disk_xml || vs_disk_load(copy, s->prep.disk_xml, &disk) < 0 || disk.key != s->prep.disk_key) {
+                op_error_set(err, "InternalError", "The disk to grow was not kept from read_target");
+                return -EINVAL;
+        }
+        disk.capacityInKB = args->number * 1024;
+        disk.capacityInBytes = &bytes;
+        r = device_change(&spec, &change, "edit", NULL, &disk, err);
+        if (r < 0)
+                return r;
         return send_reconfig(s, opid, this, &spec, task, err);
 }
 
-/* A new thin disk in the VM's directory, on the unit read_target picked. */
+/* A new thin disk in the VM's directory, on the controller and unit read_target picked. */
 static int send_disk_add(struct backend_session *s, const struct op_args *args, const char *opid,
                          struct vim25__ManagedObjectReference *this, char **task, struct op_error *err) {
         enum xsd__boolean thin = xsd__boolean__true_;
@@ -150,12 +162,12 @@ static int send_disk_add(struct backend_session *s, const struct op_args *args, 
                 .capacityInKB = args->number * 1024,
                 .capacityInBytes = &bytes,
         };
-        struct vim25__VirtualDeviceConfigSpec change = {
-                .operation = "add", .fileOperation = "create",
-                .__typedevice = SOAP_TYPE_vim25__VirtualDisk, .device = &disk,
-        };
-        struct vim25__VirtualMachineConfigSpec spec = { .__sizedeviceChange = 1, .deviceChange = &change };
+        struct vim25__VirtualDeviceConfigSpec change;
+        struct vim25__VirtualMachineConfigSpec spec;
+        int r = device_change(&spec, &change, "add", "create", &disk, err);
 
+        if (r < 0)
+                return r;
         return send_reconfig(s, opid, this, &spec, task, err);
 }
 

@@ -406,10 +406,81 @@ static int prepare_placement(struct backend_session *s, const struct scan *sc, c
         return 0;
 }
 
-static int prepare(struct backend_session *s, enum op_kind kind, const struct op_args *args,
+static int vm_folder_cb(const struct vim25__ObjectContent *oc, void *userdata) {
+        char **folder = userdata;
+        struct vs_props p = { .oc = { oc }, .n = 1 };
+        const struct vim25__ManagedObjectReference *m =
+                vs_mor_is(&oc->obj, "Datacenter") ? vs_prop_mor(&p, "vmFolder") : NULL;
+
+        if (!m || *folder)
+                return 0;
+        *folder = strdup(m->__item);
+        return *folder ? 0 : -ENOMEM;
+}
+
+/*
+ * The vmFolder of VM vm's datacenter: one RetrievePropertiesEx that walks
+ * up from the VM's resource pool (for a VM in a vApp, the vApp) through
+ * every parent to the Datacenter.
+ */
+static int datacenter_vm_folder(struct backend_session *s, const char *opid, const char *vm, char **folder,
+                                struct op_error *err) {
+        static const char *const paths[] = { "vmFolder" };
+        static enum xsd__boolean yes = xsd__boolean__true_, no = xsd__boolean__false_;
+        struct vim25__SelectionSpec up_again = { .name = "up" };
+        struct __vim25__SelectionSpecItem up_again_item = { SOAP_TYPE_vim25__SelectionSpec, &up_again };
+        struct vim25__TraversalSpec up = {
+                .name = "up", .type = "ManagedEntity", .path = "parent", .skip = &no,
+                .__sizeselectSet = 1, .__selectSet = &up_again_item,
+        };
+        struct __vim25__SelectionSpecItem up_item = { SOAP_TYPE_vim25__TraversalSpec, &up };
+        struct vim25__TraversalSpec pool = {
+                .type = "VirtualMachine", .path = "resourcePool", .skip = &no, .__sizeselectSet = 1,
+                .__selectSet = &up_item,
+        };
+        struct __vim25__SelectionSpecItem pool_item = { SOAP_TYPE_vim25__TraversalSpec, &pool };
+        struct vim25__ObjectSpec os = {
+                .obj = { .__item = (char *) vm, .type = "VirtualMachine" }, .skip = &yes,
+                .__sizeselectSet = 1, .__selectSet = &pool_item,
+        };
+        struct vim25__PropertySpec ps;
+        struct vim25__PropertyFilterSpec spec = { 1, &ps, 1, &os, NULL };
+
+        if (vs_prop_spec(s->soap, &ps, "Datacenter", paths, 1) < 0)
+                return vs_oom(err);
+        return vs_retrieve(s, opid, &spec, 1, vm_folder_cb, folder, err);
+}
+
+/*
+ * The folder a clone goes to: the source's own folder (its parent).  A VM
+ * in a vApp has no parent: vCenter leaves "parent" unset and names the vApp
+ * in "parentVApp" instead.  Its clone goes to the vmFolder of its
+ * datacenter, the folder vCenter's own clone wizard offers for it.
+ */
+static int prepare_clone_folder(struct backend_session *s, const char *opid, const struct op_args *args,
+                                const struct vs_props *details, struct op_error *err) {
+        const struct vim25__ManagedObjectReference *m = vs_prop_mor(details, "parent");
+        int r;
+
+        if (m)
+                return vs_dup_into(&s->prep.folder, m->__item) < 0 ? vs_oom(err) : 0;
+        log_debug("VM \"%s\" is in no folder (a vApp's VM): its clone goes to the datacenter's vmFolder",
+                  args->vm);
+        r = datacenter_vm_folder(s, opid, s->prep.vm, &s->prep.folder, err);
+        if (r < 0)
+                return r;
+        if (!s->prep.folder) {
+                op_error_set(err, "NotSupported", "VM \"%s\" is in no folder and no datacenter was found above "
+                             "its resource pool; cannot tell where its clone goes", args->vm);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+static int prepare(struct backend_session *s, enum op_kind kind, const struct op_args *args, const char *opid,
                    const struct scan *sc, const struct scan_vm *vm, const struct vs_props *details,
                    struct op_error *err) {
-        const struct vim25__ManagedObjectReference *m;
+        int r;
 
         vs_prepared_clear(&s->prep);
         if (vs_dup_into(&s->prep.vm, vm->id) < 0)
@@ -423,13 +494,9 @@ static int prepare(struct backend_session *s, enum op_kind kind, const struct op
         case OP_SNAPSHOT_REMOVE:
                 return vs_prepare_snapshot(s, args, details, err);
         case OP_CLONE:
-                m = vs_prop_mor(details, "parent");
-                if (!m) {
-                        op_error_set(err, "NotSupported", "VM \"%s\" is in no folder; cannot clone it", args->vm);
-                        return -EINVAL;
-                }
-                if (vs_dup_into(&s->prep.folder, m->__item) < 0)
-                        return vs_oom(err);
+                r = prepare_clone_folder(s, opid, args, details, err);
+                if (r < 0)
+                        return r;
                 return prepare_placement(s, sc, args, vm, err);
         case OP_MIGRATE:
                 return prepare_placement(s, sc, args, vm, err);
@@ -591,7 +658,7 @@ int vs_read_target(struct backend_session *s, enum op_kind kind, const struct op
         if (r < 0)
                 return r;
 
-        r = prepare(s, kind, args, &sc, vm, &sc.details, err);
+        r = prepare(s, kind, args, opid, &sc, vm, &sc.details, err);
         if (r < 0)
                 return r;
         r = vs_fill_value(s, kind, &sc.details, before);

@@ -319,12 +319,8 @@ void vs_prepared_clear(struct vs_prepared *p) {
         free(p->host);
         free(p->datastore);
         free(p->snapshot);
-        free(p->disk_label);
-        free(p->disk_file);
-        free(p->disk_datastore);
-        free(p->disk_mode);
-        free(p->disk_uuid);
-        *p = (struct vs_prepared) { .disk_thin = -1 };
+        free(p->disk_xml);
+        *p = (struct vs_prepared) {};
 }
 
 int vs_dup_into(char **dst, const char *src) {
@@ -349,12 +345,28 @@ static const struct vim25__VirtualDisk *disk_find(const struct vim25__ArrayOfVir
         return NULL;
 }
 
-int vs_prepare_disk_grow(struct backend_session *s, const struct op_args *args, const struct vs_props *vm,
-                             struct op_error *err) {
-        const struct vim25__ArrayOfVirtualDevice *a = prop_devices(vm);
-        const struct vim25__VirtualDisk *d = disk_find(a, args->disk);
+/*
+ * Why vmtraced does not grow disk d (NULL: it may).  Only a plain flat
+ * VMDK without snapshots: growing a delta disk (a backing with a parent)
+ * or another backing type (sparse, RDM, ...) is refused by vCenter at best
+ * and corrupts a snapshot chain at worst.
+ */
+static const char *disk_not_growable(const struct vim25__VirtualDisk *d) {
         const struct vim25__VirtualDiskFlatVer2BackingInfo *bk;
-        struct vs_prepared *p = &s->prep;
+
+        if (d->__typebacking != SOAP_TYPE_vim25__VirtualDiskFlatVer2BackingInfo || !d->backing)
+                return "is not a plain flat VMDK (VirtualDiskFlatVer2BackingInfo); vmtraced grows only those";
+        bk = d->backing;
+        if (bk->parent)
+                return "has snapshots (its backing has a parent disk); remove them before growing it";
+        return NULL;
+}
+
+int vs_prepare_disk_grow(struct backend_session *s, const struct op_args *args, const struct vs_props *vm,
+                         struct op_error *err) {
+        const struct vim25__VirtualDisk *d = disk_find(prop_devices(vm), args->disk);
+        const char *why;
+        int r;
 
         if (!d) {
                 op_error_set(err, OP_FAULT_NOT_FOUND, "VM \"%s\" has no disk \"%s\" (give its label, such as "
@@ -367,69 +379,203 @@ int vs_prepare_disk_grow(struct backend_session *s, const struct op_args *args, 
                              (long long) d->capacityInKB / 1024, args->number);
                 return -EINVAL;
         }
-        bk = d->__typebacking == SOAP_TYPE_vim25__VirtualDiskFlatVer2BackingInfo ? d->backing : NULL;
-        if (!bk) {
-                op_error_set(err, "NotSupported", "%s of VM \"%s\" is not a flat VMDK; vmtraced cannot grow it",
-                             disk_label(d), args->vm);
+        why = disk_not_growable(d);
+        if (why) {
+                op_error_set(err, "NotSupported", "%s of VM \"%s\" %s", disk_label(d), args->vm, why);
                 return -EINVAL;
         }
-        p->disk_key = d->key;
-        p->disk_controller = d->controllerKey ? *d->controllerKey : 0;
-        p->disk_unit = d->unitNumber ? *d->unitNumber : -1;
-        p->disk_kb = d->capacityInKB;
-        p->disk_thin = bk->thinProvisioned ? *bk->thinProvisioned == xsd__boolean__true_ : -1;
-        if (vs_dup_into(&p->disk_label, disk_label(d)) < 0 || vs_dup_into(&p->disk_file, bk->fileName) < 0 ||
-            vs_dup_into(&p->disk_datastore, bk->datastore ? bk->datastore->__item : NULL) < 0 ||
-            vs_dup_into(&p->disk_mode, bk->diskMode) < 0 || vs_dup_into(&p->disk_uuid, bk->uuid) < 0)
+        s->prep.disk_key = d->key;
+        r = vs_disk_save(d, &s->prep.disk_xml);
+        if (r == -ENOMEM)
                 return vs_oom(err);
+        if (r < 0) {
+                op_error_set(err, "InternalError", "Cannot keep %s of VM \"%s\" for the edit", disk_label(d),
+                             args->vm);
+                return r;
+        }
         return 0;
 }
 
-/* Unit numbers taken on controller key: by the disks and CD-ROMs we can decode. */
-static bool unit_taken(const struct vim25__ArrayOfVirtualDevice *a, int controller, int unit) {
-        for (int i = 0; a && i < a->__sizeVirtualDevice; i++) {
-                const struct __vim25__VirtualDeviceItem *it = &a->__VirtualDevice[i];
-                const int *ck = NULL, *un = NULL;
+/* ---- Where a new disk goes ----------------------------------------------- */
 
-                if (it->__typeVirtualDevice == SOAP_TYPE_vim25__VirtualDisk) {
-                        const struct vim25__VirtualDisk *d = it->VirtualDevice;
-                        ck = d->controllerKey;
-                        un = d->unitNumber;
-                } else if (it->__typeVirtualDevice == SOAP_TYPE_vim25__VirtualCdrom) {
-                        const struct vim25__VirtualCdrom *c = it->VirtualDevice;
-                        ck = c->controllerKey;
-                        un = c->unitNumber;
-                }
-                if (ck && un && *ck == controller && *un == unit)
+/* A disk controller as read: how many units its type has, and what is on it. */
+struct controller {
+        int key;
+        const char *kind;       /* for messages */
+        int units;              /* unit numbers 0 .. units - 1 */
+        int own_unit;           /* a SCSI controller's own unit, else -1 */
+        const int *devices;     /* keys of the devices on it */
+        int n_devices;
+};
+
+/* A SCSI controller: 16 units but its own (scsiCtlrUnitNumber, 7 unless vCenter says otherwise). */
+#define SCSI_CONTROLLER(c, type, n)                                                                    \
+        ({                                                                                             \
+                const struct type *_x = (c);                                                           \
+                (struct controller) { _x->key, "SCSI", (n), _x->scsiCtlrUnitNumber ? *_x->scsiCtlrUnitNumber : 7, \
+                                      _x->device, _x->__sizedevice };                                  \
+        })
+#define PLAIN_CONTROLLER(c, type, what, n)                                                             \
+        ({                                                                                             \
+                const struct type *_x = (c);                                                           \
+                (struct controller) { _x->key, (what), (n), -1, _x->device, _x->__sizedevice };        \
+        })
+
+/*
+ * The disk controller in it, or false.  Units per controller, from
+ * VMware's configuration maximums: IDE 2 (master, slave), SATA 30, NVMe
+ * 15, SCSI 16 less its own; ParaVirtual SCSI 64 less its own from
+ * vSphere 6.7 on.
+ */
+static bool controller_of(const struct backend_session *s, const struct __vim25__VirtualDeviceItem *it,
+                          struct controller *c) {
+        const void *d = it->VirtualDevice;
+
+        switch (it->__typeVirtualDevice) {
+        case SOAP_TYPE_vim25__VirtualIDEController:
+                *c = PLAIN_CONTROLLER(d, vim25__VirtualIDEController, "IDE", 2);
+                return true;
+        case SOAP_TYPE_vim25__VirtualSATAController:
+                *c = PLAIN_CONTROLLER(d, vim25__VirtualSATAController, "SATA", 30);
+                return true;
+        case SOAP_TYPE_vim25__VirtualAHCIController:
+                *c = PLAIN_CONTROLLER(d, vim25__VirtualAHCIController, "SATA", 30);
+                return true;
+        case SOAP_TYPE_vim25__VirtualNVMEController:
+                *c = PLAIN_CONTROLLER(d, vim25__VirtualNVMEController, "NVMe", 15);
+                return true;
+        case SOAP_TYPE_vim25__ParaVirtualSCSIController:
+                *c = SCSI_CONTROLLER(d, vim25__ParaVirtualSCSIController, vs_api_at_least(s, 6, 7) ? 64 : 16);
+                c->kind = "ParaVirtual SCSI";
+                return true;
+        case SOAP_TYPE_vim25__VirtualLsiLogicController:
+                *c = SCSI_CONTROLLER(d, vim25__VirtualLsiLogicController, 16);
+                return true;
+        case SOAP_TYPE_vim25__VirtualLsiLogicSASController:
+                *c = SCSI_CONTROLLER(d, vim25__VirtualLsiLogicSASController, 16);
+                return true;
+        case SOAP_TYPE_vim25__VirtualBusLogicController:
+                *c = SCSI_CONTROLLER(d, vim25__VirtualBusLogicController, 16);
+                return true;
+        default:
+                return false;
+        }
+}
+
+/* The key, controller and unit of a device that takes a unit on a disk controller; false for others. */
+static bool device_place(const struct __vim25__VirtualDeviceItem *it, int *key, int *controller, int *unit) {
+        const int *ck, *un;
+
+        switch (it->__typeVirtualDevice) {
+        case SOAP_TYPE_vim25__VirtualDisk: {
+                const struct vim25__VirtualDisk *d = it->VirtualDevice;
+                *key = d->key, ck = d->controllerKey, un = d->unitNumber;
+                break;
+        }
+        case SOAP_TYPE_vim25__VirtualCdrom: {
+                const struct vim25__VirtualCdrom *d = it->VirtualDevice;
+                *key = d->key, ck = d->controllerKey, un = d->unitNumber;
+                break;
+        }
+        case SOAP_TYPE_vim25__VirtualSCSIPassthrough: {
+                const struct vim25__VirtualSCSIPassthrough *d = it->VirtualDevice;
+                *key = d->key, ck = d->controllerKey, un = d->unitNumber;
+                break;
+        }
+        default:
+                return false;
+        }
+        *controller = ck ? *ck : 0;
+        *unit = un ? *un : -1;
+        return true;
+}
+
+static bool unit_taken(const struct vim25__ArrayOfVirtualDevice *a, int controller, int unit) {
+        for (int i = 0; i < a->__sizeVirtualDevice; i++) {
+                int key, ck, un;
+
+                if (device_place(&a->__VirtualDevice[i], &key, &ck, &un) && ck == controller && un == unit)
+                        return true;
+        }
+        return false;
+}
+
+/* Whether a device of this key is one whose unit we know. */
+static bool device_known(const struct vim25__ArrayOfVirtualDevice *a, int want) {
+        for (int i = 0; i < a->__sizeVirtualDevice; i++) {
+                int key, ck, un;
+
+                if (device_place(&a->__VirtualDevice[i], &key, &ck, &un) && key == want)
                         return true;
         }
         return false;
 }
 
 /*
- * The new disk goes on the controller of the first disk, at the lowest free
- * unit (7 is the SCSI controller's own).  Devices of types we do not decode
- * may hold a unit too: vCenter then refuses with InvalidDeviceSpec.
+ * The lowest free unit of c, or -1.  A controller that lists a device we
+ * cannot place (a type we do not decode) is not used: its unit is unknown.
+ */
+static int free_unit(const struct vim25__ArrayOfVirtualDevice *a, const struct controller *c) {
+        for (int i = 0; i < c->n_devices; i++)
+                if (!device_known(a, c->devices[i])) {
+                        log_debug("Controller %d holds device %d of a type vmtraced does not decode; not using it",
+                                  c->key, c->devices[i]);
+                        return -1;
+                }
+        for (int unit = 0; unit < c->units; unit++)
+                if (unit != c->own_unit && !unit_taken(a, c->key, unit))
+                        return unit;
+        return -1;
+}
+
+/* The first disk's controller key, or 0. */
+static int first_disk_controller(const struct vim25__ArrayOfVirtualDevice *a) {
+        for (int i = 0; i < a->__sizeVirtualDevice; i++) {
+                const struct vim25__VirtualDisk *d = device_disk(&a->__VirtualDevice[i]);
+
+                if (d)
+                        return d->controllerKey ? *d->controllerKey : 0;
+        }
+        return 0;
+}
+
+/* A free unit on a controller other than (want_key false) or only the one of key: 0 with *c, *unit set, or -ENOSPC. */
+static int pick_unit(const struct backend_session *s, const struct vim25__ArrayOfVirtualDevice *a, int key,
+                     bool want_key, struct controller *c, int *unit) {
+        for (int i = 0; i < a->__sizeVirtualDevice; i++) {
+                if (!controller_of(s, &a->__VirtualDevice[i], c) || (c->key == key) != want_key)
+                        continue;
+                *unit = free_unit(a, c);
+                if (*unit >= 0)
+                        return 0;
+        }
+        return -ENOSPC;
+}
+
+/*
+ * The new disk goes on the controller of the VM's first disk if it has a
+ * free unit, else on the first disk controller (in device order) that has
+ * one; which units a controller has depends on its type (controller_of).
+ * None free: refused before anything is sent.
  */
 int vs_prepare_disk_add(struct backend_session *s, const struct op_args *args, const struct vs_props *vm,
-                            struct op_error *err) {
+                        struct op_error *err) {
+        static const struct vim25__ArrayOfVirtualDevice none = {};
         const struct vim25__ArrayOfVirtualDevice *a = prop_devices(vm);
-        const struct vim25__VirtualDisk *first = NULL;
+        int first, unit = -1;
+        struct controller c = {};
 
-        for (int i = 0; a && i < a->__sizeVirtualDevice && !first; i++)
-                first = device_disk(&a->__VirtualDevice[i]);
-        if (!first || !first->controllerKey) {
-                op_error_set(err, "NotSupported", "VM \"%s\" has no disk on a controller to add one next to",
-                             args->vm);
-                return -EINVAL;
+        if (!a)
+                a = &none;
+        first = first_disk_controller(a);
+        if ((first && pick_unit(s, a, first, true, &c, &unit) == 0) || pick_unit(s, a, first, false, &c, &unit) == 0) {
+                log_debug("New disk of VM %s: %s controller %d, unit %d", args->vm, c.kind, c.key, unit);
+                s->prep.add_controller = c.key;
+                s->prep.add_unit = unit;
+                return 0;
         }
-        s->prep.add_controller = *first->controllerKey;
-        for (int unit = 0; unit < 16; unit++)
-                if (unit != 7 && !unit_taken(a, s->prep.add_controller, unit)) {
-                        s->prep.add_unit = unit;
-                        return 0;
-                }
-        op_error_set(err, "NoFreeUnit", "The disk controller of VM \"%s\" has no free unit", args->vm);
+        op_error_set(err, "InvalidArgument", "No disk controller of VM \"%s\" has a free unit for a new disk; "
+                     "add a controller first", args->vm);
         return -EINVAL;
 }
 
