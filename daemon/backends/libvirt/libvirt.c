@@ -103,7 +103,8 @@ static const char *error_name(int code, char *buf, size_t len) {
 
 /* A failure of the transport rather than of the request: what errno it stands for, or 0. */
 static int transport_errno(struct backend_session *s, const virError *e) {
-        if (e->code == VIR_ERR_NO_CONNECT || e->code == VIR_ERR_INVALID_CONN || e->code == VIR_ERR_RPC)
+        /* VIR_ERR_NO_CONNECT is "no connection driver available": the URI names a driver this host lacks. */
+        if (e->code == VIR_ERR_INVALID_CONN || e->code == VIR_ERR_RPC)
                 return -ECONNRESET;
         if (e->domain == VIR_FROM_RPC || e->domain == VIR_FROM_REMOTE) {
                 if (e->code == VIR_ERR_SYSTEM_ERROR && (e->int1 == ECONNREFUSED || e->int1 == ENOENT))

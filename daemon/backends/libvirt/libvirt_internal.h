@@ -123,6 +123,13 @@ int lv_clone(struct backend_session *s, virDomainPtr dom, const struct op_args *
 /* Migrate to the endpoint args->host names, and read the VM back where it is then (t->host follows it). */
 int lv_migrate(struct backend_session *s, virDomainPtr dom, const struct op_args *a, const struct op_hooks *h,
                struct vm_target *t, struct op_value *after, struct op_error *err);
+/*
+ * Recovery of a migration: still on the source, -ENODATA with what the
+ * source shows; on the destination, 0 with what it shows there; on
+ * neither, -ENOENT.
+ */
+int lv_migrate_outcome(struct backend_session *s, const struct op_args *a, struct vm_target *t,
+                       struct op_value *after, struct op_error *err);
 int lv_destroy(struct backend_session *s, virDomainPtr dom, struct op_error *err);
 
 /* libvirt_info.c */

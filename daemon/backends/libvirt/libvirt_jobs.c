@@ -323,6 +323,30 @@ int lv_migrate(struct backend_session *s, virDomainPtr dom, const struct op_args
         return r;
 }
 
+int lv_migrate_outcome(struct backend_session *s, const struct op_args *a, struct vm_target *t,
+                       struct op_value *after, struct op_error *err) {
+        _cleanup_(virDomainFreep) virDomainPtr dom = NULL;
+        struct migration m = {};
+        struct op_error ignored = {};
+        int r = lv_domain(s, t->id, &dom, &ignored);
+
+        /* Still defined on the source: a migration that completed would have undefined it there. */
+        if (r >= 0)
+                return lv_read_value(s, dom, OP_MIGRATE, a, after, err) < 0 ? -EIO : -ENODATA;
+        m.to = a->host ? destination(s, a->host, err) : NULL;
+        if (!m.to || lv_open(m.to, &m.dconn, err) < 0)
+                return -ENOENT;
+        lv_count(s, 1);
+        m.result = virDomainLookupByUUIDString(m.dconn, strempty(t->id));
+        r = m.result ? read_on_destination(&m, s, a, t, after, err) : -ENOENT;
+        if (!m.result)
+                op_error_set(err, "", "the VM is neither on this endpoint nor on \"%s\"", m.to->name);
+        if (m.result)
+                virDomainFree(m.result);
+        virConnectClose(m.dconn);
+        return r;
+}
+
 /* ---- DestroyVM --------------------------------------------------------------------- */
 
 /*

@@ -110,22 +110,35 @@ static int check(struct backend_session *s, int rc, const char *what, struct op_
         return rc < 0 ? lv_fail(s, what, err) : 0;
 }
 
+/*
+ * A running guest keeps the ceiling it booted with: more than that is
+ * refused before anything changes, rather than half done (the next boot's
+ * setting changed, the live one not).  A stopped VM's ceiling is raised.
+ */
+static int above_live_ceiling(const char *what, long long asked, long long max, struct op_error *err) {
+        op_error_set(err, OP_FAULT_INVALID, "the running VM's %s ceiling is %lld, below the %lld asked for; "
+                     "stop it to raise the ceiling; nothing was changed", what, max, asked);
+        return -EINVAL;
+}
+
 static int do_cpu(struct backend_session *s, virDomainPtr dom, const struct op_args *a, struct op_error *err) {
-        unsigned live = is_active(s, dom) ? VIR_DOMAIN_AFFECT_LIVE : 0;
-        int max = virDomainGetVcpusFlags(dom, VIR_DOMAIN_AFFECT_CONFIG | VIR_DOMAIN_VCPU_MAXIMUM);
+        bool on = is_active(s, dom);
+        int max = virDomainGetVcpusFlags(dom, (on ? VIR_DOMAIN_AFFECT_LIVE : VIR_DOMAIN_AFFECT_CONFIG) |
+                                                      VIR_DOMAIN_VCPU_MAXIMUM);
         int r = 0;
 
         lv_count(s, 1);
-        /* More than the ceiling: raise it for the next boot; a running guest keeps its own. */
-        if (max >= 0 && a->number > max)
+        if (max < 0)
+                return lv_fail(s, "virDomainGetVcpusFlags", err);
+        if (a->number > max && on)
+                return above_live_ceiling("CPU", a->number, max, err);
+        if (a->number > max)
                 r = check(s, virDomainSetVcpusFlags(dom, (unsigned) a->number, VIR_DOMAIN_AFFECT_CONFIG |
                                                     VIR_DOMAIN_VCPU_MAXIMUM), "virDomainSetVcpusFlags", err);
         if (r < 0)
                 return r;
-        if (max >= 0 && a->number > max)
-                live = 0;
-        return check(s, virDomainSetVcpusFlags(dom, (unsigned) a->number, VIR_DOMAIN_AFFECT_CONFIG | live),
-                     "virDomainSetVcpusFlags", err);
+        return check(s, virDomainSetVcpusFlags(dom, (unsigned) a->number, VIR_DOMAIN_AFFECT_CONFIG |
+                                               (on ? VIR_DOMAIN_AFFECT_LIVE : 0)), "virDomainSetVcpusFlags", err);
 }
 
 static int do_memory(struct backend_session *s, virDomainPtr dom, const struct op_args *a, struct op_error *err) {
@@ -137,14 +150,16 @@ static int do_memory(struct backend_session *s, virDomainPtr dom, const struct o
         lv_count(s, 1);
         if (max == 0)
                 return lv_fail(s, "virDomainGetMaxMemory", err);
-        /* Above the maximum: the maximum grows first, for the next boot (a running guest cannot grow it). */
+        if (kib > max && on)
+                return above_live_ceiling("memory (MiB)", (long long) kib / 1024, (long long) max / 1024, err);
+        /* A stopped VM above its maximum: the maximum grows first. */
         if (kib > max)
                 r = check(s, virDomainSetMemoryFlags(dom, kib, VIR_DOMAIN_AFFECT_CONFIG | VIR_DOMAIN_MEM_MAXIMUM),
                           "virDomainSetMemoryFlags", err);
         /* Two calls: some drivers (the test driver) refuse LIVE and CONFIG together. */
         if (r >= 0)
                 r = check(s, virDomainSetMemoryFlags(dom, kib, VIR_DOMAIN_AFFECT_CONFIG), "virDomainSetMemoryFlags", err);
-        if (r >= 0 && on && kib <= max)
+        if (r >= 0 && on)
                 r = check(s, virDomainSetMemoryFlags(dom, kib, VIR_DOMAIN_AFFECT_LIVE), "virDomainSetMemoryFlags", err);
         return r;
 }
@@ -419,12 +434,13 @@ int lv_task_outcome(struct backend_session *s, enum op_kind row_kind _unused_, c
                 op_error_set(err, "InternalError", "the row's task is not a libvirt request");
                 return -ENOTSUP;
         }
-        if (kind == OP_RESET || kind == OP_MIGRATE) {
-                /* A reset leaves nothing to see; a migrated VM left the source. Neither can be told apart. */
-                op_error_set(err, "", "a %s leaves nothing to read back that tells whether it happened",
-                             kind == OP_RESET ? "reset" : "migration");
+        if (kind == OP_RESET) {
+                /* A reset leaves nothing to see. */
+                op_error_set(err, "", "a reset leaves nothing to read back that tells whether it happened");
                 return -ENOTSUP;
         }
+        if (kind == OP_MIGRATE)
+                return lv_migrate_outcome(s, &a, t, after, err);
         if (kind == OP_CLONE) {
                 /* The clone, by its name: the source tells nothing. */
                 _cleanup_(virDomainFreep) virDomainPtr dom = virDomainLookupByName(s->conn, a.new_name);
@@ -445,5 +461,8 @@ int lv_task_outcome(struct backend_session *s, enum op_kind row_kind _unused_, c
          */
         if (kind == OP_DISK_ADD)
                 return -ENODATA;
-        return op_value_shows(kind, &a, after) ? 0 : -ENODATA;
+        if (op_value_shows(kind, &a, after))
+                return 0;
+        /* A guest asked to shut down may still do so: not known, as at task-timeout. */
+        return kind == OP_STOP_GUEST ? -EINPROGRESS : -ENODATA;
 }

@@ -235,6 +235,13 @@ int lv_volume_xml(const char *name, unsigned long long bytes, const char *format
                 fmt = target ? xmlNewChild(target, NULL, (const xmlChar *) "format", NULL) : NULL;
                 if (!fmt || !xmlSetProp(fmt, (const xmlChar *) "type", (const xmlChar *) format))
                         return -ENOMEM;
+                /*
+                 * libvirt writes qcow2 version 2 (compat 0.10) unless told:
+                 * such an image cannot be resized once it holds snapshots.
+                 */
+                if (strcmp(format, "qcow2") == 0 &&
+                    !xmlNewTextChild(target, NULL, (const xmlChar *) "compat", (const xmlChar *) "1.1"))
+                        return -ENOMEM;
         }
         return dump(doc, out);
 }
