@@ -14,7 +14,6 @@
  */
 #include <errno.h>
 #include <pthread.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -211,28 +210,6 @@ static void disconnect(struct backend_session *s) {
         free(TAKE_PTR(s->hostname));
 }
 
-/*
- * Who libvirtd sees: the SASL user when the endpoint gives one, the user
- * named in the URI (ssh), else this process's uid, which is what a local
- * socket's peer credentials show the daemon.
- */
-static char *principal(const struct endpoint_config *ep, virConnectPtr conn) {
-        _cleanup_free_ char *uri = virConnectGetURI(conn);
-        const char *at = uri ? strchr(uri, '@') : NULL, *start = uri ? strstr(uri, "://") : NULL;
-        struct passwd *pw = getpwuid(geteuid());
-        char *who = NULL;
-
-        if (ep->user)
-                return strdup(ep->user);
-        if (at && start && at > start + 3) {
-                start += 3;
-                return strndup(start, (size_t) (at - start));
-        }
-        if (asprintf(&who, "uid %u (%s)", (unsigned) geteuid(), pw ? pw->pw_name : "?") < 0)
-                return NULL;
-        return who;
-}
-
 static int lv_login(struct backend_session *s, char **who, struct op_error *err) {
         disconnect(s);
         atomic_store(&s->closed, false);
@@ -246,7 +223,8 @@ static int lv_login(struct backend_session *s, char **who, struct op_error *err)
                 disconnect(s);
                 return r;
         }
-        *who = principal(s->ep, s->conn);
+        _cleanup_free_ char *uri = virConnectGetURI(s->conn);
+        *who = lv_principal(s->ep, uri ?: s->ep->url);
         return *who ? 0 : -ENOMEM;
 }
 

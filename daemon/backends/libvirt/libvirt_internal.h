@@ -8,6 +8,7 @@
  *   libvirt_ops.c      read_target, perform() for the short operations, recovery
  *   libvirt_jobs.c     the long ones: managed save, clone, migrate, with progress and cancel
  *   libvirt_info.c     list and show
+ *   libvirt_identity.c who libvirtd sees: the platform principal
  *   libvirt_drivers.c  what each hypervisor driver (QEMU, Xen, test) can do
  *
  * One virConnectPtr per backend session, used by its worker thread only
@@ -72,6 +73,9 @@ int lv_lookup(struct backend_session *s, const char *name, virDomainPtr *out, st
 /* The domain by UUID string, or -ENOENT. */
 int lv_domain(struct backend_session *s, const char *uuid, virDomainPtr *out, struct op_error *err);
 void lv_sleep_ms(long ms);
+
+/* libvirt_identity.c: who libvirtd sees on a connection to uri (the trail's platform_user), malloc'd. */
+char *lv_principal(const struct endpoint_config *ep, const char *uri);
 
 /* libvirt_xml.c: NULL members are what the XML did not say. */
 struct lv_disk {
