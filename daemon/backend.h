@@ -214,6 +214,31 @@ struct op_hooks {
 };
 
 struct backend_session;
+struct backend_watch;
+
+/*
+ * Out-of-band changes: a value the platform shows changed, which vmtraced
+ * may not have made (the core decides, watch.c).  A backend's watcher
+ * reports each through the sink, from a thread of its own.  Everything is
+ * borrowed for the call only.
+ */
+struct watch_change {
+        enum op_kind kind;               /* what changed, as the operation that would change it */
+        const char *operation;           /* trail name when no kind fits ("CreateVM"); NULL: the kind's */
+        const struct vm_target *target;  /* the VM, as the platform shows it now (or last, when removed) */
+        const struct op_value *before;   /* the watched value last seen (unknown for an added VM) */
+        const struct op_value *after;    /* the value now seen (gone for a removed VM) */
+        int64_t seen_unchanged_ms;       /* when "before" was last seen (UTC, ms) */
+        int64_t seen_changed_ms;         /* when "after" was first seen */
+        const char *platform_user;       /* who made it, when the platform says (vSphere events); NULL: not known */
+        const char *platform_event;      /* the platform's record of it ("VmReconfiguredEvent 4211"), or NULL */
+        const char *detail;              /* what the platform says changed, free text, or NULL */
+};
+
+struct watch_sink {
+        void *userdata;
+        void (*changed)(void *userdata, const struct endpoint_config *ep, const struct watch_change *c);
+};
 
 struct backend_ops {
         const char *name;                      /* "vsphere": the endpoint's "backend =" */
@@ -306,6 +331,17 @@ struct backend_ops {
         int (*task_outcome)(struct backend_session *s, enum op_kind kind, const struct op_args *args,
                             const char *task_id, const char *opid, struct vm_target *t,
                             struct op_value *after, struct op_error *err);
+
+        /*
+         * Watch ep for changes made behind vmtraced's back, on a connection
+         * and a thread of the backend's own, until watch_stop(); each is
+         * reported through sink (which outlives the watch).  interval_sec
+         * is how often to reconcile where the platform raises no event for
+         * a change.  NULL: the platform cannot be watched.
+         */
+        int (*watch_start)(const struct endpoint_config *ep, unsigned interval_sec, const struct watch_sink *sink,
+                           struct backend_watch **out, struct op_error *err);
+        void (*watch_stop)(struct backend_watch *w);
 };
 
 /*
