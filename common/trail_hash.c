@@ -119,7 +119,8 @@ static int encoding_columns(int64_t version) {
         static const int ncolumns[] = {
                 [1] = TRAIL_HASH_V1_NCOLUMNS,
                 [2] = TRAIL_HASH_V2_NCOLUMNS,
-                [3] = TRAIL_HASH_NCOLUMNS - 1, /* all but hash_version itself */
+                [3] = TRAIL_HASH_V3_NCOLUMNS,
+                [4] = TRAIL_HASH_NCOLUMNS - 1, /* all but hash_version itself */
         };
         _Static_assert(ELEMENTSOF(ncolumns) == TRAIL_HASH_VERSION + 1, "one entry per encoding");
 

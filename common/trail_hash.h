@@ -24,7 +24,9 @@
  *
  *   0x01  the 21 columns seq .. task (rows completed before schema 3)
  *   0x02  those, then login_uid, session_id (rows completed under schema 3)
- *   0x03  those, then platform_user (every row completed since schema 4)
+ *   0x03  those, then platform_user (rows completed under schema 4)
+ *   0x04  those, then source, seen_from_ms, seen_to_ms (every row completed
+ *         since schema 5)
  *
  * A row keeps the encoding it was hashed with, so migrating a database
  * never rewrites a hash.  The version byte is part of what is hashed, so
@@ -50,27 +52,34 @@
 
 /* Encoding 0x02 covers these too. */
 #define TRAIL_HASH_V2_NCOLUMNS (TRAIL_HASH_V1_NCOLUMNS + 2)
+/* And encoding 0x03 these. */
+#define TRAIL_HASH_V3_NCOLUMNS (TRAIL_HASH_V2_NCOLUMNS + 1)
 
 /*
  * What trail_hash_row() reads, in order: the columns of the newest
  * encoding, then hash_version, which picks the encoding (and so how many
  * of the columns are hashed).
  */
-#define TRAIL_HASH_COLUMNS_AFTER_SEQ TRAIL_HASH_V1_AFTER_SEQ ", login_uid, session_id, platform_user, hash_version"
+#define TRAIL_HASH_COLUMNS_AFTER_SEQ                                                         \
+        TRAIL_HASH_V1_AFTER_SEQ ", login_uid, session_id, platform_user, source, seen_from_ms, " \
+                                "seen_to_ms, hash_version"
 #define TRAIL_HASH_COLUMNS "seq, " TRAIL_HASH_COLUMNS_AFTER_SEQ
-#define TRAIL_HASH_NCOLUMNS 25
+#define TRAIL_HASH_NCOLUMNS 28
 
 /*
  * The same read from tables of older schemas, the columns they lack as
- * NULL: every chained row of schema 2 is 0x01, and no row of schema 3 is
- * 0x03, so the NULLs are never hashed.
+ * NULL: every chained row of schema 2 is 0x01, no row of schema 3 is 0x03
+ * and none of schema 4 is 0x04, so the NULLs are never hashed.
  */
-#define TRAIL_HASH_SCHEMA2_AFTER_SEQ TRAIL_HASH_V1_AFTER_SEQ ", NULL, NULL, NULL, 1"
+#define TRAIL_HASH_SCHEMA2_AFTER_SEQ TRAIL_HASH_V1_AFTER_SEQ ", NULL, NULL, NULL, NULL, NULL, NULL, 1"
 #define TRAIL_HASH_SCHEMA2_COLUMNS "seq, " TRAIL_HASH_SCHEMA2_AFTER_SEQ
-#define TRAIL_HASH_SCHEMA3_AFTER_SEQ TRAIL_HASH_V1_AFTER_SEQ ", login_uid, session_id, NULL, hash_version"
+#define TRAIL_HASH_SCHEMA3_AFTER_SEQ \
+        TRAIL_HASH_V1_AFTER_SEQ ", login_uid, session_id, NULL, NULL, NULL, NULL, hash_version"
+#define TRAIL_HASH_SCHEMA4_AFTER_SEQ \
+        TRAIL_HASH_V1_AFTER_SEQ ", login_uid, session_id, platform_user, NULL, NULL, NULL, hash_version"
 
 /* The encoding new rows get. */
-#define TRAIL_HASH_VERSION 3
+#define TRAIL_HASH_VERSION 4
 
 struct trail_hasher;
 

@@ -84,14 +84,21 @@ static const char *col(sqlite3_stmt *s, int i) {
 
 /* ---------- rows ---------- */
 
+/* --source's values; the second stands for NULL, the source of every row vmtraced wrote itself. */
+static const char *const source_values[] = { TRAIL_SOURCE_OUT_OF_BAND, TRAIL_SOURCE_VMTRACED, NULL };
+
 /*
  * A filter: the query fragment it adds, the parameter its value is bound
- * to, and the first schema version with its column (0: every version).
+ * to, the first schema version with its column (0: every version), the
+ * fragment for a file older than that, where the column would read NULL
+ * (NULL: no row matches), and the values it takes (NULL: any).
  */
 static const struct filter {
         const char *param;
         const char *sql;
         int min_version;
+        const char *sql_absent;
+        const char *const *values;
 } filters[TRAIL_FILTER_MAX] = {
         [TRAIL_FILTER_USER] = { ":user", " AND user = :user" },
         [TRAIL_FILTER_VM] = { ":vm", " AND (vm_name = :vm OR vm_id = :vm)" },
@@ -101,11 +108,36 @@ static const struct filter {
         [TRAIL_FILTER_ENDPOINT] = { ":endpoint", " AND endpoint = :endpoint" },
         [TRAIL_FILTER_PLATFORM_USER] = { ":platform_user", " AND platform_user = :platform_user",
                                          TRAIL_SCHEMA_PLATFORM_USER },
+        /* "vmtraced" is bound as NULL through NULLIF, so "IS" keeps it one comparison on the index. */
+        [TRAIL_FILTER_SOURCE] = { ":source", " AND source IS NULLIF(:source, '" TRAIL_SOURCE_VMTRACED "')",
+                                  TRAIL_SCHEMA_SOURCE,
+                                  " AND NULLIF(:source, '" TRAIL_SOURCE_VMTRACED "') IS NULL", source_values },
 };
 
-/* A file without the filter's column has no row with that value: the query says so instead of failing. */
+/*
+ * A file without the filter's column holds only rows where it would be
+ * NULL: the query says what that means instead of failing on the column.
+ */
 static const char *filter_sql(const struct filter *f, int version) {
-        return version >= f->min_version ? f->sql : " AND 0";
+        if (version >= f->min_version)
+                return f->sql;
+        return f->sql_absent ? f->sql_absent : " AND 0";
+}
+
+int trail_filter_check(enum trail_filter f, const char *value) {
+        const char *const *v = filters[f].values;
+        char list[128] = "";
+
+        if (!v)
+                return 0;
+        for (size_t i = 0; v[i]; i++) {
+                if (strcmp(v[i], value) == 0)
+                        return 0;
+                size_t n = strlen(list);
+                snprintf(list + n, sizeof list - n, "%s%s", i ? (v[i + 1] ? ", " : " or ") : "", v[i]);
+        }
+        log_error("Unknown value \"%s\": use %s.", value, list);
+        return -EINVAL;
 }
 
 static int build_query(const struct trail_query *q, int version, char **out) {

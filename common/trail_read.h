@@ -34,7 +34,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct trail_reader *, trail_reader_free);
 
 /*
  * The filters, each an equality on an indexed column (vm: the name the VM
- * had, or its id).  On a file older than the filter's column nothing matches.
+ * had, or its id).  On a file older than the filter's column the filter
+ * matches as if the column were NULL: nothing, except --source vmtraced,
+ * which matches every row.
  */
 enum trail_filter {
         TRAIL_FILTER_USER,
@@ -44,8 +46,22 @@ enum trail_filter {
         TRAIL_FILTER_HOST,
         TRAIL_FILTER_ENDPOINT,
         TRAIL_FILTER_PLATFORM_USER,
+        TRAIL_FILTER_SOURCE,       /* TRAIL_SOURCE_OUT_OF_BAND, or TRAIL_SOURCE_VMTRACED: source NULL */
         TRAIL_FILTER_MAX,
 };
+
+/*
+ * The values TRAIL_FILTER_SOURCE takes: rows of changes seen by watching
+ * the platform, and vmtraced's own (the rows without a source, which on a
+ * file older than schema 5 are all of them).
+ */
+#define TRAIL_SOURCE_VMTRACED "vmtraced"
+
+/*
+ * Is value one the filter can take?  0, or -EINVAL, logged with the values
+ * it takes (a filter on a closed set; the others take any value).
+ */
+int trail_filter_check(enum trail_filter f, const char *value);
 
 /* What to select: all filters given must match; rows come oldest first. */
 struct trail_query {

@@ -162,6 +162,34 @@ static const char schema_v4[] =
         "PRAGMA user_version = 4;";
 
 /*
+ * Schema version 5: changes made behind vmtraced's back, seen by watching
+ * the platform ("out-of-band"), get rows of their own.
+ *
+ *   source        'out-of-band' for such a row; NULL for vmtraced's own
+ *                 operations, so every older row reads as one of those
+ *   seen_from_ms  the change happened after this: the value was last seen
+ *                 unchanged then (ms since the epoch); NULL on other rows
+ *   seen_to_ms    and before this: first seen changed
+ *
+ * Appended to the view, with an index on source for "vmctl log --source".
+ * No hash is recomputed: old rows keep encodings 1 to 3, none of which
+ * covers the columns; rows completed from now on get encoding 4.
+ */
+#define TRAIL_VIEW_V4_COLUMNS TRAIL_VIEW_V3_COLUMNS ",\n platform_user"
+
+static const char schema_v5[] =
+        "ALTER TABLE records ADD COLUMN source TEXT;\n"
+        "ALTER TABLE records ADD COLUMN seen_from_ms INTEGER;\n"
+        "ALTER TABLE records ADD COLUMN seen_to_ms INTEGER;\n"
+        "CREATE INDEX records_source ON records(source);\n"
+        "DROP VIEW trail;\n"
+        "CREATE VIEW trail AS SELECT\n"
+        TRAIL_VIEW_V4_COLUMNS ",\n"
+        " source, seen_from_ms, seen_to_ms\n"
+        " FROM records;\n"
+        "PRAGMA user_version = 5;";
+
+/*
  * The chain's statements per schema version.  The column lists come from
  * trail_hash.h, so what is read is what the encoding covers.
  */
@@ -181,14 +209,19 @@ static const struct trail_chain_sql chain_sql_v2 =
 /* Schema 3: no platform_user yet; its rows are of encoding 1 or 2 (what a schema-3 vmtraced wrote). */
 static const struct trail_chain_sql chain_sql_v3 =
         CHAIN_SQL(TRAIL_HASH_SCHEMA3_AFTER_SEQ, "UPDATE records SET seq = ?1, hash_version = ?3 WHERE id = ?2", 2);
+/* Schema 4: no source or window yet; its rows are of encodings 1 to 3. */
 static const struct trail_chain_sql chain_sql_v4 =
+        CHAIN_SQL(TRAIL_HASH_SCHEMA4_AFTER_SEQ, "UPDATE records SET seq = ?1, hash_version = ?3 WHERE id = ?2", 3);
+static const struct trail_chain_sql chain_sql_v5 =
         CHAIN_SQL(TRAIL_HASH_COLUMNS_AFTER_SEQ, "UPDATE records SET seq = ?1, hash_version = ?3 WHERE id = ?2",
                   TRAIL_HASH_VERSION);
 
 const struct trail_chain_sql *trail_schema_chain_sql(int version) {
         if (version < TRAIL_SCHEMA_HASH_VERSIONS)
                 return &chain_sql_v2;
-        return version < TRAIL_SCHEMA_PLATFORM_USER ? &chain_sql_v3 : &chain_sql_v4;
+        if (version < TRAIL_SCHEMA_PLATFORM_USER)
+                return &chain_sql_v3;
+        return version < TRAIL_SCHEMA_SOURCE ? &chain_sql_v4 : &chain_sql_v5;
 }
 
 int trail_schema_errno(int rc) {
@@ -354,11 +387,16 @@ static int migrate_3_to_4(sqlite3 *db) {
         return to_errno(sqlite3_exec(db, schema_v4, NULL, NULL, NULL));
 }
 
+static int migrate_4_to_5(sqlite3 *db) {
+        return to_errno(sqlite3_exec(db, schema_v5, NULL, NULL, NULL));
+}
+
 static int (*const migrations[])(sqlite3 *db) = {
         migrate_0_to_1,
         migrate_1_to_2,
         migrate_2_to_3,
         migrate_3_to_4,
+        migrate_4_to_5,
 };
 
 _Static_assert(ELEMENTSOF(migrations) == TRAIL_SCHEMA_VERSION, "one migration per schema version");

@@ -20,15 +20,24 @@
 #include "trail_hash.h"
 
 /* The version this build writes; a file with a higher one is from a newer vmtraced. */
-#define TRAIL_SCHEMA_VERSION 4
+#define TRAIL_SCHEMA_VERSION 5
 
 /*
  * The first version with the hash chain (seq, hash), the first that
- * records each row's encoding, and the first with platform_user.
+ * records each row's encoding, the first with platform_user, and the first
+ * with source and the window an out-of-band change was seen in.
  */
 #define TRAIL_SCHEMA_CHAINED 2
 #define TRAIL_SCHEMA_HASH_VERSIONS 3
 #define TRAIL_SCHEMA_PLATFORM_USER 4
+#define TRAIL_SCHEMA_SOURCE 5
+
+/*
+ * records.source of a change vmtraced saw by watching the platform but did
+ * not make; vmtraced's own rows have NULL there, as rows written before
+ * schema 5 do.
+ */
+#define TRAIL_SOURCE_OUT_OF_BAND "out-of-band"
 
 /* The schema version of db (PRAGMA user_version; 0 for a new file). */
 int trail_schema_version(sqlite3 *db, int *out);
@@ -44,7 +53,8 @@ int trail_schema_migrate(sqlite3 *db, int from);
  * The statements that read and extend the chain, which differ between
  * schema versions: before version 3 there is no hash_version column, and
  * every chained row is of encoding 1; before version 4 there is no
- * platform_user, read as NULL.  Each reads the columns of
+ * platform_user, before version 5 no source, seen_from_ms or seen_to_ms,
+ * each read as NULL.  Each reads the columns of
  * TRAIL_HASH_COLUMNS in order, as trail_hash_row() wants them.
  */
 struct trail_chain_sql {

@@ -248,10 +248,12 @@ static int prepare_all(struct audit *a) {
         r = prepare(a,
                     "INSERT INTO records (id, start_ms, end_ms, operation, uid, gid, pid, user,"
                     " endpoint, endpoint_url, host, vm_name, vm_id, vm_uuid, before, after,"
-                    " result, fault, message, task, login_uid, session_id, platform_user) VALUES"
+                    " result, fault, message, task, login_uid, session_id, platform_user,"
+                    " source, seen_from_ms, seen_to_ms) VALUES"
                     " (:id, :start_ms, :end_ms, :operation, :uid, :gid, :pid, :user,"
                     " :endpoint, :endpoint_url, :host, :vm_name, :vm_id, :vm_uuid, :before, :after,"
-                    " :result, :fault, :message, :task, :login_uid, :session_id, :platform_user)",
+                    " :result, :fault, :message, :task, :login_uid, :session_id, :platform_user,"
+                    " :source, :seen_from_ms, :seen_to_ms)",
                     &a->stmt_insert);
         if (r < 0)
                 return r;
@@ -267,7 +269,11 @@ static int prepare_all(struct audit *a) {
                     " result = :result, fault = :fault, message = :message,"
                     " task = COALESCE(:task, task)," /* set early by audit_set_task() */
                     /* A Login row learns it only from the login itself. */
-                    " platform_user = COALESCE(:platform_user, platform_user)"
+                    " platform_user = COALESCE(:platform_user, platform_user),"
+                    /* Kept from begin like the target: a caller that does not know them passes NULL. */
+                    " source = COALESCE(:source, source),"
+                    " seen_from_ms = COALESCE(:seen_from_ms, seen_from_ms),"
+                    " seen_to_ms = COALESCE(:seen_to_ms, seen_to_ms)"
                     " WHERE id = :id AND result = 'PENDING'",
                     &a->stmt_finish);
         if (r < 0)
@@ -280,8 +286,8 @@ static int prepare_all(struct audit *a) {
                 return r;
         r = prepare(a,
                     "SELECT id, start_ms, operation, uid, gid, pid, user, endpoint, endpoint_url, host,"
-                    " vm_name, vm_id, vm_uuid, before, after, task, login_uid, session_id, platform_user"
-                    " FROM records"
+                    " vm_name, vm_id, vm_uuid, before, after, task, login_uid, session_id, platform_user,"
+                    " source, seen_from_ms, seen_to_ms FROM records"
                     " WHERE result = 'PENDING' AND id < :first_id ORDER BY id",
                     &a->stmt_pending);
         if (r < 0)
@@ -334,7 +340,8 @@ static const struct {
         { "result", "VMTRACE_RST" },      { "fault", "VMTRACE_FAULT" },
         { "message", "VMTRACE_REASON" },  { "task", "VMTRACE_TASK" },
         { "login_uid", "VMTRACE_LOGIN_UID" }, { "session_id", "VMTRACE_SESSION_ID" },
-        { "platform_user", "VMTRACE_PLATFORM_USER" },
+        { "platform_user", "VMTRACE_PLATFORM_USER" }, { "source", "VMTRACE_SOURCE" },
+        { "seen_from_ms", "VMTRACE_SEEN_FROM" }, { "seen_to_ms", "VMTRACE_SEEN_TO" },
 };
 
 /*
@@ -551,7 +558,7 @@ static int bind_int(sqlite3_stmt *s, const char *name, bool null, int64_t v) {
 /*
  * Bind every field of r that s names.  uid/gid (uid_t)-1, pid <= 0 and a
  * negative login_uid/session_id mean "unknown" and are stored as NULL;
- * end_ms 0 means "not ended".
+ * end_ms 0 means "not ended", seen_from_ms/seen_to_ms 0 "no window".
  */
 static int bind_record(sqlite3_stmt *s, const struct audit_record *r, const char *result) {
         const struct {
@@ -573,6 +580,23 @@ static int bind_record(sqlite3_stmt *s, const struct audit_record *r, const char
                 { ":message", r->message },
                 { ":task", r->task },
                 { ":platform_user", r->platform_user },
+                { ":source", r->source },
+        };
+        const struct {
+                const char *name;
+                bool null;
+                int64_t value;
+        } ints[] = {
+                { ":id", false, r->id },
+                { ":start_ms", false, r->start_ms },
+                { ":end_ms", r->end_ms == 0, r->end_ms },
+                { ":uid", r->uid == (uid_t) -1, r->uid },
+                { ":gid", r->gid == (gid_t) -1, r->gid },
+                { ":pid", r->pid <= 0, r->pid },
+                { ":login_uid", r->login_uid < 0, r->login_uid },
+                { ":session_id", r->session_id < 0, r->session_id },
+                { ":seen_from_ms", r->seen_from_ms == 0, r->seen_from_ms },
+                { ":seen_to_ms", r->seen_to_ms == 0, r->seen_to_ms },
         };
         int rc;
 
@@ -581,15 +605,11 @@ static int bind_record(sqlite3_stmt *s, const struct audit_record *r, const char
                 if (rc != SQLITE_OK)
                         return rc;
         }
-        if ((rc = bind_int(s, ":id", false, r->id)) != SQLITE_OK ||
-            (rc = bind_int(s, ":start_ms", false, r->start_ms)) != SQLITE_OK ||
-            (rc = bind_int(s, ":end_ms", r->end_ms == 0, r->end_ms)) != SQLITE_OK ||
-            (rc = bind_int(s, ":uid", r->uid == (uid_t) -1, r->uid)) != SQLITE_OK ||
-            (rc = bind_int(s, ":gid", r->gid == (gid_t) -1, r->gid)) != SQLITE_OK ||
-            (rc = bind_int(s, ":pid", r->pid <= 0, r->pid)) != SQLITE_OK ||
-            (rc = bind_int(s, ":login_uid", r->login_uid < 0, r->login_uid)) != SQLITE_OK ||
-            (rc = bind_int(s, ":session_id", r->session_id < 0, r->session_id)) != SQLITE_OK)
-                return rc;
+        for (size_t i = 0; i < ELEMENTSOF(ints); i++) {
+                rc = bind_int(s, ints[i].name, ints[i].null, ints[i].value);
+                if (rc != SQLITE_OK)
+                        return rc;
+        }
         return SQLITE_OK;
 }
 
@@ -727,7 +747,7 @@ static char *dup_or_null(const char *s, bool *oom) {
 #define RECORD_STRINGS(r) \
         &(r)->operation, &(r)->user, &(r)->endpoint, &(r)->endpoint_url, &(r)->host, &(r)->vm_name, \
         &(r)->vm_id, &(r)->vm_uuid, &(r)->before, &(r)->after, &(r)->result, &(r)->fault,          \
-        &(r)->message, &(r)->task, &(r)->platform_user
+        &(r)->message, &(r)->task, &(r)->platform_user, &(r)->source
 
 int audit_record_copy(struct audit_record *dst, const struct audit_record *src) {
         bool oom = false;
@@ -777,10 +797,11 @@ static int enqueue_locked(struct audit *a, const struct audit_record *r, bool in
 
 /* An outcome the trail could not take, in full, for the log (and so the journal). */
 static void log_outcome(const char *why, const struct audit_record *r) {
-        log_error("Trail row %" PRId64 " %s: %s %s on %s by %s (uid %u, login uid %" PRId64 ", platform user %s): before=%s after=%s result=%s fault=%s task=%s",
+        log_error("Trail row %" PRId64 " %s: %s %s on %s by %s (uid %u, login uid %" PRId64 ", platform user %s): before=%s after=%s result=%s fault=%s task=%s source=%s seen=%" PRId64 "..%" PRId64,
                   r->id, why, r->operation, strempty(r->vm_name), strempty(r->endpoint), strempty(r->user),
                   (unsigned) r->uid, r->login_uid, strempty(r->platform_user), strempty(r->before),
-                  strempty(r->after), strempty(r->result), strempty(r->fault), strempty(r->task));
+                  strempty(r->after), strempty(r->result), strempty(r->fault), strempty(r->task),
+                  strempty(r->source), r->seen_from_ms, r->seen_to_ms);
 }
 
 /* Write queued completions in order; stop at the first that still fails. */
@@ -909,11 +930,16 @@ void audit_set_checkpoint_interval(struct audit *a, unsigned n) {
         a->checkpoint_interval = n;
 }
 
+/* Integer column i, or null_value when it is NULL (an id that is unknown, not 0). */
+static int64_t column_or(sqlite3_stmt *s, int i, int64_t null_value) {
+        return sqlite3_column_type(s, i) == SQLITE_NULL ? null_value : sqlite3_column_int64(s, i);
+}
+
 /* Copy the PENDING rows out of the database (owned strings); the lock is held. */
 static int collect_pending_locked(struct audit *a, struct audit_record **out, size_t *n) {
         _cleanup_(stmt_resetp) sqlite3_stmt *s = a->stmt_pending;
         /* Columns of stmt_pending that hold text, and where they go. */
-        static const int text_cols[] = { 2, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 18 };
+        static const int text_cols[] = { 2, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 18, 19 };
         int rc;
 
         rc = sqlite3_bind_int64(s, 1, a->first_id);
@@ -930,15 +956,17 @@ static int collect_pending_locked(struct audit *a, struct audit_record **out, si
                 *r = (struct audit_record) {
                         .id = sqlite3_column_int64(s, 0),
                         .start_ms = sqlite3_column_int64(s, 1),
-                        .uid = sqlite3_column_type(s, 3) == SQLITE_NULL ? (uid_t) -1 : (uid_t) sqlite3_column_int64(s, 3),
-                        .gid = sqlite3_column_type(s, 4) == SQLITE_NULL ? (gid_t) -1 : (gid_t) sqlite3_column_int64(s, 4),
+                        .uid = (uid_t) column_or(s, 3, (uid_t) -1),
+                        .gid = (gid_t) column_or(s, 4, (gid_t) -1),
                         .pid = (pid_t) sqlite3_column_int64(s, 5),
-                        .login_uid = sqlite3_column_type(s, 16) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 16),
-                        .session_id = sqlite3_column_type(s, 17) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 17),
+                        .login_uid = column_or(s, 16, -1),
+                        .session_id = column_or(s, 17, -1),
+                        .seen_from_ms = sqlite3_column_int64(s, 20), /* NULL reads as 0: no window */
+                        .seen_to_ms = sqlite3_column_int64(s, 21),
                 };
                 const char **strs[] = { &r->operation, &r->user, &r->endpoint, &r->endpoint_url, &r->host,
                                         &r->vm_name, &r->vm_id, &r->vm_uuid, &r->before, &r->after, &r->task,
-                                        &r->platform_user };
+                                        &r->platform_user, &r->source };
                 for (size_t i = 0; i < ELEMENTSOF(text_cols); i++)
                         *strs[i] = dup_or_null((const char *) sqlite3_column_text(s, text_cols[i]), &oom);
                 if (oom)

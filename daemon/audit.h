@@ -26,6 +26,9 @@ struct audit;
 #define AUDIT_RESULT_DENIED  "DENIED"
 #define AUDIT_RESULT_UNKNOWN "UNKNOWN"
 
+/* audit_record.source of a change seen by watching the platform, not made by vmtraced. */
+#define AUDIT_SOURCE_OUT_OF_BAND "out-of-band"
+
 /*
  * One trail row.  Strings are borrowed by the audit calls (never freed or
  * kept by them); NULL is stored as SQL NULL.  Times are milliseconds since
@@ -54,6 +57,17 @@ struct audit_record {
          * NULL when no session acted (DENIED, before any login).
          */
         const char *platform_user;
+        /*
+         * Where the row comes from: NULL for vmtraced's own acts, or
+         * AUDIT_SOURCE_OUT_OF_BAND for a change seen by watching the
+         * platform (record_set_out_of_band()).  Such a change happened in
+         * the window after seen_from_ms (the value last seen unchanged) and
+         * before seen_to_ms (first seen changed); 0 is stored as NULL, as
+         * on every row of vmtraced's own.
+         */
+        const char *source;
+        int64_t seen_from_ms;
+        int64_t seen_to_ms;
         /* where */
         const char *endpoint;     /* configured endpoint name */
         const char *endpoint_url;
@@ -93,14 +107,18 @@ int audit_begin(struct audit *a, struct audit_record *r);
 
 /*
  * Complete row r->id with end_ms, host, target, before/after, result, fault,
- * message, task, platform_user, and chain it (seq, hash).  Returns 0 when written, 1 when
+ * message, task, platform_user, source and its window, and chain it (seq,
+ * hash).  Returns 0 when written, 1 when
  * the database refused the write and the outcome is kept in memory for the
  * retry thread (the trail is degraded until it is written), or a negative
  * errno for a call that can never succeed (-EINVAL, -ENOENT, -EALREADY).
  */
 int audit_finish(struct audit *a, const struct audit_record *r);
 
-/* Insert an already complete row in one step (used for DENIED and session rows).  Returns as audit_finish(). */
+/*
+ * Insert an already complete row in one step (used for DENIED, session and
+ * out-of-band rows).  Returns as audit_finish().
+ */
 int audit_insert(struct audit *a, struct audit_record *r);
 
 /*

@@ -45,6 +45,19 @@ void record_set_platform_user(struct audit_record *r, const char *platform_user)
         r->platform_user = platform_user;
 }
 
+void record_set_out_of_band(struct audit_record *r, int64_t seen_from_ms, int64_t seen_to_ms) {
+        r->source = AUDIT_SOURCE_OUT_OF_BAND;
+        r->seen_from_ms = seen_from_ms;
+        r->seen_to_ms = seen_to_ms;
+        /* Nobody asked vmtraced: a 0 left by an initialiser would read as root. */
+        r->uid = (uid_t) -1;
+        r->gid = (gid_t) -1;
+        r->pid = 0;
+        r->user = NULL;
+        r->login_uid = -1;
+        r->session_id = -1;
+}
+
 void record_set_result(struct audit_record *r, const char *result, const char *fault, const char *message) {
         if (!r->end_ms)
                 r->end_ms = now_ms();
@@ -70,6 +83,9 @@ struct audit_record record_completion_of(const struct audit_record *pending) {
                 .login_uid = pending->login_uid,
                 .session_id = pending->session_id,
                 .platform_user = pending->platform_user,
+                .source = pending->source,
+                .seen_from_ms = pending->seen_from_ms,
+                .seen_to_ms = pending->seen_to_ms,
                 .task = pending->task,
         };
 }

@@ -36,6 +36,17 @@ void record_set_target(struct audit_record *r, const struct vm_target *t, const 
  */
 void record_set_platform_user(struct audit_record *r, const char *platform_user);
 
+/*
+ * A change vmtraced did not make, seen by watching the platform: source
+ * AUDIT_SOURCE_OUT_OF_BAND and the window it happened in, after
+ * seen_from_ms (the value last seen unchanged) and before seen_to_ms
+ * (first seen changed).  No operator asked for it, so the row's who is
+ * cleared (uid, gid, pid, user, login_uid, session_id stored as NULL);
+ * name whom the platform saw act with record_set_platform_user(), when it
+ * says.
+ */
+void record_set_out_of_band(struct audit_record *r, int64_t seen_from_ms, int64_t seen_to_ms);
+
 /* The result, with fault and message (both may be NULL); end time now unless already set. */
 void record_set_result(struct audit_record *r, const char *result, const char *fault, const char *message);
 

@@ -37,6 +37,8 @@
 #include <time.h>
 
 #include "audit.h"
+#include "control.h"
+#include "record.h"
 #include "log.h"
 #include "macros.h"
 #include "tap.h"
@@ -139,6 +141,7 @@ static bool record_matches(struct json_object *o, const struct audit_record *r, 
                 { "result", result },          { "fault", r->fault },
                 { "message", r->message },     { "task", r->task },
                 { "platform_user", r->platform_user },
+                { "source", r->source },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(texts); i++)
@@ -150,7 +153,9 @@ static bool record_matches(struct json_object *o, const struct audit_record *r, 
                json_int_is(o, "gid", false, r->gid) &&
                json_int_is(o, "pid", false, r->pid) &&
                json_int_is(o, "login_uid", r->login_uid < 0, r->login_uid) &&
-               json_int_is(o, "session_id", r->session_id < 0, r->session_id);
+               json_int_is(o, "session_id", r->session_id < 0, r->session_id) &&
+               json_int_is(o, "seen_from_ms", r->seen_from_ms == 0, r->seen_from_ms) &&
+               json_int_is(o, "seen_to_ms", r->seen_to_ms == 0, r->seen_to_ms);
 }
 
 /* Values a client may legally send: all must come back byte for byte. */
@@ -200,7 +205,7 @@ static bool test_schema_and_pragmas(void) {
         }
         audit_close(a);
         CHECK(sync == 2, "synchronous = %d, want 2 (FULL)", sync);
-        CHECK(sql_int(dbpath, "PRAGMA user_version") == 4, "user_version is not 4");
+        CHECK(sql_int(dbpath, "PRAGMA user_version") == 5, "user_version is not 5");
         /* journal_mode=WAL is persistent, so a fresh connection sees it. */
         {
                 sqlite3 *db;
@@ -217,11 +222,16 @@ static bool test_schema_and_pragmas(void) {
                 CHECK(wal, "journal_mode is not wal");
         }
         CHECK(sql_int(dbpath, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index'"
-                              " AND tbl_name = 'records' AND name LIKE 'records_%'") == 7,
-              "expected 7 indexes on records");
+                              " AND tbl_name = 'records' AND name LIKE 'records_%'") == 8,
+              "expected 8 indexes on records");
         CHECK(sql_int(dbpath, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'view'"
                               " AND name = 'trail'") == 1, "view trail missing");
         return true;
+}
+
+/* v for even i, else 0 (stored as NULL): every other row gets a window. */
+static int64_t every_other(size_t i, int64_t v) {
+        return i % 2 ? 0 : v;
 }
 
 static bool test_round_trip(void) {
@@ -241,6 +251,8 @@ static bool test_round_trip(void) {
                         /* Every other row without a login uid: NULL, and 0 is a value. */
                         .login_uid = i % 2 ? -1 : (int64_t) i, .session_id = i % 2 ? -1 : (int64_t) i + 7,
                         .user = h, .endpoint = "vc1", .endpoint_url = h, .host = NULL, .platform_user = h,
+                        .source = h, .seen_from_ms = every_other(i, 1600000000000 + (int64_t) i),
+                        .seen_to_ms = every_other(i, 1600000000500 + (int64_t) i),
                         .vm_name = h, .vm_id = "vm-42", .vm_uuid = h,
                         .before = h, .after = h,
                         .result = AUDIT_RESULT_OK, /* ignored by begin */
@@ -623,8 +635,9 @@ static size_t put_null(unsigned char *b) {
 }
 
 /*
- * prev || E(row) for encoding version 1, 2 or 3 as vmtraced-trail(5) documents
- * it; unknown ids (uid/gid (uid_t)-1, pid 0, login_uid/session_id -1) are NULL.
+ * prev || E(row) for encoding version 1 to 4 as vmtraced-trail(5) documents
+ * it; unknown ids (uid/gid (uid_t)-1, pid 0, login_uid/session_id -1) and
+ * no window (seen_from_ms/seen_to_ms 0) are NULL.
  */
 static size_t encode_row(unsigned char *buf, const unsigned char prev[32], int version, int64_t seq,
                          const struct audit_record *r) {
@@ -651,6 +664,11 @@ static size_t encode_row(unsigned char *buf, const unsigned char prev[32], int v
         }
         if (version >= 3)
                 n += put_text(buf + n, r->platform_user);
+        if (version >= 4) {
+                n += put_text(buf + n, r->source);
+                n += r->seen_from_ms == 0 ? put_null(buf + n) : put_int(buf + n, r->seen_from_ms);
+                n += r->seen_to_ms == 0 ? put_null(buf + n) : put_int(buf + n, r->seen_to_ms);
+        }
         return n;
 }
 
@@ -695,7 +713,8 @@ static bool test_chain_encoding(void) {
                 .endpoint_url = NULL, .host = "", .vm_name = "a;b", .vm_id = "vm-1", .vm_uuid = NULL,
                 .before = "old", .after = "new\n", .result = AUDIT_RESULT_OK, .fault = NULL,
                 .message = NULL, .task = "task-1", .login_uid = 4242, .session_id = -1,
-                .platform_user = "VSPHERE.LOCAL\\svc-vmtraced",
+                .platform_user = "VSPHERE.LOCAL\\svc-vmtraced", .source = AUDIT_SOURCE_OUT_OF_BAND,
+                .seen_from_ms = 1700000000001, .seen_to_ms = 1700000000100,
         };
         int r;
 
@@ -705,10 +724,10 @@ static bool test_chain_encoding(void) {
         r = audit_insert(a, &rec);
         audit_close(a);
         CHECK(r == 0, "audit_insert: %d", r);
-        CHECK(sql_int(dbpath, "SELECT hash_version FROM trail WHERE seq = 1") == 3, "hash_version is not 3");
+        CHECK(sql_int(dbpath, "SELECT hash_version FROM trail WHERE seq = 1") == 4, "hash_version is not 4");
         /* Also a mismatch must be seen: the same row under an older encoding is not what is stored. */
         return hash_is_documented(1, 1, &rec, false) && hash_is_documented(2, 1, &rec, false) &&
-               hash_is_documented(3, 1, &rec, true);
+               hash_is_documented(3, 1, &rec, false) && hash_is_documented(4, 1, &rec, true);
 }
 
 /* A version 1 database with completed and pending rows: migration chains the completed ones in end order. */
@@ -739,13 +758,13 @@ static bool test_migrate_v1(void) {
         }
         audit_close(a);
         CHECK(r == 0, "finish after migration: %d", r);
-        CHECK(sql_int(dbpath, "PRAGMA user_version") == 4, "not migrated");
+        CHECK(sql_int(dbpath, "PRAGMA user_version") == 5, "not migrated");
         CHECK(sql_int(dbpath, "SELECT group_concat(id) = '2,1,3' FROM (SELECT id FROM trail ORDER BY seq)") == 1,
               "seq does not follow completion order");
         CHECK(sql_int(dbpath, "SELECT count(*) FROM trail WHERE length(hash) = 64") == 3, "hashes missing");
-        /* Rows chained before schema 3 keep encoding 1; the row completed after it gets 3, chained on them. */
-        CHECK(sql_int(dbpath, "SELECT group_concat(hash_version) = '1,1,3' FROM (SELECT hash_version FROM trail"
-                              " ORDER BY seq)") == 1, "hash_version is not 1,1,3");
+        /* Rows chained before schema 3 keep encoding 1; the row completed after it gets 4, chained on them. */
+        CHECK(sql_int(dbpath, "SELECT group_concat(hash_version) = '1,1,4' FROM (SELECT hash_version FROM trail"
+                              " ORDER BY seq)") == 1, "hash_version is not 1,1,4");
         CHECK(sql_int(dbpath, "SELECT count(*) FROM trail WHERE login_uid IS NULL AND session_id IS NULL") == 3,
               "old rows gained a login uid");
         const struct audit_record row2 = { .id = 2, .start_ms = 2, .end_ms = 20, .operation = "RenameVM",
@@ -754,7 +773,7 @@ static bool test_migrate_v1(void) {
         const struct audit_record row3 = { .id = 3, .start_ms = 3, .end_ms = 40, .operation = "RenameVM",
                                            .uid = (uid_t) -1, .gid = (gid_t) -1, .result = "OK",
                                            .login_uid = -1, .session_id = -1 };
-        return hash_is_documented(1, 1, &row2, true) && hash_is_documented(3, 3, &row3, true);
+        return hash_is_documented(1, 1, &row2, true) && hash_is_documented(4, 3, &row3, true);
 }
 
 static void *wait_ms(int ms) {
@@ -1011,9 +1030,9 @@ static bool build_v3(void) {
 }
 
 /*
- * Schema 3 -> 4: old hashes untouched, new rows (and the row left PENDING)
- * of encoding 3 with platform_user, a mixed trail that verifies, and an
- * edited platform_user that does not.
+ * Schema 3 -> 5: old hashes untouched, new rows (and the row left PENDING)
+ * of the newest encoding with platform_user, a mixed trail that verifies,
+ * and an edited platform_user that does not.
  */
 static bool test_migrate_v3(void) {
         char before[1024], after[1024];
@@ -1042,19 +1061,19 @@ static bool test_migrate_v3(void) {
         audit_close(a);
         CHECK(r == 0, "finish/insert after migration: %d", r);
 
-        CHECK(sql_int(dbpath, "PRAGMA user_version") == 4, "not migrated");
+        CHECK(sql_int(dbpath, "PRAGMA user_version") == 5, "not migrated");
         sql_text(dbpath, "SELECT group_concat(hash, ',') FROM (SELECT hash FROM records WHERE seq <= 3 ORDER BY seq)",
                  after, sizeof after);
         CHECK(strcmp(before, after) == 0, "migration rewrote hashes:\n# %s\n# %s", before, after);
-        CHECK(sql_int(dbpath, "SELECT group_concat(hash_version) = '1,1,2,3,3' FROM (SELECT hash_version FROM trail"
-                              " ORDER BY seq)") == 1, "hash_version is not 1,1,2,3,3");
+        CHECK(sql_int(dbpath, "SELECT group_concat(hash_version) = '1,1,2,4,4' FROM (SELECT hash_version FROM trail"
+                              " ORDER BY seq)") == 1, "hash_version is not 1,1,2,4,4");
         CHECK(sql_int(dbpath, "SELECT count(*) FROM trail WHERE platform_user = 'svc-a'") == 2 &&
               sql_int(dbpath, "SELECT count(*) FROM trail WHERE platform_user IS NULL") == 3,
               "platform_user not as written");
         const struct audit_record row4 = { .id = 4, .start_ms = 4, .end_ms = 40, .operation = "RenameVM",
                                            .uid = (uid_t) -1, .gid = (gid_t) -1, .user = "bob", .result = "OK",
                                            .login_uid = 1000, .session_id = -1, .platform_user = "svc-a" };
-        if (!hash_is_documented(3, 4, &row4, true) || !hash_is_documented(2, 4, &row4, false))
+        if (!hash_is_documented(4, 4, &row4, true) || !hash_is_documented(2, 4, &row4, false))
                 return false;
         CHECK(verify_chain(NULL, 0, &s, &res) == 0 && res.last_seq == 5, "mixed trail: %d problem(s): %s",
               s.problems, s.problem);
@@ -1067,12 +1086,188 @@ static bool test_migrate_v3(void) {
         return true;
 }
 
+
+/* The stored hash of row seq, raw (as the chain goes on from it). */
+static bool stored_hash(sqlite3 *db, int64_t seq, unsigned char out[TRAIL_HASH_SIZE]) {
+        sqlite3_stmt *s;
+        bool ok = false;
+
+        if (sqlite3_prepare_v2(db, "SELECT hash FROM records WHERE seq = ?1", -1, &s, NULL) != SQLITE_OK)
+                return false;
+        sqlite3_bind_int64(s, 1, seq);
+        if (sqlite3_step(s) == SQLITE_ROW)
+                ok = trail_hash_from_hex((const char *) sqlite3_column_text(s, 0), out) == 0;
+        sqlite3_finalize(s);
+        return ok;
+}
+
+/*
+ * A schema 4 file as a schema-4 vmtraced left it: build_v3()'s rows
+ * (encodings 1, 1, 2; row 4 PENDING since schema 3), migrated with the
+ * released step, then row 5 completed under schema 4 (encoding 3, with
+ * platform_user) by the schema-4 chain statements.
+ */
+static bool build_v4(void) {
+        unsigned char head[TRAIL_HASH_SIZE];
+        struct trail_chainer *c = NULL;
+        sqlite3 *db;
+        int r;
+
+        if (!build_v3())
+                return false;
+        CHECK(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK, "open");
+        r = trail_schema_migrate(db, 3);
+        if (r >= 0)
+                r = sqlite3_exec(db,
+                                 "INSERT INTO records (id, start_ms, end_ms, operation, user, login_uid, result,"
+                                 " platform_user) VALUES (5, 5, 50, 'PowerOffVM', 'carol', 1001, 'OK', 'svc-a')",
+                                 NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
+        if (r >= 0)
+                r = stored_hash(db, 3, head) ? 0 : -EBADMSG;
+        if (r >= 0 && (r = trail_chainer_new(db, TRAIL_SCHEMA_PLATFORM_USER, &c)) >= 0)
+                r = trail_chainer_append(c, 5, 4, head);
+        trail_chainer_free(c);
+        sqlite3_close(db);
+        CHECK(r >= 0, "cannot build a v4 database: %d", r);
+        CHECK(sql_int(dbpath, "SELECT group_concat(hash_version) = '1,1,2,3' FROM (SELECT hash_version FROM records"
+                              " WHERE seq IS NOT NULL ORDER BY seq)") == 1, "the v4 file is not 1,1,2,3");
+        return true;
+}
+
+/* --source on the file as it is now: the rows it selects, or -1. */
+static int rows_of_source(const char *source, struct seen *s) {
+        return read_rows(&(struct trail_query) { .values[TRAIL_FILTER_SOURCE] = source }, s);
+}
+
+/* The out-of-band row the tests write: a rename seen between two polls, by whom vCenter says. */
+static struct audit_record out_of_band_row(void) {
+        static struct peer self; /* outlives the call, as the row's borrowed user name would have to */
+        struct audit_record r;
+
+        /* Built as the daemon's own row, then made out-of-band: the setter must clear who. */
+        record_daemon_peer(&self);
+        r = record_by_peer(&self, "RenameVM");
+        r.start_ms = 1700000000900;
+        r.end_ms = 1700000000950;
+        r.endpoint = "vc1";
+        r.vm_name = "web01";
+        r.vm_id = "vm-42";
+        r.before = "web01";
+        r.after = "web02";
+        record_set_out_of_band(&r, 1700000000000, 1700000000900);
+        record_set_platform_user(&r, "VSPHERE.LOCAL\\admin");
+        record_set_result(&r, AUDIT_RESULT_OK, NULL, NULL);
+        return r;
+}
+
+/*
+ * Schema 4 -> 5: encodings 1 to 3 kept with their hashes, the row left
+ * PENDING and an out-of-band row chained as encoding 4, a mixed trail that
+ * verifies, and --source on files with and without the column.
+ */
+static bool test_migrate_v4(void) {
+        char before[1024], after[1024];
+        struct trail_verify_result res;
+        struct audit *a = NULL;
+        struct seen s;
+        int r;
+
+        new_db("v4.db");
+        if (!build_v4())
+                return false;
+        CHECK(verify_chain(NULL, 0, &s, &res) == 0, "unmigrated v4 file: %d problem(s): %s", s.problems, s.problem);
+        CHECK(rows_of_source("out-of-band", &s) == 0, "--source out-of-band without the column: %d", s.rows);
+        CHECK(rows_of_source("vmtraced", &s) == 5, "--source vmtraced without the column: %d", s.rows);
+        sql_text(dbpath, "SELECT group_concat(hash, ',') FROM (SELECT hash FROM records ORDER BY seq)", before,
+                 sizeof before);
+
+        r = audit_open(dbpath, &a);
+        CHECK(r == 0, "audit_open: %s", strerror(-r));
+        struct audit_record fin4 = { .id = 4, .end_ms = 60, .result = AUDIT_RESULT_OK };
+        struct audit_record oob = out_of_band_row();
+        r = audit_finish(a, &fin4);
+        if (r == 0)
+                r = audit_insert(a, &oob);
+        audit_close(a);
+        CHECK(r == 0, "finish/insert after migration: %d", r);
+
+        CHECK(sql_int(dbpath, "PRAGMA user_version") == 5, "not migrated");
+        sql_text(dbpath, "SELECT group_concat(hash, ',') FROM (SELECT hash FROM records WHERE seq <= 4 ORDER BY seq)",
+                 after, sizeof after);
+        CHECK(strcmp(before, after) == 0, "migration rewrote hashes:\n# %s\n# %s", before, after);
+        CHECK(sql_int(dbpath, "SELECT group_concat(hash_version) = '1,1,2,3,4,4' FROM (SELECT hash_version FROM trail"
+                              " ORDER BY seq)") == 1, "hash_version is not 1,1,2,3,4,4");
+        CHECK(sql_int(dbpath, "SELECT count(*) FROM trail WHERE source IS NULL AND seen_from_ms IS NULL"
+                              " AND seen_to_ms IS NULL") == 5, "old rows gained a source or a window");
+        if (!hash_is_documented(4, 6, &oob, true) || !hash_is_documented(3, 6, &oob, false))
+                return false;
+        CHECK(verify_chain(NULL, 0, &s, &res) == 0 && res.last_seq == 6, "mixed trail: %d problem(s): %s",
+              s.problems, s.problem);
+        CHECK(rows_of_source("out-of-band", &s) == 1 && strcmp(s.last_vm, "web01") == 0,
+              "--source out-of-band: %d rows", s.rows);
+        CHECK(rows_of_source("vmtraced", &s) == 5, "--source vmtraced: %d", s.rows);
+        return true;
+}
+
+/* Tamper with row seq by sql, expect verify to call it modified, then put it back by undo. */
+static bool tamper_is_caught(int64_t seq, const char *sql, const char *undo) {
+        struct trail_verify_result res;
+        struct seen s;
+        char want[64];
+
+        snprintf(want, sizeof want, "(seq %" PRId64 ") does not match its hash: modified", seq);
+        CHECK(sql_exec(dbpath, sql), "tamper: %s", sql);
+        CHECK(verify_chain(NULL, 0, &s, &res) == 1 && strstr(s.problem, want), "%s: %d problem(s): %s", sql,
+              s.problems, s.problem);
+        CHECK(sql_exec(dbpath, undo), "undo: %s", undo);
+        CHECK(verify_chain(NULL, 0, &s, &res) == 0, "after %s: %d problem(s): %s", undo, s.problems, s.problem);
+        return true;
+}
+
+/* out_of_band_row() as read back: its source and window, no operator, whom the platform named. */
+static bool out_of_band_reads_back(struct json_object *o) {
+        return json_str_is(o, "source", "out-of-band") && json_int_is(o, "seen_from_ms", false, 1700000000000) &&
+               json_int_is(o, "seen_to_ms", false, 1700000000900) && json_str_is(o, "user", NULL) &&
+               json_int_is(o, "uid", true, 0) && json_int_is(o, "login_uid", true, 0) &&
+               json_str_is(o, "platform_user", "VSPHERE.LOCAL\\admin") && json_str_is(o, "result", "OK") &&
+               json_str_is(o, "before", "web01") && json_str_is(o, "after", "web02") &&
+               json_int_is(o, "hash_version", false, 4);
+}
+
+/* An out-of-band row through audit_insert(): every column back as set, and the chain covers the new ones. */
+static bool test_out_of_band(void) {
+        struct json_object *o = NULL;
+        struct audit *a = NULL;
+        struct audit_record oob = out_of_band_row();
+        bool ok;
+        int r;
+
+        new_db("oob.db");
+        r = audit_open(dbpath, &a);
+        CHECK(r == 0, "audit_open: %s", strerror(-r));
+        r = audit_insert(a, &oob);
+        if (r == 0)
+                r = audit_get_json(a, oob.id, &o);
+        audit_close(a);
+        CHECK(r == 0, "insert and read back: %d", r);
+        ok = out_of_band_reads_back(o);
+        json_object_put(o);
+        if (!ok)
+                return false;
+        return hash_is_documented(4, 1, &oob, true) &&
+               tamper_is_caught(1, "UPDATE records SET source = NULL", "UPDATE records SET source = 'out-of-band'") &&
+               tamper_is_caught(1, "UPDATE records SET seen_from_ms = seen_from_ms - 1",
+                                "UPDATE records SET seen_from_ms = seen_from_ms + 1") &&
+               tamper_is_caught(1, "UPDATE records SET seen_to_ms = NULL",
+                                "UPDATE records SET seen_to_ms = 1700000000900");
+}
+
 static const struct {
         const char *desc;
         bool (*fn)(void);
 } tests[] = {
         { "new database file is mode 0640 under umask 077", test_create_mode },
-        { "schema version 4, WAL, synchronous=FULL, indexes, view", test_schema_and_pragmas },
+        { "schema version 5, WAL, synchronous=FULL, indexes, view", test_schema_and_pragmas },
         { "begin/finish/get_json round-trip hostile strings", test_round_trip },
         { "finish without target fields keeps those from begin", test_finish_keeps_begin_fields },
         { "finish twice -> -EALREADY, missing row -> -ENOENT", test_finish_twice },
@@ -1087,7 +1282,9 @@ static const struct {
         { "refused completion kept, degraded reported, retried and written", test_degraded_retry },
         { "audit-group: database and WAL readable by the group, mode 0640", test_group },
         { "rows read back as auditors do: log filters, verify intact, an edit caught", test_read_back },
-        { "v3 database migrated: old hashes kept, encoding 3 verifies, platform_user covered", test_migrate_v3 },
+        { "v3 database migrated: old hashes kept, encoding 4 verifies, platform_user covered", test_migrate_v3 },
+        { "v4 database migrated: encodings 1 to 3 kept, out-of-band row of encoding 4 verifies", test_migrate_v4 },
+        { "out-of-band row: its columns read back, source and window covered by the hash", test_out_of_band },
 };
 
 int main(void) {
