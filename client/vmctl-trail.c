@@ -357,24 +357,55 @@ static void table_cell(const struct trail_value *v, int width) {
         printf("%-*s ", width, buf);
 }
 
+/*
+ * An out-of-band row's window, "FROM .. TO" in UTC: the change happened
+ * after the first (last seen unchanged) and before the second.  "" on
+ * vmtraced's own rows, which have none.
+ */
+static void seen_window(const struct trail_row *row, char *buf, size_t len) {
+        const struct trail_value *from = trail_row_get(row, "seen_from_ms"), *to = trail_row_get(row, "seen_to_ms");
+        char a[64], b[64];
+
+        buf[0] = '\0';
+        if (is_null(from) && is_null(to))
+                return;
+        trace_time(a, sizeof a, from, "-", ".");
+        trace_time(b, sizeof b, to, "-", ".");
+        snprintf(buf, len, "%s .. %s", a, b);
+}
+
 static void print_table(const struct trail_row *row, bool header) {
+        /* A view column, or (column NULL) a cell made from several. */
         static const struct {
                 const char *column, *title;
                 int width;
+                void (*make)(const struct trail_row *row, char *buf, size_t len);
         } cols[] = {
-                { "id", "ID", 6 },          { "start_time", "START (UTC)", 24 }, { "user", "USER", 10 },
-                { "login_uid", "LOGIN UID", 9 },  { "platform_user", "PLATFORM USER", 16 },
-                { "operation", "OPERATION", 12 }, { "vm_name", "VM", 16 },        { "before", "BEFORE", 16 },
-                { "after", "AFTER", 16 },   { "result", "RESULT", 7 },
+#define COL(c, t, w) { .column = c, .title = t, .width = w }
+                COL("id", "ID", 6),          COL("start_time", "START (UTC)", 24), COL("user", "USER", 10),
+                COL("login_uid", "LOGIN UID", 9),  COL("platform_user", "PLATFORM USER", 16),
+                COL("operation", "OPERATION", 12), COL("vm_name", "VM", 16),        COL("before", "BEFORE", 16),
+                COL("after", "AFTER", 16),   COL("result", "RESULT", 7),
+                /* Last, so that vmtraced's own rows, nearly all, end in blanks. */
+                COL("source", "SOURCE", 11), { .title = "SEEN BETWEEN (UTC)", .width = 50, .make = seen_window },
+#undef COL
         };
+        char buf[128];
 
         if (header) {
                 for (size_t c = 0; c < ELEMENTSOF(cols); c++)
                         printf("%-*s ", cols[c].width, cols[c].title);
                 putchar('\n');
         }
-        for (size_t c = 0; c < ELEMENTSOF(cols); c++)
-                table_cell(trail_row_get(row, cols[c].column), cols[c].width);
+        for (size_t c = 0; c < ELEMENTSOF(cols); c++) {
+                if (cols[c].column) {
+                        table_cell(trail_row_get(row, cols[c].column), cols[c].width);
+                        continue;
+                }
+                cols[c].make(row, buf, sizeof buf);
+                table_cell(&(const struct trail_value) { .type = TRAIL_TEXT, .text = buf, .len = strlen(buf) },
+                           cols[c].width);
+        }
         putchar('\n');
 }
 
@@ -424,7 +455,8 @@ static int log_help(const struct vmctl_command *cmd) {
               "  --since TIME, --until TIME  start time range; TIME is 30s, 30m, 2h, 1d, 1w ago,\n"
               "                     or UTC: 2026-01-02, 2026-01-02T03:04, 2026-01-02 03:04:05.678Z\n"
               "  --user NAME, --vm NAME-OR-ID, --op OPERATION, --result RESULT,\n"
-              "  --host HOST, --endpoint ENDPOINT, --platform-user NAME\n"
+              "  --host HOST, --endpoint ENDPOINT, --platform-user NAME,\n"
+              "  --source out-of-band|vmtraced  changes seen on the platform, or vmtraced's own\n"
               "See vmtraced-trail(5).\n", stdout);
         return EXIT_OK;
 }
@@ -462,6 +494,14 @@ static int set_limit(struct log_args *la, const char *arg) {
 
 enum { OPT_SINCE = 0x100, OPT_UNTIL, OPT_LIMIT, OPT_FILTER };
 
+static int set_filter(struct trail_query *q, enum trail_filter f, const char *arg) {
+        /* A closed set (--source): a typo is a usage error, not a query that matches nothing. */
+        if (trail_filter_check(f, arg) < 0)
+                return EXIT_USAGE;
+        q->values[f] = arg;
+        return -1;
+}
+
 /* One of log's options: -1 to go on, or the exit status. */
 static int log_option(const struct vmctl_command *cmd, struct log_args *la, int c, int64_t now) {
         struct trail_query *q = &la->query;
@@ -481,10 +521,8 @@ static int log_option(const struct vmctl_command *cmd, struct log_args *la, int 
         case 'h':
                 return log_help(cmd);
         default:
-                if (c >= OPT_FILTER && c < OPT_FILTER + TRAIL_FILTER_MAX) {
-                        q->values[c - OPT_FILTER] = optarg;
-                        return -1;
-                }
+                if (c >= OPT_FILTER && c < OPT_FILTER + TRAIL_FILTER_MAX)
+                        return set_filter(q, (enum trail_filter) (c - OPT_FILTER), optarg);
                 return vmctl_usage(cmd, stderr);
         }
 }
@@ -503,6 +541,7 @@ static int run_log(const struct vmctl_options *o _unused_, const struct vmctl_co
                 { "host", required_argument, NULL, OPT_FILTER + TRAIL_FILTER_HOST },
                 { "endpoint", required_argument, NULL, OPT_FILTER + TRAIL_FILTER_ENDPOINT },
                 { "platform-user", required_argument, NULL, OPT_FILTER + TRAIL_FILTER_PLATFORM_USER },
+                { "source", required_argument, NULL, OPT_FILTER + TRAIL_FILTER_SOURCE },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
