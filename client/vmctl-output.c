@@ -93,8 +93,8 @@ static void print_status(struct json_object *s) {
         printf("%-22s", "endpoints:");
         for (size_t i = 0; eps && i < json_object_array_length(eps); i++) {
                 struct json_object *e = json_object_array_get_idx(eps, i);
-                printf(" %s (%s, %" PRId64 " sessions)", strempty(vmctl_jstr(e, "name")), strempty(vmctl_jstr(e, "url")),
-                       jint(e, "pool_size"));
+                printf(" %s (%s, %" PRId64 " sessions%s)", strempty(vmctl_jstr(e, "name")), strempty(vmctl_jstr(e, "url")),
+                       jint(e, "pool_size"), json_object_get_boolean(jget(e, "watched")) ? ", watched" : "");
         }
         printf("%s\n", eps && json_object_array_length(eps) ? "" : " none");
         printf("%-22s %" PRId64 " of %" PRId64 " logged in\n", "sessions:", jint(s, "sessions_logged_in"),

@@ -7,6 +7,7 @@
 #include "audit.h"
 #include "config.h"
 #include "control.h"
+#include "watch.h"
 #include "macros.h"
 #include "manager.h"
 #include "policy.h"
@@ -80,6 +81,7 @@ void admin_status(struct control_request *req, void *userdata) {
                 json_object_object_add(j, "name", json_object_new_string(e->name));
                 json_object_object_add(j, "url", json_object_new_string(e->url));
                 json_object_object_add(j, "pool_size", json_object_new_int64(e->pool_size));
+                json_object_object_add(j, "watched", json_object_new_boolean(watch_set_watches(m->watch, e)));
                 json_object_array_add(eps, j);
         }
         pool_set_counts(m->pools, &sessions, &logged_in, &busy);

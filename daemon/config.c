@@ -162,6 +162,7 @@ static void begin_endpoint(struct parser *p, const char *hdr, size_t len) {
         }
         e->pool_size = CONFIG_DEFAULT_POOL_SIZE;
         e->post_events = true;
+        e->watch = true;
         e->backend = backend_find(CONFIG_DEFAULT_BACKEND);
         p->eps[p->n_eps++] = (struct endpoint_state) { .e = e, .line = p->line };
         p->section = SECTION_ENDPOINT;
@@ -517,6 +518,19 @@ static int set_post_events(struct parser *p, struct endpoint_state *ep, const ch
         return set_bool(p, "post-events", value, &ep->e->post_events);
 }
 
+static int set_watch(struct parser *p, struct endpoint_state *ep, const char *value) {
+        return set_bool(p, "watch", value, &ep->e->watch);
+}
+
+static int set_watch_interval(struct parser *p, struct endpoint_state *ep, const char *value) {
+        unsigned long v;
+
+        (void) ep;
+        if (parse_number(p, "watch-interval", value, 1, 86400, &v))
+                p->c->watch_interval = (unsigned) v;
+        return 0;
+}
+
 static int set_migrate_unsafe(struct parser *p, struct endpoint_state *ep, const char *value) {
         return set_bool(p, "migrate-unsafe", value, &ep->e->migrate_unsafe);
 }
@@ -669,6 +683,8 @@ static const struct key keys[] = {
         { "fingerprint", SECTION_ENDPOINT, set_fingerprint },
         { "pool-size", SECTION_ENDPOINT, set_pool_size },
         { "task-timeout", SECTION_MAIN, set_task_timeout },
+        { "watch-interval", SECTION_MAIN, set_watch_interval },
+        { "watch", SECTION_ENDPOINT, set_watch },
         { "post-events", SECTION_ENDPOINT, set_post_events },
         { "users", SECTION_POLICY, set_users },
         { "groups", SECTION_POLICY, set_groups },
@@ -1022,6 +1038,7 @@ static int parse(struct parser *p) {
                 return log_oom();
         p->c->checkpoint_interval = CONFIG_DEFAULT_CHECKPOINT_INTERVAL;
         p->c->task_timeout = CONFIG_DEFAULT_TASK_TIMEOUT;
+        p->c->watch_interval = CONFIG_DEFAULT_WATCH_INTERVAL;
         if (set_string(&p->c->path, p->path) < 0)
                 return log_oom();
         p->c->socket_mode = 0660;
@@ -1101,6 +1118,8 @@ static void dump_endpoint(const struct endpoint_config *e, FILE *f) {
         fprintf(f, "pool-size = %u\n", e->pool_size);
         if (!e->post_events)
                 fputs("post-events = no\n", f);
+        if (!e->watch)
+                fputs("watch = no\n", f);
         dump_string(f, "migrate-uri", e->migrate_uri);
         if (e->migrate_unsafe)
                 fputs("migrate-unsafe = yes\n", f);
@@ -1111,6 +1130,8 @@ void config_dump(const struct config *c, FILE *f) {
 
         fprintf(f, "[vmtraced]\nsocket = %s\ndatabase = %s\n", c->socket_path, c->database);
         /* Defaults are left out, so existing golden files stay valid. */
+        if (c->watch_interval != CONFIG_DEFAULT_WATCH_INTERVAL)
+                fprintf(f, "watch-interval = %u\n", c->watch_interval);
         if (c->task_timeout != CONFIG_DEFAULT_TASK_TIMEOUT)
                 fprintf(f, "task-timeout = %u\n", c->task_timeout);
         dump_string(f, "audit-group", c->audit_group);

@@ -37,6 +37,7 @@
 #define CONFIG_DEFAULT_POOL_SIZE 2
 #define CONFIG_MAX_POOL_SIZE     64
 #define CONFIG_DEFAULT_TASK_TIMEOUT 3600     /* seconds an operation may wait for its task */
+#define CONFIG_DEFAULT_WATCH_INTERVAL 30     /* seconds between reconciliations of a watched endpoint */
 #define CONFIG_MAX_TASK_TIMEOUT     604800   /* a week */
 #define CONFIG_DEFAULT_CHECKPOINT_INTERVAL 1000
 
@@ -78,6 +79,7 @@ struct endpoint_config {
         bool post_events;           /* post a user event naming the operator after each change (default yes) */
         char *migrate_uri;          /* libvirt: where a migration to this endpoint sends its data (tcp://host:port) */
         bool migrate_unsafe;        /* libvirt: allow migration to this endpoint without shared storage checks */
+        bool watch;                 /* record changes made behind vmtraced's back (default yes, where the backend can) */
         const struct endpoint_config *first; /* the first endpoint of the same config (a migration's destinations) */
         struct endpoint_config *next;
 };
@@ -87,6 +89,7 @@ struct config {
         char *socket_path;
         char *database;
         unsigned task_timeout;      /* seconds; then the operation is cancelled and its row UNKNOWN unless that worked */
+        unsigned watch_interval;    /* seconds between a watcher's reconciliations (changes no event reports) */
         char *audit_group;          /* may read the database; NULL: leave the group alone */
         unsigned checkpoint_interval; /* rows between journal checkpoints; 0: only at shutdown */
         struct endpoint_config *endpoints; /* in file order */

@@ -40,6 +40,7 @@
 #include "policy.h"
 #include "pool.h"
 #include "recovery.h"
+#include "watch.h"
 
 #define DEFAULT_CONFIG VMT_DEFAULT_CONFIG
 #define USEC_PER_SEC 1000000ULL
@@ -82,7 +83,8 @@ static bool same_endpoint(const struct endpoint_config *a, const struct endpoint
                same_string(a->password, b->password) && same_string(a->ca_file, b->ca_file) &&
                a->has_fingerprint == b->has_fingerprint &&
                memcmp(a->fingerprint, b->fingerprint, sizeof a->fingerprint) == 0 && a->pool_size == b->pool_size &&
-               same_string(a->migrate_uri, b->migrate_uri) && a->migrate_unsafe == b->migrate_unsafe;
+               same_string(a->migrate_uri, b->migrate_uri) && a->migrate_unsafe == b->migrate_unsafe &&
+               a->watch == b->watch;
 }
 
 static bool same_endpoints(const struct config *a, const struct config *b) {
@@ -162,6 +164,8 @@ static void manager_free(struct manager *m) {
         if (!m)
                 return;
         control_stop(m->control);
+        /* Watchers write rows: stopped before the trail closes. */
+        watch_set_free(m->watch);
         pool_set_free(m->pools);
         control_free(m->control);
         audit_close(m->audit);
@@ -341,6 +345,9 @@ static int manager_new(const char *config_path, struct manager **out) {
                 return r;
         /* An earlier run's PENDING rows, resolved before any new request. */
         r = recovery_run(m->audit, m->pools);
+        if (r < 0)
+                return r;
+        r = watch_set_new(m->config, m->audit, &m->watch);
         if (r < 0)
                 return r;
         r = sd_event_add_time_relative(m->event, NULL, CLOCK_MONOTONIC, STATUS_INTERVAL_USEC, 0, on_status_timer, m);

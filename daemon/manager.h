@@ -13,6 +13,7 @@ struct manager {
         struct config *config;
         struct audit *audit;
         struct pool_set *pools;
+        struct watch_set *watch; /* endpoints watched for out-of-band changes */
         struct control *control;
         unsigned inflight;       /* operations submitted and not yet answered */
         bool stopping;           /* SIGTERM: draining, new requests refused */

@@ -36,6 +36,7 @@
 #include "resolve.h"
 #include "util.h"
 #include "value.h"
+#include "watch.h"
 
 #define OP_FAULT_UNSUPPORTED "NotSupported"
 
@@ -341,6 +342,8 @@ static int begin_and_perform(struct operation *op, struct pool_session *s, bool 
                 return r;
         }
         *sent = true;
+        /* From now on a change the watcher sees on this VM may be this one's. */
+        watch_note_begin(op->manager->watch, op->rec.endpoint, op->target.id, op->rec.operation, op->rec.start_ms);
         progress_post(op, "started", -1, NULL);
         r = pool_session_call(s, call_perform, op, err);
         if (r < 0 && op->timed_out)
@@ -354,8 +357,11 @@ static void settle_row(struct operation *op, struct pool_session *s, int r, bool
 
         record_values(op);
         record_set_result(&op->rec, result_for(r, sent), r < 0 ? err->fault : NULL, r < 0 ? err->message : NULL);
-        if (sent)
+        if (sent) {
                 (void) finish_row(a, &op->rec);
+                watch_note_end(op->manager->watch, op->rec.endpoint, op->target.id, op->rec.operation, op->rec.after,
+                               op->rec.end_ms ? op->rec.end_ms : now_ms());
+        }
         else if (audit_insert(a, &op->rec) < 0)
                 log_error("Trail row for failed %s on %s could not be written.", op->rec.operation,
                           strempty(op->rec.vm_name));

@@ -55,6 +55,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <json-c/json.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1327,6 +1328,175 @@ static int fake_task_outcome(struct backend_session *s, enum op_kind kind, const
         return platform_done(&p, r, err);
 }
 
+/* ---- Watching: the file read again every interval, VMs compared by id ---- */
+
+struct backend_watch {
+        const struct endpoint_config *ep;
+        const struct watch_sink *sink;
+        unsigned interval_sec;
+        pthread_t thread;
+        pthread_mutex_t lock;
+        pthread_cond_t cond;
+        bool stop;
+        struct json_object *seen;       /* the "vms" array last read */
+        int64_t seen_ms;
+};
+
+static int64_t wall_ms(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* What the watcher compares, each as the operation that would change it. */
+static const struct {
+        const char *member;
+        enum op_kind kind;
+} watched[] = {
+        { "name", OP_RENAME }, { "cpus", OP_CPU }, { "memory_mib", OP_MEMORY }, { "power", OP_START },
+};
+
+/* Power: the kind that would have made the new state. */
+static enum op_kind power_kind(struct json_object *vm) {
+        switch (power_of(vm)) {
+        case VM_POWER_OFF:
+                return OP_STOP;
+        case VM_POWER_SUSPENDED:
+        case VM_POWER_PAUSED:
+                return OP_SUSPEND;
+        default:
+                return OP_START;
+        }
+}
+
+static void report(struct backend_watch *w, enum op_kind kind, const char *operation, struct json_object *old,
+                   struct json_object *now, int64_t now_ms) {
+        struct op_value before = {}, after = {};
+        struct vm_target t = {};
+        struct op_args a = {};
+
+        if (fill_target(now ? now : old, &t) >= 0) {
+                if (old)
+                        (void) fill_value(kind, old, &a, &before);
+                if (now)
+                        (void) fill_value(kind, now, &a, &after);
+                else
+                        after.known = after.gone = true;
+                struct watch_change c = { .kind = kind, .operation = operation, .target = &t, .before = &before,
+                                          .after = &after, .seen_unchanged_ms = w->seen_ms, .seen_changed_ms = now_ms,
+                                          .detail = "seen by reading the fake platform's file again" };
+                w->sink->changed(w->sink->userdata, w->ep, &c);
+        }
+        op_value_clear(&before);
+        op_value_clear(&after);
+        vm_target_clear(&t);
+}
+
+static struct json_object *vm_in(struct json_object *vms, const char *id) {
+        for (size_t i = 0; id && i < jlen(vms); i++) {
+                struct json_object *vm = json_object_array_get_idx(vms, i);
+                if (jstr(vm, "id") && strcmp(jstr(vm, "id"), id) == 0)
+                        return vm;
+        }
+        return NULL;
+}
+
+static void compare(struct backend_watch *w, struct json_object *vms, int64_t now_ms) {
+        for (size_t i = 0; i < jlen(vms); i++) {
+                struct json_object *now = json_object_array_get_idx(vms, i), *old = vm_in(w->seen, jstr(now, "id"));
+
+                if (!old) {
+                        report(w, OP_CLONE, "CreateVM", NULL, now, now_ms);
+                        continue;
+                }
+                for (size_t k = 0; k < ELEMENTSOF(watched); k++)
+                        if (!json_object_equal(jget(old, watched[k].member), jget(now, watched[k].member)))
+                                report(w, watched[k].kind == OP_START ? power_kind(now) : watched[k].kind, NULL, old,
+                                       now, now_ms);
+        }
+        for (size_t i = 0; i < jlen(w->seen); i++) {
+                struct json_object *old = json_object_array_get_idx(w->seen, i);
+                if (!vm_in(vms, jstr(old, "id")))
+                        report(w, OP_DESTROY, NULL, old, NULL, now_ms);
+        }
+}
+
+/* One look at the file; the first is the baseline and reports nothing. */
+static void watch_look(struct backend_watch *w) {
+        _cleanup_(platform_close) struct platform p = PLATFORM_INIT;
+        struct op_error err = {};
+        struct json_object *vms, *copy = NULL;
+        int64_t now = wall_ms();
+
+        if (platform_load(url_path(w->ep), false, &p, &err) < 0)
+                return;
+        vms = jmember(p.root, "vms", json_type_array);
+        if (!vms || json_object_deep_copy(vms, &copy, NULL) < 0)
+                return;
+        if (w->seen)
+                compare(w, copy, now);
+        json_object_put(w->seen);
+        w->seen = copy;
+        w->seen_ms = now;
+}
+
+static void *watch_thread(void *arg) {
+        struct backend_watch *w = arg;
+
+        pthread_mutex_lock(&w->lock);
+        while (!w->stop) {
+                pthread_mutex_unlock(&w->lock);
+                watch_look(w);
+                pthread_mutex_lock(&w->lock);
+                struct timespec until;
+                clock_gettime(CLOCK_REALTIME, &until);
+                until.tv_sec += w->interval_sec;
+                while (!w->stop && pthread_cond_timedwait(&w->cond, &w->lock, &until) == 0)
+                        ;
+        }
+        pthread_mutex_unlock(&w->lock);
+        return NULL;
+}
+
+static int fake_watch_start(const struct endpoint_config *ep, unsigned interval_sec, const struct watch_sink *sink,
+                            struct backend_watch **out, struct op_error *err) {
+        struct backend_watch *w = calloc(1, sizeof *w);
+
+        if (!w) {
+                op_error_set(err, "InternalError", "out of memory");
+                return -ENOMEM;
+        }
+        *w = (struct backend_watch) { .ep = ep, .sink = sink, .interval_sec = interval_sec ? interval_sec : 1 };
+        pthread_mutex_init(&w->lock, NULL);
+        pthread_cond_init(&w->cond, NULL);
+        /* The baseline before start returns: a change made after it is reported. */
+        watch_look(w);
+        int r = -pthread_create(&w->thread, NULL, watch_thread, w);
+        if (r < 0) {
+                json_object_put(w->seen);
+                free(w);
+                op_error_set(err, "InternalError", "cannot start the watcher's thread");
+                return r;
+        }
+        *out = w;
+        return 0;
+}
+
+static void fake_watch_stop(struct backend_watch *w) {
+        if (!w)
+                return;
+        pthread_mutex_lock(&w->lock);
+        w->stop = true;
+        pthread_cond_signal(&w->cond);
+        pthread_mutex_unlock(&w->lock);
+        pthread_join(w->thread, NULL);
+        json_object_put(w->seen);
+        pthread_mutex_destroy(&w->lock);
+        pthread_cond_destroy(&w->cond);
+        free(w);
+}
+
 const struct backend_ops backend_fake = {
         .name = "fake",
         .limits = &fake_limits,
@@ -1344,4 +1514,6 @@ const struct backend_ops backend_fake = {
         .list_vms = fake_list_vms,
         .show_vm = fake_show_vm,
         .task_outcome = fake_task_outcome,
+        .watch_start = fake_watch_start,
+        .watch_stop = fake_watch_stop,
 };

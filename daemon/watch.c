@@ -1,0 +1,247 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Changes made behind vmtraced's back.  Each endpoint whose backend can be
+ * watched (backend_ops.watch_start) and whose "watch =" is on reports every
+ * change it sees; this module decides whether a vmtraced operation explains
+ * it and, when none does, writes an out-of-band row into the same trail and
+ * chain: the kind, the values before and after as watched, result OK, the
+ * window in which it happened, and who only when the platform says.
+ *
+ * "Explained" means: an operation of the same trail name on the same VM of
+ * the same endpoint was in flight during the window, or ended in it with
+ * the very value the watcher now sees.  Operations note their start and end
+ * here (watch_note_begin/end); notes are kept for a while, then dropped.
+ *
+ * Locking: the notes are guarded by set->lock; the watchers call in from
+ * their own threads, operations from the pool's workers.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit.h"
+#include "config.h"
+#include "log.h"
+#include "macros.h"
+#include "record.h"
+#include "util.h"
+#include "value.h"
+#include "watch.h"
+
+/* Notes older than this (after their end) explain nothing more: twice the longest reconciliation, and a minute. */
+#define NOTE_KEEP_MS(interval) (2000LL * (interval) + 60000LL)
+#define NOTES_MAX 4096
+
+struct note {
+        char *endpoint, *vm_id, *operation, *after;
+        int64_t start_ms, end_ms;      /* end 0: in flight */
+};
+
+struct watch_one {
+        const struct endpoint_config *ep;
+        struct backend_watch *w;
+};
+
+struct watch_set {
+        struct audit *audit;
+        const struct config *config;
+        struct watch_sink sink;
+        struct watch_one *watches;
+        size_t n_watches;
+        pthread_mutex_t lock;
+        struct note notes[NOTES_MAX];
+        size_t n_notes;
+};
+
+static bool same(const char *a, const char *b) {
+        return a && b && strcmp(a, b) == 0;
+}
+
+static void note_clear(struct note *n) {
+        free(n->endpoint);
+        free(n->vm_id);
+        free(n->operation);
+        free(n->after);
+        *n = (struct note) {};
+}
+
+/* Drop the notes that can explain nothing any more; lock held. */
+static void notes_expire(struct watch_set *set, int64_t now) {
+        size_t k = 0;
+
+        for (size_t i = 0; i < set->n_notes; i++) {
+                struct note *n = &set->notes[i];
+
+                if (n->end_ms && now - n->end_ms > NOTE_KEEP_MS(set->config->watch_interval)) {
+                        note_clear(n);
+                        continue;
+                }
+                set->notes[k++] = *n;
+        }
+        set->n_notes = k;
+}
+
+void watch_note_begin(struct watch_set *set, const char *endpoint, const char *vm_id, const char *operation,
+                      int64_t start_ms) {
+        struct note n = { .start_ms = start_ms };
+
+        if (!set || !vm_id)
+                return;
+        n.endpoint = strdup(strempty(endpoint));
+        n.vm_id = strdup(vm_id);
+        n.operation = strdup(strempty(operation));
+        pthread_mutex_lock(&set->lock);
+        notes_expire(set, start_ms);
+        if (n.endpoint && n.vm_id && n.operation && set->n_notes < NOTES_MAX)
+                set->notes[set->n_notes++] = n;
+        else {
+                /* No room: an operation may then show as out-of-band too; say so rather than hide it. */
+                log_warning("Watch: cannot note trail operation %s on %s; a change it makes may be recorded twice.",
+                            strempty(operation), vm_id);
+                note_clear(&n);
+        }
+        pthread_mutex_unlock(&set->lock);
+}
+
+void watch_note_end(struct watch_set *set, const char *endpoint, const char *vm_id, const char *operation,
+                    const char *after, int64_t end_ms) {
+        if (!set || !vm_id)
+                return;
+        pthread_mutex_lock(&set->lock);
+        for (size_t i = set->n_notes; i-- > 0;) {
+                struct note *n = &set->notes[i];
+
+                if (n->end_ms || !same(n->endpoint, endpoint) || !same(n->vm_id, vm_id) || !same(n->operation, operation))
+                        continue;
+                n->end_ms = end_ms > 0 ? end_ms : 1;
+                n->after = after ? strdup(after) : NULL;
+                break;
+        }
+        pthread_mutex_unlock(&set->lock);
+}
+
+/* Does a vmtraced operation account for change c (after text "after")? */
+static bool explained(struct watch_set *set, const struct endpoint_config *ep, const struct watch_change *c,
+                      const char *operation, const char *after) {
+        bool found = false;
+
+        pthread_mutex_lock(&set->lock);
+        for (size_t i = 0; i < set->n_notes && !found; i++) {
+                const struct note *n = &set->notes[i];
+
+                if (!same(n->endpoint, ep->name) || !same(n->vm_id, c->target->id) || !same(n->operation, operation))
+                        continue;
+                if (!n->end_ms)
+                        found = n->start_ms <= c->seen_changed_ms;   /* in flight: its own row will say */
+                else
+                        found = n->end_ms >= c->seen_unchanged_ms && n->start_ms <= c->seen_changed_ms &&
+                                (same(n->after, after) || (!n->after && !after));
+        }
+        pthread_mutex_unlock(&set->lock);
+        return found;
+}
+
+static void out_of_band_message(const struct watch_change *c, char *buf, size_t len) {
+        snprintf(buf, len, "changed outside vmtraced, seen by watching the platform; who: %s%s%s%s%s",
+                 c->platform_user ? c->platform_user : "not known (the platform does not say)",
+                 c->platform_event ? "; platform record: " : "", strempty(c->platform_event),
+                 c->detail ? "; " : "", strempty(c->detail));
+}
+
+/* The out-of-band row, whole: nothing was sent, so there is no PENDING phase. */
+static void write_row(struct watch_set *set, const struct endpoint_config *ep, const struct watch_change *c,
+                      const char *operation, const char *before, const char *after) {
+        struct audit_record rec = { .operation = operation, .uid = (uid_t) -1, .gid = (gid_t) -1, .pid = -1, .login_uid = -1,
+                                    .session_id = -1 };
+        char msg[1024];
+
+        rec.start_ms = c->seen_unchanged_ms;
+        rec.end_ms = c->seen_changed_ms;
+        record_set_endpoint(&rec, ep);
+        record_set_target(&rec, c->target, c->target->name);
+        record_set_platform_user(&rec, c->platform_user);
+        record_set_out_of_band(&rec, c->seen_unchanged_ms, c->seen_changed_ms);
+        rec.before = before;
+        rec.after = after;
+        rec.task = c->platform_event;
+        out_of_band_message(c, msg, sizeof msg);
+        record_set_result(&rec, AUDIT_RESULT_OK, NULL, msg);
+        if (audit_insert(set->audit, &rec) < 0)
+                log_error("Out-of-band %s of %s on %s could not be written to the trail.", operation,
+                          strempty(c->target->name), ep->name);
+        else
+                log_notice("Out-of-band change on %s: %s of %s, %s -> %s (trail #%" PRId64 ").", ep->name, operation,
+                           strempty(c->target->name), strempty(before), strempty(after), rec.id);
+}
+
+static void on_change(void *userdata, const struct endpoint_config *ep, const struct watch_change *c) {
+        struct watch_set *set = userdata;
+        const char *operation = c->operation ? c->operation : op_kind_trail_name(c->kind);
+        _cleanup_free_ char *before = NULL, *after = NULL;
+
+        if (!c->target || value_format(c->kind, c->before, &before) < 0 || value_format(c->kind, c->after, &after) < 0) {
+                log_oom();
+                return;
+        }
+        if (explained(set, ep, c, operation, after))
+                return;
+        write_row(set, ep, c, operation, before, after);
+}
+
+static void start_one(struct watch_set *set, const struct endpoint_config *ep) {
+        struct op_error err = {};
+        struct watch_one *one = &set->watches[set->n_watches];
+
+        if (!ep->watch || !ep->backend->watch_start)
+                return;
+        int r = ep->backend->watch_start(ep, set->config->watch_interval, &set->sink, &one->w, &err);
+        if (r < 0) {
+                /* Operations go on without it; the status and the log say the endpoint is not watched. */
+                log_error("Endpoint \"%s\" cannot be watched for out-of-band changes: %s: %s", ep->name, err.fault,
+                          err.message);
+                return;
+        }
+        one->ep = ep;
+        set->n_watches++;
+        log_info("Watching endpoint \"%s\" for changes made outside vmtraced.", ep->name);
+}
+
+int watch_set_new(const struct config *c, struct audit *audit, struct watch_set **out) {
+        struct watch_set *set = calloc(1, sizeof *set);
+
+        if (!set || !(set->watches = calloc(c->n_endpoints + 1, sizeof *set->watches))) {
+                free(set);
+                return log_oom();
+        }
+        set->audit = audit;
+        set->config = c;
+        set->sink = (struct watch_sink) { .userdata = set, .changed = on_change };
+        pthread_mutex_init(&set->lock, NULL);
+        for (const struct endpoint_config *ep = c->endpoints; ep; ep = ep->next)
+                start_one(set, ep);
+        *out = set;
+        return 0;
+}
+
+void watch_set_free(struct watch_set *set) {
+        if (!set)
+                return;
+        /* Stopped first: no watcher calls in once the notes go. */
+        for (size_t i = 0; i < set->n_watches; i++)
+                set->watches[i].ep->backend->watch_stop(set->watches[i].w);
+        for (size_t i = 0; i < set->n_notes; i++)
+                note_clear(&set->notes[i]);
+        pthread_mutex_destroy(&set->lock);
+        free(set->watches);
+        free(set);
+}
+
+bool watch_set_watches(const struct watch_set *set, const struct endpoint_config *ep) {
+        for (size_t i = 0; set && i < set->n_watches; i++)
+                if (set->watches[i].ep == ep)
+                        return true;
+        return false;
+}
