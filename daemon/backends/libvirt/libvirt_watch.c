@@ -61,6 +61,7 @@ struct lv_event {
         char uuid[VIR_UUID_STRING_BUFLEN];
         int64_t ms;
         bool reboot;
+        unsigned about;           /* the values (1 << W_*) it tells of a change of */
         char text[64];            /* "lifecycle event STOPPED/DESTROYED" */
 };
 
@@ -212,8 +213,26 @@ static void lifecycle_text(int event, int detail, char *buf, size_t len) {
                 snprintf(buf, len, "lifecycle event %s/%s", lifecycle_names[event], d[detail]);
 }
 
+/*
+ * Which values a lifecycle event tells of: a change is named by the events
+ * about it only, so a setvcpus seen in the same pass as a suspend does not
+ * pass for one libvirt told of.
+ */
+static unsigned event_about(int event, int detail) {
+        switch (event) {
+        case VIR_DOMAIN_EVENT_DEFINED:
+                return detail == VIR_DOMAIN_EVENT_DEFINED_ADDED ? 1U << W_IDENTITY :
+                       detail == VIR_DOMAIN_EVENT_DEFINED_RENAMED ? 1U << W_NAME :
+                       1U << W_CPU | 1U << W_MEMORY | 1U << W_DISKS;
+        case VIR_DOMAIN_EVENT_UNDEFINED:
+                return detail == VIR_DOMAIN_EVENT_UNDEFINED_RENAMED ? 1U << W_NAME : 1U << W_ALL;
+        default:
+                return 1U << W_POWER;
+        }
+}
+
 static void push_event(struct lv_inbox *in, virDomainPtr dom, bool reboot, int event, int detail) {
-        struct lv_event e = { .ms = now_ms(), .reboot = reboot };
+        struct lv_event e = { .ms = now_ms(), .reboot = reboot, .about = reboot ? 0 : event_about(event, detail) };
 
         /* A domain object knows its UUID without asking libvirtd. */
         if (virDomainGetUUIDString(dom, e.uuid) < 0)
@@ -330,11 +349,27 @@ static struct lv_seen *snapshot_find(const struct lv_snapshot *s, const char *uu
  * capacity libvirt cannot tell for a moment) keeps what the last snapshot
  * showed, moved over with its time, rather than pass for a change.
  */
+/*
+ * QEMU starts a domain paused and resumes it once set up: a reconciliation
+ * in between would report a SuspendVM nobody made, so that state is no
+ * reading of the power yet.
+ */
+static bool starting_up(virDomainPtr dom, const struct op_value *v) {
+        int state = 0, reason = 0;
+
+        return v->power == VM_POWER_PAUSED && virDomainGetState(dom, &state, &reason, 0) == 0 &&
+               state == VIR_DOMAIN_PAUSED && reason == VIR_DOMAIN_PAUSED_STARTING_UP;
+}
+
 static int read_one(struct backend_watch *w, virDomainPtr dom, size_t k, struct lv_seen *d, struct lv_seen *old) {
         struct op_error err = {};
         int r = lv_read_value(&w->s, dom, watched[k], NULL, &d->v[k], &err);
 
         d->ms[k] = now_ms();
+        if (r >= 0 && k == W_POWER && starting_up(dom, &d->v[k])) {
+                op_error_set(&err, "StartingUp", "the domain is starting up");
+                r = -EAGAIN;
+        }
         if (r >= 0 || r == -ENOENT)
                 return r;
         op_value_clear(&d->v[k]);
@@ -398,15 +433,15 @@ struct lv_pass {
         const char *detail;        /* how it was seen, when no event told */
 };
 
-/* What the events of this pass said about uuid, in order; NULL: none.  *ms: the first one's time. */
-static const char *told(const struct lv_pass *p, const char *uuid, char *buf, size_t len, int64_t *ms) {
+/* What the events of this pass said about value k of uuid, in order; NULL: none.  *ms: the first one's time. */
+static const char *told(const struct lv_pass *p, const char *uuid, size_t k, char *buf, size_t len, int64_t *ms) {
         size_t used = 0;
 
         *buf = 0;
         for (size_t i = 0; i < p->n_events; i++) {
                 const struct lv_event *e = &p->events[i];
 
-                if (e->reboot || strcmp(e->uuid, uuid) != 0 || used >= len)
+                if (!(e->about & 1U << k) || strcmp(e->uuid, uuid) != 0 || used >= len)
                         continue;
                 if (used == 0)
                         *ms = e->ms;
@@ -437,11 +472,12 @@ static void emit_told(const struct lv_pass *p, enum op_kind kind, const char *op
         p->w->sink->changed(p->w->sink->userdata, p->w->ep, &c);
 }
 
-static void emit(const struct lv_pass *p, enum op_kind kind, const char *operation, const struct vm_target *t,
+/* A change of value k (W_*). */
+static void emit(const struct lv_pass *p, size_t k, enum op_kind kind, const char *operation, const struct vm_target *t,
                  const struct op_value *before, const struct op_value *after, int64_t unchanged_ms) {
         char buf[512];
         int64_t ms = 0;
-        const char *event = told(p, t->uuid, buf, sizeof buf, &ms);
+        const char *event = told(p, t->uuid, k, buf, sizeof buf, &ms);
 
         emit_told(p, kind, operation, t, before, after, unchanged_ms, event, ms);
 }
@@ -474,7 +510,7 @@ static void emit_grow(const struct lv_pass *p, const struct lv_seen *o, const st
         struct op_value b = { .known = true }, a = { .known = true };
 
         if (op_value_add_disk(&b, was->label, was->mib) >= 0 && op_value_add_disk(&a, is->label, is->mib) >= 0)
-                emit(p, OP_DISK_GROW, NULL, &d->t, &b, &a, o->ms[W_DISKS]);
+                emit(p, W_DISKS, OP_DISK_GROW, NULL, &d->t, &b, &a, o->ms[W_DISKS]);
         op_value_clear(&b);
         op_value_clear(&a);
 }
@@ -484,7 +520,7 @@ static void diff_disks(const struct lv_pass *p, const struct lv_seen *o, const s
         const struct op_value *a = &o->v[W_DISKS], *b = &d->v[W_DISKS];
 
         if (!same_labels(a, b)) {
-                emit(p, OP_DISK_ADD, NULL, &d->t, a, b, o->ms[W_DISKS]);
+                emit(p, W_DISKS, OP_DISK_ADD, NULL, &d->t, a, b, o->ms[W_DISKS]);
                 return;
         }
         for (size_t i = 0; i < b->n_disks; i++) {
@@ -516,22 +552,30 @@ static void diff_domain(const struct lv_pass *p, const struct lv_seen *o, const 
         const struct op_value *a = o->v, *b = d->v;
 
         if (both_known(o, d, W_NAME) && strcmp(a[W_NAME].name, b[W_NAME].name) != 0)
-                emit(p, OP_RENAME, NULL, &d->t, &a[W_NAME], &b[W_NAME], o->ms[W_NAME]);
+                emit(p, W_NAME, OP_RENAME, NULL, &d->t, &a[W_NAME], &b[W_NAME], o->ms[W_NAME]);
         if (both_known(o, d, W_POWER) && a[W_POWER].power != b[W_POWER].power)
-                emit(p, power_kind(b[W_POWER].power), NULL, &d->t, &a[W_POWER], &b[W_POWER], o->ms[W_POWER]);
+                emit(p, W_POWER, power_kind(b[W_POWER].power), NULL, &d->t, &a[W_POWER], &b[W_POWER], o->ms[W_POWER]);
         if (both_known(o, d, W_CPU) && numbers_differ(&a[W_CPU], &b[W_CPU]))
-                emit(p, OP_CPU, NULL, &d->t, &a[W_CPU], &b[W_CPU], o->ms[W_CPU]);
+                emit(p, W_CPU, OP_CPU, NULL, &d->t, &a[W_CPU], &b[W_CPU], o->ms[W_CPU]);
         if (both_known(o, d, W_MEMORY) && numbers_differ(&a[W_MEMORY], &b[W_MEMORY]))
-                emit(p, OP_MEMORY, NULL, &d->t, &a[W_MEMORY], &b[W_MEMORY], o->ms[W_MEMORY]);
+                emit(p, W_MEMORY, OP_MEMORY, NULL, &d->t, &a[W_MEMORY], &b[W_MEMORY], o->ms[W_MEMORY]);
         if (both_known(o, d, W_DISKS))
                 diff_disks(p, o, d);
+}
+
+/* An earlier REBOOT event of the same domain in this pass (QEMU may raise two for one reset). */
+static bool rebooted_before(const struct lv_pass *p, size_t i) {
+        for (size_t j = 0; j < i; j++)
+                if (p->events[j].reboot && strcmp(p->events[j].uuid, p->events[i].uuid) == 0)
+                        return true;
+        return false;
 }
 
 /* A reset changes no value: the REBOOT event is all there is, the power state before and after alike. */
 static void report_reboots(const struct lv_pass *p) {
         for (size_t i = 0; i < p->n_events; i++) {
                 const struct lv_event *e = &p->events[i];
-                const struct lv_seen *d = e->reboot ? snapshot_find(p->now, e->uuid) : NULL;
+                const struct lv_seen *d = e->reboot && !rebooted_before(p, i) ? snapshot_find(p->now, e->uuid) : NULL;
                 const struct lv_seen *o = d ? snapshot_find(p->old, e->uuid) : NULL;
 
                 if (d)
@@ -550,13 +594,13 @@ static void report(const struct lv_pass *p) {
                         diff_domain(p, o, d);
                 else
                         /* The last snapshot without it is when it was last seen absent. */
-                        emit(p, OP_CLONE, "CreateVM", &d->t, &unknown, &d->v[W_IDENTITY], p->old->ms);
+                        emit(p, W_IDENTITY, OP_CLONE, "CreateVM", &d->t, &unknown, &d->v[W_IDENTITY], p->old->ms);
         }
         for (size_t i = 0; i < p->old->n; i++) {
                 const struct lv_seen *o = &p->old->doms[i];
 
                 if (!snapshot_find(p->now, o->t.uuid))
-                        emit(p, OP_DESTROY, "DestroyVM", &o->t, &o->v[W_ALL], &gone, o->ms[W_ALL]);
+                        emit(p, W_ALL, OP_DESTROY, "DestroyVM", &o->t, &o->v[W_ALL], &gone, o->ms[W_ALL]);
         }
         report_reboots(p);
 }
