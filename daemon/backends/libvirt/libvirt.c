@@ -306,4 +306,6 @@ const struct backend_ops backend_libvirt = {
         .list_vms = lv_list_vms,
         .show_vm = lv_show_vm,
         .task_outcome = lv_task_outcome,
+        .watch_start = lv_watch_start,
+        .watch_stop = lv_watch_stop,
 };

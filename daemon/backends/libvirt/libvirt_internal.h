@@ -10,6 +10,7 @@
  *   libvirt_info.c     list and show
  *   libvirt_identity.c who libvirtd sees: the platform principal
  *   libvirt_drivers.c  what each hypervisor driver (QEMU, Xen, test) can do
+ *   libvirt_watch.c    out-of-band changes: events plus periodic reconciliation
  *
  * One virConnectPtr per backend session, used by its worker thread only
  * (and by a job's own thread while the worker watches it): libvirt's
@@ -149,5 +150,10 @@ int lv_perform(struct backend_session *s, enum op_kind kind, const struct op_arg
                struct op_error *err);
 int lv_task_outcome(struct backend_session *s, enum op_kind kind, const struct op_args *args, const char *task_id,
                     const char *opid, struct vm_target *t, struct op_value *after, struct op_error *err);
+
+/* libvirt_watch.c: backend_ops.watch_start and watch_stop, on a connection and a thread of their own. */
+int lv_watch_start(const struct endpoint_config *ep, unsigned interval_sec, const struct watch_sink *sink,
+                   struct backend_watch **out, struct op_error *err);
+void lv_watch_stop(struct backend_watch *w);
 
 #endif
