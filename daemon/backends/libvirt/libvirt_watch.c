@@ -706,10 +706,19 @@ int lv_watch_start(const struct endpoint_config *ep, unsigned interval_sec, cons
         *w = (struct backend_watch) { .ep = ep, .sink = sink, .interval_sec = interval_sec ?: 1, .in = in,
                                       .s = { .ep = ep, .driver = lv_driver_of_uri(ep->url) },
                                       .cb_lifecycle = -1, .cb_reboot = -1 };
-        r = watch_connect(w, err);
-        if (r >= 0)
-                r = snapshot_read(w, &w->last, err);
-        if (r >= 0 && (r = -pthread_create(&w->thread, NULL, watch_run, w)) < 0)
+        /*
+         * An endpoint down at start-up is watched all the same: the thread
+         * connects when it can, and its first snapshot is then the baseline.
+         */
+        if (watch_connect(w, err) < 0 || snapshot_read(w, &w->last, err) < 0) {
+                log_warning("watch \"%s\": not connected yet (%s); retrying in the background.", ep->name,
+                            err->message);
+                watch_disconnect(w);
+                snapshot_clear(&w->last);
+                *err = (struct op_error) {};
+        }
+        r = 0;
+        if ((r = -pthread_create(&w->thread, NULL, watch_run, w)) < 0)
                 op_error_set(err, "InternalError", "cannot start the watcher's thread: %s", strerror(-r));
         if (r < 0) {
                 watch_free(w);
