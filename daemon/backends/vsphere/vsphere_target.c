@@ -16,6 +16,13 @@
  * each task notes the VM's name, or its absence (vs_names_note_vm).
  * Ambiguous names are always caught, since the scan sees every VM.
  *
+ * Before the scan comes the endpoint's inventory mirror (vsphere_mirror.c),
+ * when synced: the one VM it has under the name is read alone, and only a
+ * read that still shows the name skips the scan (read_target_mirrored).
+ * A name another VM took within the mirror's lag (vCenter reports changes
+ * late: vcsim every 250 ms) is then not seen as ambiguous: the price of
+ * not reading every VM each time.
+ *
  * What the before/after value holds, per kind, is in vsphere_values.c.
  */
 #include <errno.h>
@@ -191,6 +198,7 @@ void vs_session_names_clear(struct backend_session *s) {
                 *lists[l].v = NULL;
                 *lists[l].n = 0;
         }
+        s->names_gen = 0;
 }
 
 static int names_copy(struct vs_name **out, size_t *n_out, const void *items, size_t n, size_t stride) {
@@ -624,6 +632,75 @@ static int scan_details(struct backend_session *s, enum op_kind kind, const char
         return 0;
 }
 
+/* What read_target hands over, from a scan or from the mirror's checked guess. */
+static int target_finish(struct backend_session *s, enum op_kind kind, const struct op_args *args, const char *opid,
+                         const struct scan *sc, const struct scan_vm *vm, const struct vs_props *details,
+                         struct vm_target *t, struct op_value *before, struct op_error *err) {
+        int r = prepare(s, kind, args, opid, sc, vm, details, err);
+
+        if (r < 0)
+                return r;
+        r = vs_fill_value(s, kind, details, before);
+        if (r < 0)
+                return vs_oom(err);
+        r = target_fill(s, vm, t);
+        if (r < 0) {
+                op_value_clear(before);
+                return vs_oom(err);
+        }
+        return 0;
+}
+
+/* A target host or datastore is looked up by name, with the host's pool: that takes the scan. */
+static bool kind_needs_placement(enum op_kind kind, const struct op_args *args) {
+        return (kind == OP_CLONE || kind == OP_MIGRATE) && (args->host || args->datastore);
+}
+
+/*
+ * The mirror's guess, checked: the one VM the mirror has under that name,
+ * read alone (its name, uuid, host and the kind's before value, fresh from
+ * vCenter).  1 when that read confirms the name (t and before filled); 0
+ * when read_target must scan: the mirror is not synced, has no single VM
+ * of that name (NotFound and AmbiguousName come from vCenter's whole
+ * answer, not from a copy that may lag), the VM was renamed or has gone
+ * since the mirror's last update, or its host is not in the mirror yet.
+ * A vcsim session that expired answers with nothing either, and the scan
+ * then says so.  Else a negative errno.
+ */
+static int read_target_mirrored(struct backend_session *s, enum op_kind kind, const struct op_args *args,
+                                const char *opid, struct vm_target *t, struct op_value *before,
+                                struct op_error *err) {
+        _cleanup_free_ char *id = NULL;
+        const struct scan sc = { .want = args->vm };
+        struct vs_props details = {};
+        struct scan_vm vm;
+        size_t count;
+        int r;
+
+        if (kind_needs_placement(kind, args))
+                return 0;
+        r = vs_mirror_vm_id(s->mirror, args->vm, &id, &count);
+        if (r == 0)
+                r = vs_mirror_names_into(s->mirror, s);
+        if (r == -ENOMEM)
+                return vs_oom(err);
+        if (r < 0)
+                return 0;
+        r = read_details(s, kind, opid, id, &details, err);
+        if (r < 0)
+                return r;
+        vm = (struct scan_vm) { id, vs_prop_string(&details, "name"), vs_prop_string(&details, "config.uuid"),
+                                vs_vm_host_id(&details) };
+        if (!vm.name || strcmp(vm.name, args->vm) != 0) {
+                log_debug("VM \"%s\": the mirror's %s is now \"%s\": scanning", args->vm, id, strempty(vm.name));
+                return 0;
+        }
+        if (vm.host && !vs_names_find(s->hosts, s->n_hosts, vm.host))
+                return 0;
+        r = target_finish(s, kind, args, opid, &sc, &vm, &details, t, before, err);
+        return r < 0 ? r : 1;
+}
+
 int vs_read_target(struct backend_session *s, enum op_kind kind, const struct op_args *args, const char *opid,
                    struct vm_target *t, struct op_value *before, struct op_error *err) {
         _cleanup_arena_ struct soap *arena = s->soap;
@@ -639,6 +716,9 @@ int vs_read_target(struct backend_session *s, enum op_kind kind, const struct op
                 return r;
         if (!s->view.value)
                 return vs_not_logged_in(s, err);
+        r = read_target_mirrored(s, kind, args, opid, t, before, err);
+        if (r != 0)
+                return r < 0 ? r : 0;
 
         /* Copied: remember_scan() replaces the cache it points into. */
         cached = vs_names_id(s->vms, s->n_vms, args->vm, &count);
@@ -657,19 +737,7 @@ int vs_read_target(struct backend_session *s, enum op_kind kind, const struct op
         r = scan_details(s, kind, opid, &sc, vm, err);
         if (r < 0)
                 return r;
-
-        r = prepare(s, kind, args, opid, &sc, vm, &sc.details, err);
-        if (r < 0)
-                return r;
-        r = vs_fill_value(s, kind, &sc.details, before);
-        if (r < 0)
-                return vs_oom(err);
-        r = target_fill(s, vm, t);
-        if (r < 0) {
-                op_value_clear(before);
-                return vs_oom(err);
-        }
-        return 0;
+        return target_finish(s, kind, args, opid, &sc, vm, &sc.details, t, before, err);
 }
 
 int vs_refresh_names(struct backend_session *s, const char *opid, struct op_error *err) {
