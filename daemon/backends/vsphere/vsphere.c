@@ -234,6 +234,8 @@ void vs_names_note_vm(struct backend_session *s, const char *id, const char *nam
         struct vs_name *v = s->vms, *e = NULL;
         char *copy = name ? strdup(name) : NULL;
 
+        vs_mirror_note_vm(s->mirror, id, name);
+
         for (size_t i = 0; id && i < s->n_vms && !e; i++)
                 if (strcmp(v[i].id, id) == 0)
                         e = &v[i];

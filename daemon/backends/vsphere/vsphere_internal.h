@@ -223,6 +223,8 @@ void vs_mirror_put(struct vs_mirror *m);
 int vs_mirror_vm_id(struct vs_mirror *m, const char *name, char **id, size_t *count);
 /* Replace s's host and datastore names with the mirror's, when synced and changed since; -EAGAIN, -ENOMEM. */
 int vs_mirror_names_into(struct vs_mirror *m, struct backend_session *s);
+/* Our own read-back of VM id (name NULL: gone), ahead of vCenter's update. */
+void vs_mirror_note_vm(struct vs_mirror *m, const char *id, const char *name);
 /* Completed synchronisations from scratch (for logs and tests); 0 while the first one runs. */
 unsigned vs_mirror_syncs(struct vs_mirror *m);
 

@@ -657,3 +657,25 @@ unsigned vs_mirror_syncs(struct vs_mirror *m) {
         pthread_rwlock_unlock(&m->lock);
         return n;
 }
+
+/*
+ * What our own read-back just showed of VM id (its name now, or NULL: gone),
+ * ahead of vCenter's update: without it, a name this daemon gave a second VM
+ * a moment ago would look unique to the next lookup, which would then act
+ * on the first VM instead of refusing the name as ambiguous.  vCenter's own
+ * update, when it comes, says the same.  Changes by other clients still take
+ * the mirror's lag to arrive.
+ */
+void vs_mirror_note_vm(struct vs_mirror *m, const char *id, const char *name) {
+        struct mobj *o;
+
+        if (!m || !id)
+                return;
+        pthread_rwlock_wrlock(&m->lock);
+        o = table_find(&m->table, id);
+        if (!name)
+                table_remove(&m->table, id);
+        else if ((o || (o = table_add(&m->table, MOBJ_VM, id))) && set_string(&o->name, name) < 0)
+                table_remove(&m->table, id);  /* out of memory: better no entry than a wrong one */
+        pthread_rwlock_unlock(&m->lock);
+}
