@@ -38,6 +38,7 @@
 #include <malloc.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,7 +68,11 @@ struct mobj {
         char *uuid;
         char *host;         /* runtime.host moref value */
         char *power;        /* runtime.powerState */
-        long long cpus, memory_mib;
+        /* Kept for the out-of-band-change watch to come; nothing reads them yet. */
+        // cppcheck-suppress unusedStructMember
+        long long cpus;
+        // cppcheck-suppress unusedStructMember
+        long long memory_mib;
 };
 
 struct mtable {
@@ -209,31 +214,46 @@ static int set_string(char **dst, const char *v) {
         return 0;
 }
 
+static bool change_removes(const struct vim25__PropertyChange *pc) {
+        return !pc->val || (pc->op && (strcmp(pc->op, "remove") == 0 || strcmp(pc->op, "indirectRemove") == 0));
+}
+
+/* The properties the filter asks for, and where each goes. */
+static const struct {
+        const char *path;
+        size_t string;   /* offset of a char * member, or 0 */
+        size_t number;   /* offset of a long long member, or 0 */
+} mirrored[] = {
+        { "name", offsetof(struct mobj, name), 0 },
+        { "config.uuid", offsetof(struct mobj, uuid), 0 },
+        { "runtime.powerState", offsetof(struct mobj, power), 0 },
+        { "runtime.host", offsetof(struct mobj, host), 0 },
+        { "config.hardware.numCPU", 0, offsetof(struct mobj, cpus) },
+        { "config.hardware.memoryMB", 0, offsetof(struct mobj, memory_mib) },
+};
+
 /* One PropertyChange; a removed property (op remove, indirectRemove, or no value) is forgotten. */
 static int apply_change(struct mobj *o, const struct vim25__PropertyChange *pc) {
-        bool gone = !pc->val || (pc->op && strcmp(pc->op, "remove") == 0) ||
-                    (pc->op && strcmp(pc->op, "indirectRemove") == 0);
-        const struct vim25__ManagedObjectReference *m;
-        long long n = 0;
+        bool gone = change_removes(pc);
 
-        if (!pc->name)
-                return 0;
-        if (strcmp(pc->name, "name") == 0)
-                return set_string(&o->name, gone ? NULL : vs_val_string(pc->__typeval, pc->val));
-        if (strcmp(pc->name, "config.uuid") == 0)
-                return set_string(&o->uuid, gone ? NULL : vs_val_string(pc->__typeval, pc->val));
-        if (strcmp(pc->name, "runtime.powerState") == 0)
-                return set_string(&o->power, gone ? NULL : vs_val_string(pc->__typeval, pc->val));
-        if (strcmp(pc->name, "runtime.host") == 0) {
-                m = gone ? NULL : vs_val_mor(pc->__typeval, pc->val);
-                return set_string(&o->host, m ? m->__item : NULL);
+        for (size_t i = 0; pc->name && i < ELEMENTSOF(mirrored); i++) {
+                const struct vim25__ManagedObjectReference *ref;
+                const char *v;
+                long long n = 0;
+
+                if (strcmp(pc->name, mirrored[i].path) != 0)
+                        continue;
+                if (mirrored[i].number) {
+                        if (gone || !vs_val_int(pc->__typeval, pc->val, &n))
+                                n = 0;
+                        *(long long *) ((char *) o + mirrored[i].number) = n;
+                        return 0;
+                }
+                /* runtime.host is a reference, the others strings (enums included). */
+                ref = gone ? NULL : vs_val_mor(pc->__typeval, pc->val);
+                v = gone ? NULL : ref ? ref->__item : vs_val_string(pc->__typeval, pc->val);
+                return set_string((char **) ((char *) o + mirrored[i].string), v);
         }
-        if (!gone && !vs_val_int(pc->__typeval, pc->val, &n))
-                n = 0;
-        if (strcmp(pc->name, "config.hardware.numCPU") == 0)
-                o->cpus = n;
-        else if (strcmp(pc->name, "config.hardware.memoryMB") == 0)
-                o->memory_mib = n;
         return 0;
 }
 
@@ -562,7 +582,6 @@ int vs_mirror_get(const struct endpoint_config *ep, struct vs_mirror **out) {
 }
 
 void vs_mirror_put(struct vs_mirror *m) {
-        struct vs_mirror **p;
         bool last;
 
         if (!m)
@@ -570,7 +589,7 @@ void vs_mirror_put(struct vs_mirror *m) {
         pthread_mutex_lock(&registry_lock);
         last = --m->users == 0;
         if (last)
-                for (p = &registry; *p; p = &(*p)->next)
+                for (struct vs_mirror **p = &registry; *p; p = &(*p)->next)
                         if (*p == m) {
                                 *p = m->next;
                                 break;
@@ -589,27 +608,32 @@ void vs_mirror_put(struct vs_mirror *m) {
 
 /* ---- Lookups ------------------------------------------------------------- */
 
-int vs_mirror_vm_id(struct vs_mirror *m, const char *name, char **id, size_t *count) {
+/* The one VM called name in t (*count: how many are). */
+static const char *table_vm_named(const struct mtable *t, const char *name, size_t *count) {
         const char *found = NULL;
-        int r = 0;
+
+        *count = 0;
+        for (size_t i = 0; i < t->n_b; i++)
+                for (const struct mobj *o = t->b[i]; o; o = o->next)
+                        if (o->kind == MOBJ_VM && o->name && strcmp(o->name, name) == 0) {
+                                found = o->id;
+                                (*count)++;
+                        }
+        return found;
+}
+
+int vs_mirror_vm_id(struct vs_mirror *m, const char *name, char **id, size_t *count) {
+        int r = -EAGAIN;
 
         *count = 0;
         if (!m || !name)
                 return -EAGAIN;
         pthread_rwlock_rdlock(&m->lock);
-        if (!m->synced)
-                r = -EAGAIN;
-        for (size_t i = 0; r == 0 && i < m->table.n_b; i++)
-                for (const struct mobj *o = m->table.b[i]; o; o = o->next)
-                        if (o->kind == MOBJ_VM && o->name && strcmp(o->name, name) == 0) {
-                                found = o->id;
-                                (*count)++;
-                        }
-        if (r == 0 && *count == 1 && !(*id = strdup(found)))
-                r = -ENOMEM;
+        if (m->synced) {
+                const char *found = table_vm_named(&m->table, name, count);
+                r = *count > 1 ? -ENOTUNIQ : *count == 0 ? -ENOENT : (*id = strdup(found)) ? 0 : -ENOMEM;
+        }
         pthread_rwlock_unlock(&m->lock);
-        if (r == 0 && *count != 1)
-                r = *count ? -ENOTUNIQ : -ENOENT;
         return r;
 }
 
