@@ -10,6 +10,8 @@
 # scan returns every VM), a govc-style process per operation in the same run
 # (bench/govmomi-baseline -warm=false: start, log in, find.Finder, reconfigure,
 # read back, log out), and the daemon's RSS with the mirror of that size.
+# CPU columns: milliseconds of CPU per operation spent by the daemon and by
+# vcsim (utime+stime from /proc): where the time goes as the inventory grows.
 # A report, not a test: nothing here passes or fails on a number.
 #
 # Environment: BENCH_SIZES (default "18 1000 5000 10000"), BENCH_N (operations
@@ -26,6 +28,8 @@ GOVC_N=${BENCH_GOVC_N:-5}
 
 
 counter() { vcsim_client counters | jq -r ".$1"; }
+# cpu_ms PID: user+system CPU time of PID so far, in ms.
+cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{printf "%d", ($14 + $15) * 1000 / hz}' "/proc/$1/stat"; }
 
 # through_mirror VM: wait (at most 120 s) until a lookup reads a handful of objects, not the inventory.
 through_mirror() {
@@ -39,11 +43,12 @@ through_mirror() {
 	return 1
 }
 
-printf '%8s %10s %12s %10s %12s %10s %10s\n' VMS MS_PER_OP BYTES_PER_OP OBJ_PER_OP GOVC_MS GOVC/VMCTL RSS_MIB
+printf '%8s %10s %12s %10s %12s %10s %10s %10s %10s\n' VMS MS_PER_OP BYTES_PER_OP OBJ_PER_OP GOVC_MS GOVC/VMCTL \
+	RSS_MIB D_CPU_MS SIM_CPU_MS
 declare -A ms_of
 for size in $SIZES; do
 	# VPX model: one standalone host and one cluster of 3, a resource pool each.
-	vcsim_start "$T/vcsim-$size" -vms $(( (size + 1) / 2 )) -user "$VCSIM_USER" -password "$VCSIM_PASSWORD" ||
+	VCSIM_START_TIMEOUT=600 vcsim_start "$T/vcsim-$size" -vms $(( (size + 1) / 2 )) -user "$VCSIM_USER" -password "$VCSIM_PASSWORD" ||
 		exit 1
 	write_config "$T/bench-$size.conf" "$(POOL_SIZE=1 endpoint_section vc1 "ca-file = $VCSIM_CA")"
 	rm -f "$T/trail.db"
@@ -54,12 +59,15 @@ for size in $SIZES; do
 	vmctl cpu "$VM" 2 >/dev/null 2>&1  # warm-up
 	lat=
 	b0=$(counter responseBytes) o0=$(counter retrieveObjects)
+	dc0=$(cpu_ms "$DAEMON_PID") sc0=$(cpu_ms "$VCSIM_PID")
 	for i in $(seq "$N"); do
 		t0=$(now_ns)
 		vmctl cpu "$VM" $((1 + i % 2)) >/dev/null 2>&1 || echo "# $size VMs: vmctl cpu failed" >&2
 		t1=$(now_ns)
 		lat+="$(( (t1 - t0) / 1000 )) "
 	done
+	dcpu=$(awk -v a="$(( $(cpu_ms "$DAEMON_PID") - dc0 ))" -v n="$N" 'BEGIN {printf "%.1f", a / n}')
+	scpu=$(awk -v a="$(( $(cpu_ms "$VCSIM_PID") - sc0 ))" -v n="$N" 'BEGIN {printf "%.1f", a / n}')
 	bytes=$(( ($(counter responseBytes) - b0) / N ))
 	objs=$(awk -v a="$(( $(counter retrieveObjects) - o0 ))" -v n="$N" 'BEGIN {printf "%.1f", a / n}')
 	ms=$(awk -v us="$(median <<<"$lat")" 'BEGIN {printf "%.2f", us / 1000}')
@@ -76,9 +84,9 @@ for size in $SIZES; do
 	done
 	govc_ms=$(awk -v us="$(median <<<"$cold")" 'BEGIN {printf "%.2f", us / 1000}')
 
-	printf '%8s %10s %12s %10s %12s %10s %10s\n' "$size" "$ms" "$bytes" "$objs" "$govc_ms" \
+	printf '%8s %10s %12s %10s %12s %10s %10s %10s %10s\n' "$size" "$ms" "$bytes" "$objs" "$govc_ms" \
 		"$(awk -v a="$govc_ms" -v b="$ms" 'BEGIN {printf "%.1fx", a / b}')" \
-		"$(awk -v k="$rss_kib" 'BEGIN {printf "%.1f", k / 1024}')"
+		"$(awk -v k="$rss_kib" 'BEGIN {printf "%.1f", k / 1024}')" "$dcpu" "$scpu"
 	daemon_stop
 	vcsim_stop
 done

@@ -651,9 +651,80 @@ static int target_finish(struct backend_session *s, enum op_kind kind, const str
         return 0;
 }
 
-/* A target host or datastore is looked up by name, with the host's pool: that takes the scan. */
 static bool kind_needs_placement(enum op_kind kind, const struct op_args *args) {
         return (kind == OP_CLONE || kind == OP_MIGRATE) && (args->host || args->datastore);
+}
+
+static bool scan_has_host(const struct scan *sc, const char *name) {
+        size_t count;
+
+        return scan_host_by(sc, NULL, name, &count) && count == 1;
+}
+
+/*
+ * The hosts a placement needs (the target, and the VM's current host cur),
+ * each with its compute resource's root pool: one read of those objects, in
+ * the shape of the scan's answer, for prepare_placement().
+ */
+static int placement_hosts_read(struct backend_session *s, const char *opid, const char *target, const char *cur,
+                                struct scan *sc, struct op_error *err) {
+        static const char *const host_paths[] = { "name", "parent" };
+        static const char *const cr_paths[] = { "resourcePool" };
+        static enum xsd__boolean no = xsd__boolean__false_;
+        struct soap *soap = s->soap;
+        struct vim25__TraversalSpec *ts = soap_malloc(soap, sizeof *ts);
+        struct __vim25__SelectionSpecItem *sel = soap_malloc(soap, sizeof *sel);
+        struct vim25__PropertySpec *ps = soap_malloc(soap, 2 * sizeof *ps);
+        struct vim25__ObjectSpec *os = soap_malloc(soap, 2 * sizeof *os);
+        const char *ids[2] = { target, cur };
+        int n = cur && strcmp(cur, target) != 0 ? 2 : 1;
+        struct vim25__PropertyFilterSpec spec = { 2, ps, n, os, NULL };
+
+        if (!ts || !sel || !ps || !os)
+                return vs_oom(err);
+        *ts = (struct vim25__TraversalSpec) { .type = "HostSystem", .path = "parent", .skip = &no };
+        *sel = (struct __vim25__SelectionSpecItem) { SOAP_TYPE_vim25__TraversalSpec, ts };
+        for (int i = 0; i < n; i++)
+                os[i] = (struct vim25__ObjectSpec) {
+                        .obj = { .__item = (char *) ids[i], .type = "HostSystem" },
+                        .__sizeselectSet = 1, .__selectSet = sel,
+                };
+        if (vs_prop_spec(soap, &ps[0], "HostSystem", host_paths, ELEMENTSOF(host_paths)) < 0 ||
+            vs_prop_spec(soap, &ps[1], "ComputeResource", cr_paths, ELEMENTSOF(cr_paths)) < 0)
+                return vs_oom(err);
+        return vs_retrieve(s, opid, &spec, 1, scan_cb, sc, err);
+}
+
+/*
+ * A target host or datastore by name, without the scan: the morefs from the
+ * mirror's names (copied into the session), the hosts read fresh.  0 with sc
+ * filled for prepare_placement(); 1 when the scan must decide (no single
+ * host or datastore of that name in the mirror, or the host read back under
+ * another name); or a negative errno.
+ */
+static int placement_read(struct backend_session *s, const struct op_args *args, const char *opid,
+                          const char *cur_host, struct scan *sc, struct op_error *err) {
+        const char *id;
+        size_t count;
+        int r;
+
+        if (args->datastore) {
+                id = vs_names_id(s->datastores, s->n_datastores, args->datastore, &count);
+                if (count != 1)
+                        return 1;
+                if (push(&sc->datastores, &sc->n_datastores, sizeof(struct scan_pair),
+                         &(struct scan_pair) { id, args->datastore }) < 0)
+                        return vs_oom(err);
+        }
+        if (!args->host)
+                return 0;
+        id = vs_names_id(s->hosts, s->n_hosts, args->host, &count);
+        if (count != 1)
+                return 1;
+        r = placement_hosts_read(s, opid, id, cur_host, sc, err);
+        if (r < 0)
+                return r;
+        return scan_has_host(sc, args->host) ? 0 : 1;
 }
 
 /*
@@ -661,7 +732,7 @@ static bool kind_needs_placement(enum op_kind kind, const struct op_args *args) 
  * read alone (its name, uuid, host and the kind's before value, fresh from
  * vCenter).  1 when that read confirms the name (t and before filled); 0
  * when read_target must scan: the mirror is not synced, has no single VM
- * of that name (NotFound and AmbiguousName come from vCenter's whole
+ * (or target host or datastore) of that name (NotFound and AmbiguousName come from vCenter's whole
  * answer, not from a copy that may lag), the VM was renamed or has gone
  * since the mirror's last update, or its host is not in the mirror yet.
  * A vcsim session that expired answers with nothing either, and the scan
@@ -671,14 +742,12 @@ static int read_target_mirrored(struct backend_session *s, enum op_kind kind, co
                                 const char *opid, struct vm_target *t, struct op_value *before,
                                 struct op_error *err) {
         _cleanup_free_ char *id = NULL;
-        const struct scan sc = { .want = args->vm };
+        _cleanup_(scan_done) struct scan sc = { .want = args->vm };
         struct vs_props details = {};
         struct scan_vm vm;
         size_t count;
         int r;
 
-        if (kind_needs_placement(kind, args))
-                return 0;
         r = vs_mirror_vm_id(s->mirror, args->vm, &id, &count);
         if (r == 0)
                 r = vs_mirror_names_into(s->mirror, s);
@@ -697,6 +766,11 @@ static int read_target_mirrored(struct backend_session *s, enum op_kind kind, co
         }
         if (vm.host && !vs_names_find(s->hosts, s->n_hosts, vm.host))
                 return 0;
+        if (kind_needs_placement(kind, args)) {
+                r = placement_read(s, args, opid, vm.host, &sc, err);
+                if (r != 0)
+                        return r < 0 ? r : 0;
+        }
         r = target_finish(s, kind, args, opid, &sc, &vm, &details, t, before, err);
         return r < 0 ? r : 1;
 }
