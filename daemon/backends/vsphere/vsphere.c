@@ -230,11 +230,12 @@ const char *vs_names_id(const struct vs_name *v, size_t n, const char *name, siz
  * next operation on that VM would miss it and pay a second read.  Still
  * only a guess that the next scan checks; on OOM the entry is dropped.
  */
-void vs_names_note_vm(struct backend_session *s, const char *id, const char *name) {
+void vs_names_note_vm(struct backend_session *s, const char *id, const struct vs_props *vm) {
+        const char *name = vs_prop_string(vm, "name");
         struct vs_name *v = s->vms, *e = NULL;
         char *copy = name ? strdup(name) : NULL;
 
-        vs_mirror_note_vm(s->mirror, id, name);
+        vs_mirror_note_vm(s->mirror, id, name, name ? vs_vm_host_id(vm) : NULL);
 
         for (size_t i = 0; id && i < s->n_vms && !e; i++)
                 if (strcmp(v[i].id, id) == 0)

@@ -154,7 +154,8 @@ int vs_read_name(struct backend_session *s, const char *opid, const char *type, 
 
 const char *vs_names_find(const struct vs_name *v, size_t n, const char *id);
 const char *vs_names_id(const struct vs_name *v, size_t n, const char *name, size_t *count);
-void vs_names_note_vm(struct backend_session *s, const char *id, const char *name);
+/* What a read-back showed of VM id (vm: its properties; none: gone), for the name cache and the mirror. */
+void vs_names_note_vm(struct backend_session *s, const char *id, const struct vs_props *vm);
 
 /* A Task as read from its info. */
 struct vs_task {
@@ -216,15 +217,16 @@ int vs_mirror_get(const struct endpoint_config *ep, struct vs_mirror **out);
 void vs_mirror_put(struct vs_mirror *m);
 /*
  * The moref of the VM called name, when the mirror is synced and exactly
- * one VM carries it: 0 and *id (malloc'd).  -EAGAIN when not synced,
+ * one VM carries it: 0, *id and *host (its runtime.host as the mirror has it,
+ * or NULL; both malloc'd).  -EAGAIN when not synced,
  * -ENOENT or -ENOTUNIQ (*count set) when none or several do: only a
  * guess, which the caller checks against vCenter.
  */
-int vs_mirror_vm_id(struct vs_mirror *m, const char *name, char **id, size_t *count);
+int vs_mirror_vm_id(struct vs_mirror *m, const char *name, char **id, char **host, size_t *count);
 /* Replace s's host and datastore names with the mirror's, when synced and changed since; -EAGAIN, -ENOMEM. */
 int vs_mirror_names_into(struct vs_mirror *m, struct backend_session *s);
-/* Our own read-back of VM id (name NULL: gone), ahead of vCenter's update. */
-void vs_mirror_note_vm(struct vs_mirror *m, const char *id, const char *name);
+/* Our own read-back of VM id (name NULL: gone; host: its runtime.host), ahead of vCenter's update. */
+void vs_mirror_note_vm(struct vs_mirror *m, const char *id, const char *name, const char *host);
 /* Completed synchronisations from scratch (for logs and tests); 0 while the first one runs. */
 unsigned vs_mirror_syncs(struct vs_mirror *m);
 

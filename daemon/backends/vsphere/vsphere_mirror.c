@@ -609,20 +609,32 @@ void vs_mirror_put(struct vs_mirror *m) {
 /* ---- Lookups ------------------------------------------------------------- */
 
 /* The one VM called name in t (*count: how many are). */
-static const char *table_vm_named(const struct mtable *t, const char *name, size_t *count) {
-        const char *found = NULL;
+static const struct mobj *table_vm_named(const struct mtable *t, const char *name, size_t *count) {
+        const struct mobj *found = NULL;
 
         *count = 0;
         for (size_t i = 0; i < t->n_b; i++)
                 for (const struct mobj *o = t->b[i]; o; o = o->next)
                         if (o->kind == MOBJ_VM && o->name && strcmp(o->name, name) == 0) {
-                                found = o->id;
+                                found = o;
                                 (*count)++;
                         }
         return found;
 }
 
-int vs_mirror_vm_id(struct vs_mirror *m, const char *name, char **id, size_t *count) {
+static int vm_copy_out(const struct mobj *o, char **id, char **host) {
+        *id = strdup(o->id);
+        *host = o->host ? strdup(o->host) : NULL;
+        if (!*id || (o->host && !*host)) {
+                free(*id);
+                free(*host);
+                *id = *host = NULL;
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+int vs_mirror_vm_id(struct vs_mirror *m, const char *name, char **id, char **host, size_t *count) {
         int r = -EAGAIN;
 
         *count = 0;
@@ -630,8 +642,9 @@ int vs_mirror_vm_id(struct vs_mirror *m, const char *name, char **id, size_t *co
                 return -EAGAIN;
         pthread_rwlock_rdlock(&m->lock);
         if (m->synced) {
-                const char *found = table_vm_named(&m->table, name, count);
-                r = *count > 1 ? -ENOTUNIQ : *count == 0 ? -ENOENT : (*id = strdup(found)) ? 0 : -ENOMEM;
+                const struct mobj *found = table_vm_named(&m->table, name, count);
+
+                r = *count > 1 ? -ENOTUNIQ : *count == 0 ? -ENOENT : vm_copy_out(found, id, host);
         }
         pthread_rwlock_unlock(&m->lock);
         return r;
@@ -704,14 +717,14 @@ unsigned vs_mirror_syncs(struct vs_mirror *m) {
 }
 
 /*
- * What our own read-back just showed of VM id (its name now, or NULL: gone),
+ * What our own read-back just showed of VM id (its name and host now, or NULL: gone),
  * ahead of vCenter's update: without it, a name this daemon gave a second VM
  * a moment ago would look unique to the next lookup, which would then act
  * on the first VM instead of refusing the name as ambiguous.  vCenter's own
  * update, when it comes, says the same.  Changes by other clients still take
  * the mirror's lag to arrive.
  */
-void vs_mirror_note_vm(struct vs_mirror *m, const char *id, const char *name) {
+void vs_mirror_note_vm(struct vs_mirror *m, const char *id, const char *name, const char *host) {
         struct mobj *o;
 
         if (!m || !id)
@@ -720,7 +733,8 @@ void vs_mirror_note_vm(struct vs_mirror *m, const char *id, const char *name) {
         o = table_find(&m->table, id);
         if (!name)
                 table_remove(&m->table, id);
-        else if ((o || (o = table_add(&m->table, MOBJ_VM, id))) && set_string(&o->name, name) < 0)
+        else if ((o || (o = table_add(&m->table, MOBJ_VM, id))) &&
+                 (set_string(&o->name, name) < 0 || set_string(&o->host, host) < 0))
                 table_remove(&m->table, id);  /* out of memory: better no entry than a wrong one */
         pthread_rwlock_unlock(&m->lock);
 }

@@ -662,26 +662,24 @@ static bool scan_has_host(const struct scan *sc, const char *name) {
 }
 
 /*
- * The hosts a placement needs (the target, and the VM's current host cur),
- * each with its compute resource's root pool: one read of those objects, in
- * the shape of the scan's answer, for prepare_placement().
+ * The hosts a placement needs (the target, and the VM's current host cur as
+ * the mirror has it), each with its compute resource's root pool, in the
+ * shape of the scan's answer for prepare_placement().
  */
-static int placement_hosts_read(struct backend_session *s, const char *opid, const char *target, const char *cur,
-                                struct scan *sc, struct op_error *err) {
+static int placement_hosts_spec(struct soap *soap, const char *target, const char *cur,
+                                struct vim25__PropertyFilterSpec *spec) {
         static const char *const host_paths[] = { "name", "parent" };
         static const char *const cr_paths[] = { "resourcePool" };
         static enum xsd__boolean no = xsd__boolean__false_;
-        struct soap *soap = s->soap;
         struct vim25__TraversalSpec *ts = soap_malloc(soap, sizeof *ts);
         struct __vim25__SelectionSpecItem *sel = soap_malloc(soap, sizeof *sel);
         struct vim25__PropertySpec *ps = soap_malloc(soap, 2 * sizeof *ps);
         struct vim25__ObjectSpec *os = soap_malloc(soap, 2 * sizeof *os);
         const char *ids[2] = { target, cur };
         int n = cur && strcmp(cur, target) != 0 ? 2 : 1;
-        struct vim25__PropertyFilterSpec spec = { 2, ps, n, os, NULL };
 
         if (!ts || !sel || !ps || !os)
-                return vs_oom(err);
+                return -ENOMEM;
         *ts = (struct vim25__TraversalSpec) { .type = "HostSystem", .path = "parent", .skip = &no };
         *sel = (struct __vim25__SelectionSpecItem) { SOAP_TYPE_vim25__TraversalSpec, ts };
         for (int i = 0; i < n; i++)
@@ -689,42 +687,79 @@ static int placement_hosts_read(struct backend_session *s, const char *opid, con
                         .obj = { .__item = (char *) ids[i], .type = "HostSystem" },
                         .__sizeselectSet = 1, .__selectSet = sel,
                 };
+        *spec = (struct vim25__PropertyFilterSpec) { 2, ps, n, os, NULL };
         if (vs_prop_spec(soap, &ps[0], "HostSystem", host_paths, ELEMENTSOF(host_paths)) < 0 ||
             vs_prop_spec(soap, &ps[1], "ComputeResource", cr_paths, ELEMENTSOF(cr_paths)) < 0)
-                return vs_oom(err);
-        return vs_retrieve(s, opid, &spec, 1, scan_cb, sc, err);
+                return -ENOMEM;
+        return 0;
 }
 
 /*
- * A target host or datastore by name, without the scan: the morefs from the
- * mirror's names (copied into the session), the hosts read fresh.  0 with sc
- * filled for prepare_placement(); 1 when the scan must decide (no single
- * host or datastore of that name in the mirror, or the host read back under
- * another name); or a negative errno.
+ * A target host or datastore by name, without the scan: the morefs from
+ * the mirror's names (copied into the session); the datastore goes into
+ * sc, the target host's id into *host (NULL: none asked for).  0, or 1
+ * when the mirror has no single host or datastore of that name (the scan
+ * then decides, NotFound included), or -ENOMEM.
  */
-static int placement_read(struct backend_session *s, const struct op_args *args, const char *opid,
-                          const char *cur_host, struct scan *sc, struct op_error *err) {
-        const char *id;
+static int placement_names(struct backend_session *s, const struct op_args *args, struct scan *sc,
+                           const char **host) {
         size_t count;
-        int r;
 
+        *host = NULL;
         if (args->datastore) {
-                id = vs_names_id(s->datastores, s->n_datastores, args->datastore, &count);
+                const char *id = vs_names_id(s->datastores, s->n_datastores, args->datastore, &count);
                 if (count != 1)
                         return 1;
                 if (push(&sc->datastores, &sc->n_datastores, sizeof(struct scan_pair),
                          &(struct scan_pair) { id, args->datastore }) < 0)
-                        return vs_oom(err);
+                        return -ENOMEM;
         }
-        if (!args->host)
-                return 0;
-        id = vs_names_id(s->hosts, s->n_hosts, args->host, &count);
-        if (count != 1)
-                return 1;
-        r = placement_hosts_read(s, opid, id, cur_host, sc, err);
+        if (args->host) {
+                *host = vs_names_id(s->hosts, s->n_hosts, args->host, &count);
+                if (count != 1)
+                        return 1;
+        }
+        return 0;
+}
+
+/* One answer for both: the VM's ObjectContents to details, the hosts' and pools' to the scan. */
+struct mirrored_read {
+        struct vs_props details;
+        struct scan *sc;
+};
+
+static int mirrored_cb(const struct vim25__ObjectContent *oc, void *userdata) {
+        struct mirrored_read *m = userdata;
+
+        if (vs_mor_is(&oc->obj, "VirtualMachine"))
+                return details_cb(oc, &m->details);
+        return scan_cb(oc, m->sc);
+}
+
+/*
+ * The VM's properties for kind and, for a target host, the hosts and pools
+ * prepare_placement() needs: one RetrievePropertiesEx.  1 when the mirror
+ * cannot name the placement (the scan decides).
+ */
+static int mirrored_read(struct backend_session *s, enum op_kind kind, const struct op_args *args, const char *opid,
+                         const char *id, const char *cur_host, struct mirrored_read *out, struct op_error *err) {
+        struct vim25__PropertyFilterSpec specs[2];
+        const char *target = NULL;
+        int n = 1, r;
+
+        if (kind_needs_placement(kind, args)) {
+                r = placement_names(s, args, out->sc, &target);
+                if (r != 0)
+                        return r < 0 ? vs_oom(err) : r;
+        }
+        if (vs_details_spec(s->soap, kind, id, &specs[0]) < 0 ||
+            (target && placement_hosts_spec(s->soap, target, cur_host, &specs[n++]) < 0))
+                return vs_oom(err);
+        r = vs_retrieve(s, opid, specs, n, mirrored_cb, out, err);
         if (r < 0)
                 return r;
-        return scan_has_host(sc, args->host) ? 0 : 1;
+        /* The host read back under another name: the mirror lags, let the scan decide. */
+        return target && !scan_has_host(out->sc, args->host) ? 1 : 0;
 }
 
 /*
@@ -738,40 +773,45 @@ static int placement_read(struct backend_session *s, const struct op_args *args,
  * A vcsim session that expired answers with nothing either, and the scan
  * then says so.  Else a negative errno.
  */
+/* Not a host the mirror does not know yet, nor (for a target host) another than the hosts read covered. */
+static bool mirrored_host_ok(const struct backend_session *s, enum op_kind kind, const struct op_args *args,
+                             const char *host, const char *mirror_host) {
+        if (host && !vs_names_find(s->hosts, s->n_hosts, host))
+                return false;
+        if (kind_needs_placement(kind, args) && args->host)
+                return host && mirror_host && strcmp(host, mirror_host) == 0;
+        return true;
+}
+
 static int read_target_mirrored(struct backend_session *s, enum op_kind kind, const struct op_args *args,
                                 const char *opid, struct vm_target *t, struct op_value *before,
                                 struct op_error *err) {
-        _cleanup_free_ char *id = NULL;
+        _cleanup_free_ char *id = NULL, *host = NULL;
         _cleanup_(scan_done) struct scan sc = { .want = args->vm };
-        struct vs_props details = {};
+        struct mirrored_read rd = { .sc = &sc };
         struct scan_vm vm;
         size_t count;
         int r;
 
-        r = vs_mirror_vm_id(s->mirror, args->vm, &id, &count);
+        r = vs_mirror_vm_id(s->mirror, args->vm, &id, &host, &count);
         if (r == 0)
                 r = vs_mirror_names_into(s->mirror, s);
         if (r == -ENOMEM)
                 return vs_oom(err);
         if (r < 0)
                 return 0;
-        r = read_details(s, kind, opid, id, &details, err);
-        if (r < 0)
-                return r;
-        vm = (struct scan_vm) { id, vs_prop_string(&details, "name"), vs_prop_string(&details, "config.uuid"),
-                                vs_vm_host_id(&details) };
+        r = mirrored_read(s, kind, args, opid, id, host, &rd, err);
+        if (r != 0)
+                return r < 0 ? r : 0;
+        vm = (struct scan_vm) { id, vs_prop_string(&rd.details, "name"), vs_prop_string(&rd.details, "config.uuid"),
+                                vs_vm_host_id(&rd.details) };
         if (!vm.name || strcmp(vm.name, args->vm) != 0) {
                 log_debug("VM \"%s\": the mirror's %s is now \"%s\": scanning", args->vm, id, strempty(vm.name));
                 return 0;
         }
-        if (vm.host && !vs_names_find(s->hosts, s->n_hosts, vm.host))
+        if (!mirrored_host_ok(s, kind, args, vm.host, host))
                 return 0;
-        if (kind_needs_placement(kind, args)) {
-                r = placement_read(s, args, opid, vm.host, &sc, err);
-                if (r != 0)
-                        return r < 0 ? r : 0;
-        }
-        r = target_finish(s, kind, args, opid, &sc, &vm, &details, t, before, err);
+        r = target_finish(s, kind, args, opid, &sc, &vm, &rd.details, t, before, err);
         return r < 0 ? r : 1;
 }
 
@@ -838,6 +878,6 @@ int vs_read_value(struct backend_session *s, enum op_kind kind, const char *opid
         r = read_details(s, kind, opid, id, &vm, err);
         if (r < 0)
                 return r;
-        vs_names_note_vm(s, id, vs_prop_string(&vm, "name"));
+        vs_names_note_vm(s, id, &vm);
         return vs_fill_value(s, kind, &vm, value) < 0 ? vs_oom(err) : 0;
 }
