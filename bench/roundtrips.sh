@@ -25,15 +25,8 @@ top_builddir=$(cd "${1:-${top_builddir:-$top_srcdir/build}}" && pwd) || exit 1
 export top_srcdir top_builddir
 N=${BENCH_N:-5}
 BASE_N=${BENCH_BASELINE_N:-20}
-. "$top_srcdir/tests/lib/common.sh"
+. "$here/lib.sh"
 
-[ -x "$VMTRACED" ] && [ -x "$VMCTL" ] || { echo "build first: no $VMTRACED or $VMCTL" >&2; exit 1; }
-vcsim_build "$VCSIM_BIN" || exit 1
-baseline=$T/govmomi-baseline
-(cd "$top_srcdir/bench/govmomi-baseline" && GOPATH=/usr/share/gocode GO111MODULE=off GOFLAGS= \
-	GOCACHE=${GOCACHE:-${TMPDIR:-/tmp}/vmtraced-gocache-$(id -u)} go build -o "$baseline" .) || exit 1
-
-VCSIM_USER=bench VCSIM_PASSWORD=bench-pw
 vcsim_start "$T/vcsim" -user "$VCSIM_USER" -password "$VCSIM_PASSWORD" || exit 1
 write_config "$T/bench.conf" "$(POOL_SIZE=1 endpoint_section vc1 "ca-file = $VCSIM_CA")"
 daemon_start "$T/bench.conf" || exit 1
@@ -43,7 +36,6 @@ VM=$(jq -r '[.[] | select(.name | contains("_C0_"))][0].name' <<<"$vms")
 BVM=$(jq -r '[.[] | select(.name | contains("_C0_"))][1].name' <<<"$vms")
 mapfile -t hosts < <(vcsim_hosts | jq -r '.[] | select(.name | contains("_C0_")) | .name')
 
-now_ns() { date +%s%N; }
 declare -A lat trips evtrips
 # measure NAME ARGS...: one vmctl call; records ms and round trips under NAME.
 measure() {
@@ -60,7 +52,6 @@ measure() {
 	trips[$name]+="$(jq -r '.record.debug.round_trips // "-"' <<<"$out") "
 	evtrips[$name]+="$(jq -r '.record.debug.post_event_round_trips // "-"' <<<"$out") "
 }
-median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print "-"}'; }
 
 measure warmup cpu "$VM" 2 >/dev/null
 for i in $(seq "$N"); do

@@ -89,7 +89,8 @@ vcsim_build() {
 
 # vcsim_start DIR [serve flags...]: start the simulator, wait until it is
 # ready, export its coordinates.  Returns 1, after showing its log, if it
-# does not come up within 20 s.
+# does not come up within VCSIM_START_TIMEOUT seconds (default 20; building
+# an inventory of 10,000 VMs takes longer).
 vcsim_start() {
 	local dir=${1:?usage: vcsim_start DIR [serve flags...]}
 	shift
@@ -107,7 +108,7 @@ vcsim_start() {
 	_vcsim_pid=$!
 	export VCSIM_PID=$_vcsim_pid VCSIM_DIR=$dir
 
-	for i in $(seq 200); do
+	for i in $(seq $(( ${VCSIM_START_TIMEOUT:-20} * 10 ))); do
 		[ -s "$dir/url" ] && break
 		if ! kill -0 "$_vcsim_pid" 2>/dev/null; then
 			break

@@ -39,6 +39,10 @@ var commands = []command{
 	{"vms", "print all VMs as a JSON array", cmdVMs},
 	{"hosts", "print all hosts as a JSON array", cmdHosts},
 	{"events", "print the user events posted on one VM (-id MOREF) as a JSON array", cmdEvents},
+	{"rename", "rename one VM (-id MOREF -name NEW), as another client would", cmdRename},
+	{"clone", "clone one VM (-id MOREF -name NEW) into its folder; prints the new moref", cmdClone},
+	{"destroy", "power off and destroy one VM (-id MOREF)", cmdDestroy},
+	{"counters", "print the server's PropertyCollector and byte counters as JSON", cmdCounters},
 	{"terminate-sessions", "end every session but our own", cmdTerminateSessions},
 	{"schema-check", "compare vim25.h (the gSOAP header) with govmomi's WSDL types", cmdSchemaCheck},
 }

@@ -52,6 +52,7 @@ type serveOptions struct {
 	dropAnswer string
 	fixtures   bool
 	apiVersion string
+	pageObjects int
 }
 
 func parseServeFlags(args []string) (*serveOptions, error) {
@@ -74,6 +75,7 @@ func parseServeFlags(args []string) (*serveOptions, error) {
 	fs.StringVar(&o.dropAnswer, "drop-answer", "", "run the first call of this method (e.g. PowerOffVM_Task), then close the connection unanswered")
 	fs.BoolVar(&o.fixtures, "fixtures", false, "rename DC0_H0's VMs to the vmt-fx-* disk layouts of fixtures.go (needs -vms 8), and one vApp per cluster whose VMs have no parent, as in vCenter")
 	fs.StringVar(&o.apiVersion, "api-version", "", "the about.apiVersion (and version) to report, e.g. 6.7 (default: vcsim's 6.5)")
+	fs.IntVar(&o.pageObjects, "page-objects", 0, "RetrievePropertiesEx answers at most N objects (or options.maxObjects, if smaller) and a token for ContinueRetrievePropertiesEx (0: vcsim's behaviour, all at once)")
 	fs.Var(serveMethodDelays, "method-delay", "NAME=MS: sleep MS milliseconds before SOAP method NAME runs (repeatable)")
 
 	if err := parseFlags(fs, args); err != nil {
@@ -85,7 +87,7 @@ func parseServeFlags(args []string) (*serveOptions, error) {
 	if (o.user == "") != (o.password == "") {
 		return nil, usageError("-user and -password go together")
 	}
-	for _, n := range []int{o.port, o.dc, o.hosts, o.clusters, o.clHosts, o.vms, o.cloneDelay} {
+	for _, n := range []int{o.port, o.dc, o.hosts, o.clusters, o.clHosts, o.vms, o.cloneDelay, o.pageObjects} {
 		if n < 0 {
 			return nil, usageError("counts, delays and the port must not be negative")
 		}
@@ -149,6 +151,8 @@ func cmdServe(args []string) error {
 		}
 	}
 
+	installCollector(model, o.pageObjects)
+
 	if o.cloneDelay > 0 || o.strict {
 		n := wrapAllVMs(time.Duration(o.cloneDelay) * time.Millisecond)
 		log.Printf("strict CloneVM_Task, %d ms queued and %d ms running, on %d VMs", o.cloneDelay, o.cloneDelay, n)
@@ -170,6 +174,8 @@ func cmdServe(args []string) error {
 	if err != nil {
 		return err
 	}
+	// Inside -drop-answer's wrapper, which needs the connection itself.
+	server.Config.Handler = countingHandler{next: server.Config.Handler}
 	if o.dropAnswer != "" {
 		// Nobody knows our address before publish(): no request is served yet.
 		server.Config.Handler = &dropAnswer{next: server.Config.Handler, method: []byte(o.dropAnswer)}

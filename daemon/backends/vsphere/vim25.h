@@ -627,6 +627,14 @@ struct _vim25__ContinueRetrievePropertiesExResponse {
         struct vim25__RetrieveResult *returnval 1;
 };
 
+/* Frees a paged result vCenter still holds, when we stop reading it before the last page. */
+struct _vim25__CancelRetrievePropertiesEx {
+        struct vim25__ManagedObjectReference *_USCOREthis 1;
+        char *token 1;
+};
+struct _vim25__CancelRetrievePropertiesExResponse {
+};
+
 struct _vim25__CreateFilter {
         struct vim25__ManagedObjectReference *_USCOREthis 1;
         struct vim25__PropertyFilterSpec *spec 1;
@@ -798,6 +806,8 @@ int __vim25__RetrievePropertiesEx(struct _vim25__RetrievePropertiesEx *vim25__Re
                                   struct _vim25__RetrievePropertiesExResponse *vim25__RetrievePropertiesExResponse);
 int __vim25__ContinueRetrievePropertiesEx(struct _vim25__ContinueRetrievePropertiesEx *vim25__ContinueRetrievePropertiesEx,
                                           struct _vim25__ContinueRetrievePropertiesExResponse *vim25__ContinueRetrievePropertiesExResponse);
+int __vim25__CancelRetrievePropertiesEx(struct _vim25__CancelRetrievePropertiesEx *vim25__CancelRetrievePropertiesEx,
+                                        struct _vim25__CancelRetrievePropertiesExResponse *vim25__CancelRetrievePropertiesExResponse);
 int __vim25__CreateFilter(struct _vim25__CreateFilter *vim25__CreateFilter,
                           struct _vim25__CreateFilterResponse *vim25__CreateFilterResponse);
 int __vim25__DestroyPropertyFilter(struct _vim25__DestroyPropertyFilter *vim25__DestroyPropertyFilter,

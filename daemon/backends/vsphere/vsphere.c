@@ -230,9 +230,12 @@ const char *vs_names_id(const struct vs_name *v, size_t n, const char *name, siz
  * next operation on that VM would miss it and pay a second read.  Still
  * only a guess that the next scan checks; on OOM the entry is dropped.
  */
-void vs_names_note_vm(struct backend_session *s, const char *id, const char *name) {
+void vs_names_note_vm(struct backend_session *s, const char *id, const struct vs_props *vm) {
+        const char *name = vs_prop_string(vm, "name");
         struct vs_name *v = s->vms, *e = NULL;
         char *copy = name ? strdup(name) : NULL;
+
+        vs_mirror_note_vm(s->mirror, id, name, name ? vs_vm_host_id(vm) : NULL);
 
         for (size_t i = 0; id && i < s->n_vms && !e; i++)
                 if (strcmp(v[i].id, id) == 0)
@@ -273,6 +276,23 @@ int vs_prop_spec(struct soap *soap, struct vim25__PropertySpec *ps, const char *
 }
 
 /*
+ * Leaving a paged result early: vCenter keeps the rest for the session
+ * until told otherwise (or the session ends), so say we are done with it.
+ * Best effort, in the caller's arena.
+ */
+static void retrieve_cancel(struct backend_session *s, const char *opid, const char *token) {
+        struct _vim25__CancelRetrievePropertiesEx rq = {
+                ._USCOREthis = vs_mor(s->soap, s->property_collector.type, s->property_collector.value),
+                .token = (char *) token,
+        };
+        struct _vim25__CancelRetrievePropertiesExResponse rs;
+        struct op_error e = {};
+
+        if (token && *token && rq._USCOREthis && VS_CALL(s, CancelRetrievePropertiesEx, opid, &rq, &rs, &e) < 0)
+                log_debug("Ignoring failure to cancel a paged result: %s", e.message);
+}
+
+/*
  * Call cb for every object of the result, following the continuation token
  * (real vCenter pages large results).  The contents are arena memory: valid
  * until the caller's arena guard ends it.
@@ -304,8 +324,10 @@ int vs_retrieve(struct backend_session *s, const char *opid, struct vim25__Prope
 
                 for (int i = 0; i < res->__sizeobjects; i++) {
                         r = cb(&res->objects[i], userdata);
-                        if (r < 0)
+                        if (r < 0) {
+                                retrieve_cancel(s, opid, res->token);
                                 return vs_oom(err);
+                        }
                 }
                 if (!res->token || !*res->token)
                         break;
@@ -422,18 +444,18 @@ int vs_task_result(const struct vs_task *t, struct op_error *err) {
         return -EREMOTEIO;
 }
 
-int vs_filter_create(struct backend_session *s, const char *opid, const char *type, const char *id,
-                     const char *const *paths, int n_paths, char **filter, struct op_error *err) {
-        _cleanup_arena_ struct soap *arena = s->soap;
+/* CreateFilter (partialUpdates=false) on spec, built in the arena; *filter gets its moref value. */
+int vs_filter_create_spec(struct backend_session *s, const char *opid, struct vim25__PropertyFilterSpec *spec,
+                          char **filter, struct op_error *err) {
         struct _vim25__CreateFilter rq = {
                 ._USCOREthis = vs_mor(s->soap, s->property_collector.type, s->property_collector.value),
-                .spec = soap_malloc(s->soap, sizeof(struct vim25__PropertyFilterSpec)),
+                .spec = spec,
                 .partialUpdates = xsd__boolean__false_,
         };
         struct _vim25__CreateFilterResponse rs = {};
         int r;
 
-        if (!rq._USCOREthis || !rq.spec || vs_object_filter_spec(s->soap, rq.spec, type, id, paths, n_paths) < 0)
+        if (!rq._USCOREthis)
                 return vs_oom(err);
         r = VS_CALL(s, CreateFilter, opid, &rq, &rs, err);
         if (r < 0)
@@ -446,6 +468,16 @@ int vs_filter_create(struct backend_session *s, const char *opid, const char *ty
         return *filter ? 0 : vs_oom(err);
 }
 
+int vs_filter_create(struct backend_session *s, const char *opid, const char *type, const char *id,
+                     const char *const *paths, int n_paths, char **filter, struct op_error *err) {
+        _cleanup_arena_ struct soap *arena = s->soap;
+        struct vim25__PropertyFilterSpec *spec = soap_malloc(s->soap, sizeof *spec);
+
+        if (!spec || vs_object_filter_spec(s->soap, spec, type, id, paths, n_paths) < 0)
+                return vs_oom(err);
+        return vs_filter_create_spec(s, opid, spec, filter, err);
+}
+
 void vs_filter_destroy(struct backend_session *s, const char *opid, const char *filter) {
         _cleanup_arena_ struct soap *arena = s->soap;
         struct _vim25__DestroyPropertyFilter rq = { ._USCOREthis = vs_mor(s->soap, "PropertyFilter", filter) };
@@ -456,11 +488,15 @@ void vs_filter_destroy(struct backend_session *s, const char *opid, const char *
                 log_debug("Ignoring failure to destroy property filter %s: %s", filter, e.message);
 }
 
-int vs_wait_once(struct backend_session *s, const char *opid, const char *filter, char **version,
-                 int (*cb)(const struct vim25__PropertyChange *pc, void *userdata), void *userdata,
-                 struct op_error *err) {
+/*
+ * One WaitForUpdatesEx of up to max_wait seconds: cb for each ObjectUpdate
+ * of filter, *version advanced, *truncated set when vCenter held updates
+ * back (the next call with the new version brings the rest).
+ */
+int vs_wait_updates(struct backend_session *s, const char *opid, const char *filter, int max_wait, char **version,
+                    int (*cb)(const struct vim25__ObjectUpdate *ou, void *userdata), void *userdata,
+                    bool *truncated, struct op_error *err) {
         _cleanup_arena_ struct soap *arena = s->soap;
-        int max_wait = VS_WAIT_SLICE_SEC;
         struct vim25__WaitOptions opts = { .maxWaitSeconds = &max_wait };
         struct _vim25__WaitForUpdatesEx rq = {
                 ._USCOREthis = vs_mor(s->soap, s->property_collector.type, s->property_collector.value),
@@ -471,6 +507,7 @@ int vs_wait_once(struct backend_session *s, const char *opid, const char *filter
         const struct vim25__UpdateSet *us;
         int r;
 
+        *truncated = false;
         if (!rq._USCOREthis)
                 return vs_oom(err);
         r = VS_CALL(s, WaitForUpdatesEx, opid, &rq, &rs, err);
@@ -482,6 +519,7 @@ int vs_wait_once(struct backend_session *s, const char *opid, const char *filter
 
         free(*version);
         *version = us->version ? strdup(us->version) : NULL;
+        *truncated = us->truncated && *us->truncated == xsd__boolean__true_;
 
         for (int i = 0; i < us->__sizefilterSet; i++) {
                 const struct vim25__PropertyFilterUpdate *fu = &us->filterSet[i];
@@ -489,11 +527,33 @@ int vs_wait_once(struct backend_session *s, const char *opid, const char *filter
                 if (!fu->filter.__item || strcmp(fu->filter.__item, filter) != 0)
                         continue;
                 for (int j = 0; j < fu->__sizeobjectSet; j++)
-                        for (int k = 0; k < fu->objectSet[j].__sizechangeSet; k++)
-                                if (cb(&fu->objectSet[j].changeSet[k], userdata) < 0)
-                                        return vs_oom(err);
+                        if (cb(&fu->objectSet[j], userdata) < 0)
+                                return vs_oom(err);
         }
         return 0;
+}
+
+struct change_cb {
+        int (*cb)(const struct vim25__PropertyChange *pc, void *userdata);
+        void *userdata;
+};
+
+static int each_change(const struct vim25__ObjectUpdate *ou, void *userdata) {
+        const struct change_cb *c = userdata;
+
+        for (int k = 0; k < ou->__sizechangeSet; k++)
+                if (c->cb(&ou->changeSet[k], c->userdata) < 0)
+                        return -ENOMEM;
+        return 0;
+}
+
+int vs_wait_once(struct backend_session *s, const char *opid, const char *filter, char **version,
+                 int (*cb)(const struct vim25__PropertyChange *pc, void *userdata), void *userdata,
+                 struct op_error *err) {
+        struct change_cb c = { cb, userdata };
+        bool truncated;
+
+        return vs_wait_updates(s, opid, filter, VS_WAIT_SLICE_SEC, version, each_change, &c, &truncated, err);
 }
 
 static int task_apply_change(const struct vim25__PropertyChange *pc, void *userdata) {
@@ -605,7 +665,7 @@ static void session_forget(struct backend_session *s) {
         vs_ref_clear(&s->view);
 }
 
-static void session_free(struct backend_session *s) {
+void vs_session_free_raw(struct backend_session *s) {
         if (!s)
                 return;
         vsphere_transport_free(s->soap);
@@ -622,7 +682,7 @@ static void session_free(struct backend_session *s) {
         free(s);
 }
 
-static int session_new(const struct endpoint_config *ep, struct backend_session **out, struct op_error *err) {
+int vs_session_new_raw(const struct endpoint_config *ep, struct backend_session **out, struct op_error *err) {
         struct backend_session *s;
         int r;
 
@@ -637,11 +697,35 @@ static int session_new(const struct endpoint_config *ep, struct backend_session 
         }
         r = vsphere_transport_new(ep, &s->soap, err);
         if (r < 0) {
-                session_free(s);
+                vs_session_free_raw(s);
                 return r;
         }
         *out = s;
         return 0;
+}
+
+/* A pooled session: a context of its own, and a share of the endpoint's inventory mirror. */
+static int session_new(const struct endpoint_config *ep, struct backend_session **out, struct op_error *err) {
+        struct backend_session *s;
+        int r;
+
+        r = vs_session_new_raw(ep, &s, err);
+        if (r < 0)
+                return r;
+        r = vs_mirror_get(ep, &s->mirror);
+        if (r < 0) {
+                vs_session_free_raw(s);
+                return vs_oom(err);
+        }
+        *out = s;
+        return 0;
+}
+
+static void session_free(struct backend_session *s) {
+        if (!s)
+                return;
+        vs_mirror_put(s->mirror);
+        vs_session_free_raw(s);
 }
 
 /* The managers every later call goes through; copied, since the answer lives in the arena. */
@@ -759,7 +843,7 @@ static int vs_create_view(struct backend_session *s, struct op_error *err) {
         return r < 0 ? vs_oom(err) : 0;
 }
 
-static int login(struct backend_session *s, char **who, struct op_error *err) {
+int vs_login(struct backend_session *s, char **who, struct op_error *err) {
         _cleanup_free_ char *user = NULL;
         int r;
 
@@ -782,7 +866,7 @@ static int login(struct backend_session *s, char **who, struct op_error *err) {
         return 0;
 }
 
-static int logout(struct backend_session *s, struct op_error *err) {
+int vs_logout(struct backend_session *s, struct op_error *err) {
         _cleanup_arena_ struct soap *arena = s->soap;
         struct _vim25__Logout rq = {};
         struct _vim25__LogoutResponse rs;
@@ -842,8 +926,8 @@ const struct backend_ops backend_vsphere = {
         .session_new = session_new,
         .session_free = session_free,
         .round_trips = round_trips,
-        .login = login,
-        .logout = logout,
+        .login = vs_login,
+        .logout = vs_logout,
         .read_target = vs_read_target,
         .perform = vs_perform,
         .post_event = vs_post_event,

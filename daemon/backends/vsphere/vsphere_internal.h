@@ -7,6 +7,7 @@
  *   vsphere_values.c  those values as struct op_value (what each kind holds), and request data
  *   vsphere_ops.c     perform() for every kind, and crash recovery
  *   vsphere_info.c    list, show and the user event posted after a change
+ *   vsphere_mirror.c  the endpoint's inventory mirror, kept current by a thread of its own
  *
  * Memory: everything gSOAP decodes lives in the context's arena.  A
  * function that talks to vCenter declares a _cleanup_arena_ guard, copies
@@ -66,8 +67,11 @@ struct vs_prepared {
         int add_unit;
 };
 
+struct vs_mirror;
+
 struct backend_session {
         const struct endpoint_config *ep;  /* fixed */
+        struct vs_mirror *mirror;          /* fixed; shared with the endpoint's other sessions; NULL: the mirror's own */
         struct soap *soap;                 /* fixed; its arena is empty between calls */
 
         /* Set by login, valid until the next login. */
@@ -91,6 +95,7 @@ struct backend_session {
         size_t n_hosts;
         struct vs_name *datastores;
         size_t n_datastores;
+        unsigned long names_gen;           /* the mirror's names generation they were copied from; 0: a scan's */
 
         struct vs_prepared prep;
 };
@@ -149,7 +154,8 @@ int vs_read_name(struct backend_session *s, const char *opid, const char *type, 
 
 const char *vs_names_find(const struct vs_name *v, size_t n, const char *id);
 const char *vs_names_id(const struct vs_name *v, size_t n, const char *name, size_t *count);
-void vs_names_note_vm(struct backend_session *s, const char *id, const char *name);
+/* What a read-back showed of VM id (vm: its properties; none: gone), for the name cache and the mirror. */
+void vs_names_note_vm(struct backend_session *s, const char *id, const struct vs_props *vm);
 
 /* A Task as read from its info. */
 struct vs_task {
@@ -184,11 +190,45 @@ int vs_task_wait(struct backend_session *s, const char *opid, const char *task, 
 int vs_filter_create(struct backend_session *s, const char *opid, const char *type, const char *id,
                      const char *const *paths, int n_paths, char **filter, struct op_error *err);
 void vs_filter_destroy(struct backend_session *s, const char *opid, const char *filter);
+int vs_filter_create_spec(struct backend_session *s, const char *opid, struct vim25__PropertyFilterSpec *spec,
+                          char **filter, struct op_error *err);
+int vs_wait_updates(struct backend_session *s, const char *opid, const char *filter, int max_wait, char **version,
+                    int (*cb)(const struct vim25__ObjectUpdate *ou, void *userdata), void *userdata,
+                    bool *truncated, struct op_error *err);
 /* One WaitForUpdatesEx of up to 1 s: cb for each change of filter, *version advanced. */
 int vs_wait_once(struct backend_session *s, const char *opid, const char *filter, char **version,
                  int (*cb)(const struct vim25__PropertyChange *pc, void *userdata), void *userdata,
                  struct op_error *err);
 long vs_monotonic_sec(void);
+
+/* A session without a mirror (the mirror's own), its login (service content, Login, the view), and its end. */
+int vs_session_new_raw(const struct endpoint_config *ep, struct backend_session **out, struct op_error *err);
+void vs_session_free_raw(struct backend_session *s);
+int vs_login(struct backend_session *s, char **who, struct op_error *err);
+int vs_logout(struct backend_session *s, struct op_error *err);
+
+/* vsphere_mirror.c */
+/*
+ * The mirror of endpoint ep, made (and its thread started) by the first
+ * call for ep; each vs_mirror_get() is matched by one vs_mirror_put(), and
+ * the last one stops the thread and frees it.  -ENOMEM or a pthread error.
+ */
+int vs_mirror_get(const struct endpoint_config *ep, struct vs_mirror **out);
+void vs_mirror_put(struct vs_mirror *m);
+/*
+ * The moref of the VM called name, when the mirror is synced and exactly
+ * one VM carries it: 0, *id and *host (its runtime.host as the mirror has it,
+ * or NULL; both malloc'd).  -EAGAIN when not synced,
+ * -ENOENT or -ENOTUNIQ (*count set) when none or several do: only a
+ * guess, which the caller checks against vCenter.
+ */
+int vs_mirror_vm_id(struct vs_mirror *m, const char *name, char **id, char **host, size_t *count);
+/* Replace s's host and datastore names with the mirror's, when synced and changed since; -EAGAIN, -ENOMEM. */
+int vs_mirror_names_into(struct vs_mirror *m, struct backend_session *s);
+/* Our own read-back of VM id (name NULL: gone; host: its runtime.host), ahead of vCenter's update. */
+void vs_mirror_note_vm(struct vs_mirror *m, const char *id, const char *name, const char *host);
+/* Completed synchronisations from scratch (for logs and tests); 0 while the first one runs. */
+unsigned vs_mirror_syncs(struct vs_mirror *m);
 
 /* vsphere_values.c */
 /* The VM properties kind's before and after values are made of. */

@@ -346,7 +346,7 @@ static int read_outcome(struct backend_session *s, enum op_kind kind, const char
         if (!vm || !vs_task_done(t))
                 return 0;
 
-        vs_names_note_vm(s, vm, vs_prop_string(&o.props, "name"));
+        vs_names_note_vm(s, vm, &o.props);
         if (vs_fill_value(s, kind, &o.props, after) < 0)
                 return vs_oom(err);
         free(*host_id);

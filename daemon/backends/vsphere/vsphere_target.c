@@ -16,6 +16,13 @@
  * each task notes the VM's name, or its absence (vs_names_note_vm).
  * Ambiguous names are always caught, since the scan sees every VM.
  *
+ * Before the scan comes the endpoint's inventory mirror (vsphere_mirror.c),
+ * when synced: the one VM it has under the name is read alone, and only a
+ * read that still shows the name skips the scan (read_target_mirrored).
+ * A name another VM took within the mirror's lag (vCenter reports changes
+ * late: vcsim every 250 ms) is then not seen as ambiguous: the price of
+ * not reading every VM each time.
+ *
  * What the before/after value holds, per kind, is in vsphere_values.c.
  */
 #include <errno.h>
@@ -191,6 +198,7 @@ void vs_session_names_clear(struct backend_session *s) {
                 *lists[l].v = NULL;
                 *lists[l].n = 0;
         }
+        s->names_gen = 0;
 }
 
 static int names_copy(struct vs_name **out, size_t *n_out, const void *items, size_t n, size_t stride) {
@@ -624,6 +632,189 @@ static int scan_details(struct backend_session *s, enum op_kind kind, const char
         return 0;
 }
 
+/* What read_target hands over, from a scan or from the mirror's checked guess. */
+static int target_finish(struct backend_session *s, enum op_kind kind, const struct op_args *args, const char *opid,
+                         const struct scan *sc, const struct scan_vm *vm, const struct vs_props *details,
+                         struct vm_target *t, struct op_value *before, struct op_error *err) {
+        int r = prepare(s, kind, args, opid, sc, vm, details, err);
+
+        if (r < 0)
+                return r;
+        r = vs_fill_value(s, kind, details, before);
+        if (r < 0)
+                return vs_oom(err);
+        r = target_fill(s, vm, t);
+        if (r < 0) {
+                op_value_clear(before);
+                return vs_oom(err);
+        }
+        return 0;
+}
+
+static bool kind_needs_placement(enum op_kind kind, const struct op_args *args) {
+        return (kind == OP_CLONE || kind == OP_MIGRATE) && (args->host || args->datastore);
+}
+
+static bool scan_has_host(const struct scan *sc, const char *name) {
+        size_t count;
+
+        return scan_host_by(sc, NULL, name, &count) && count == 1;
+}
+
+/*
+ * The hosts a placement needs (the target, and the VM's current host cur as
+ * the mirror has it), each with its compute resource's root pool, in the
+ * shape of the scan's answer for prepare_placement().
+ */
+static int placement_hosts_spec(struct soap *soap, const char *target, const char *cur,
+                                struct vim25__PropertyFilterSpec *spec) {
+        static const char *const host_paths[] = { "name", "parent" };
+        static const char *const cr_paths[] = { "resourcePool" };
+        static enum xsd__boolean no = xsd__boolean__false_;
+        struct vim25__TraversalSpec *ts = soap_malloc(soap, sizeof *ts);
+        struct __vim25__SelectionSpecItem *sel = soap_malloc(soap, sizeof *sel);
+        struct vim25__PropertySpec *ps = soap_malloc(soap, 2 * sizeof *ps);
+        struct vim25__ObjectSpec *os = soap_malloc(soap, 2 * sizeof *os);
+        const char *ids[2] = { target, cur };
+        int n = cur && strcmp(cur, target) != 0 ? 2 : 1;
+
+        if (!ts || !sel || !ps || !os)
+                return -ENOMEM;
+        *ts = (struct vim25__TraversalSpec) { .type = "HostSystem", .path = "parent", .skip = &no };
+        *sel = (struct __vim25__SelectionSpecItem) { SOAP_TYPE_vim25__TraversalSpec, ts };
+        for (int i = 0; i < n; i++)
+                os[i] = (struct vim25__ObjectSpec) {
+                        .obj = { .__item = (char *) ids[i], .type = "HostSystem" },
+                        .__sizeselectSet = 1, .__selectSet = sel,
+                };
+        *spec = (struct vim25__PropertyFilterSpec) { 2, ps, n, os, NULL };
+        if (vs_prop_spec(soap, &ps[0], "HostSystem", host_paths, ELEMENTSOF(host_paths)) < 0 ||
+            vs_prop_spec(soap, &ps[1], "ComputeResource", cr_paths, ELEMENTSOF(cr_paths)) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+/*
+ * A target host or datastore by name, without the scan: the morefs from
+ * the mirror's names (copied into the session); the datastore goes into
+ * sc, the target host's id into *host (NULL: none asked for).  0, or 1
+ * when the mirror has no single host or datastore of that name (the scan
+ * then decides, NotFound included), or -ENOMEM.
+ */
+static int placement_names(struct backend_session *s, const struct op_args *args, struct scan *sc,
+                           const char **host) {
+        size_t count;
+
+        *host = NULL;
+        if (args->datastore) {
+                const char *id = vs_names_id(s->datastores, s->n_datastores, args->datastore, &count);
+                if (count != 1)
+                        return 1;
+                if (push(&sc->datastores, &sc->n_datastores, sizeof(struct scan_pair),
+                         &(struct scan_pair) { id, args->datastore }) < 0)
+                        return -ENOMEM;
+        }
+        if (args->host) {
+                *host = vs_names_id(s->hosts, s->n_hosts, args->host, &count);
+                if (count != 1)
+                        return 1;
+        }
+        return 0;
+}
+
+/* One answer for both: the VM's ObjectContents to details, the hosts' and pools' to the scan. */
+struct mirrored_read {
+        struct vs_props details;
+        struct scan *sc;
+};
+
+static int mirrored_cb(const struct vim25__ObjectContent *oc, void *userdata) {
+        struct mirrored_read *m = userdata;
+
+        if (vs_mor_is(&oc->obj, "VirtualMachine"))
+                return details_cb(oc, &m->details);
+        return scan_cb(oc, m->sc);
+}
+
+/*
+ * The VM's properties for kind and, for a target host, the hosts and pools
+ * prepare_placement() needs: one RetrievePropertiesEx.  1 when the mirror
+ * cannot name the placement (the scan decides).
+ */
+static int mirrored_read(struct backend_session *s, enum op_kind kind, const struct op_args *args, const char *opid,
+                         const char *id, const char *cur_host, struct mirrored_read *out, struct op_error *err) {
+        struct vim25__PropertyFilterSpec specs[2];
+        const char *target = NULL;
+        int n = 1, r;
+
+        if (kind_needs_placement(kind, args)) {
+                r = placement_names(s, args, out->sc, &target);
+                if (r != 0)
+                        return r < 0 ? vs_oom(err) : r;
+        }
+        if (vs_details_spec(s->soap, kind, id, &specs[0]) < 0 ||
+            (target && placement_hosts_spec(s->soap, target, cur_host, &specs[n++]) < 0))
+                return vs_oom(err);
+        r = vs_retrieve(s, opid, specs, n, mirrored_cb, out, err);
+        if (r < 0)
+                return r;
+        /* The host read back under another name: the mirror lags, let the scan decide. */
+        return target && !scan_has_host(out->sc, args->host) ? 1 : 0;
+}
+
+/*
+ * The mirror's guess, checked: the one VM the mirror has under that name,
+ * read alone (its name, uuid, host and the kind's before value, fresh from
+ * vCenter).  1 when that read confirms the name (t and before filled); 0
+ * when read_target must scan: the mirror is not synced, has no single VM
+ * (or target host or datastore) of that name (NotFound and AmbiguousName come from vCenter's whole
+ * answer, not from a copy that may lag), the VM was renamed or has gone
+ * since the mirror's last update, or its host is not in the mirror yet.
+ * A vcsim session that expired answers with nothing either, and the scan
+ * then says so.  Else a negative errno.
+ */
+/* Not a host the mirror does not know yet, nor (for a target host) another than the hosts read covered. */
+static bool mirrored_host_ok(const struct backend_session *s, enum op_kind kind, const struct op_args *args,
+                             const char *host, const char *mirror_host) {
+        if (host && !vs_names_find(s->hosts, s->n_hosts, host))
+                return false;
+        if (kind_needs_placement(kind, args) && args->host)
+                return host && mirror_host && strcmp(host, mirror_host) == 0;
+        return true;
+}
+
+static int read_target_mirrored(struct backend_session *s, enum op_kind kind, const struct op_args *args,
+                                const char *opid, struct vm_target *t, struct op_value *before,
+                                struct op_error *err) {
+        _cleanup_free_ char *id = NULL, *host = NULL;
+        _cleanup_(scan_done) struct scan sc = { .want = args->vm };
+        struct mirrored_read rd = { .sc = &sc };
+        struct scan_vm vm;
+        size_t count;
+        int r;
+
+        r = vs_mirror_vm_id(s->mirror, args->vm, &id, &host, &count);
+        if (r == 0)
+                r = vs_mirror_names_into(s->mirror, s);
+        if (r == -ENOMEM)
+                return vs_oom(err);
+        if (r < 0)
+                return 0;
+        r = mirrored_read(s, kind, args, opid, id, host, &rd, err);
+        if (r != 0)
+                return r < 0 ? r : 0;
+        vm = (struct scan_vm) { id, vs_prop_string(&rd.details, "name"), vs_prop_string(&rd.details, "config.uuid"),
+                                vs_vm_host_id(&rd.details) };
+        if (!vm.name || strcmp(vm.name, args->vm) != 0) {
+                log_debug("VM \"%s\": the mirror's %s is now \"%s\": scanning", args->vm, id, strempty(vm.name));
+                return 0;
+        }
+        if (!mirrored_host_ok(s, kind, args, vm.host, host))
+                return 0;
+        r = target_finish(s, kind, args, opid, &sc, &vm, &rd.details, t, before, err);
+        return r < 0 ? r : 1;
+}
+
 int vs_read_target(struct backend_session *s, enum op_kind kind, const struct op_args *args, const char *opid,
                    struct vm_target *t, struct op_value *before, struct op_error *err) {
         _cleanup_arena_ struct soap *arena = s->soap;
@@ -639,6 +830,9 @@ int vs_read_target(struct backend_session *s, enum op_kind kind, const struct op
                 return r;
         if (!s->view.value)
                 return vs_not_logged_in(s, err);
+        r = read_target_mirrored(s, kind, args, opid, t, before, err);
+        if (r != 0)
+                return r < 0 ? r : 0;
 
         /* Copied: remember_scan() replaces the cache it points into. */
         cached = vs_names_id(s->vms, s->n_vms, args->vm, &count);
@@ -657,19 +851,7 @@ int vs_read_target(struct backend_session *s, enum op_kind kind, const struct op
         r = scan_details(s, kind, opid, &sc, vm, err);
         if (r < 0)
                 return r;
-
-        r = prepare(s, kind, args, opid, &sc, vm, &sc.details, err);
-        if (r < 0)
-                return r;
-        r = vs_fill_value(s, kind, &sc.details, before);
-        if (r < 0)
-                return vs_oom(err);
-        r = target_fill(s, vm, t);
-        if (r < 0) {
-                op_value_clear(before);
-                return vs_oom(err);
-        }
-        return 0;
+        return target_finish(s, kind, args, opid, &sc, vm, &sc.details, t, before, err);
 }
 
 int vs_refresh_names(struct backend_session *s, const char *opid, struct op_error *err) {
@@ -696,6 +878,6 @@ int vs_read_value(struct backend_session *s, enum op_kind kind, const char *opid
         r = read_details(s, kind, opid, id, &vm, err);
         if (r < 0)
                 return r;
-        vs_names_note_vm(s, id, vs_prop_string(&vm, "name"));
+        vs_names_note_vm(s, id, &vm);
         return vs_fill_value(s, kind, &vm, value) < 0 ? vs_oom(err) : 0;
 }

@@ -39,7 +39,8 @@
 
 /* ---- What each kind reads ---------------------------------------------- */
 
-#define VM_BASE_PATHS "name", "runtime.host"
+/* config.uuid: read_target's lookup from the mirror takes the identity from the same read. */
+#define VM_BASE_PATHS "name", "runtime.host", "config.uuid"
 static const char *const paths_rename[] = { VM_BASE_PATHS };
 static const char *const paths_cpu[] = { VM_BASE_PATHS, "config.hardware.numCPU" };
 static const char *const paths_memory[] = { VM_BASE_PATHS, "config.hardware.memoryMB" };

@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+// The client subcommands that change the inventory behind vmtraced's back:
+// rename, clone and destroy, as another vSphere client would; and counters,
+// which reads the server's /vmt-counters (collector.go).
+
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/ioutil"
+	"net/http"
+	"net/url"
+	"os"
+
+	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/vim25/mo"
+	"github.com/vmware/govmomi/vim25/types"
+)
+
+// vmFlags: -id MOREF, required.
+func vmFlags(id *string, more func(fs *flag.FlagSet)) func(fs *flag.FlagSet) func() error {
+	return func(fs *flag.FlagSet) func() error {
+		fs.StringVar(id, "id", "", "VM moref value, e.g. vm-42")
+		if more != nil {
+			more(fs)
+		}
+		return func() error {
+			if *id == "" {
+				return usageError("-id is required")
+			}
+			return nil
+		}
+	}
+}
+
+func (c *connection) vm(id string) *object.VirtualMachine {
+	return object.NewVirtualMachine(c.Client, types.ManagedObjectReference{Type: "VirtualMachine", Value: id})
+}
+
+func waitTask(ctx context.Context, t *object.Task, err error) error {
+	if err != nil {
+		return err
+	}
+	return t.Wait(ctx)
+}
+
+func cmdRename(args []string) error {
+	var id, name string
+	flags := vmFlags(&id, func(fs *flag.FlagSet) { fs.StringVar(&name, "name", "", "the new name") })
+	return runClient("rename", args, flags, func(ctx context.Context, c *connection) error {
+		if name == "" {
+			return usageError("-name is required")
+		}
+		t, err := c.vm(id).Rename(ctx, name)
+		return waitTask(ctx, t, err)
+	})
+}
+
+// cmdClone makes a new VM from -id in the same folder and prints its moref.
+func cmdClone(args []string) error {
+	var id, name string
+	flags := vmFlags(&id, func(fs *flag.FlagSet) { fs.StringVar(&name, "name", "", "the clone's name") })
+	return runClient("clone", args, flags, func(ctx context.Context, c *connection) error {
+		if name == "" {
+			return usageError("-name is required")
+		}
+		vm := c.vm(id)
+		var props mo.VirtualMachine
+		if err := vm.Properties(ctx, vm.Reference(), []string{"parent"}, &props); err != nil {
+			return err
+		}
+		if props.Parent == nil {
+			return errors.New("the VM is in no folder")
+		}
+		folder := object.NewFolder(c.Client, *props.Parent)
+		t, err := vm.Clone(ctx, folder, name, types.VirtualMachineCloneSpec{})
+		if err != nil {
+			return err
+		}
+		info, err := t.WaitForResult(ctx, nil)
+		if err != nil {
+			return err
+		}
+		ref, ok := info.Result.(types.ManagedObjectReference)
+		if !ok {
+			return errors.New("the clone task returned no VM")
+		}
+		return printJSON(map[string]string{"id": ref.Value})
+	})
+}
+
+// cmdDestroy powers the VM off if needed and destroys it.
+func cmdDestroy(args []string) error {
+	var id string
+	return runClient("destroy", args, vmFlags(&id, nil), func(ctx context.Context, c *connection) error {
+		vm := c.vm(id)
+		state, err := vm.PowerState(ctx)
+		if err != nil {
+			return err
+		}
+		if state == types.VirtualMachinePowerStatePoweredOn {
+			t, err := vm.PowerOff(ctx)
+			if err := waitTask(ctx, t, err); err != nil {
+				return err
+			}
+		}
+		t, err := vm.Destroy(ctx)
+		return waitTask(ctx, t, err)
+	})
+}
+
+// cmdCounters prints the server's /vmt-counters; no login needed.
+func cmdCounters(args []string) error {
+	var o clientOptions
+	fs := flag.NewFlagSet("counters", flag.ContinueOnError)
+	o.register(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := o.check(); err != nil {
+		return err
+	}
+	u, err := url.Parse(o.url)
+	if err != nil {
+		return fmt.Errorf("parsing -url: %w", err)
+	}
+	u.Path, u.User = "/vmt-counters", nil
+	pem, err := ioutil.ReadFile(o.cacert)
+	if err != nil {
+		return err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return fmt.Errorf("no certificate in %s", o.cacert)
+	}
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	resp, err := client.Get(u.String())
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", u, resp.Status)
+	}
+	_, err = io.Copy(os.Stdout, resp.Body)
+	return err
+}
