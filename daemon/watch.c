@@ -9,8 +9,11 @@
  *
  * "Explained" means: an operation of the same trail name on the same VM of
  * the same endpoint was in flight during the window, or ended in it with
- * the very value the watcher now sees.  Operations note their start and end
- * here (watch_note_begin/end); notes are kept for a while, then dropped.
+ * the very value the watcher now sees.  A revert, a destroy or a migration
+ * explains any change to its VM in its window; a clone explains the VM it
+ * made (CreateVM), and a migration the VM leaving one endpoint and
+ * arriving at another.  Operations note their start and end here
+ * (watch_note_begin/end); notes are kept for a while, then dropped.
  *
  * Locking: the notes are guarded by set->lock; the watchers call in from
  * their own threads, operations from the pool's workers.
@@ -123,23 +126,57 @@ void watch_note_end(struct watch_set *set, const char *endpoint, const char *vm_
         pthread_mutex_unlock(&set->lock);
 }
 
+/* Operations that change more than their own value: any change to their VM in their window is theirs. */
+static bool changes_much(const char *operation) {
+        return same(operation, "SnapshotRevert") || same(operation, "DestroyVM") || same(operation, "MigrateVM");
+}
+
+/* Was note n under way, or did it end, in change c's window? */
+static bool in_window(const struct note *n, const struct watch_change *c) {
+        if (n->start_ms > c->seen_changed_ms)
+                return false;
+        return !n->end_ms || n->end_ms >= c->seen_unchanged_ms;
+}
+
+/* A VM that appeared: a clone's new VM (its id in the clone's after), or one migrated in. */
+static bool explains_new_vm(const struct note *n, const struct endpoint_config *ep, const struct watch_change *c) {
+        char id[256];
+
+        if (same(n->operation, "MigrateVM"))
+                return same(n->vm_id, c->target->id);   /* the id (libvirt's UUID) travels with it */
+        if (!same(n->operation, "CloneVM") || !same(n->endpoint, ep->name))
+                return false;
+        /* In flight, the new VM's id is not known yet: any new VM on the endpoint may be the clone. */
+        snprintf(id, sizeof id, "id=%s;", strempty(c->target->id));
+        return !n->end_ms || (n->after && strstr(n->after, id));
+}
+
+static bool explains(const struct note *n, const struct endpoint_config *ep, const struct watch_change *c,
+                     const char *operation, const char *after) {
+        if (!in_window(n, c))
+                return false;
+        if (same(operation, "CreateVM") && explains_new_vm(n, ep, c))
+                return true;
+        if (same(operation, "DestroyVM") && same(n->operation, "MigrateVM") && same(n->vm_id, c->target->id))
+                return true;
+        if (!same(n->endpoint, ep->name) || !same(n->vm_id, c->target->id))
+                return false;
+        if (changes_much(n->operation))
+                return true;
+        if (!same(n->operation, operation))
+                return false;
+        /* In flight, its own row will say; ended, only the very value it left explains the change. */
+        return !n->end_ms || same(n->after, after) || (!n->after && !after);
+}
+
 /* Does a vmtraced operation account for change c (after text "after")? */
 static bool explained(struct watch_set *set, const struct endpoint_config *ep, const struct watch_change *c,
                       const char *operation, const char *after) {
         bool found = false;
 
         pthread_mutex_lock(&set->lock);
-        for (size_t i = 0; i < set->n_notes && !found; i++) {
-                const struct note *n = &set->notes[i];
-
-                if (!same(n->endpoint, ep->name) || !same(n->vm_id, c->target->id) || !same(n->operation, operation))
-                        continue;
-                if (!n->end_ms)
-                        found = n->start_ms <= c->seen_changed_ms;   /* in flight: its own row will say */
-                else
-                        found = n->end_ms >= c->seen_unchanged_ms && n->start_ms <= c->seen_changed_ms &&
-                                (same(n->after, after) || (!n->after && !after));
-        }
+        for (size_t i = 0; i < set->n_notes && !found; i++)
+                found = explains(&set->notes[i], ep, c, operation, after);
         pthread_mutex_unlock(&set->lock);
         return found;
 }

@@ -22,6 +22,7 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/vim25/methods"
@@ -31,9 +32,9 @@ import (
 
 type counters struct {
 	ResponseBytes    int64 `json:"responseBytes"`
-	RetrieveCalls    int64 `json:"retrieveCalls"`    // RetrievePropertiesEx and ContinueRetrievePropertiesEx
-	RetrieveObjects  int64 `json:"retrieveObjects"`  // ObjectContents they returned
-	RetrieveMaxPage  int64 `json:"retrieveMaxPage"`  // the most objects one call returned
+	RetrieveCalls    int64 `json:"retrieveCalls"`   // RetrievePropertiesEx and ContinueRetrievePropertiesEx
+	RetrieveObjects  int64 `json:"retrieveObjects"` // ObjectContents they returned
+	RetrieveMaxPage  int64 `json:"retrieveMaxPage"` // the most objects one call returned
 	ContinueCalls    int64 `json:"continueCalls"`
 	CancelCalls      int64 `json:"cancelCalls"`
 	PagesOutstanding int64 `json:"pagesOutstanding"` // results with a token nobody finished or cancelled
@@ -141,6 +142,7 @@ func installCollector(model *simulator.Model, pageSize int) {
 	pc := &pagingCollector{}
 	pc.Self = model.ServiceContent.PropertyCollector
 	simulator.Map.Put(pc)
+	go announceReconfigs()
 }
 
 // countingWriter counts the bytes of every response.
@@ -156,6 +158,39 @@ func (w countingWriter) Write(b []byte) (int, error) {
 
 type countingHandler struct {
 	next http.Handler
+}
+
+// announceReconfigs sends, every 100 ms, the property update a real vCenter
+// sends for a reconfiguration: vcsim 0.24's ReconfigVM_Task changes a VM's
+// vCPUs and memory without one, so no PropertyCollector filter (vmtraced's
+// inventory mirror) would ever see them.  Whoever reconfigured it.
+func announceReconfigs() {
+	type size struct {
+		cpus int32
+		mem  int32
+	}
+	seen := map[types.ManagedObjectReference]size{}
+	for range time.Tick(100 * time.Millisecond) {
+		for _, o := range simulator.Map.All("VirtualMachine") {
+			vm, ok := o.(*simulator.VirtualMachine)
+			if !ok {
+				continue
+			}
+			simulator.Map.WithLock(vm, func() {
+				if vm.Config == nil {
+					return
+				}
+				now := size{vm.Config.Hardware.NumCPU, vm.Config.Hardware.MemoryMB}
+				if old, ok := seen[vm.Self]; ok && old != now {
+					simulator.Map.Update(vm, []types.PropertyChange{
+						{Name: "config.hardware.numCPU", Val: now.cpus},
+						{Name: "config.hardware.memoryMB", Val: now.mem},
+					})
+				}
+				seen[vm.Self] = now
+			})
+		}
+	}
 }
 
 func (h countingHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {

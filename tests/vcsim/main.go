@@ -42,6 +42,8 @@ var commands = []command{
 	{"rename", "rename one VM (-id MOREF -name NEW), as another client would", cmdRename},
 	{"clone", "clone one VM (-id MOREF -name NEW) into its folder; prints the new moref", cmdClone},
 	{"destroy", "power off and destroy one VM (-id MOREF)", cmdDestroy},
+	{"reconfig", "set one VM's vCPUs and/or memory (-id MOREF [-cpus N] [-memory MIB])", cmdReconfig},
+	{"power", "power one VM on or off (-id MOREF -state on|off)", cmdPower},
 	{"counters", "print the server's PropertyCollector and byte counters as JSON", cmdCounters},
 	{"terminate-sessions", "end every session but our own", cmdTerminateSessions},
 	{"schema-check", "compare vim25.h (the gSOAP header) with govmomi's WSDL types", cmdSchemaCheck},

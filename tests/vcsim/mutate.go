@@ -152,3 +152,39 @@ func cmdCounters(args []string) error {
 	_, err = io.Copy(os.Stdout, resp.Body)
 	return err
 }
+
+// cmdReconfig sets -cpus and/or -memory (MiB) of one VM, as another client would.
+func cmdReconfig(args []string) error {
+	var id string
+	var cpus, memory int
+	flags := vmFlags(&id, func(fs *flag.FlagSet) {
+		fs.IntVar(&cpus, "cpus", 0, "the new vCPU count")
+		fs.IntVar(&memory, "memory", 0, "the new memory in MiB")
+	})
+	return runClient("reconfig", args, flags, func(ctx context.Context, c *connection) error {
+		if cpus == 0 && memory == 0 {
+			return usageError("-cpus or -memory is required")
+		}
+		spec := types.VirtualMachineConfigSpec{NumCPUs: int32(cpus), MemoryMB: int64(memory)}
+		t, err := c.vm(id).Reconfigure(ctx, spec)
+		return waitTask(ctx, t, err)
+	})
+}
+
+// cmdPower powers one VM -state on or off, as another client would.
+func cmdPower(args []string) error {
+	var id, state string
+	flags := vmFlags(&id, func(fs *flag.FlagSet) { fs.StringVar(&state, "state", "", "on or off") })
+	return runClient("power", args, flags, func(ctx context.Context, c *connection) error {
+		vm := c.vm(id)
+		switch state {
+		case "on":
+			t, err := vm.PowerOn(ctx)
+			return waitTask(ctx, t, err)
+		case "off":
+			t, err := vm.PowerOff(ctx)
+			return waitTask(ctx, t, err)
+		}
+		return usageError("-state must be on or off")
+	})
+}

@@ -35,23 +35,23 @@ import (
 )
 
 type serveOptions struct {
-	dir        string
-	user       string
-	password   string
-	port       int
-	dc         int
-	hosts      int
-	clusters   int
-	clHosts    int
-	vms        int
-	idle       float64
-	cloneDelay int
-	strict     bool
-	trace      bool
-	reuseCert  bool
-	dropAnswer string
-	fixtures   bool
-	apiVersion string
+	dir         string
+	user        string
+	password    string
+	port        int
+	dc          int
+	hosts       int
+	clusters    int
+	clHosts     int
+	vms         int
+	idle        float64
+	cloneDelay  int
+	strict      bool
+	trace       bool
+	reuseCert   bool
+	dropAnswer  string
+	fixtures    bool
+	apiVersion  string
 	pageObjects int
 }
 

@@ -934,4 +934,6 @@ const struct backend_ops backend_vsphere = {
         .list_vms = vs_list_vms,
         .show_vm = vs_show_vm,
         .task_outcome = vs_task_outcome,
+        .watch_start = vs_watch_start,
+        .watch_stop = vs_watch_stop,
 };

@@ -229,6 +229,10 @@ int vs_mirror_names_into(struct vs_mirror *m, struct backend_session *s);
 void vs_mirror_note_vm(struct vs_mirror *m, const char *id, const char *name, const char *host);
 /* Completed synchronisations from scratch (for logs and tests); 0 while the first one runs. */
 unsigned vs_mirror_syncs(struct vs_mirror *m);
+/* backend_ops.watch_start/stop: the mirror reports the changes other clients make (out-of-band rows). */
+int vs_watch_start(const struct endpoint_config *ep, unsigned interval_sec, const struct watch_sink *sink,
+                   struct backend_watch **out, struct op_error *err);
+void vs_watch_stop(struct backend_watch *w);
 
 /* vsphere_values.c */
 /* The VM properties kind's before and after values are made of. */

@@ -68,10 +68,7 @@ struct mobj {
         char *uuid;
         char *host;         /* runtime.host moref value */
         char *power;        /* runtime.powerState */
-        /* Kept for the out-of-band-change watch to come; nothing reads them yet. */
-        // cppcheck-suppress unusedStructMember
         long long cpus;
-        // cppcheck-suppress unusedStructMember
         long long memory_mib;
 };
 
@@ -95,6 +92,10 @@ struct vs_mirror {
         bool synced;
         unsigned long names_gen;  /* changes with any host or datastore name; never 0 */
         unsigned syncs;
+
+        /* Out-of-band changes: the watch's sink (under lock), and when the mirror last heard from vCenter. */
+        const struct watch_sink *sink;
+        int64_t seen_ms;
 
         /* The thread's own. */
         struct backend_session *s;
@@ -288,19 +289,144 @@ static int apply_update(struct mtable *t, const struct vim25__ObjectUpdate *ou, 
         return 0;
 }
 
+/* ---- Out-of-band changes: what one update changed of a VM ------------------ */
+
+static int64_t vs_now_ms(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A VM's watched values at one moment, copied out of the table. */
+struct seen {
+        bool present;
+        char *name, *uuid, *host;   /* host: the host's name */
+        enum vm_power power;
+        long long cpus, memory_mib;
+};
+
+static void seen_clear(struct seen *d) {
+        free(d->name);
+        free(d->uuid);
+        free(d->host);
+        *d = (struct seen) {};
+}
+
+static enum vm_power power_word(const char *w) {
+        for (int k = 0; w && k < _VM_POWER_MAX; k++)
+                if (strcmp(vm_power_name((enum vm_power) k), w) == 0)
+                        return (enum vm_power) k;
+        return VM_POWER_UNKNOWN;
+}
+
+/* VM id as t holds it now; lock held. */
+static void seen_take(const struct mtable *t, const char *id, struct seen *d) {
+        const struct mobj *o = table_find(t, id), *h;
+
+        *d = (struct seen) {};
+        if (!o || o->kind != MOBJ_VM)
+                return;
+        h = o->host ? table_find(t, o->host) : NULL;
+        *d = (struct seen) { .present = true, .name = o->name ? strdup(o->name) : NULL,
+                             .uuid = o->uuid ? strdup(o->uuid) : NULL,
+                             .host = strdup(h && h->name ? h->name : strempty(o->host)),
+                             .power = power_word(o->power), .cpus = o->cpus, .memory_mib = o->memory_mib };
+}
+
+/* The value of kind as d shows it (value.h's members for that kind). */
+static void seen_value(const struct seen *d, const char *id, enum op_kind kind, struct op_value *v) {
+        /* Absent: gone (a destroy's "after"); a new VM's "before" is made unknown by the caller. */
+        *v = (struct op_value) { .known = true, .gone = !d->present };
+        if (!d->present)
+                return;
+        v->name = d->name ? strdup(d->name) : NULL;
+        v->power = d->power;
+        v->cpus = d->cpus;
+        v->memory_mib = d->memory_mib;
+        if (kind == OP_CLONE || kind == OP_DESTROY) {
+                v->id = strdup(id);
+                v->host = d->host ? strdup(d->host) : NULL;
+        }
+}
+
+static void report_one(struct vs_mirror *m, const struct watch_sink *sink, const char *id, enum op_kind kind,
+                       const char *operation, const struct seen *b, const struct seen *a) {
+        const struct seen *now = a->present ? a : b;
+        struct vm_target t = { .name = now->name, .id = (char *) id, .uuid = now->uuid, .host = now->host };
+        struct op_value before, after;
+
+        seen_value(b, id, kind, &before);
+        seen_value(a, id, kind, &after);
+        if (!b->present)
+                before.known = false;   /* a new VM has no "before" */
+        struct watch_change c = { .kind = kind, .operation = operation, .target = &t, .before = &before,
+                                  .after = &after, .seen_unchanged_ms = m->seen_ms, .seen_changed_ms = vs_now_ms(),
+                                  .detail = "seen in vCenter's property updates (WaitForUpdatesEx); "
+                                            "not yet matched with vCenter's events" };
+        sink->changed(sink->userdata, m->ep, &c);
+        op_value_clear(&before);
+        op_value_clear(&after);
+}
+
+static enum op_kind power_kind(enum vm_power p) {
+        return p == VM_POWER_OFF ? OP_STOP : p == VM_POWER_SUSPENDED || p == VM_POWER_PAUSED ? OP_SUSPEND : OP_START;
+}
+
+static bool differ(const char *x, const char *y) {
+        return (x || y) && (!x || !y || strcmp(x, y) != 0);
+}
+
+/* Each watched value b and a disagree on, to the sink. */
+static void report_diff(struct vs_mirror *m, const struct watch_sink *sink, const char *id, const struct seen *b,
+                        const struct seen *a) {
+        if (!b->present && !a->present)
+                return;
+        if (!b->present || !a->present) {
+                report_one(m, sink, id, a->present ? OP_CLONE : OP_DESTROY, a->present ? "CreateVM" : NULL, b, a);
+                return;
+        }
+        /*
+         * A value never seen before (0, unknown) is not a change: an entry
+         * our own read-back made (vs_mirror_note_vm: name and host only) is
+         * filled in by vCenter's update.
+         */
+        if (b->name && differ(b->name, a->name))
+                report_one(m, sink, id, OP_RENAME, NULL, b, a);
+        if (b->cpus && b->cpus != a->cpus)
+                report_one(m, sink, id, OP_CPU, NULL, b, a);
+        if (b->memory_mib && b->memory_mib != a->memory_mib)
+                report_one(m, sink, id, OP_MEMORY, NULL, b, a);
+        if (b->power != VM_POWER_UNKNOWN && b->power != a->power)
+                report_one(m, sink, id, power_kind(a->power), NULL, b, a);
+}
+
 /* While rebuilding into the thread's own table, no lock; otherwise one write lock per object. */
 static int update_cb(const struct vim25__ObjectUpdate *ou, void *userdata) {
         struct vs_mirror *m = userdata;
+        const struct watch_sink *sink = NULL;
+        struct seen before = {}, after = {};
         bool names = false;
         int r;
 
         if (m->rebuilding)
                 return apply_update(&m->building, ou, &names);
         pthread_rwlock_wrlock(&m->lock);
+        if (m->sink && mobj_kind_of(&ou->obj) == MOBJ_VM) {
+                sink = m->sink;
+                seen_take(&m->table, ou->obj.__item, &before);
+        }
         r = apply_update(&m->table, ou, &names);
+        if (sink)
+                seen_take(&m->table, ou->obj.__item, &after);
         if (names)
                 m->names_gen++;
         pthread_rwlock_unlock(&m->lock);
+        /* Outside the lock: the sink writes the trail. */
+        if (sink && r >= 0)
+                report_diff(m, sink, ou->obj.__item, &before, &after);
+        seen_clear(&before);
+        seen_clear(&after);
         return r;
 }
 
@@ -417,6 +543,8 @@ static int mirror_step(struct vs_mirror *m, struct op_error *err) {
          */
         if (m->rebuilding && m->version && !truncated)
                 rebuild_done(m);
+        /* Everything vCenter had to say until now is applied: the start of the next change's window. */
+        m->seen_ms = vs_now_ms();
         return 0;
 }
 
@@ -737,4 +865,43 @@ void vs_mirror_note_vm(struct vs_mirror *m, const char *id, const char *name, co
                  (set_string(&o->name, name) < 0 || set_string(&o->host, host) < 0))
                 table_remove(&m->table, id);  /* out of memory: better no entry than a wrong one */
         pthread_rwlock_unlock(&m->lock);
+}
+
+/* ---- The watch: the mirror reports what other clients change ------------------ */
+
+struct backend_watch {
+        struct vs_mirror *m;
+};
+
+int vs_watch_start(const struct endpoint_config *ep, unsigned interval_sec _unused_, const struct watch_sink *sink,
+                   struct backend_watch **out, struct op_error *err) {
+        struct backend_watch *w = calloc(1, sizeof *w);
+        int r = w ? vs_mirror_get(ep, &w->m) : -ENOMEM;
+
+        if (r < 0) {
+                free(w);
+                op_error_set(err, "InternalError", "the endpoint's inventory mirror cannot be started: %s", strerror(-r));
+                return r;
+        }
+        /*
+         * vCenter pushes every change (WaitForUpdatesEx), so there is nothing
+         * to reconcile: interval_sec is not needed here.  Changes are
+         * reported once the mirror has synchronised; a resynchronisation
+         * reports nothing (see rebuild_done).
+         */
+        pthread_rwlock_wrlock(&w->m->lock);
+        w->m->sink = sink;
+        pthread_rwlock_unlock(&w->m->lock);
+        *out = w;
+        return 0;
+}
+
+void vs_watch_stop(struct backend_watch *w) {
+        if (!w)
+                return;
+        pthread_rwlock_wrlock(&w->m->lock);
+        w->m->sink = NULL;
+        pthread_rwlock_unlock(&w->m->lock);
+        vs_mirror_put(w->m);
+        free(w);
 }
