@@ -176,19 +176,26 @@ func announceReconfigs() {
 			if !ok {
 				continue
 			}
+			var now size
+			have := false
+			// Read under the VM's lock, update outside it: Map.Update takes the
+			// PropertyCollector's lock, which a WaitForUpdatesEx holds while it
+			// takes VMs' locks (the other order would deadlock).
 			simulator.Map.WithLock(vm, func() {
-				if vm.Config == nil {
-					return
+				if vm.Config != nil {
+					now, have = size{vm.Config.Hardware.NumCPU, vm.Config.Hardware.MemoryMB}, true
 				}
-				now := size{vm.Config.Hardware.NumCPU, vm.Config.Hardware.MemoryMB}
-				if old, ok := seen[vm.Self]; ok && old != now {
-					simulator.Map.Update(vm, []types.PropertyChange{
-						{Name: "config.hardware.numCPU", Val: now.cpus},
-						{Name: "config.hardware.memoryMB", Val: now.mem},
-					})
-				}
-				seen[vm.Self] = now
 			})
+			if !have {
+				continue
+			}
+			if old, ok := seen[vm.Self]; ok && old != now {
+				simulator.Map.Update(vm, []types.PropertyChange{
+					{Name: "config.hardware.numCPU", Val: now.cpus},
+					{Name: "config.hardware.memoryMB", Val: now.mem},
+				})
+			}
+			seen[vm.Self] = now
 		}
 	}
 }
