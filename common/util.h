@@ -9,6 +9,8 @@
 
 /* Wall-clock time in milliseconds since the Unix epoch (UTC). */
 int64_t now_ms(void);
+/* Sleep ms milliseconds, whatever signals come meanwhile. */
+void sleep_ms(long ms);
 
 /*
  * The user name of uid from the system databases, or the decimal uid when

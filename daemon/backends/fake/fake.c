@@ -67,6 +67,7 @@
 #include "config.h"
 #include "macros.h"
 #include "proto.h"
+#include "util.h"
 
 #define FAKE_SCHEME "fake://"
 #define STEP_MS 50                      /* how often a running task looks at the file and the hooks */
@@ -219,12 +220,6 @@ static int64_t next_id(struct platform *p) {
         return jset(p->root, "next_id", json_object_new_int64(n + 1)) < 0 ? -ENOMEM : n;
 }
 
-static void sleep_ms(long ms) {
-        struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
-
-        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-                ;
-}
 
 /* An answer of the platform that says no (nothing was changed): -EREMOTEIO with the fault. */
 #define platform_fault(err, fault, ...) (op_error_set((err), (fault), __VA_ARGS__), -EREMOTEIO)
@@ -1342,12 +1337,6 @@ struct backend_watch {
         int64_t seen_ms;
 };
 
-static int64_t wall_ms(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* What the watcher compares, each as the operation that would change it. */
 static const struct {
@@ -1427,7 +1416,7 @@ static void watch_look(struct backend_watch *w) {
         _cleanup_(platform_close) struct platform p = PLATFORM_INIT;
         struct op_error err = {};
         struct json_object *vms, *copy = NULL;
-        int64_t now = wall_ms();
+        int64_t now = now_ms();
 
         if (platform_load(url_path(w->ep), false, &p, &err) < 0)
                 return;

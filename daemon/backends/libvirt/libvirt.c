@@ -23,6 +23,7 @@
 #include "config.h"
 #include "libvirt_internal.h"
 #include "log.h"
+#include "util.h"
 
 /* Keepalive: a probe every 5 s, the connection dead after 3 unanswered (about 20 s). */
 #define LV_KEEPALIVE_INTERVAL 5
@@ -49,7 +50,7 @@ static int loop_error;
 static void *loop_run(void *arg _unused_) {
         for (;;)
                 if (virEventRunDefaultImpl() < 0)
-                        lv_sleep_ms(100);   /* a failed iteration must not spin */
+                        sleep_ms(100);   /* a failed iteration must not spin */
         return NULL;
 }
 
@@ -70,12 +71,6 @@ static void loop_start(void) {
                 pthread_detach(t);
 }
 
-void lv_sleep_ms(long ms) {
-        struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
-
-        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-                ;
-}
 
 /* ---- Errors ------------------------------------------------------------- */
 

@@ -73,7 +73,6 @@ int lv_open(const struct endpoint_config *ep, virConnectPtr *out, struct op_erro
 int lv_lookup(struct backend_session *s, const char *name, virDomainPtr *out, struct op_error *err);
 /* The domain by UUID string, or -ENOENT. */
 int lv_domain(struct backend_session *s, const char *uuid, virDomainPtr *out, struct op_error *err);
-void lv_sleep_ms(long ms);
 
 /* libvirt_identity.c: who libvirtd sees on a connection to uri (the trail's platform_user), malloc'd. */
 char *lv_principal(const struct endpoint_config *ep, const char *uri);

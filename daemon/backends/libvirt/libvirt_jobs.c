@@ -20,6 +20,7 @@
 
 #include "config.h"
 #include "libvirt_internal.h"
+#include "util.h"
 
 struct job {
         int (*run)(struct job *j);
@@ -79,7 +80,7 @@ static int job_watch(struct job *j, const struct op_hooks *h, struct op_error *e
                 return r;
         }
         while (!atomic_load(&j->done)) {
-                lv_sleep_ms(LV_POLL_MS);
+                sleep_ms(LV_POLL_MS);
                 if (!aborted && wants_cancel(h)) {
                         job_abort(j);
                         aborted = true;

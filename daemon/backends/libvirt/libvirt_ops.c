@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "libvirt_internal.h"
+#include "util.h"
 
 /* The request words stored in the task column; one per kind, so ModifyDisk grow and add stay apart. */
 static const char *const request_words[_OP_MAX] = {
@@ -289,7 +290,7 @@ static int do_reset(struct backend_session *s, virDomainPtr dom, struct op_error
                                      "of the guest within %d s", LV_RESET_EVIDENCE_MS / 1000);
                         r = -EREMOTEIO;
                 } else
-                        lv_sleep_ms(LV_POLL_MS);
+                        sleep_ms(LV_POLL_MS);
         }
         if (id >= 0)
                 (void) virConnectDomainEventDeregisterAny(s->conn, id);
@@ -314,7 +315,7 @@ static int do_stop_guest(struct backend_session *s, virDomainPtr dom, const stru
                 }
                 if (h && h->progress)
                         h->progress(h->userdata, -1, "running");
-                lv_sleep_ms(LV_POLL_MS);
+                sleep_ms(LV_POLL_MS);
         }
         return r;
 }

@@ -48,6 +48,7 @@
 #include "config.h"
 #include "log.h"
 #include "macros.h"
+#include "util.h"
 #include "vsphere_internal.h"
 
 #define MIRROR_OPID        "vmtraced-mirror"
@@ -291,13 +292,6 @@ static int apply_update(struct mtable *t, const struct vim25__ObjectUpdate *ou, 
 
 /* ---- Out-of-band changes: what one update changed of a VM ------------------ */
 
-static int64_t vs_now_ms(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* A VM's watched values at one moment, copied out of the table. */
 struct seen {
         bool present;
@@ -361,7 +355,7 @@ static void report_one(struct vs_mirror *m, const struct watch_sink *sink, const
         if (!b->present)
                 before.known = false;   /* a new VM has no "before" */
         struct watch_change c = { .kind = kind, .operation = operation, .target = &t, .before = &before,
-                                  .after = &after, .seen_unchanged_ms = m->seen_ms, .seen_changed_ms = vs_now_ms(),
+                                  .after = &after, .seen_unchanged_ms = m->seen_ms, .seen_changed_ms = now_ms(),
                                   .detail = "seen in vCenter's property updates (WaitForUpdatesEx); "
                                             "not yet matched with vCenter's events" };
         sink->changed(sink->userdata, m->ep, &c);
@@ -544,7 +538,7 @@ static int mirror_step(struct vs_mirror *m, struct op_error *err) {
         if (m->rebuilding && m->version && !truncated)
                 rebuild_done(m);
         /* Everything vCenter had to say until now is applied: the start of the next change's window. */
-        m->seen_ms = vs_now_ms();
+        m->seen_ms = now_ms();
         return 0;
 }
 
