@@ -117,3 +117,9 @@ vmctl() { "$VMCTL" --socket "$T/vmtraced.sock" "$@"; }
 sql() { sqlite3 -batch -noheader "$T/trail.db" "$@"; }
 # jget JSON FILTER
 jget() { printf '%s' "$1" | jq -r "$2"; }
+# wait_for SECONDS CMD...: until CMD succeeds, every 0.1 s; false when the time is up.
+wait_for() {
+	local i n=$(($1 * 10)); shift
+	for ((i = 0; i < n; i++)); do "$@" && return 0; sleep 0.1; done
+	return 1
+}

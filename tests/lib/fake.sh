@@ -55,8 +55,3 @@ fake_endpoint() {
 	[ $# -lt 3 ] || printf '%s\n' "$3"
 }
 
-wait_for() {
-	local i n=$(($1 * 10)); shift
-	for ((i = 0; i < n; i++)); do "$@" && return 0; sleep 0.1; done
-	return 1
-}
