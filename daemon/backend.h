@@ -237,7 +237,10 @@ struct watch_change {
 
 struct watch_sink {
         void *userdata;
+        /* Write c into the trail, unless a vmtraced operation explains it. */
         void (*changed)(void *userdata, const struct endpoint_config *ep, const struct watch_change *c);
+        /* Does a vmtraced operation explain c?  For a watcher to ask before it spends calls on who made it. */
+        bool (*explained)(void *userdata, const struct endpoint_config *ep, const struct watch_change *c);
 };
 
 struct backend_ops {

@@ -131,11 +131,18 @@ static bool changes_much(const char *operation) {
         return same(operation, "SnapshotRevert") || same(operation, "DestroyVM") || same(operation, "MigrateVM");
 }
 
-/* Was note n under way, or did it end, in change c's window? */
+/*
+ * Was note n under way, or did it end, in change c's window?  The platform
+ * reports a change late (vcsim collects every 250 ms, vCenter may take
+ * seconds): the answer that opened the window may not show an operation
+ * that had just ended, so one that ended up to WATCH_LAG_MS before it
+ * opened may still be the one the change shows.
+ */
+#define WATCH_LAG_MS 5000
 static bool in_window(const struct note *n, const struct watch_change *c) {
         if (n->start_ms > c->seen_changed_ms)
                 return false;
-        return !n->end_ms || n->end_ms >= c->seen_unchanged_ms;
+        return !n->end_ms || n->end_ms >= c->seen_unchanged_ms - WATCH_LAG_MS;
 }
 
 /* A VM that appeared: a clone's new VM (its id in the clone's after), or one migrated in. */
@@ -214,16 +221,30 @@ static void write_row(struct watch_set *set, const struct endpoint_config *ep, c
                            strempty(c->target->name), strempty(before), strempty(after), rec.id);
 }
 
-static void on_change(void *userdata, const struct endpoint_config *ep, const struct watch_change *c) {
-        struct watch_set *set = userdata;
-        const char *operation = c->operation ? c->operation : op_kind_trail_name(c->kind);
+/* c's trail name and its values as text: 0, or -ENOMEM (logged). */
+static int change_text(const struct watch_change *c, const char **operation, char **before, char **after) {
+        *operation = c->operation ? c->operation : op_kind_trail_name(c->kind);
+        if (!c->target || value_format(c->kind, c->before, before) < 0 || value_format(c->kind, c->after, after) < 0)
+                return log_oom();
+        return 0;
+}
+
+static bool on_explained(void *userdata, const struct endpoint_config *ep, const struct watch_change *c) {
+        const char *operation;
         _cleanup_free_ char *before = NULL, *after = NULL;
 
-        if (!c->target || value_format(c->kind, c->before, &before) < 0 || value_format(c->kind, c->after, &after) < 0) {
-                log_oom();
-                return;
-        }
-        if (explained(set, ep, c, operation, after))
+        /* Not known to be explained: the watcher looks further, and on_change decides again. */
+        if (change_text(c, &operation, &before, &after) < 0)
+                return false;
+        return explained(userdata, ep, c, operation, after);
+}
+
+static void on_change(void *userdata, const struct endpoint_config *ep, const struct watch_change *c) {
+        struct watch_set *set = userdata;
+        const char *operation;
+        _cleanup_free_ char *before = NULL, *after = NULL;
+
+        if (change_text(c, &operation, &before, &after) < 0 || explained(set, ep, c, operation, after))
                 return;
         write_row(set, ep, c, operation, before, after);
 }
@@ -255,7 +276,7 @@ int watch_set_new(const struct config *c, struct audit *audit, struct watch_set 
         }
         set->audit = audit;
         set->config = c;
-        set->sink = (struct watch_sink) { .userdata = set, .changed = on_change };
+        set->sink = (struct watch_sink) { .userdata = set, .changed = on_change, .explained = on_explained };
         pthread_mutex_init(&set->lock, NULL);
         for (const struct endpoint_config *ep = c->endpoints; ep; ep = ep->next)
                 start_one(set, ep);

@@ -162,12 +162,14 @@ type countingHandler struct {
 
 // announceReconfigs sends, every 100 ms, the property update a real vCenter
 // sends for a reconfiguration: vcsim 0.24's ReconfigVM_Task changes a VM's
-// vCPUs and memory without one, so no PropertyCollector filter (vmtraced's
-// inventory mirror) would ever see them.  Whoever reconfigured it.
+// vCPUs, memory and name (configSpec.name) without one, so no
+// PropertyCollector filter (vmtraced's inventory mirror) would ever see
+// them.  Whoever reconfigured it.
 func announceReconfigs() {
 	type size struct {
 		cpus int32
 		mem  int32
+		name string
 	}
 	seen := map[types.ManagedObjectReference]size{}
 	for range time.Tick(100 * time.Millisecond) {
@@ -183,17 +185,22 @@ func announceReconfigs() {
 			// takes VMs' locks (the other order would deadlock).
 			simulator.Map.WithLock(vm, func() {
 				if vm.Config != nil {
-					now, have = size{vm.Config.Hardware.NumCPU, vm.Config.Hardware.MemoryMB}, true
+					now, have = size{vm.Config.Hardware.NumCPU, vm.Config.Hardware.MemoryMB, vm.Name}, true
 				}
 			})
 			if !have {
 				continue
 			}
 			if old, ok := seen[vm.Self]; ok && old != now {
-				simulator.Map.Update(vm, []types.PropertyChange{
+				changes := []types.PropertyChange{
 					{Name: "config.hardware.numCPU", Val: now.cpus},
 					{Name: "config.hardware.memoryMB", Val: now.mem},
-				})
+				}
+				// Rename_Task sends its own update; only a reconfiguration's name needs one.
+				if old.name != now.name {
+					changes = append(changes, types.PropertyChange{Name: "name", Val: now.name})
+				}
+				simulator.Map.Update(vm, changes)
 			}
 			seen[vm.Self] = now
 		}

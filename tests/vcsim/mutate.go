@@ -18,7 +18,9 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"time"
 
+	"github.com/vmware/govmomi/event"
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
@@ -51,15 +53,34 @@ func waitTask(ctx context.Context, t *object.Task, err error) error {
 	return t.Wait(ctx)
 }
 
+// cmdRename renames -id; with -post-event, it then posts the VmRenamedEvent
+// vCenter posts for a rename and vcsim 0.24 does not (-event-delay later).
 func cmdRename(args []string) error {
 	var id, name string
-	flags := vmFlags(&id, func(fs *flag.FlagSet) { fs.StringVar(&name, "name", "", "the new name") })
+	var post bool
+	var delay int
+	flags := vmFlags(&id, func(fs *flag.FlagSet) {
+		fs.StringVar(&name, "name", "", "the new name")
+		fs.BoolVar(&post, "post-event", false, "post vCenter's VmRenamedEvent afterwards")
+		fs.IntVar(&delay, "event-delay", 0, "milliseconds between the rename and the event")
+	})
 	return runClient("rename", args, flags, func(ctx context.Context, c *connection) error {
 		if name == "" {
 			return usageError("-name is required")
 		}
-		t, err := c.vm(id).Rename(ctx, name)
-		return waitTask(ctx, t, err)
+		vm := c.vm(id)
+		old, err := vm.ObjectName(ctx)
+		if err != nil {
+			return err
+		}
+		t, err := vm.Rename(ctx, name)
+		if err := waitTask(ctx, t, err); err != nil || !post {
+			return err
+		}
+		time.Sleep(time.Duration(delay) * time.Millisecond)
+		ev := &types.VmRenamedEvent{OldName: old, NewName: name}
+		ev.Vm = &types.VmEventArgument{EntityEventArgument: types.EntityEventArgument{Name: name}, Vm: vm.Reference()}
+		return event.NewManager(c.Client).PostEvent(ctx, ev)
 	})
 }
 
@@ -155,17 +176,18 @@ func cmdCounters(args []string) error {
 
 // cmdReconfig sets -cpus and/or -memory (MiB) of one VM, as another client would.
 func cmdReconfig(args []string) error {
-	var id string
+	var id, name string
 	var cpus, memory int
 	flags := vmFlags(&id, func(fs *flag.FlagSet) {
 		fs.IntVar(&cpus, "cpus", 0, "the new vCPU count")
 		fs.IntVar(&memory, "memory", 0, "the new memory in MiB")
+		fs.StringVar(&name, "name", "", "the new name (configSpec.name, as govc vm.change -name)")
 	})
 	return runClient("reconfig", args, flags, func(ctx context.Context, c *connection) error {
-		if cpus == 0 && memory == 0 {
-			return usageError("-cpus or -memory is required")
+		if cpus == 0 && memory == 0 && name == "" {
+			return usageError("-cpus, -memory or -name is required")
 		}
-		spec := types.VirtualMachineConfigSpec{NumCPUs: int32(cpus), MemoryMB: int64(memory)}
+		spec := types.VirtualMachineConfigSpec{NumCPUs: int32(cpus), MemoryMB: int64(memory), Name: name}
 		t, err := c.vm(id).Reconfigure(ctx, spec)
 		return waitTask(ctx, t, err)
 	})

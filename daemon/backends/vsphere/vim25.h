@@ -488,6 +488,7 @@ struct vim25__VirtualDeviceConfigSpec {
 };
 
 struct vim25__VirtualMachineConfigSpec {
+        char *name 0;              /* read in VmReconfiguredEvent; never sent (Rename_Task renames) */
         int *numCPUs 0;
         LONG64 *memoryMB 0;
         int __sizedeviceChange 0;
@@ -556,6 +557,61 @@ struct vim25__GeneralUserEvent {
         char *fullFormattedMessage 0;
         char *message 1;
         struct vim25__ManagedEntityEventArgument *entity 0;
+};
+
+/*
+ * Reading vCenter's event history (QueryEvents), to say who made a change
+ * the inventory mirror saw.  Decoding only, so one struct serves every VM
+ * event type vmtraced asks for: the members of Event it reads, then the
+ * members of the two types that carry more (gSOAP matches members by name
+ * and skips the rest).  Each typedef is a type name of its own for xsi:type.
+ */
+struct vim25__ChangesInfoEventArgument {
+        char *modified 0;
+        char *added 0;
+        char *deleted 0;
+};
+
+struct vim25__VmEvent {
+        int key 0;
+        int chainId 0;
+        time_t createdTime 0;
+        char *userName 0;
+        struct vim25__VmEventArgument *vm 0;
+        char *fullFormattedMessage 0;
+        char *oldName 0;                                           /* VmRenamedEvent */
+        char *newName 0;
+        struct vim25__VirtualMachineConfigSpec *configSpec 0;      /* VmReconfiguredEvent */
+        struct vim25__ChangesInfoEventArgument *configChanges 0;   /* vSphere 6.5 and later */
+};
+typedef struct vim25__VmEvent vim25__VmReconfiguredEvent;
+typedef struct vim25__VmEvent vim25__VmRenamedEvent;
+typedef struct vim25__VmEvent vim25__VmPoweredOnEvent;
+typedef struct vim25__VmEvent vim25__VmPoweredOffEvent;
+typedef struct vim25__VmEvent vim25__VmSuspendedEvent;
+typedef struct vim25__VmEvent vim25__VmRemovedEvent;
+typedef struct vim25__VmEvent vim25__VmCreatedEvent;
+typedef struct vim25__VmEvent vim25__VmClonedEvent;
+typedef struct vim25__VmEvent vim25__VmDeployedEvent;
+typedef struct vim25__VmEvent vim25__VmRegisteredEvent;
+typedef struct vim25__VmEvent vim25__VmDiscoveredEvent;
+
+struct vim25__EventFilterSpecByEntity {
+        struct vim25__ManagedObjectReference entity 1;
+        char *recursion 1;         /* all children self */
+};
+
+struct vim25__EventFilterSpecByTime {
+        time_t *beginTime 0;
+        time_t *endTime 0;
+};
+
+struct vim25__EventFilterSpec {
+        struct vim25__EventFilterSpecByEntity *entity 0;
+        struct vim25__EventFilterSpecByTime *time 0;
+        int __sizeeventTypeId 0;
+        char **eventTypeId 0;
+        int *maxCount 0;
 };
 
 /* ---- Request and response elements ------------------------------------ */
@@ -783,6 +839,20 @@ struct _vim25__PostEvent {
 struct _vim25__PostEventResponse {
 };
 
+struct _vim25__QueryEvents {
+        struct vim25__ManagedObjectReference *_USCOREthis 1;
+        struct vim25__EventFilterSpec filter 1;
+};
+/* Newest first; each by xsi:type (0: a type not declared above). */
+struct __vim25__EventItem {
+        int __typereturnval;
+        void *returnval;
+};
+struct _vim25__QueryEventsResponse {
+        int __sizereturnval 0;
+        struct __vim25__EventItem *__returnval 0;
+};
+
 struct _vim25__CurrentTime {
         struct vim25__ManagedObjectReference *_USCOREthis 1;
 };
@@ -848,3 +918,5 @@ int __vim25__PostEvent(struct _vim25__PostEvent *vim25__PostEvent,
         struct _vim25__PostEventResponse *vim25__PostEventResponse);
 int __vim25__CurrentTime(struct _vim25__CurrentTime *vim25__CurrentTime,
         struct _vim25__CurrentTimeResponse *vim25__CurrentTimeResponse);
+int __vim25__QueryEvents(struct _vim25__QueryEvents *vim25__QueryEvents,
+        struct _vim25__QueryEventsResponse *vim25__QueryEventsResponse);

@@ -234,6 +234,29 @@ int vs_watch_start(const struct endpoint_config *ep, unsigned interval_sec, cons
                    struct backend_watch **out, struct op_error *err);
 void vs_watch_stop(struct backend_watch *w);
 
+/* vsphere_events.c */
+/* The keys of the events already used for a change, so that one event explains one change. */
+struct vs_event_keys {
+        int key[64];
+        unsigned next;
+};
+struct vs_event_found {
+        char *user;     /* the event's userName; NULL when it names nobody */
+        char *record;   /* "VmReconfiguredEvent 4211 (chain 4209)" */
+        char *detail;   /* what was asked: "configSpec: numCPUs=4", the old and new names, or vCenter's sentence */
+        int key;
+};
+/*
+ * The newest of vCenter's events on VM vm_id that a change of kind to the
+ * value after, seen between from_ms and to_ms, can come from (see the
+ * file's comment).  1 and *out filled, 0 when none fits, or a negative
+ * errno from the call (err set).
+ */
+int vs_event_find(struct backend_session *s, const char *vm_id, enum op_kind kind, const struct op_value *after,
+                  int64_t from_ms, int64_t to_ms, struct vs_event_keys *keys, struct vs_event_found *out,
+                  struct op_error *err);
+void vs_event_found_clear(struct vs_event_found *f);
+
 /* vsphere_values.c */
 /* The VM properties kind's before and after values are made of. */
 int vs_kind_paths(enum op_kind kind, const char *const **paths);

@@ -28,7 +28,7 @@
  *   m->lock (rwlock) guards m->table, m->synced, m->names_gen and m->syncs:
  *     lookups hold it for reading; the thread holds it for writing only to
  *     apply one decoded ObjectUpdate or to swap tables, never across a call.
- *   m->stop_lock (mutex) + m->stop_cond guard m->stop: the thread sleeps on
+ *   m->stop_lock (mutex) + m->stop_cond guard m->stop and m->flush: the thread sleeps on
  *     the condition between retries so vs_mirror_put() wakes it at once; a
  *     WaitForUpdatesEx in flight returns within MIRROR_WAIT_SEC.
  *   The rest (session, filter, version, the table being built) belongs to
@@ -42,6 +42,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include "backend.h"
@@ -71,11 +72,28 @@ struct mobj {
         char *power;        /* runtime.powerState */
         long long cpus;
         long long memory_mib;
+        bool reported;      /* vCenter has sent it: only then does it count for out-of-band changes */
+        /*
+         * Our own read-back (vs_mirror_note_vm), ahead of vCenter's update:
+         * lookups use it, changes are told by vCenter's values alone (else a
+         * change another client made, and our read-back saw first, would
+         * never show as one).  Dropped when vCenter next updates the VM.
+         */
+        bool noted;
+        char *noted_name;   /* NULL: gone */
+        char *noted_host;
 };
 
+/*
+ * The table: a hash of morefs.  After a synchronisation from scratch it is
+ * packed into one mapping of its own, the slab (table_pack); what changes
+ * afterwards is malloc'd, and a pointer into the slab is never freed alone.
+ */
 struct mtable {
         struct mobj **b;
         size_t n_b, n;
+        char *slab;
+        size_t slab_len;
 };
 
 struct vs_mirror {
@@ -87,6 +105,7 @@ struct vs_mirror {
         pthread_mutex_t stop_lock;
         pthread_cond_t stop_cond;
         bool stop;
+        bool flush;              /* vs_watch_stop() waits for the thread to report what it holds */
 
         pthread_rwlock_t lock;
         struct mtable table;
@@ -97,6 +116,10 @@ struct vs_mirror {
         /* Out-of-band changes: the watch's sink (under lock), and when the mirror last heard from vCenter. */
         const struct watch_sink *sink;
         int64_t seen_ms;
+        int64_t lost_ms;          /* the thread's: seen_ms when a synchronised mirror was lost; 0: not lost */
+        struct pending *pending;  /* the thread's: changes seen in the last answer, to report after it */
+        size_t n_pending, n_pending_max;
+        struct vs_event_keys event_keys;
 
         /* The thread's own. */
         struct backend_session *s;
@@ -121,22 +144,52 @@ static size_t hash_id(const char *id, size_t n_b) {
         return h % n_b;
 }
 
-static void mobj_free(struct mobj *o) {
-        free(o->id);
-        free(o->name);
-        free(o->uuid);
-        free(o->host);
-        free(o->power);
-        free(o);
+static bool in_slab(const struct mtable *t, const void *p) {
+        return t->slab && (const char *) p >= t->slab && (const char *) p < t->slab + t->slab_len;
+}
+
+/* free(), unless p is the slab's. */
+static void table_free(const struct mtable *t, void *p) {
+        if (!in_slab(t, p))
+                free(p);
+}
+
+static void mobj_free(const struct mtable *t, struct mobj *o) {
+        table_free(t, o->id);
+        table_free(t, o->name);
+        table_free(t, o->uuid);
+        table_free(t, o->host);
+        table_free(t, o->power);
+        free(o->noted_name);
+        free(o->noted_host);
+        table_free(t, o);
+}
+
+static void mobj_unnote(struct mobj *o) {
+        free(o->noted_name);
+        free(o->noted_host);
+        o->noted_name = o->noted_host = NULL;
+        o->noted = false;
+}
+
+/* A VM's name and host for lookups: our read-back's, when newer than vCenter's. */
+static const char *mobj_name(const struct mobj *o) {
+        return o->noted ? o->noted_name : o->name;
+}
+
+static const char *mobj_host(const struct mobj *o) {
+        return o->noted ? o->noted_host : o->host;
 }
 
 static void table_clear(struct mtable *t) {
         for (size_t i = 0; i < t->n_b; i++)
                 for (struct mobj *o = t->b[i], *next; o; o = next) {
                         next = o->next;
-                        mobj_free(o);
+                        mobj_free(t, o);
                 }
         free(t->b);
+        if (t->slab)
+                munmap(t->slab, t->slab_len);
         *t = (struct mtable) {};
 }
 
@@ -198,20 +251,87 @@ static void table_remove(struct mtable *t, const char *id) {
                         struct mobj *o = *p;
 
                         *p = o->next;
-                        mobj_free(o);
+                        mobj_free(t, o);
                         t->n--;
                         return;
                 }
 }
 
+#define SLAB_ALIGN(n) (((n) + _Alignof(struct mobj) - 1) & ~(_Alignof(struct mobj) - 1))
+
+static size_t mobj_packed_len(const struct mobj *o) {
+        const char *const str[] = { o->id, o->name, o->uuid, o->host, o->power };
+        size_t len = sizeof *o;
+
+        for (size_t i = 0; i < ELEMENTSOF(str); i++)
+                len += str[i] ? strlen(str[i]) + 1 : 0;
+        return SLAB_ALIGN(len);
+}
+
+static char *slab_put(char **at, const char *v) {
+        size_t n = v ? strlen(v) + 1 : 0;
+        char *r = *at;
+
+        if (!v)
+                return NULL;
+        memcpy(r, v, n);
+        *at += n;
+        return r;
+}
+
+/*
+ * Move t (freshly synchronised, all malloc'd) into one slab.  Why: the
+ * table is built right after the synchronisation's answer is decoded (tens
+ * of MB at 10,000 VMs), into the holes that decoding left in the thread's
+ * malloc arena; once the answer is freed, its few MB pin most of that arena
+ * (measured: 17 MB resident for a 3 MB table) and malloc_trim() cannot give
+ * it back.  Packed apart, the whole arena is free.  Out of memory: t stays
+ * as it is, only larger.
+ */
+static void table_pack(struct mtable *t) {
+        struct mtable packed = { .n_b = t->n_b, .n = t->n };
+        char *at;
+
+        for (size_t i = 0; i < t->n_b; i++)
+                for (const struct mobj *o = t->b[i]; o; o = o->next)
+                        packed.slab_len += mobj_packed_len(o);
+        if (!packed.slab_len || !(packed.b = calloc(t->n_b, sizeof *packed.b)))
+                return;
+        packed.slab = mmap(NULL, packed.slab_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (packed.slab == MAP_FAILED) {
+                free(packed.b);
+                return;
+        }
+        at = packed.slab;
+        for (size_t i = 0; i < t->n_b; i++)
+                for (struct mobj *o = t->b[i]; o; o = o->next) {
+                        struct mobj *p = (struct mobj *) at;
+                        char *end = at + mobj_packed_len(o);
+
+                        *p = *o;
+                        at += sizeof *p;
+                        p->id = slab_put(&at, o->id);
+                        p->name = slab_put(&at, o->name);
+                        p->uuid = slab_put(&at, o->uuid);
+                        p->host = slab_put(&at, o->host);
+                        p->power = slab_put(&at, o->power);
+                        o->noted_name = o->noted_host = NULL;   /* moved, still malloc'd */
+                        p->next = packed.b[i];
+                        packed.b[i] = p;
+                        at = end;
+                }
+        table_clear(t);
+        *t = packed;
+}
+
 /* ---- Applying updates ---------------------------------------------------- */
 
-static int set_string(char **dst, const char *v) {
+static int set_string(const struct mtable *t, char **dst, const char *v) {
         char *c = v ? strdup(v) : NULL;
 
         if (v && !c)
                 return -ENOMEM;
-        free(*dst);
+        table_free(t, *dst);
         *dst = c;
         return 0;
 }
@@ -235,7 +355,7 @@ static const struct {
 };
 
 /* One PropertyChange; a removed property (op remove, indirectRemove, or no value) is forgotten. */
-static int apply_change(struct mobj *o, const struct vim25__PropertyChange *pc) {
+static int apply_change(const struct mtable *t, struct mobj *o, const struct vim25__PropertyChange *pc) {
         bool gone = change_removes(pc);
 
         for (size_t i = 0; pc->name && i < ELEMENTSOF(mirrored); i++) {
@@ -254,7 +374,7 @@ static int apply_change(struct mobj *o, const struct vim25__PropertyChange *pc) 
                 /* runtime.host is a reference, the others strings (enums included). */
                 ref = gone ? NULL : vs_val_mor(pc->__typeval, pc->val);
                 v = gone ? NULL : ref ? ref->__item : vs_val_string(pc->__typeval, pc->val);
-                return set_string((char **) ((char *) o + mirrored[i].string), v);
+                return set_string(t, (char **) ((char *) o + mirrored[i].string), v);
         }
         return 0;
 }
@@ -284,8 +404,10 @@ static int apply_update(struct mtable *t, const struct vim25__ObjectUpdate *ou, 
         o = table_find(t, ou->obj.__item);
         if (!o && !(o = table_add(t, kind, ou->obj.__item)))
                 return -ENOMEM;
+        o->reported = true;
+        mobj_unnote(o);
         for (int i = 0; i < ou->__sizechangeSet; i++)
-                if (apply_change(o, &ou->changeSet[i]) < 0)
+                if (apply_change(t, o, &ou->changeSet[i]) < 0)
                         return -ENOMEM;
         return 0;
 }
@@ -319,7 +441,7 @@ static void seen_take(const struct mtable *t, const char *id, struct seen *d) {
         const struct mobj *o = table_find(t, id), *h;
 
         *d = (struct seen) {};
-        if (!o || o->kind != MOBJ_VM)
+        if (!o || o->kind != MOBJ_VM || !o->reported)
                 return;
         h = o->host ? table_find(t, o->host) : NULL;
         *d = (struct seen) { .present = true, .name = o->name ? strdup(o->name) : NULL,
@@ -344,24 +466,27 @@ static void seen_value(const struct seen *d, const char *id, enum op_kind kind, 
         }
 }
 
-static void report_one(struct vs_mirror *m, const struct watch_sink *sink, const char *id, enum op_kind kind,
-                       const char *operation, const struct seen *b, const struct seen *a) {
-        const struct seen *now = a->present ? a : b;
-        struct vm_target t = { .name = now->name, .id = (char *) id, .uuid = now->uuid, .host = now->host };
-        struct op_value before, after;
+/*
+ * One VM's change, from one answer (or one resynchronisation), reported
+ * once that answer is applied: the event queries need the session the
+ * answer came on.  A change no event shows yet waits EVENT_LATE_MS for one
+ * (vCenter may post it after the property update), in this list, while
+ * the mirror goes on applying updates; then it is reported either way.
+ */
+struct pending {
+        char *id;
+        struct seen before, after;
+        int64_t from_ms, to_ms;
+        const char *how;           /* how the mirror saw it, for the row's message */
+        unsigned left;             /* bit k: the k-th of diff_kinds() not reported yet */
+        int64_t retry_ms;          /* 0: not looked up yet; else when to look again, the last time */
+};
 
-        seen_value(b, id, kind, &before);
-        seen_value(a, id, kind, &after);
-        if (!b->present)
-                before.known = false;   /* a new VM has no "before" */
-        struct watch_change c = { .kind = kind, .operation = operation, .target = &t, .before = &before,
-                                  .after = &after, .seen_unchanged_ms = m->seen_ms, .seen_changed_ms = now_ms(),
-                                  .detail = "seen in vCenter's property updates (WaitForUpdatesEx); "
-                                            "not yet matched with vCenter's events" };
-        sink->changed(sink->userdata, m->ep, &c);
-        op_value_clear(&before);
-        op_value_clear(&after);
-}
+#define HOW_UPDATE "seen in vCenter's property updates (WaitForUpdatesEx)"
+#define HOW_RESYNC "seen when the mirror synchronised again after losing vCenter"
+/* At most this many event queries per answer; a later look for events that came late. */
+#define EVENT_LOOKUPS_MAX 100
+#define EVENT_LATE_MS 1000
 
 static enum op_kind power_kind(enum vm_power p) {
         return p == VM_POWER_OFF ? OP_STOP : p == VM_POWER_SUSPENDED || p == VM_POWER_PAUSED ? OP_SUSPEND : OP_START;
@@ -371,14 +496,15 @@ static bool differ(const char *x, const char *y) {
         return (x || y) && (!x || !y || strcmp(x, y) != 0);
 }
 
-/* Each watched value b and a disagree on, to the sink. */
-static void report_diff(struct vs_mirror *m, const struct watch_sink *sink, const char *id, const struct seen *b,
-                        const struct seen *a) {
+/* The watched values b and a disagree on, as the operation kinds that change them; how many. */
+static size_t diff_kinds(const struct seen *b, const struct seen *a, enum op_kind kinds[4]) {
+        size_t n = 0;
+
         if (!b->present && !a->present)
-                return;
+                return 0;
         if (!b->present || !a->present) {
-                report_one(m, sink, id, a->present ? OP_CLONE : OP_DESTROY, a->present ? "CreateVM" : NULL, b, a);
-                return;
+                kinds[n++] = a->present ? OP_CLONE : OP_DESTROY;
+                return n;
         }
         /*
          * A value never seen before (0, unknown) is not a change: an entry
@@ -386,42 +512,195 @@ static void report_diff(struct vs_mirror *m, const struct watch_sink *sink, cons
          * filled in by vCenter's update.
          */
         if (b->name && differ(b->name, a->name))
-                report_one(m, sink, id, OP_RENAME, NULL, b, a);
+                kinds[n++] = OP_RENAME;
         if (b->cpus && b->cpus != a->cpus)
-                report_one(m, sink, id, OP_CPU, NULL, b, a);
+                kinds[n++] = OP_CPU;
         if (b->memory_mib && b->memory_mib != a->memory_mib)
-                report_one(m, sink, id, OP_MEMORY, NULL, b, a);
+                kinds[n++] = OP_MEMORY;
         if (b->power != VM_POWER_UNKNOWN && b->power != a->power)
-                report_one(m, sink, id, power_kind(a->power), NULL, b, a);
+                kinds[n++] = power_kind(a->power);
+        return n;
+}
+
+/* Keep VM id's change b -> a (taken over, cleared in the caller) for report_pending; when nothing changed, nothing. */
+static void pending_push(struct vs_mirror *m, const char *id, struct seen *b, struct seen *a, int64_t from_ms,
+                         const char *how) {
+        enum op_kind kinds[4];
+        size_t n = diff_kinds(b, a, kinds);
+        struct pending *p;
+
+        if (n == 0)
+                return;
+        if (m->n_pending == m->n_pending_max) {
+                size_t max = m->n_pending_max ? 2 * m->n_pending_max : 16;
+                struct pending *v = realloc(m->pending, max * sizeof *v);
+
+                if (!v) {
+                        log_oom();
+                        return;
+                }
+                m->pending = v;
+                m->n_pending_max = max;
+        }
+        p = &m->pending[m->n_pending];
+        *p = (struct pending) { .id = strdup(id), .before = *b, .after = *a, .from_ms = from_ms, .to_ms = now_ms(),
+                                .how = how, .left = (1u << n) - 1 };
+        if (!p->id) {
+                log_oom();
+                return;
+        }
+        *b = *a = (struct seen) {};
+        m->n_pending++;
+}
+
+/*
+ * Whom vCenter's events name for change c (of VM id): fills c's who and
+ * record, and detail.  False when no event shows it yet and it may still
+ * come (not last): ask again later.
+ */
+static bool who_made(struct vs_mirror *m, const char *id, struct watch_change *c, const char *how, bool last,
+                     unsigned *lookups, struct vs_event_found *found, char *detail, size_t len) {
+        struct op_error err = {};
+        int r;
+
+        if ((*lookups)++ >= EVENT_LOOKUPS_MAX) {
+                snprintf(detail, len, "%s; vCenter's events not looked up (too many changes at once)", how);
+                return true;
+        }
+        r = vs_event_find(m->s, id, c->kind, c->after, c->seen_unchanged_ms, now_ms(), &m->event_keys, found, &err);
+        if (r == 0 && !last)
+                return false;
+        if (r > 0) {
+                c->platform_user = found->user;
+                c->platform_event = found->record;
+                snprintf(detail, len, "%s; vCenter's event: %s", how, found->detail);
+        } else if (r == 0)
+                snprintf(detail, len, "%s; no vCenter event on the VM shows this change", how);
+        else
+                snprintf(detail, len, "%s; vCenter's events could not be read (%s: %.300s)", how, err.fault,
+                         err.message);
+        return true;
+}
+
+/* Change kind of p to the sink, unless vmtraced made it; false: looked for who in vain, ask again later. */
+static bool report_one(struct vs_mirror *m, const struct watch_sink *sink, const struct pending *p, enum op_kind kind,
+                       bool last, unsigned *lookups) {
+        const struct seen *b = &p->before, *a = &p->after, *now = a->present ? a : b;
+        struct vm_target t = { .name = now->name, .id = p->id, .uuid = now->uuid, .host = now->host };
+        struct op_value before, after;
+        struct vs_event_found found = {};
+        char detail[1024] = "";
+        bool done = true;
+
+        seen_value(b, p->id, kind, &before);
+        seen_value(a, p->id, kind, &after);
+        if (!b->present)
+                before.known = false;   /* a new VM has no "before" */
+        struct watch_change c = { .kind = kind, .operation = kind == OP_CLONE ? "CreateVM" : NULL, .target = &t,
+                                  .before = &before, .after = &after, .seen_unchanged_ms = p->from_ms,
+                                  .seen_changed_ms = p->to_ms, .detail = detail };
+        /* vmtraced's own changes need no one to name. */
+        if (!sink->explained || !sink->explained(sink->userdata, m->ep, &c)) {
+                done = who_made(m, p->id, &c, p->how, last, lookups, &found, detail, sizeof detail);
+                if (done)
+                        sink->changed(sink->userdata, m->ep, &c);
+        }
+        vs_event_found_clear(&found);
+        op_value_clear(&before);
+        op_value_clear(&after);
+        return done;
+}
+
+static void pending_clear(struct pending *p) {
+        free(p->id);
+        seen_clear(&p->before);
+        seen_clear(&p->after);
+}
+
+/*
+ * The changes due, to the sink (outside every lock: the sink writes the
+ * trail); those no event shows yet wait for one more look.  all: every one
+ * now, for the last time (the mirror stops).
+ */
+static void report_pending(struct vs_mirror *m, bool all) {
+        const struct watch_sink *sink;
+        int64_t now = now_ms();
+        unsigned lookups = 0;
+        size_t kept = 0;
+
+        pthread_rwlock_rdlock(&m->lock);
+        sink = m->sink;
+        pthread_rwlock_unlock(&m->lock);
+        for (size_t i = 0; i < m->n_pending; i++) {
+                struct pending *p = &m->pending[i];
+                bool last = all || p->retry_ms != 0;
+                enum op_kind kinds[4];
+                size_t n = diff_kinds(&p->before, &p->after, kinds);
+
+                if (!all && p->retry_ms > now) {
+                        m->pending[kept++] = *p;
+                        continue;
+                }
+                for (size_t k = 0; sink && k < n; k++)
+                        if ((p->left & (1u << k)) && report_one(m, sink, p, kinds[k], last, &lookups))
+                                p->left &= ~(1u << k);
+                if (sink && p->left) {
+                        p->retry_ms = now + EVENT_LATE_MS;
+                        m->pending[kept++] = *p;
+                } else
+                        pending_clear(p);
+        }
+        m->n_pending = kept;
 }
 
 /* While rebuilding into the thread's own table, no lock; otherwise one write lock per object. */
 static int update_cb(const struct vim25__ObjectUpdate *ou, void *userdata) {
         struct vs_mirror *m = userdata;
-        const struct watch_sink *sink = NULL;
+        bool watched = false, names = false;
         struct seen before = {}, after = {};
-        bool names = false;
         int r;
 
         if (m->rebuilding)
                 return apply_update(&m->building, ou, &names);
         pthread_rwlock_wrlock(&m->lock);
         if (m->sink && mobj_kind_of(&ou->obj) == MOBJ_VM) {
-                sink = m->sink;
+                watched = true;
                 seen_take(&m->table, ou->obj.__item, &before);
         }
         r = apply_update(&m->table, ou, &names);
-        if (sink)
+        if (watched)
                 seen_take(&m->table, ou->obj.__item, &after);
         if (names)
                 m->names_gen++;
         pthread_rwlock_unlock(&m->lock);
-        /* Outside the lock: the sink writes the trail. */
-        if (sink && r >= 0)
-                report_diff(m, sink, ou->obj.__item, &before, &after);
+        if (watched && r >= 0)
+                pending_push(m, ou->obj.__item, &before, &after, m->seen_ms, HOW_UPDATE);
         seen_clear(&before);
         seen_clear(&after);
         return r;
+}
+
+/*
+ * After a loss, the new table may differ from the old one by changes made
+ * meanwhile: each VM of either, compared (new is the thread's own; old is
+ * no longer the mirror's, so neither needs the lock).
+ */
+static void resync_diff(struct vs_mirror *m, const struct mtable *old, const struct mtable *new) {
+        const struct mtable *both[2] = { new, old };
+
+        for (size_t k = 0; k < 2; k++)
+                for (size_t i = 0; i < both[k]->n_b; i++)
+                        for (const struct mobj *o = both[k]->b[i]; o; o = o->next) {
+                                struct seen b = {}, a = {};
+
+                                if (o->kind != MOBJ_VM || (k == 1 && table_find(new, o->id)))
+                                        continue;   /* old VMs still there were compared with the new ones */
+                                seen_take(old, o->id, &b);
+                                seen_take(new, o->id, &a);
+                                pending_push(m, o->id, &b, &a, m->lost_ms, HOW_RESYNC);
+                                seen_clear(&b);
+                                seen_clear(&a);
+                        }
 }
 
 /* The rebuilt table is complete: it becomes the mirror. */
@@ -429,21 +708,28 @@ static void rebuild_done(struct vs_mirror *m) {
         struct mtable old;
         size_t n = m->building.n;
         unsigned syncs;
+        bool watched;
 
+        table_pack(&m->building);
         pthread_rwlock_wrlock(&m->lock);
         old = m->table;
         m->table = m->building;
         m->synced = true;
         m->names_gen++;
         syncs = ++m->syncs;
+        watched = m->sink != NULL;
         pthread_rwlock_unlock(&m->lock);
+        if (watched && m->lost_ms)
+                resync_diff(m, &old, &m->building);
+        m->lost_ms = 0;
         m->building = (struct mtable) {};
         m->rebuilding = false;
         table_clear(&old);
         /*
          * The answer to version "" was the whole inventory, decoded in the
-         * arena (tens of MB at 10,000 VMs): give that memory back now rather
-         * than keep it as the daemon's resident set.
+         * arena (tens of MB at 10,000 VMs), and is freed: with the table
+         * packed apart, give that memory back now rather than keep it as the
+         * daemon's resident set.
          */
         malloc_trim(0);
         log_debug("Inventory mirror of endpoint \"%s\" synchronised: %zu objects (synchronisation %u)",
@@ -512,6 +798,7 @@ static int mirror_start_filter(struct vs_mirror *m, struct op_error *err) {
 /* One step: log in, make the filter, or wait for (and apply) one UpdateSet. */
 static int mirror_step(struct vs_mirror *m, struct op_error *err) {
         bool truncated;
+        int64_t heard;
         int r;
 
         if (!m->logged_in) {
@@ -529,16 +816,21 @@ static int mirror_step(struct vs_mirror *m, struct op_error *err) {
         }
         r = vs_wait_updates(m->s, MIRROR_OPID, m->filter, MIRROR_WAIT_SEC, &m->version, update_cb, m, &truncated,
                             err);
-        if (r < 0)
+        heard = now_ms();
+        if (r < 0) {
+                /* What was applied before the failure stays applied: report it. */
+                report_pending(m, false);
                 return r;
+        }
         /*
          * A truncated set is part of the answer (vCenter holds the rest back
          * for the next call with this version): not complete yet.
          */
         if (m->rebuilding && m->version && !truncated)
                 rebuild_done(m);
-        /* Everything vCenter had to say until now is applied: the start of the next change's window. */
-        m->seen_ms = now_ms();
+        /* Everything vCenter had to say until its answer is applied: the start of the next change's window. */
+        m->seen_ms = heard;
+        report_pending(m, false);
         return 0;
 }
 
@@ -555,6 +847,9 @@ static void mirror_lost(struct vs_mirror *m, int r, const struct op_error *err) 
         was_synced = m->synced;
         m->synced = false;
         pthread_rwlock_unlock(&m->lock);
+        /* The start of the window of whatever changes before the mirror is synchronised again. */
+        if (was_synced && !m->lost_ms)
+                m->lost_ms = m->seen_ms;
 
         if (r == -EKEYEXPIRED || r == -EREMOTEIO || r == -EPROTO || r == -EBADMSG)
                 m->logged_in = false;
@@ -582,8 +877,8 @@ static bool stopping(struct vs_mirror *m) {
         return stop;
 }
 
-/* Sleep ms, or less when asked to stop. */
-static void pause_ms(struct vs_mirror *m, long ms) {
+/* ms from now on CLOCK_MONOTONIC, the clock of stop_cond. */
+static struct timespec deadline_in(long ms) {
         struct timespec until;
 
         clock_gettime(CLOCK_MONOTONIC, &until);
@@ -593,9 +888,39 @@ static void pause_ms(struct vs_mirror *m, long ms) {
                 until.tv_sec++;
                 until.tv_nsec -= 1000000000L;
         }
+        return until;
+}
+
+/* Sleep ms, or less when asked to stop or to flush. */
+static void pause_ms(struct vs_mirror *m, long ms) {
+        struct timespec until = deadline_in(ms);
+
         pthread_mutex_lock(&m->stop_lock);
-        while (!m->stop && pthread_cond_timedwait(&m->stop_cond, &m->stop_lock, &until) == 0)
+        while (!m->stop && !m->flush && pthread_cond_timedwait(&m->stop_cond, &m->stop_lock, &until) == 0)
                 ;
+        pthread_mutex_unlock(&m->stop_lock);
+}
+
+/*
+ * vs_watch_stop() asked: report what waits for an event now, while its sink
+ * is still there, then let go of the sink: once acknowledged, this thread
+ * calls it no more, and the watch's owner may free it.
+ */
+static void flush_if_asked(struct vs_mirror *m) {
+        bool asked;
+
+        pthread_mutex_lock(&m->stop_lock);
+        asked = m->flush;
+        pthread_mutex_unlock(&m->stop_lock);
+        if (!asked)
+                return;
+        report_pending(m, true);
+        pthread_rwlock_wrlock(&m->lock);
+        m->sink = NULL;
+        pthread_rwlock_unlock(&m->lock);
+        pthread_mutex_lock(&m->stop_lock);
+        m->flush = false;
+        pthread_cond_broadcast(&m->stop_cond);
         pthread_mutex_unlock(&m->stop_lock);
 }
 
@@ -614,6 +939,7 @@ static void *mirror_thread(void *userdata) {
                 struct op_error err = {};
                 int r = mirror_step(m, &err);
 
+                flush_if_asked(m);
                 if (r >= 0) {
                         backoff = 0;
                         continue;
@@ -628,7 +954,10 @@ static void *mirror_thread(void *userdata) {
                 if (backoff > MIRROR_BACKOFF_MAX_MS)
                         backoff = MIRROR_BACKOFF_MAX_MS;
                 pause_ms(m, backoff);
+                flush_if_asked(m);
         }
+        /* Unwatched by now (vs_watch_stop flushed first): nothing to report, only to free. */
+        report_pending(m, true);
         mirror_logout(m);
         return NULL;
 }
@@ -644,6 +973,7 @@ static void mirror_free(struct vs_mirror *m) {
         free(m->filter);
         free(m->stale_filter);
         free(m->version);
+        free(m->pending);   /* empty: the thread reported all before it ended */
         pthread_rwlock_destroy(&m->lock);
         pthread_cond_destroy(&m->stop_cond);
         pthread_mutex_destroy(&m->stop_lock);
@@ -722,7 +1052,7 @@ void vs_mirror_put(struct vs_mirror *m) {
 
         pthread_mutex_lock(&m->stop_lock);
         m->stop = true;
-        pthread_cond_signal(&m->stop_cond);
+        pthread_cond_broadcast(&m->stop_cond);
         pthread_mutex_unlock(&m->stop_lock);
         pthread_join(m->thread, NULL);
         mirror_free(m);
@@ -737,7 +1067,7 @@ static const struct mobj *table_vm_named(const struct mtable *t, const char *nam
         *count = 0;
         for (size_t i = 0; i < t->n_b; i++)
                 for (const struct mobj *o = t->b[i]; o; o = o->next)
-                        if (o->kind == MOBJ_VM && o->name && strcmp(o->name, name) == 0) {
+                        if (o->kind == MOBJ_VM && mobj_name(o) && strcmp(mobj_name(o), name) == 0) {
                                 found = o;
                                 (*count)++;
                         }
@@ -746,8 +1076,8 @@ static const struct mobj *table_vm_named(const struct mtable *t, const char *nam
 
 static int vm_copy_out(const struct mobj *o, char **id, char **host) {
         *id = strdup(o->id);
-        *host = o->host ? strdup(o->host) : NULL;
-        if (!*id || (o->host && !*host)) {
+        *host = mobj_host(o) ? strdup(mobj_host(o)) : NULL;
+        if (!*id || (mobj_host(o) && !*host)) {
                 free(*id);
                 free(*host);
                 *id = *host = NULL;
@@ -843,8 +1173,8 @@ unsigned vs_mirror_syncs(struct vs_mirror *m) {
  * ahead of vCenter's update: without it, a name this daemon gave a second VM
  * a moment ago would look unique to the next lookup, which would then act
  * on the first VM instead of refusing the name as ambiguous.  vCenter's own
- * update, when it comes, says the same.  Changes by other clients still take
- * the mirror's lag to arrive.
+ * update, when it comes, replaces it (struct mobj's "noted").  Changes by
+ * other clients still take the mirror's lag to arrive.
  */
 void vs_mirror_note_vm(struct vs_mirror *m, const char *id, const char *name, const char *host) {
         struct mobj *o;
@@ -853,11 +1183,14 @@ void vs_mirror_note_vm(struct vs_mirror *m, const char *id, const char *name, co
                 return;
         pthread_rwlock_wrlock(&m->lock);
         o = table_find(&m->table, id);
-        if (!name)
-                table_remove(&m->table, id);
-        else if ((o || (o = table_add(&m->table, MOBJ_VM, id))) &&
-                 (set_string(&o->name, name) < 0 || set_string(&o->host, host) < 0))
-                table_remove(&m->table, id);  /* out of memory: better no entry than a wrong one */
+        if (!o)
+                o = table_add(&m->table, MOBJ_VM, id);
+        if (o) {
+                o->noted = true;
+                /* Out of memory: better no entry than a wrong one (a lookup then scans). */
+                if (set_string(&m->table, &o->noted_name, name) < 0 || set_string(&m->table, &o->noted_host, host) < 0)
+                        table_remove(&m->table, id);
+        }
         pthread_rwlock_unlock(&m->lock);
 }
 
@@ -881,7 +1214,7 @@ int vs_watch_start(const struct endpoint_config *ep, unsigned interval_sec _unus
          * vCenter pushes every change (WaitForUpdatesEx), so there is nothing
          * to reconcile: interval_sec is not needed here.  Changes are
          * reported once the mirror has synchronised; a resynchronisation
-         * reports nothing (see rebuild_done).
+         * reports what differs from the mirror before the loss (rebuild_done).
          */
         pthread_rwlock_wrlock(&w->m->lock);
         w->m->sink = sink;
@@ -890,9 +1223,27 @@ int vs_watch_start(const struct endpoint_config *ep, unsigned interval_sec _unus
         return 0;
 }
 
+/*
+ * Have the thread report the changes that still wait for an event and let
+ * go of the sink; wait for it, as long as a WaitForUpdatesEx in flight and
+ * a few event queries take (vs_mirror_put waits as long for the thread).
+ */
+static void mirror_flush(struct vs_mirror *m) {
+        struct timespec until = deadline_in(1000L * (MIRROR_WAIT_SEC + 3));
+
+        pthread_mutex_lock(&m->stop_lock);
+        m->flush = true;
+        pthread_cond_broadcast(&m->stop_cond);
+        while (m->flush && pthread_cond_timedwait(&m->stop_cond, &m->stop_lock, &until) == 0)
+                ;
+        m->flush = false;
+        pthread_mutex_unlock(&m->stop_lock);
+}
+
 void vs_watch_stop(struct backend_watch *w) {
         if (!w)
                 return;
+        mirror_flush(w->m);
         pthread_rwlock_wrlock(&w->m->lock);
         w->m->sink = NULL;
         pthread_rwlock_unlock(&w->m->lock);
