@@ -27,21 +27,8 @@ GOVC_N=${BENCH_GOVC_N:-5}
 . "$here/lib.sh"
 
 
-counter() { vcsim_client counters | jq -r ".$1"; }
 # cpu_ms PID: user+system CPU time of PID so far, in ms.
 cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{printf "%d", ($14 + $15) * 1000 / hz}' "/proc/$1/stat"; }
-
-# through_mirror VM: wait (at most 120 s) until a lookup reads a handful of objects, not the inventory.
-through_mirror() {
-	local i o0
-	for i in $(seq 240); do
-		o0=$(counter retrieveObjects)
-		vmctl show "$1" >/dev/null 2>&1
-		[ $(( $(counter retrieveObjects) - o0 )) -lt 10 ] && return 0
-		sleep 0.5
-	done
-	return 1
-}
 
 printf '%8s %10s %12s %10s %12s %10s %10s %10s %10s\n' VMS MS_PER_OP BYTES_PER_OP OBJ_PER_OP GOVC_MS GOVC/VMCTL \
 	RSS_MIB D_CPU_MS SIM_CPU_MS
@@ -72,7 +59,7 @@ for size in $SIZES; do
 	objs=$(awk -v a="$(( $(counter retrieveObjects) - o0 ))" -v n="$N" 'BEGIN {printf "%.1f", a / n}')
 	ms=$(awk -v us="$(median <<<"$lat")" 'BEGIN {printf "%.2f", us / 1000}')
 	ms_of[$size]=$ms
-	rss_kib=$(awk '/^VmRSS:/ {print $2}' "/proc/$DAEMON_PID/status")
+	rss_kib=$(rss_kib "$DAEMON_PID")
 
 	cold=
 	for i in $(seq "$GOVC_N"); do

@@ -2,7 +2,8 @@
 # What the vcsim benches share.  Source it after setting top_srcdir,
 # top_builddir and the bench's own variables; it sources tests/lib/common.sh
 # (the scratch dir $T, daemon_start, vmctl ...), builds the vcsim test peer and
-# bench/govmomi-baseline into $baseline, and defines now_ns and median.
+# bench/govmomi-baseline into $baseline, and defines now_ns, median, counter,
+# through_mirror and rss_kib.
 
 . "$top_srcdir/tests/lib/common.sh"
 
@@ -16,3 +17,19 @@ VCSIM_USER=bench VCSIM_PASSWORD=bench-pw
 now_ns() { date +%s%N; }
 # median: of the numbers on stdin (space or newline separated), "-" if none.
 median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print "-"}'; }
+
+# counter NAME: one of the running vcsim's /vmt-counters.
+counter() { vcsim_client counters | jq -r ".$1"; }
+# through_mirror VM: wait (at most 120 s) until a lookup reads a handful of objects, not the inventory.
+through_mirror() {
+	local i o0
+	for i in $(seq 240); do
+		o0=$(counter retrieveObjects)
+		vmctl show "$1" >/dev/null 2>&1
+		[ $(( $(counter retrieveObjects) - o0 )) -lt 10 ] && return 0
+		sleep 0.5
+	done
+	return 1
+}
+# rss_kib PID: resident set size of PID, in KiB.
+rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
