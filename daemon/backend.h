@@ -348,11 +348,14 @@ struct backend_ops {
 };
 
 /*
- * The registry (backends/registry.c): every backend built in, by name.
+ * The registry (backends/registry.c): every backend, by name; a backend in
+ * a module of its own is loaded by the first backend_find() that names it.
  * backend_register() adds one more (the unit tests' fake backend); it must
  * be called before the configuration is read.
  */
 const struct backend_ops *backend_find(const char *name);
+/* Why backend name's module could not be loaded (dlerror()), or NULL. */
+const char *backend_load_error(const char *name);
 int backend_register(const struct backend_ops *ops);
 /* The names, space-separated, for messages ("vsphere libvirt"). */
 const char *backend_names(void);

@@ -393,6 +393,11 @@ static int set_migrate_uri(struct parser *p, struct endpoint_state *ep, const ch
 static int set_backend(struct parser *p, struct endpoint_state *ep, const char *value) {
         const struct backend_ops *ops = backend_find(value);
 
+        if (!ops && backend_load_error(value)) {
+                parse_error(p, p->line, -ELIBACC, "backend \"%s\" cannot be loaded: %s", value,
+                            backend_load_error(value));
+                return 0;
+        }
         if (!ops) {
                 parse_error(p, p->line, -EINVAL, "unknown backend \"%s\" (known: %s)", value, backend_names());
                 return 0;

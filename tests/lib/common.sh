@@ -13,7 +13,9 @@ set -u
 VCSIM_SRC=$top_srcdir/tests/vcsim
 VMTRACED=$top_builddir/vmtraced
 VMCTL=$top_builddir/vmctl
-export VCSIM_BIN VCSIM_SRC
+# The backends built as modules (backend-libvirt.so), in the build tree.
+: "${VMTRACED_BACKEND_DIR:=$top_builddir/daemon/backends/libvirt}"
+export VCSIM_BIN VCSIM_SRC VMTRACED_BACKEND_DIR
 . "$top_srcdir/tests/lib/vcsim.sh"
 
 t_n=0
