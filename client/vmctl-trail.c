@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * vmctl's auditor commands, "log" and "verify".  Unlike every other command
- * they never talk to the daemon: they read the trail database, read-only,
+ * vmctl's auditor commands, "log" and "verify", and the main() of the
+ * helper program vmctl-trail that vmctl runs for them (vmctl.h says why).
+ * Unlike every other command they never talk to the daemon: they read the trail database, read-only,
  * through common/trail_read.h, so they work on a copy handed to an auditor,
  * and with the daemon stopped.  This file parses their arguments and
  * renders what comes back: log's rows in one of four formats, verify's
@@ -676,9 +677,18 @@ static int run_verify(const struct vmctl_options *o _unused_, const struct vmctl
         return EXIT_OK;
 }
 
-const struct vmctl_command vmctl_trail_commands[] = {
-        { "log", "log [OPTIONS] [FILTERS]", "Show trail rows from the database file (no daemon needed).", run_log },
-        { "verify", "verify [--db F] [--checkpoint S:H]", "Check the trail's hash chain; exit 0 only if intact.",
-          run_verify },
-        {},
-};
+const struct vmctl_command vmctl_trail_commands[] = { VMCTL_TRAIL_COMMANDS(run_log, run_verify) };
+
+/* vmctl-trail COMMAND [ARGS...]: what vmctl runs for log and verify, with its arguments from COMMAND on. */
+int main(int argc, char **argv) {
+        const struct vmctl_options o = {};
+
+        log_init("vmctl");
+        for (const struct vmctl_command *c = vmctl_trail_commands; argc > 1 && c->name; c++)
+                if (strcmp(c->name, argv[1]) == 0) {
+                        optind = 0;
+                        return c->run(&o, c, argc - 1, argv + 1);
+                }
+        log_error("vmctl-trail is run by vmctl, for: vmctl log, vmctl verify.");
+        return EXIT_USAGE;
+}

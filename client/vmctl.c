@@ -58,11 +58,6 @@ static void usage(FILE *f) {
                 DEFAULT_SOCKET);
 }
 
-int vmctl_usage(const struct vmctl_command *cmd, FILE *f) {
-        fprintf(f, "Usage: vmctl %s\n%s\n", cmd->usage, cmd->help);
-        return f == stdout ? EXIT_OK : EXIT_USAGE;
-}
-
 char **vmctl_positional(const struct vmctl_command *cmd, int argc, char **argv, int n, int *status) {
         int first = 1;
 

@@ -37,7 +37,19 @@ struct vmctl_command {
 extern const struct vmctl_command vmctl_core_commands[];
 extern const struct vmctl_command vmctl_admin_commands[]; /* vmctl-admin.c */
 extern const struct vmctl_command vmctl_ops_commands[];   /* vmctl-ops.c */
-extern const struct vmctl_command vmctl_trail_commands[];  /* vmctl-trail.c: log, verify */
+/*
+ * log and verify read the trail database, and only they need SQLite,
+ * libcrypto and libinih: they live in a helper program, vmctl-trail
+ * (vmctl-trail.c), which vmctl runs for them (vmctl-trail-exec.c), so that
+ * every other command starts with libc and json-c alone.  Both programs
+ * list the commands from here.
+ */
+#define VMCTL_TRAIL_COMMANDS(run_log, run_verify)                                                                  \
+        { "log", "log [OPTIONS] [FILTERS]", "Show trail rows from the database file (no daemon needed).", run_log }, \
+        { "verify", "verify [--db F] [--checkpoint S:H]", "Check the trail's hash chain; exit 0 only if intact.",      \
+          run_verify },                                                                                              \
+        {}
+extern const struct vmctl_command vmctl_trail_commands[];  /* vmctl-trail-exec.c, and vmctl-trail.c in the helper */
 
 /*
  * Send one request to the daemon and render what comes back (interim

@@ -15,7 +15,9 @@ VMTRACED=$top_builddir/vmtraced
 VMCTL=$top_builddir/vmctl
 # The backends built as modules (backend-libvirt.so), in the build tree.
 : "${VMTRACED_BACKEND_DIR:=$top_builddir/daemon/backends/libvirt}"
-export VCSIM_BIN VCSIM_SRC VMTRACED_BACKEND_DIR
+# vmctl runs this for log and verify.
+: "${VMCTL_TRAIL_HELPER:=$top_builddir/vmctl-trail}"
+export VCSIM_BIN VCSIM_SRC VMTRACED_BACKEND_DIR VMCTL_TRAIL_HELPER
 . "$top_srcdir/tests/lib/vcsim.sh"
 
 t_n=0
