@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <systemd/sd-daemon.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "commands.h"
@@ -339,38 +340,94 @@ static uint32_t read_proc_id(pid_t pid, const char *name) {
         return (uint32_t) v;
 }
 
-/* The uid's groups from the group database, primary first; just the primary one if it has no name. */
-static void peer_groups(struct peer *p) {
+/*
+ * Who a uid is: its name, its primary group's name and its groups, from
+ * the user and group databases.  Looked up once per uid and primary gid,
+ * with one passwd read for both the name and getgrouplist(), and kept
+ * IDENTITY_KEEP_MS: a burst of connections reads /etc/passwd and /etc/group
+ * once, and a change to a user's groups counts within seconds.  Only the
+ * event loop's thread accepts connections, so the cache needs no lock.
+ */
+#define IDENTITY_CACHE 16
+#define IDENTITY_KEEP_MS 5000
+
+struct identity {
+        uid_t uid;
+        gid_t gid;
+        int64_t at_ms;             /* CLOCK_MONOTONIC; 0: empty */
+        char user[sizeof ((struct peer *) 0)->user];
+        char group[sizeof ((struct peer *) 0)->group];
+        gid_t groups[PEER_MAX_GROUPS];
+        int n_groups;
+};
+
+static struct identity identities[IDENTITY_CACHE];
+static unsigned identities_next;
+
+static int64_t monotonic_ms(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The groups come from the full user name (it may not fit id->user); just the primary one if it has no name. */
+static void identity_lookup(struct identity *id) {
         struct passwd pw, *res = NULL;
         char tmp[4096];
         int n = PEER_MAX_GROUPS;
 
-        p->groups[0] = p->gid;
-        p->n_groups = 1;
-        if (getpwuid_r(p->uid, &pw, tmp, sizeof tmp, &res) != 0 || !res)
+        if (getpwuid_r(id->uid, &pw, tmp, sizeof tmp, &res) != 0)
+                res = NULL;
+        if (res)
+                snprintf(id->user, sizeof id->user, "%s", res->pw_name);
+        else
+                snprintf(id->user, sizeof id->user, "%u", (unsigned) id->uid);
+        gid_to_name(id->gid, id->group, sizeof id->group);
+        id->groups[0] = id->gid;
+        id->n_groups = 1;
+        if (!res)
                 return;
         /* On overflow getgrouplist() fills what fits: a member of 65 groups is judged on the first 64. */
-        if (getgrouplist(res->pw_name, p->gid, p->groups, &n) < 0)
+        if (getgrouplist(res->pw_name, id->gid, id->groups, &n) < 0)
                 n = PEER_MAX_GROUPS;
-        p->n_groups = n > 0 ? n : 1;
-        p->groups[0] = p->gid;
+        id->n_groups = n > 0 ? n : 1;
+        id->groups[0] = id->gid;
+}
+
+static const struct identity *identity_of(uid_t uid, gid_t gid) {
+        int64_t now = monotonic_ms();
+        struct identity *id;
+
+        for (size_t i = 0; i < IDENTITY_CACHE; i++) {
+                id = &identities[i];
+                if (id->at_ms && id->uid == uid && id->gid == gid && now - id->at_ms < IDENTITY_KEEP_MS)
+                        return id;
+        }
+        id = &identities[identities_next++ % IDENTITY_CACHE];
+        *id = (struct identity) { .uid = uid, .gid = gid, .at_ms = now ? now : 1 };
+        identity_lookup(id);
+        return id;
 }
 
 static int conn_credentials(int fd, struct peer *p) {
         struct ucred cr;
         socklen_t len = sizeof cr;
+        const struct identity *id;
 
         if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
                 return -errno;
         if (len != sizeof cr)
                 return -EPROTO;
         *p = (struct peer) { .uid = cr.uid, .gid = cr.gid, .pid = cr.pid };
-        uid_to_name(cr.uid, p->user, sizeof p->user);
-        gid_to_name(cr.gid, p->group, sizeof p->group);
+        id = identity_of(cr.uid, cr.gid);
+        memcpy(p->user, id->user, sizeof p->user);
+        memcpy(p->group, id->group, sizeof p->group);
+        memcpy(p->groups, id->groups, sizeof p->groups);
+        p->n_groups = id->n_groups;
         /* Read now: the pid is only that process's while it is connected. */
         p->loginuid = read_proc_id(cr.pid, "loginuid");
         p->sessionid = read_proc_id(cr.pid, "sessionid");
-        peer_groups(p);
         return 0;
 }
 
