@@ -1,9 +1,12 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # bench/roundtrips.sh [BUILDDIR]: SOAP round trips and latency of every
-# vmctl operation against vcsim, and "vmctl cpu VM N" end to end against a
-# govmomi client doing the same on a warm session (bench/govmomi-baseline),
-# measured in the same run and reported as ratios.  A report, not a test:
+# vmctl operation against vcsim, and "vmctl cpu VM N" end to end (trail on
+# disk, then on tmpfs) against its yardsticks, all measured in the same run
+# and reported as ratios: a lean govmomi client on a warm session and a
+# govc-style one (bench/govmomi-baseline -lean, and without), a govc-style
+# process per operation, and a pyVmomi process per operation in Ansible's
+# idiom (bench/pyvmomi-op.py, python3-pyvmomi).  A report, not a test:
 # nothing here passes or fails on a number.
 #
 # Round trips come from the reply: vmtraced puts the session's HTTP round
@@ -16,8 +19,9 @@
 # vcsim finishes every task inside the call, so no WaitForUpdatesEx is
 # counted here: with or without the wait, the numbers are the same.
 #
-# Environment: BENCH_N (repetitions per operation, default 5), BENCH_BASELINE_N
-# (baseline operations, default 20), KEEP_TEST_DIR.
+# Environment: BENCH_N (repetitions per operation, and processes per
+# process yardstick, default 5), BENCH_BASELINE_N (vmctl cpu and in-process
+# yardstick operations, default 20), KEEP_TEST_DIR.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 top_srcdir=${top_srcdir:-$(dirname "$here")}
@@ -83,32 +87,69 @@ for op in cpu memory disk-grow disk-add start stop reset suspend rename snapshot
 		"$(awk -v us="$(median <<<"${lat[$op]}")" 'BEGIN {printf "%.1f", us / 1000}')"
 done
 
-# The baseline: same reconfigure on the same vcsim, govc-style, one warm session.
-base=$("$baseline" -url "$VCSIM_URL" -cacert "$VCSIM_CA" -user "$VCSIM_USER" -password "$VCSIM_PASSWORD" \
-	-vm "$VM" -n "$BASE_N") || exit 1
-cpu_ms=$(awk -v us="$(median <<<"${lat[cpu]}")" 'BEGIN {printf "%.2f", us / 1000}')
-cpu_trips=$(median <<<"${trips[cpu]}")
-base_ms=$(jq -r .median_ms <<<"$base")
-base_trips=$(jq -r .round_trips_per_op <<<"$base")
-echo
-echo "vmctl cpu VM N, end to end (vmctl process, trail row, post event): median $cpu_ms ms, $cpu_trips round trips (+ post event)"
-echo "govmomi baseline (find, read, ReconfigVM_Task, wait, read; in-process): median $base_ms ms, $base_trips round trips"
-awk -v a="$cpu_ms" -v b="$base_ms" -v ta="$cpu_trips" -v tb="$base_trips" 'BEGIN {
-	printf "ratio vmctl/govmomi: latency %.2f, round trips %.2f\n", a / b, ta / tb }'
+# --- vmctl cpu against the yardsticks, all in this run (bench/README) ---
+# ms VALUES...: the median of microsecond values, in ms.
+ms() { awk -v us="$(median <<<"$*")" 'BEGIN {printf "%.2f", us / 1000}'; }
+# vmctl_cpu COUNT: COUNT "vmctl cpu" end to end (a process, the durable rows, the calls); the median ms.
+vmctl_cpu() {
+	local i t0 l=
+	for i in $(seq "$1"); do
+		t0=$(now_ns)
+		vmctl cpu "$VM" $((1 + i % 2)) >/dev/null 2>&1 || echo "# vmctl cpu failed" >&2
+		l+="$(( ($(now_ns) - t0) / 1000 )) "
+	done
+	ms $l
+}
+# process_ms COUNT CMD...: CMD run COUNT times, one process each (wall clock); the median ms.
+process_ms() {
+	local n=$1 i t0 l=
+	shift
+	for i in $(seq "$n"); do
+		t0=$(now_ns)
+		"$@" $((1 + i % 2)) >/dev/null || echo "# $1 failed" >&2
+		l+="$(( ($(now_ns) - t0) / 1000 )) "
+	done
+	ms $l
+}
+yardstick() { "$baseline" -url "$VCSIM_URL" -cacert "$VCSIM_CA" -user "$VCSIM_USER" -password "$VCSIM_PASSWORD" \
+	-vm "$VM" "$@"; }
+govc_process() { yardstick -n 1 -warm=false; }
+printf '%s\n' "$VCSIM_PASSWORD" >"$T/py.password"
+pyvmomi_process() { /usr/bin/python3 "$here/pyvmomi-op.py" "$VCSIM_URL" "$VCSIM_CA" "$VCSIM_USER" "$T/py.password" "$VM" "$1"; }
 
-# The other yardstick: a govc-style process per operation, which starts, logs
-# in, finds the VM, acts, reads back and logs out every time (wall clock).
-cold=
-for i in $(seq "$N"); do
-	t0=$(now_ns)
-	"$baseline" -url "$VCSIM_URL" -cacert "$VCSIM_CA" -user "$VCSIM_USER" -password "$VCSIM_PASSWORD" \
-		-vm "$VM" -n 1 -warm=false >/dev/null || exit 1
-	t1=$(now_ns)
-	cold+="$(( (t1 - t0) / 1000 )) "
-done
-cold_ms=$(awk -v us="$(median <<<"$cold")" 'BEGIN {printf "%.2f", us / 1000}')
-echo "govc-style process per operation (start, login, find, reconfigure, read, logout): median $cold_ms ms"
-awk -v a="$cold_ms" -v b="$cpu_ms" 'BEGIN { printf "ratio govc-style/vmctl: %.1fx (target: at least 5x)\n", a / b }'
+lean=$(yardstick -lean -n "$BASE_N") || exit 1
+warm=$(yardstick -n "$BASE_N") || exit 1
+cpu_ms=$(vmctl_cpu "$BASE_N")
+cpu_trips=$(median <<<"${trips[cpu]}")
+cold_ms=$(process_ms "$N" govc_process)
+py_ms=-
+/usr/bin/python3 -c 'import pyVmomi' 2>/dev/null && py_ms=$(process_ms "$N" pyvmomi_process)
+# The same daemon with its trail on tmpfs: what is left is our software, not the disk's fsyncs.
+daemon_stop
+write_config "$T/tmpfs.conf" "$(POOL_SIZE=1 endpoint_section vc1 "ca-file = $VCSIM_CA")"
+shm=$(mktemp -d /dev/shm/vmtraced-bench.XXXXXX) || exit 1
+sed -i "s|^database = .*|database = $shm/trail.db|" "$T/tmpfs.conf"
+daemon_start "$T/tmpfs.conf" || exit 1
+vmctl cpu "$VM" 2 >/dev/null 2>&1
+cpu_tmpfs_ms=$(vmctl_cpu "$BASE_N")
+rm -rf "$shm"
+
+lean_ms=$(jq -r .median_ms <<<"$lean") lean_trips=$(jq -r .round_trips_per_op <<<"$lean")
+warm_ms=$(jq -r .median_ms <<<"$warm") warm_trips=$(jq -r .round_trips_per_op <<<"$warm")
+echo
+printf '%-72s %9s %6s\n' "vmctl cpu VM N and its yardsticks (median of each)" ms trips
+printf '%-72s %9s %6s\n' "vmctl cpu, end to end, trail on disk (process, rows, calls, PostEvent)" "$cpu_ms" "$cpu_trips"
+printf '%-72s %9s %6s\n' "vmctl cpu, end to end, trail on tmpfs" "$cpu_tmpfs_ms" "$cpu_trips"
+printf '%-72s %9s %6s\n' "lean govmomi client, warm, in-process (cached names; read, task, read)" "$lean_ms" "$lean_trips"
+printf '%-72s %9s %6s\n' "govc-style govmomi client, warm, in-process (find.Finder, task.Wait)" "$warm_ms" "$warm_trips"
+printf '%-72s %9s %6s\n' "govc-style process per operation (start, login, find, change, logout)" "$cold_ms" -
+printf '%-72s %9s %6s\n' "pyVmomi process per operation, Ansible's idiom (/usr/bin/python3)" "$py_ms" -
+awk -v d="$cpu_ms" -v t="$cpu_tmpfs_ms" -v l="$lean_ms" -v w="$warm_ms" -v c="$cold_ms" -v p="$py_ms" 'BEGIN {
+	printf "vmctl (disk) / lean client:            %.2fx  (target: at most 2.5x)\n", d / l
+	printf "vmctl (tmpfs) / lean client:           %.2fx  (target: at most 1.5x)\n", t / l
+	printf "vmctl (disk) / govc-style warm client: %.2fx\n", d / w
+	printf "govc-style process / vmctl (disk):     %.1fx  (target: at least 5x)\n", c / d
+	if (p != "-") printf "pyVmomi process / vmctl (disk):        %.1fx  (target: at least 50x)\n", p / d }'
 
 # Memory: the daemon's resident set with 8 pooled sessions logged in.
 daemon_stop

@@ -9,7 +9,7 @@ PACKAGES="
   gsoap libgsoap-dev libssl-dev openssl libsystemd-dev libjson-c-dev
   libsqlite3-dev sqlite3 libinih-dev
   golang-go golang-github-vmware-govmomi-dev
-  jq socat util-linux mandoc ca-certificates valgrind python3 systemd
+  jq socat util-linux mandoc ca-certificates valgrind python3 python3-pyvmomi systemd
   pmccabe cppcheck
   libvirt-dev libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-utils
 "
