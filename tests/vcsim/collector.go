@@ -136,13 +136,16 @@ func (pc *pagingCollector) CancelRetrievePropertiesEx(r *types.CancelRetrievePro
 }
 
 // installCollector puts the counting (and, with -page-objects, paging)
-// collector in place of vcsim's, before any session exists.
-func installCollector(model *simulator.Model, pageSize int) {
+// collector in place of vcsim's, before any session exists; with
+// -announce-reconfigs it starts announceReconfigs.
+func installCollector(model *simulator.Model, pageSize int, announce bool) {
 	pageObjects = pageSize
 	pc := &pagingCollector{}
 	pc.Self = model.ServiceContent.PropertyCollector
 	simulator.Map.Put(pc)
-	go announceReconfigs()
+	if announce {
+		go announceReconfigs()
+	}
 }
 
 // countingWriter counts the bytes of every response.
@@ -165,6 +168,13 @@ type countingHandler struct {
 // vCPUs, memory and name (configSpec.name) without one, so no
 // PropertyCollector filter (vmtraced's inventory mirror) would ever see
 // them.  Whoever reconfigured it.
+//
+// Map.Update also applies the values it announces, so a value read before
+// another change and announced after it would undo that change (seen: a
+// rename loop's VM lost its newest name).  The values are read again, under
+// the VM's lock, just before the update, and a VM that changed meanwhile
+// waits for the next round.  Only on request (-announce-reconfigs): tests
+// that do not watch the inventory run without it.
 func announceReconfigs() {
 	type size struct {
 		cpus int32
@@ -178,20 +188,25 @@ func announceReconfigs() {
 			if !ok {
 				continue
 			}
-			var now size
-			have := false
 			// Read under the VM's lock, update outside it: Map.Update takes the
 			// PropertyCollector's lock, which a WaitForUpdatesEx holds while it
 			// takes VMs' locks (the other order would deadlock).
-			simulator.Map.WithLock(vm, func() {
-				if vm.Config != nil {
-					now, have = size{vm.Config.Hardware.NumCPU, vm.Config.Hardware.MemoryMB, vm.Name}, true
-				}
-			})
+			read := func() (now size, have bool) {
+				simulator.Map.WithLock(vm, func() {
+					if vm.Config != nil {
+						now, have = size{vm.Config.Hardware.NumCPU, vm.Config.Hardware.MemoryMB, vm.Name}, true
+					}
+				})
+				return
+			}
+			now, have := read()
 			if !have {
 				continue
 			}
 			if old, ok := seen[vm.Self]; ok && old != now {
+				if again, _ := read(); again != now {
+					continue // changing: the next round sends its newest values
+				}
 				changes := []types.PropertyChange{
 					{Name: "config.hardware.numCPU", Val: now.cpus},
 					{Name: "config.hardware.memoryMB", Val: now.mem},

@@ -53,6 +53,7 @@ type serveOptions struct {
 	fixtures    bool
 	apiVersion  string
 	pageObjects int
+	announce    bool
 }
 
 func parseServeFlags(args []string) (*serveOptions, error) {
@@ -75,6 +76,7 @@ func parseServeFlags(args []string) (*serveOptions, error) {
 	fs.StringVar(&o.dropAnswer, "drop-answer", "", "run the first call of this method (e.g. PowerOffVM_Task), then close the connection unanswered")
 	fs.BoolVar(&o.fixtures, "fixtures", false, "rename DC0_H0's VMs to the vmt-fx-* disk layouts of fixtures.go (needs -vms 8), and one vApp per cluster whose VMs have no parent, as in vCenter")
 	fs.StringVar(&o.apiVersion, "api-version", "", "the about.apiVersion (and version) to report, e.g. 6.7 (default: vcsim's 6.5)")
+	fs.BoolVar(&o.announce, "announce-reconfigs", false, "send the property updates vCenter sends for a reconfiguration (vCPUs, memory, configSpec.name), which vcsim 0.24 does not: for tests of watching the inventory")
 	fs.IntVar(&o.pageObjects, "page-objects", 0, "RetrievePropertiesEx answers at most N objects (or options.maxObjects, if smaller) and a token for ContinueRetrievePropertiesEx (0: vcsim's behaviour, all at once)")
 	fs.Var(serveMethodDelays, "method-delay", "NAME=MS: sleep MS milliseconds before SOAP method NAME runs (repeatable)")
 
@@ -151,7 +153,7 @@ func cmdServe(args []string) error {
 		}
 	}
 
-	installCollector(model, o.pageObjects)
+	installCollector(model, o.pageObjects, o.announce)
 
 	if o.cloneDelay > 0 || o.strict {
 		n := wrapAllVMs(time.Duration(o.cloneDelay) * time.Millisecond)
