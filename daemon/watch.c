@@ -127,11 +127,6 @@ void watch_note_end(struct watch_set *set, const char *endpoint, const char *vm_
         pthread_mutex_unlock(&set->lock);
 }
 
-/* Operations that change more than their own value: any change to their VM in their window is theirs. */
-static bool changes_much(const char *operation) {
-        return same(operation, "SnapshotRevert") || same(operation, "DestroyVM") || same(operation, "MigrateVM");
-}
-
 /*
  * A power operation passes through other states (QEMU starts a domain
  * paused, a snapshot with memory pauses the guest), and what a platform
@@ -148,6 +143,13 @@ static bool one_of(const char *operation, const char *const *ops, size_t n) {
                 if (same(operation, ops[i]))
                         return true;
         return false;
+}
+
+/* Operations that change more than their own value: any change to their VM in their window is theirs. */
+static bool changes_much(const char *operation) {
+        static const char *const ops[] = { "SnapshotRevert", "DestroyVM", "MigrateVM" };
+
+        return one_of(operation, ops, ELEMENTSOF(ops));
 }
 
 static bool changes_power(const char *operation) {
