@@ -118,7 +118,9 @@ daemon_stop() {
 
 vmctl() { "$VMCTL" --socket "$T/vmtraced.sock" "$@"; }
 # sql QUERY: one value (or rows) from the trail.
-sql() { sqlite3 -batch -noheader "$T/trail.db" "$@"; }
+# The daemon writes while tests read: without a busy timeout a read that meets
+# a WAL checkpoint or recovery fails at once and returns nothing.
+sql() { sqlite3 -batch -noheader -cmd ".timeout 5000" "$T/trail.db" "$@"; }
 # jget JSON FILTER
 jget() { printf '%s' "$1" | jq -r "$2"; }
 # wait_for SECONDS CMD...: until CMD succeeds, every 0.1 s; false when the time is up.
