@@ -46,6 +46,7 @@ type serveOptions struct {
 	vms         int
 	idle        float64
 	cloneDelay  int
+	hideEnd     string
 	strict      bool
 	trace       bool
 	reuseCert   bool
@@ -70,6 +71,7 @@ func parseServeFlags(args []string) (*serveOptions, error) {
 	fs.IntVar(&o.vms, "vms", 2, "VMs per resource pool (each standalone host and each cluster has one)")
 	fs.Float64Var(&o.idle, "idle", 0, "session idle timeout in seconds (0: sessions never expire)")
 	fs.IntVar(&o.cloneDelay, "clone-delay", 0, "milliseconds a CloneVM_Task stays queued, then running (0: synchronous); implies -strict-clone")
+	fs.StringVar(&o.hideEnd, "hide-clone-end", "", "with -clone-delay: a clone to this name ends without telling WaitForUpdatesEx, as vcsim's own race sometimes does (the task's info still shows the end)")
 	fs.BoolVar(&o.strict, "strict-clone", false, "vCenter-like clone checks (DuplicateName, bad folder) even without -clone-delay")
 	fs.BoolVar(&o.trace, "trace", false, "log SOAP requests and responses to stderr")
 	fs.BoolVar(&o.reuseCert, "reuse-cert", false, "reuse DIR/cert.pem and DIR/key.pem if present")
@@ -96,6 +98,9 @@ func parseServeFlags(args []string) (*serveOptions, error) {
 	}
 	if o.idle < 0 {
 		return nil, usageError("-idle must not be negative")
+	}
+	if o.hideEnd != "" && o.cloneDelay == 0 {
+		return nil, usageError("-hide-clone-end needs -clone-delay")
 	}
 	return o, nil
 }
@@ -156,6 +161,7 @@ func cmdServe(args []string) error {
 	installCollector(model, o.pageObjects, o.announce)
 
 	if o.cloneDelay > 0 || o.strict {
+		hideCloneEnd = o.hideEnd
 		n := wrapAllVMs(time.Duration(o.cloneDelay) * time.Millisecond)
 		log.Printf("strict CloneVM_Task, %d ms queued and %d ms running, on %d VMs", o.cloneDelay, o.cloneDelay, n)
 	}

@@ -179,13 +179,25 @@ func (vm *slowCloneVM) finishClone(ctx *simulator.Context, req *types.CloneVM_Ta
 			LocalizedMessage: fmt.Sprintf("%T", fault), // as vcsim's Task.Run does
 		}
 	}
-	updateTask(task, []types.PropertyChange{
+	end := []types.PropertyChange{
 		{Name: "info.completeTime", Val: time.Now()},
 		{Name: "info.state", Val: state},
 		{Name: "info.result", Val: result},
 		{Name: "info.error", Val: lfault},
-	})
+	}
+	if req.Name == hideCloneEnd {
+		// What vcsim's WaitForUpdatesEx loses when an update lands
+		// between its first snapshot and its listener's registration:
+		// the task ends, and no filter hears of it.
+		simulator.Map.WithLock(task, func() { mo.ApplyPropertyChange(&task.Task, end) })
+		log.Printf("clone to %q ended without telling WaitForUpdatesEx (-hide-clone-end)", req.Name)
+		return
+	}
+	updateTask(task, end)
 }
+
+// hideCloneEnd is serve -hide-clone-end: the clone to this name ends silently.
+var hideCloneEnd string
 
 // cloneMu makes the name check and the creation one step, so that two
 // concurrent clones cannot both take the same name.

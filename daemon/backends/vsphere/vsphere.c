@@ -32,6 +32,7 @@
 #define VS_WAIT_SLICE_SEC   1
 /* How long a task may take to settle after CancelTask (or a refused one). */
 #define VS_CANCEL_GRACE_SEC 60
+#define VS_TASK_REREAD_SEC  5
 /* The fault of a task vCenter cancelled. */
 #define VS_FAULT_CANCELED   "RequestCanceled"
 
@@ -556,10 +557,60 @@ int vs_wait_once(struct backend_session *s, const char *opid, const char *filter
         return vs_wait_updates(s, opid, filter, VS_WAIT_SLICE_SEC, version, each_change, &c, &truncated, err);
 }
 
+struct task_watch {
+        struct vs_task *t;
+        long quiet_since;      /* monotonic s of the last update seen, or of the last read */
+};
+
 static int task_apply_change(const struct vim25__PropertyChange *pc, void *userdata) {
-        if (pc->name && strcmp(pc->name, "info") == 0 && pc->__typeval == SOAP_TYPE_vim25__TaskInfo && pc->val)
-                return vs_task_from_info(userdata, pc->val);
+        struct task_watch *w = userdata;
+
+        if (pc->name && strcmp(pc->name, "info") == 0 && pc->__typeval == SOAP_TYPE_vim25__TaskInfo && pc->val) {
+                w->quiet_since = vs_monotonic_sec();
+                return vs_task_from_info(w->t, pc->val);
+        }
         return 0;
+}
+
+const struct vim25__TaskInfo *vs_task_info(const struct vim25__ObjectContent *oc) {
+        struct vs_props p = { .oc = { oc }, .n = 1 };
+        const struct vim25__DynamicProperty *d = vs_prop(&p, "info");
+
+        return d && d->__typeval == SOAP_TYPE_vim25__TaskInfo ? d->val : NULL;
+}
+
+static int task_read_cb(const struct vim25__ObjectContent *oc, void *userdata) {
+        const struct vim25__TaskInfo *info = vs_task_info(oc);
+
+        return info ? vs_task_from_info(userdata, info) : 0;
+}
+
+/*
+ * The task's info read directly, when the filter has been quiet for
+ * VS_TASK_REREAD_SEC.  vcsim loses an update that lands between a first
+ * WaitForUpdatesEx's snapshot and its listener's registration, and the
+ * task then looks running for ever; a vCenter that drops a filter's update
+ * would do the same.  One read per quiet period costs little next to that.
+ */
+static int task_reread(struct backend_session *s, const char *opid, const char *task, struct task_watch *w,
+                       struct op_error *err) {
+        _cleanup_arena_ struct soap *arena = s->soap;
+        static const char *const paths[] = { "info" };
+        struct vim25__PropertyFilterSpec spec;
+
+        w->quiet_since = vs_monotonic_sec();
+        if (vs_object_filter_spec(s->soap, &spec, "Task", task, paths, 1) < 0)
+                return vs_oom(err);
+        return vs_retrieve(s, opid, &spec, 1, task_read_cb, w->t, err);
+}
+
+static int task_wait_slice(struct backend_session *s, const char *opid, const char *task, const char *filter,
+                           char **version, struct task_watch *w, struct op_error *err) {
+        int r = vs_wait_once(s, opid, filter, version, task_apply_change, w, err);
+
+        if (r < 0 || vs_task_done(w->t) || vs_monotonic_sec() - w->quiet_since < VS_TASK_REREAD_SEC)
+                return r;
+        return task_reread(s, opid, task, w, err);
 }
 
 long vs_monotonic_sec(void) {
@@ -619,6 +670,7 @@ static int task_wait_loop(struct backend_session *s, const char *opid, const cha
         _cleanup_free_ char *version = NULL, *last = NULL;
         bool bounded_by_caller = hooks && hooks->cancel_requested;
         long deadline = bounded_by_caller ? LONG_MAX : vs_monotonic_sec() + VS_TASK_TIMEOUT_SEC;
+        struct task_watch w = { t, vs_monotonic_sec() };
         bool cancelled = false;
         int last_pct = -2;
 
@@ -637,7 +689,7 @@ static int task_wait_loop(struct backend_session *s, const char *opid, const cha
                         if (cancelled && deadline > vs_monotonic_sec() + VS_CANCEL_GRACE_SEC)
                                 deadline = vs_monotonic_sec() + VS_CANCEL_GRACE_SEC;
                 }
-                r = vs_wait_once(s, opid, filter, &version, task_apply_change, t, err);
+                r = task_wait_slice(s, opid, task, filter, &version, &w, err);
                 if (r < 0)
                         return r;
                 report_progress(hooks, t, &last, &last_pct);

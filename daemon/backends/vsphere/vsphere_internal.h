@@ -171,6 +171,8 @@ struct vs_task {
 void vs_task_clear(struct vs_task *t);
 bool vs_task_done(const struct vs_task *t);
 int vs_task_from_info(struct vs_task *t, const struct vim25__TaskInfo *info);
+/* The TaskInfo in a Task's ObjectContent, or NULL. */
+const struct vim25__TaskInfo *vs_task_info(const struct vim25__ObjectContent *oc);
 /*
  * 0 on success; when the task failed, err from info.error and -ECANCELED
  * if vCenter cancelled it, else -EREMOTEIO.

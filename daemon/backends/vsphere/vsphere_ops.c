@@ -292,19 +292,11 @@ struct outcome_read {
         struct vs_props props;
 };
 
-/* The TaskInfo in a Task's ObjectContent, or NULL. */
-static const struct vim25__TaskInfo *task_info(const struct vim25__ObjectContent *oc) {
-        struct vs_props p = { .oc = { oc }, .n = 1 };
-        const struct vim25__DynamicProperty *d = vs_prop(&p, "info");
-
-        return d && d->__typeval == SOAP_TYPE_vim25__TaskInfo ? d->val : NULL;
-}
-
 static int outcome_cb(const struct vim25__ObjectContent *oc, void *userdata) {
         struct outcome_read *o = userdata;
 
         if (vs_mor_is(&oc->obj, "Task") && strcmp(oc->obj.__item, o->task) == 0) {
-                const struct vim25__TaskInfo *info = task_info(oc);
+                const struct vim25__TaskInfo *info = vs_task_info(oc);
 
                 if (info) {
                         o->task_seen = true;
@@ -485,7 +477,7 @@ static bool lost_task_fits(const struct lost_search *l, const struct vim25__Task
 
 static int lost_cb(const struct vim25__ObjectContent *oc, void *userdata) {
         struct lost_search *l = userdata;
-        const struct vim25__TaskInfo *info = task_info(oc);
+        const struct vim25__TaskInfo *info = vs_task_info(oc);
 
         if (!info || !info->entity || !info->descriptionId)
                 return 0;
