@@ -5,7 +5,7 @@
 #
 #   bench/trail-query.sh [ROWS] [BUILDDIR]
 #
-# It writes a schema-version-1 trail with sqlite3, lets vmtraced migrate it
+# It writes a schema-version-1 trail (tests/trail-schema, then sqlite3), lets vmtraced migrate it
 # (which chains every row: seq + hash), then times
 #   - vmctl verify over the whole chain                 (goal: < 2 s)
 #   - vmctl log filtered by VM and a time range         (goal: < 50 ms)
@@ -14,8 +14,9 @@
 set -eu
 ROWS=${1:-1000000}
 BUILD=${2:-$(cd "$(dirname "$0")/.." && pwd)/build}
-VMCTL=$BUILD/vmctl VMTRACED=$BUILD/vmtraced
-[ -x "$VMCTL" ] && [ -x "$VMTRACED" ] || { echo "build first: no $VMCTL or $VMTRACED" >&2; exit 2; }
+VMCTL=$BUILD/vmctl VMTRACED=$BUILD/vmtraced SCHEMA=$BUILD/tests/trail-schema
+[ -x "$VMCTL" ] && [ -x "$VMTRACED" ] && [ -x "$SCHEMA" ] ||
+	{ echo "build first (make, and make tests/trail-schema): no $VMCTL, $VMTRACED or $SCHEMA" >&2; exit 2; }
 T=$(mktemp -d "${TMPDIR:-/tmp}/trail-bench.XXXXXX")
 trap 'kill "${pid:-}" 2>/dev/null; rm -rf "$T"' EXIT
 
@@ -31,18 +32,11 @@ best() {
 }
 
 echo "Writing $ROWS rows (schema version 1) ..."
-# Schema version 1 as vmtraced created it (daemon/audit.c, schema_v1): the bench also exercises the migration.
+# Schema version 1 as vmtraced created it (its own migration, tests/trail-schema):
+# the bench also exercises the migration.
+"$SCHEMA" "$T/trail.db" 1
 sqlite3 "$T/trail.db" <<SQL
 PRAGMA journal_mode = WAL;
-CREATE TABLE records (id INTEGER PRIMARY KEY, start_ms INTEGER NOT NULL, end_ms INTEGER, operation TEXT NOT NULL,
- uid INTEGER, gid INTEGER, pid INTEGER, user TEXT, endpoint TEXT, endpoint_url TEXT, host TEXT,
- vm_name TEXT, vm_id TEXT, vm_uuid TEXT, before TEXT, after TEXT,
- result TEXT NOT NULL CHECK(result IN ('PENDING','OK','NG','DENIED','UNKNOWN')), fault TEXT, message TEXT, task TEXT);
-CREATE INDEX records_start_ms ON records(start_ms);
-CREATE INDEX records_user ON records(user);
-CREATE INDEX records_vm_name ON records(vm_name);
-CREATE INDEX records_operation ON records(operation);
-CREATE VIEW trail AS SELECT * FROM records;
 -- 1,000 VMs, 20 users, one operation every 30 s over the last ROWS * 30 s.
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $ROWS)
 INSERT INTO records SELECT i, $(date +%s000) - ($ROWS - i) * 30000, $(date +%s000) - ($ROWS - i) * 30000 + 700,
@@ -50,7 +44,6 @@ INSERT INTO records SELECT i, $(date +%s000) - ($ROWS - i) * 30000, $(date +%s00
  1000 + i % 20, 1000, 10000 + i, 'user' || (i % 20), 'vc1', 'https://vc1.example.com/sdk', 'esx' || (i % 16),
  'vm' || (i % 1000), 'vm-' || (i % 1000), printf('4203%028d', i % 1000), 'before-' || i, 'after-' || i,
  CASE WHEN i % 50 = 0 THEN 'NG' ELSE 'OK' END, NULL, NULL, 'task-' || i FROM n;
-PRAGMA user_version = 1;
 SQL
 
 echo "Migrating to schema version 2 (chaining every row) with vmtraced ..."

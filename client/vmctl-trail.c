@@ -33,7 +33,10 @@
 
 #define DEFAULT_CONFIG VMT_DEFAULT_CONFIG
 #define DEFAULT_DATABASE VMT_DEFAULT_DATABASE
-/* verify's exit status when the chain is broken (0 intact, 2 usage, 5 unreadable). */
+/*
+ * verify's exit status when the trail was altered (0 intact, 2 usage, 5
+ * unreadable), and log's when the schema it would read through was.
+ */
 #define EXIT_TAMPERED 1
 /* Problems listed before verify stops counting them. */
 #define VERIFY_MAX_REPORTS 20
@@ -438,7 +441,13 @@ static int run_query(const struct log_args *la) {
         _cleanup_(trail_reader_freep) struct trail_reader *r = NULL;
         struct log_state st = { .format = la->format, .first = true };
 
-        if (trail_reader_open(la->db, 1, &r) < 0 || trail_reader_log(r, &la->query, log_row, &st) < 0)
+        int k = trail_reader_open(la->db, 1, &r);
+
+        if (k >= 0)
+                k = trail_reader_log(r, &la->query, log_row, &st);
+        if (k == -EBADMSG)
+                return EXIT_TAMPERED; /* a schema vmtraced did not make: rows are not shown */
+        if (k < 0)
                 return EXIT_INTERNAL;
         if (fflush(stdout) != 0)
                 return EXIT_INTERNAL;

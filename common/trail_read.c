@@ -78,6 +78,41 @@ int trail_reader_open(const char *path, int min_version, struct trail_reader **o
         return 0;
 }
 
+static void log_difference(const char *difference, void *userdata) {
+        log_error("%s: %s", (const char *) userdata, difference);
+}
+
+/* The schema compared with vmtraced's, fn told of each difference; verb: what the caller would do. */
+static int check_schema(struct trail_reader *r, trail_schema_diff_fn fn, void *userdata, const char *verb,
+                        unsigned *n) {
+        int k = trail_schema_check(r->db, r->version, fn, userdata, n);
+
+        if (k == -EPROTONOSUPPORT)
+                return log_error_errno(k, "%s has schema version %d, from a newer vmtraced (this vmctl knows up to "
+                                       "%d): %s it with that version's vmctl.", r->path, r->version,
+                                       TRAIL_SCHEMA_VERSION, verb);
+        if (k < 0)
+                return log_error_errno(k, "Cannot read the schema of %s: %s", r->path, sqlite3_errmsg(r->db));
+        return 0;
+}
+
+/*
+ * Rows are read through the view `trail` only once the schema is the one
+ * vmtraced made: a view redefined on a copy would show what it likes.
+ */
+static int check_schema_for_reading(struct trail_reader *r) {
+        unsigned n;
+        int k = check_schema(r, log_difference, r->path, "read", &n);
+
+        if (k < 0)
+                return k;
+        if (n > 0)
+                return log_error_errno(-EBADMSG, "%s: the schema is not the one vmtraced made (%u difference%s), so "
+                                       "its rows are not shown; vmctl verify tells what changed.", r->path, n,
+                                       n == 1 ? "" : "s");
+        return 0;
+}
+
 static const char *col(sqlite3_stmt *s, int i) {
         return (const char *) sqlite3_column_text(s, i);
 }
@@ -244,6 +279,9 @@ int trail_reader_log(struct trail_reader *r, const struct trail_query *q, trail_
         size_t n;
         int rc, ret;
 
+        ret = check_schema_for_reading(r);
+        if (ret < 0)
+                return ret;
         ret = prepare_query(r, q, &s);
         if (ret < 0)
                 return ret;
@@ -544,6 +582,17 @@ static int check_unchained(struct verifier *v, int64_t *pending) {
         return rc == SQLITE_DONE ? 0 : -EIO;
 }
 
+static void schema_problem(const char *difference, void *userdata) {
+        problem(userdata, "%s", difference);
+}
+
+/* What readers read must be what vmtraced made: each difference is a problem like an edited row. */
+static int verify_schema(struct trail_reader *r, struct verifier *v) {
+        unsigned n;
+
+        return check_schema(r, schema_problem, v, "verify", &n);
+}
+
 /* The walk, with seen[] (one flag per checkpoint) owned by the caller. */
 static int verify_with(struct trail_reader *r, const struct trail_verify_args *args,
                        struct trail_verify_result *out, bool *seen) {
@@ -564,8 +613,12 @@ static int verify_with(struct trail_reader *r, const struct trail_verify_args *a
         *out = (struct trail_verify_result) {};
 
         /* One read transaction: a daemon writing meanwhile cannot make the walk see half a change. */
-        if (sqlite3_exec(r->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK || walk_chain(&v, sql) < 0 ||
-            check_unchained(&v, &out->pending) < 0)
+        if (sqlite3_exec(r->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+                return -EIO;
+        int k = verify_schema(r, &v);
+        if (k < 0)
+                return k;
+        if (walk_chain(&v, sql) < 0 || check_unchained(&v, &out->pending) < 0)
                 return -EIO;
         (void) sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL);
 

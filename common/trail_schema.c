@@ -10,7 +10,10 @@
  * that later versions may extend.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "macros.h"
@@ -406,3 +409,117 @@ int trail_schema_migrate(sqlite3 *db, int from) {
                 return -EINVAL;
         return migrations[from](db);
 }
+
+/* ---------- the schema a file should have ---------- */
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(sqlite3 *, sqlite3_close);
+
+/*
+ * The schema vmtraced leaves at version, built by running the very
+ * migrations on an empty in-memory database: what a file of that version
+ * holds, whichever version it was created at, since every file is made by
+ * these steps (ALTER TABLE edits a table's text the same way each time).
+ */
+static int expected_schema(int version, sqlite3 **out) {
+        _cleanup_(sqlite3_closep) sqlite3 *db = NULL;
+        int r;
+
+        r = to_errno(sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL));
+        for (int v = 0; r >= 0 && v < version; v++)
+                r = trail_schema_migrate(db, v);
+        if (r < 0)
+                return r;
+        *out = TAKE_PTR(db);
+        return 0;
+}
+
+/*
+ * Every object but SQLite's own (sqlite_autoindex_* follow from the table
+ * text, sqlite_stat* from ANALYZE, neither changes what a query returns),
+ * in one order on both sides.
+ */
+#define SCHEMA_OBJECTS_SQL                                                              \
+        "SELECT type, name, tbl_name, sql FROM main.sqlite_master"                     \
+        " WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY type, name"
+
+struct schema_cursor {
+        sqlite3_stmt *s;
+        int rc;                    /* SQLITE_ROW while on an object */
+};
+
+static const char *cur_text(const struct schema_cursor *c, int i) {
+        return (const char *) sqlite3_column_text(c->s, i);
+}
+
+/* <0, 0, >0 as a's object sorts before, with or after b's; a finished cursor sorts last. */
+static int cur_order(const struct schema_cursor *a, const struct schema_cursor *b) {
+        int k;
+
+        if (a->rc != SQLITE_ROW || b->rc != SQLITE_ROW)
+                return (a->rc != SQLITE_ROW) - (b->rc != SQLITE_ROW);
+        k = strcmp(strempty(cur_text(a, 0)), strempty(cur_text(b, 0)));
+        return k ? k : strcmp(strempty(cur_text(a, 1)), strempty(cur_text(b, 1)));
+}
+
+static bool same_text(const char *a, const char *b) {
+        return a && b ? strcmp(a, b) == 0 : a == b;
+}
+
+static void say(trail_schema_diff_fn fn, void *userdata, unsigned *n, const char *fmt, ...) _printf_(4, 5);
+static void say(trail_schema_diff_fn fn, void *userdata, unsigned *n, const char *fmt, ...) {
+        _cleanup_free_ char *text = NULL;
+        va_list ap;
+        int k;
+
+        (*n)++;
+        va_start(ap, fmt);
+        k = vasprintf(&text, fmt, ap);
+        va_end(ap);
+        if (k >= 0)
+                fn(text, userdata);
+}
+
+/* One step of the merge of the file's objects (f) with the expected ones (e). */
+static void compare_step(struct schema_cursor *f, struct schema_cursor *e, int version,
+                         trail_schema_diff_fn fn, void *userdata, unsigned *n) {
+        int k = cur_order(f, e);
+
+        if (k < 0)
+                say(fn, userdata, n, "%s %s is not part of schema %d: added", cur_text(f, 0), cur_text(f, 1), version);
+        else if (k > 0)
+                say(fn, userdata, n, "%s %s of schema %d is missing: dropped", cur_text(e, 0), cur_text(e, 1),
+                    version);
+        else if (!same_text(cur_text(f, 2), cur_text(e, 2)) || !same_text(cur_text(f, 3), cur_text(e, 3)))
+                say(fn, userdata, n, "%s %s differs from schema %d's: redefined", cur_text(f, 0), cur_text(f, 1),
+                    version);
+        if (k <= 0)
+                f->rc = sqlite3_step(f->s);
+        if (k >= 0)
+                e->rc = sqlite3_step(e->s);
+}
+
+int trail_schema_check(sqlite3 *db, int version, trail_schema_diff_fn fn, void *userdata, unsigned *differences) {
+        _cleanup_(sqlite3_closep) sqlite3 *want = NULL;
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *fs = NULL, *es = NULL;
+        int r;
+
+        *differences = 0;
+        if (version < 0 || version > TRAIL_SCHEMA_VERSION)
+                return -EPROTONOSUPPORT;
+        r = expected_schema(version, &want);
+        if (r < 0)
+                return r;
+        r = to_errno(sqlite3_prepare_v2(db, SCHEMA_OBJECTS_SQL, -1, &fs, NULL));
+        if (r < 0)
+                return r;
+        r = to_errno(sqlite3_prepare_v2(want, SCHEMA_OBJECTS_SQL, -1, &es, NULL));
+        if (r < 0)
+                return r;
+        struct schema_cursor f = { fs, sqlite3_step(fs) }, e = { es, sqlite3_step(es) };
+        while (f.rc == SQLITE_ROW || e.rc == SQLITE_ROW)
+                compare_step(&f, &e, version, fn, userdata, differences);
+        if (f.rc != SQLITE_DONE)
+                return trail_schema_errno(f.rc);
+        return e.rc == SQLITE_DONE ? 0 : -ENOMEM;
+}
+

@@ -83,6 +83,16 @@ void trail_chainer_free(struct trail_chainer *c);
  */
 int trail_chainer_append(struct trail_chainer *c, int64_t id, int64_t seq, unsigned char hash[TRAIL_HASH_SIZE]);
 
+/*
+ * Compare db's schema (tables, views, indexes, triggers, with their text)
+ * with the one vmtraced creates at version, and call fn with a sentence for
+ * each object added, dropped or redefined; *differences counts them.
+ * Readers of the view `trail` and verify of the table `records` trust
+ * nothing else: a redefined view or a trigger rewriting rows makes them
+ * lie.  -EPROTONOSUPPORT for a version this build does not know.
+ */
+typedef void (*trail_schema_diff_fn)(const char *difference, void *userdata);
+int trail_schema_check(sqlite3 *db, int version, trail_schema_diff_fn fn, void *userdata, unsigned *differences);
 /* The negative errno an SQLite result code that means failure stands for (-EIO when none fits). */
 int trail_schema_errno(int sqlite_rc);
 

@@ -210,6 +210,28 @@ static int check_version(struct audit *a, int *version) {
         return 0;
 }
 
+static void log_difference(const char *difference, void *userdata) {
+        log_error("%s: %s", ((const struct audit *) userdata)->path, difference);
+}
+
+/*
+ * A trigger the daemon did not make would run inside its own writes, before
+ * the row is hashed, and a redefined view would mislead every reader: such
+ * a file is refused, before anything is written to it.
+ */
+static int check_schema(struct audit *a, int version) {
+        unsigned n;
+        int r = trail_schema_check(a->db, version, log_difference, a, &n);
+
+        if (r < 0)
+                return log_sqlite_errno(a, r, "read the schema");
+        if (n > 0)
+                return log_error_errno(-EBADMSG, "Database %s holds a schema vmtraced did not make (%u difference%s);"
+                                       " refusing to use it (vmctl verify tells what changed)", a->path, n,
+                                       n == 1 ? "" : "s");
+        return 0;
+}
+
 /* One step per version, each in its own transaction, so a failed step leaves the file as the one before left it. */
 static int migrate(struct audit *a, int version) {
         for (; version < TRAIL_SCHEMA_VERSION; version++) {
@@ -434,6 +456,8 @@ static int load(struct audit *a) {
         int version, r;
 
         r = check_version(a, &version);
+        if (r >= 0)
+                r = check_schema(a, version);
         if (r >= 0)
                 r = set_pragmas(a);
         if (r >= 0)

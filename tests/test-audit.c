@@ -47,12 +47,16 @@
 
 static char tmpdir[] = "/tmp/test-audit.XXXXXX";
 static char dbpath[256];
-static sqlite3 *last_db; /* the most recent connection anybody opened */
+static sqlite3 *last_db; /* the most recent connection anybody opened to a file */
 
 static int catch_db(sqlite3 *db, const char **err, const void *api) {
+        const char *file = sqlite3_db_filename(db, "main");
+
         (void) err;
         (void) api;
-        last_db = db;
+        /* Not the in-memory schema audit_open() compares the file with. */
+        if (file && *file)
+                last_db = db;
         return SQLITE_OK;
 }
 
@@ -85,6 +89,19 @@ static bool sql_exec(const char *path, const char *sql) {
         rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
         sqlite3_close(db);
         return rc == SQLITE_OK;
+}
+
+/* An empty trail at version, as that vmtraced made it: its migrations, not a copy of their text. */
+static bool make_schema(const char *path, int version) {
+        sqlite3 *db;
+        int r = 0;
+
+        if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK)
+                return false;
+        for (int v = 0; r >= 0 && v < version; v++)
+                r = trail_schema_migrate(db, v);
+        sqlite3_close(db);
+        return r >= 0;
 }
 
 static void new_db(const char *name) {
@@ -423,6 +440,32 @@ static bool test_ids(void) {
         return true;
 }
 
+/* A schema object vmtraced did not make: refused before anything is written, and the file left as it was. */
+static bool test_refuse_foreign_schema(void) {
+        struct audit *a = NULL;
+        int r;
+
+        new_db("foreign.db");
+        r = audit_open(dbpath, &a);
+        CHECK(r == 0, "audit_open: %s", strerror(-r));
+        audit_close(a);
+        /* It would run inside the daemon's own insert, before the row is hashed. */
+        CHECK(sql_exec(dbpath, "CREATE TRIGGER root_did_it AFTER INSERT ON records BEGIN"
+                               " UPDATE records SET user = 'root' WHERE id = new.id; END"), "cannot add the trigger");
+        a = NULL;
+        r = audit_open(dbpath, &a);
+        if (r == 0)
+                audit_close(a);
+        CHECK(r == -EBADMSG, "open with a foreign trigger: %d, want -EBADMSG", r);
+        CHECK(sql_int(dbpath, "SELECT count(*) FROM records") == 0, "rows were written");
+        CHECK(sql_exec(dbpath, "DROP TRIGGER root_did_it"), "cannot drop the trigger");
+        r = audit_open(dbpath, &a);
+        if (r == 0)
+                audit_close(a);
+        CHECK(r == 0, "open once the trigger is gone: %s", strerror(-r));
+        return true;
+}
+
 static bool test_refuse_newer(void) {
         struct audit *a = NULL;
         int r;
@@ -736,20 +779,11 @@ static bool test_migrate_v1(void) {
         int r;
 
         new_db("v1.db");
-        FILE *f = fopen(dbpath, "w");
-        CHECK(f && fclose(f) == 0, "create %s: %m", dbpath);
+        CHECK(make_schema(dbpath, 1), "cannot build a v1 database");
         CHECK(sql_exec(dbpath,
-                       "CREATE TABLE records (id INTEGER PRIMARY KEY, start_ms INTEGER NOT NULL, end_ms INTEGER,"
-                       " operation TEXT NOT NULL, uid INTEGER, gid INTEGER, pid INTEGER, user TEXT, endpoint TEXT,"
-                       " endpoint_url TEXT, host TEXT, vm_name TEXT, vm_id TEXT, vm_uuid TEXT, before TEXT,"
-                       " after TEXT, result TEXT NOT NULL, fault TEXT, message TEXT, task TEXT);"
-                       "CREATE VIEW trail AS SELECT id, start_ms, end_ms, operation, uid, gid, pid, user, endpoint,"
-                       " endpoint_url, host, vm_name, vm_id, vm_uuid, before, after, result, fault, message, task"
-                       " FROM records;"
                        "INSERT INTO records (id, start_ms, end_ms, operation, result) VALUES"
-                       " (1, 1, 30, 'RenameVM', 'OK'), (2, 2, 20, 'RenameVM', 'NG'), (3, 3, NULL, 'RenameVM', 'PENDING');"
-                       "PRAGMA user_version = 1;"),
-              "cannot build a v1 database");
+                       " (1, 1, 30, 'RenameVM', 'OK'), (2, 2, 20, 'RenameVM', 'NG'), (3, 3, NULL, 'RenameVM', 'PENDING');"),
+              "cannot fill the v1 database");
         r = audit_open(dbpath, &a);
         CHECK(r == 0, "audit_open: %s", strerror(-r));
         {
@@ -1274,6 +1308,7 @@ static const struct {
         { "insert complete row, ISO-8601 ms times, invalid results refused", test_insert_and_times },
         { "reserved ids, duplicate id refused, counter survives reopen", test_ids },
         { "database with newer user_version refused", test_refuse_newer },
+        { "database with a schema object vmtraced did not make refused", test_refuse_foreign_schema },
         { "begin on a read-only database fails with -EROFS", test_read_only },
         { "begin fails when the write fails (RLIMIT_FSIZE)", test_write_error },
         { "concurrent begin/finish from threads", test_threads },
