@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * vmctl log and vmctl verify: run the helper vmctl-trail with the same
+ * vmctl log, verify and archive: run the helper vmctl-trail with the same
  * arguments (vmctl.h says why), as git runs its subcommands.  The helper
  * is $VMCTL_TRAIL_HELPER when set (the build tree's, for the tests), else
  * the one installed beside vmtraced's other programs.
@@ -32,4 +32,4 @@ static int run_helper(const struct vmctl_options *o _unused_, const struct vmctl
         return EXIT_INTERNAL;
 }
 
-const struct vmctl_command vmctl_trail_commands[] = { VMCTL_TRAIL_COMMANDS(run_helper, run_helper) };
+const struct vmctl_command vmctl_trail_commands[] = { VMCTL_TRAIL_COMMANDS(run_helper, run_helper, run_helper) };

@@ -576,9 +576,14 @@ static int run_log(const struct vmctl_options *o _unused_, const struct vmctl_co
 
 struct verify_args {
         const char *path;
+        const char *out;           /* archive: the copy to make */
         struct trail_checkpoint *cps;
         size_t n_cps;
 };
+
+static void verify_args_done(struct verify_args *va) {
+        free(va->cps);
+}
 
 static int parse_checkpoint(const char *arg, struct trail_checkpoint *cp) {
         const char *colon = strchr(arg, ':');
@@ -615,6 +620,9 @@ static int verify_help(const struct vmctl_command *cmd) {
               "  --checkpoint SEQ:HASH  the chain must reach SEQ with HASH (repeatable)\n"
               "Exit status: 0 intact, 1 altered, 2 usage, 5 unreadable.  See vmtraced-trail(5).\n",
               stdout);
+        if (strcmp(cmd->name, "archive") == 0)
+                fputs("OUT must not exist.  The copy is kept, and the exit status is 1, when the\n"
+                      "trail was altered.\n", stdout);
         return EXIT_OK;
 }
 
@@ -644,6 +652,13 @@ static int verify_parse(const struct vmctl_command *cmd, int argc, char **argv, 
                         return vmctl_usage(cmd, stderr);
                 }
         }
+        /* archive takes its OUT, verify nothing. */
+        if (va->out && optind < argc)
+                va->out = argv[optind++];
+        if (va->out && !*va->out) {
+                log_error("Say which file to archive to.");
+                return vmctl_usage(cmd, stderr);
+        }
         if (optind < argc) {
                 log_error("Unexpected argument \"%s\".", argv[optind]);
                 return vmctl_usage(cmd, stderr);
@@ -655,38 +670,91 @@ static void print_problem(const char *problem, void *userdata _unused_) {
         printf("TAMPERED: %s\n", problem);
 }
 
+/* An archive's recorded head is one more checkpoint, and it says what it is. */
+static int add_archive_head(struct trail_reader *r, struct verify_args *va) {
+        struct trail_archive ar;
+        char when[32] = "?";
+        time_t t;
+        struct tm tm;
+        int k = trail_reader_archive_head(r, &ar);
+
+        if (k == -ENOENT)
+                return 0;
+        if (k < 0)
+                return k;
+        _cleanup_free_ char *source = ar.source;
+        struct trail_checkpoint *l = reallocarray(va->cps, va->n_cps + 1, sizeof *l);
+        if (!l)
+                return log_oom();
+        va->cps = l;
+        va->cps[va->n_cps++] = ar.head;
+        t = (time_t) (ar.made_ms / 1000);
+        if (gmtime_r(&t, &tm))
+                strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        printf("%s: archive of %s made %s, recorded head %" PRId64 " (checked below).\n", va->path, source, when,
+               ar.head.seq);
+        return 0;
+}
+
+/* What verify and archive print of the chain of path; the exit status. */
+static int report(const char *path, const struct trail_verify_result *res, size_t n_cps) {
+        char hex[TRAIL_HASH_HEX_SIZE];
+
+        trail_hash_to_hex(res->head, hex);
+        if (res->problems > VERIFY_MAX_REPORTS)
+                printf("TAMPERED: ... and %u more problem(s)\n", res->problems - VERIFY_MAX_REPORTS);
+        if (res->problems) {
+                printf("%s: the trail was altered (%u problem(s)); %" PRId64 " rows in the chain.\n", path,
+                       res->problems, res->last_seq);
+                return EXIT_TAMPERED;
+        }
+        printf("%s: intact: %" PRId64 " rows chained, %" PRId64 " pending, %zu checkpoint(s) matched.\n"
+               "head %" PRId64 ":%s\n", path, res->last_seq, res->pending, n_cps, res->last_seq, hex);
+        return EXIT_OK;
+}
+
 static int run_verify(const struct vmctl_options *o _unused_, const struct vmctl_command *cmd, int argc, char **argv) {
         _cleanup_(trail_reader_freep) struct trail_reader *r = NULL;
-        struct verify_args va = { .path = default_database() };
+        _cleanup_(verify_args_done) struct verify_args va = { .path = default_database() };
         struct trail_verify_result res;
-        char hex[TRAIL_HASH_HEX_SIZE];
         int status;
 
         status = verify_parse(cmd, argc, argv, &va);
-        _cleanup_free_ struct trail_checkpoint *cps = va.cps;
+        if (status >= 0)
+                return status;
+        if (trail_reader_open(va.path, TRAIL_SCHEMA_CHAINED, &r) < 0 || add_archive_head(r, &va) < 0)
+                return EXIT_INTERNAL;
+
+        const struct trail_verify_args args = {
+                .checkpoints = va.cps, .n_checkpoints = va.n_cps, .max_reports = VERIFY_MAX_REPORTS, .fn = print_problem,
+        };
+        if (trail_reader_verify(r, &args, &res) < 0)
+                return EXIT_INTERNAL;
+        return report(va.path, &res, va.n_cps);
+}
+
+static int run_archive(const struct vmctl_options *o _unused_, const struct vmctl_command *cmd, int argc,
+                       char **argv) {
+        _cleanup_(trail_reader_freep) struct trail_reader *r = NULL;
+        _cleanup_(verify_args_done) struct verify_args va = { .path = default_database(), .out = "" };
+        struct trail_verify_result res;
+        int status;
+
+        status = verify_parse(cmd, argc, argv, &va);
         if (status >= 0)
                 return status;
 
         const struct trail_verify_args args = {
-                .checkpoints = cps, .n_checkpoints = va.n_cps, .max_reports = VERIFY_MAX_REPORTS, .fn = print_problem,
+                .checkpoints = va.cps, .n_checkpoints = va.n_cps, .max_reports = VERIFY_MAX_REPORTS, .fn = print_problem,
         };
-        if (trail_reader_open(va.path, TRAIL_SCHEMA_CHAINED, &r) < 0 || trail_reader_verify(r, &args, &res) < 0)
+        if (trail_reader_open(va.path, TRAIL_SCHEMA_CHAINED, &r) < 0 ||
+            trail_reader_archive(r, va.out, &args, &res) < 0)
                 return EXIT_INTERNAL;
-
-        trail_hash_to_hex(res.head, hex);
-        if (res.problems > VERIFY_MAX_REPORTS)
-                printf("TAMPERED: ... and %u more problem(s)\n", res.problems - VERIFY_MAX_REPORTS);
-        if (res.problems) {
-                printf("%s: the trail was altered (%u problem(s)); %" PRId64 " rows in the chain.\n", va.path,
-                       res.problems, res.last_seq);
-                return EXIT_TAMPERED;
-        }
-        printf("%s: intact: %" PRId64 " rows chained, %" PRId64 " pending, %zu checkpoint(s) matched.\n"
-               "head %" PRId64 ":%s\n", va.path, res.last_seq, res.pending, va.n_cps, res.last_seq, hex);
-        return EXIT_OK;
+        printf("%s: archive of %s, in one file (rollback journal), its head recorded in it.\n", va.out, va.path);
+        return report(va.out, &res, va.n_cps);
 }
 
-const struct vmctl_command vmctl_trail_commands[] = { VMCTL_TRAIL_COMMANDS(run_log, run_verify) };
+const struct vmctl_command vmctl_trail_commands[] = { VMCTL_TRAIL_COMMANDS(run_log, run_verify, run_archive) };
 
 /* vmctl-trail COMMAND [ARGS...]: what vmctl runs for log and verify, with its arguments from COMMAND on. */
 int main(int argc, char **argv) {

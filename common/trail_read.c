@@ -21,12 +21,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "macros.h"
 #include "trail_read.h"
 #include "trail_schema.h"
+#include "util.h"
 
 /* As long as the daemon may hold its write lock (its own busy timeout). */
 #define READ_BUSY_TIMEOUT_MS 5000
@@ -40,6 +43,7 @@ struct trail_reader {
         sqlite3 *db;
         char *path;
         int version;
+        bool had_wal;              /* a -wal with frames beside the file before we opened it */
 };
 
 void trail_reader_free(struct trail_reader *r) {
@@ -48,6 +52,95 @@ void trail_reader_free(struct trail_reader *r) {
         sqlite3_close(r->db);
         free(r->path);
         free(r);
+}
+
+/*
+ * Does path's -wal hold anything?  An empty one holds no rows: SQLite
+ * leaves one behind after a read-only look at a WAL-mode file.
+ */
+static bool has_wal(const char *path) {
+        _cleanup_free_ char *p = NULL;
+        struct stat st;
+
+        return asprintf(&p, "%s-wal", path) >= 0 && stat(p, &st) == 0 && st.st_size > 0;
+}
+
+/* Is the file in WAL mode?  Bytes 18 and 19 of its header are 2 (SQLite's file format). */
+static bool wal_mode(const char *path) {
+        unsigned char h[20];
+        _cleanup_fclose_ FILE *f = fopen(path, "re");
+
+        return f && fread(h, 1, sizeof h, f) == sizeof h && h[18] == 2 && h[19] == 2;
+}
+
+/* "file:" and path, absolute, with what a URI would take for its own escaped. */
+static char *immutable_uri(const char *path) {
+        _cleanup_free_ char *abs = realpath(path, NULL);
+        char *uri = NULL;
+        size_t len = 0;
+        FILE *f;
+
+        if (!abs || !(f = open_memstream(&uri, &len)))
+                return NULL;
+        fputs("file:", f);
+        for (const char *c = abs; *c; c++)
+                if (*c == '%' || *c == '?' || *c == '#')
+                        fprintf(f, "%%%02x", (unsigned char) *c);
+                else
+                        fputc(*c, f);
+        fputs("?immutable=1", f);
+        if (fclose(f) != 0) {
+                free(uri);
+                return NULL;
+        }
+        return uri;
+}
+
+static int open_and_read_version(struct trail_reader *r, const char *name, int flags) {
+        /* One thread: no mutexes, which is a fifth of verify's time otherwise. */
+        int rc = sqlite3_open_v2(name, &r->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | flags, NULL);
+
+        if (rc == SQLITE_OK)
+                rc = sqlite3_busy_timeout(r->db, READ_BUSY_TIMEOUT_MS);
+        if (rc == SQLITE_OK && trail_schema_version(r->db, &r->version) < 0)
+                rc = sqlite3_extended_errcode(r->db) ?: SQLITE_ERROR;
+        return rc;
+}
+
+/*
+ * A WAL-mode file on read-only media (a .backup copy, a live trail's file
+ * copied to a DVD) cannot be opened as usual: SQLite wants to create its
+ * -shm.  With no -wal next to it there is nothing SQLite would read from
+ * one, so the file is opened as immutable; with a -wal, the rows in it
+ * cannot be read here, and it is said so.
+ */
+static int open_read_only_media(struct trail_reader *r, int rc) {
+        _cleanup_free_ char *uri = NULL;
+
+        if ((rc & 0xff) != SQLITE_READONLY && (rc & 0xff) != SQLITE_CANTOPEN)
+                return rc;
+        if (r->had_wal) {
+                log_error("%s: its rows since SQLite's last checkpoint are in %s-wal, which cannot be read here "
+                          "(no %s-shm, and its directory is not writable). Copy the three files to writable "
+                          "storage, or make copies with vmctl archive.", r->path, r->path, r->path);
+                return rc;
+        }
+        uri = immutable_uri(r->path);
+        if (!uri)
+                return SQLITE_NOMEM;
+        sqlite3_close(r->db);
+        r->db = NULL;
+        return open_and_read_version(r, uri, SQLITE_OPEN_URI);
+}
+
+/* Schema version 0: no trail at all, or the first page of one whose rows stayed in a -wal not copied. */
+static int not_a_trail(const struct trail_reader *r) {
+        if (wal_mode(r->path) && !r->had_wal)
+                return log_error_errno(-ENODATA, "%s holds no trail yet: it is in WAL mode and its %s-wal file, "
+                                       "where the rows are, is not here (a plain copy of a live trail?). Copy "
+                                       "the trail with vmctl archive, or copy %s-wal with it.", r->path, r->path,
+                                       r->path);
+        return log_error_errno(-ENODATA, "%s is not a vmtraced trail (schema version 0: no tables).", r->path);
 }
 
 int trail_reader_open(const char *path, int min_version, struct trail_reader **out) {
@@ -59,16 +152,16 @@ int trail_reader_open(const char *path, int min_version, struct trail_reader **o
         r = calloc(1, sizeof *r);
         if (!r || !(r->path = strdup(path)))
                 return log_oom();
-        /* One thread: no mutexes, which is a fifth of verify's time otherwise. */
-        rc = sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
-        if (rc == SQLITE_OK)
-                rc = sqlite3_busy_timeout(r->db, READ_BUSY_TIMEOUT_MS);
-        if (rc == SQLITE_OK && trail_schema_version(r->db, &r->version) < 0)
-                rc = sqlite3_errcode(r->db) ?: SQLITE_ERROR;
+        r->had_wal = has_wal(path);
+        rc = open_and_read_version(r, path, 0);
+        if (rc != SQLITE_OK)
+                rc = open_read_only_media(r, rc);
         if (rc != SQLITE_OK) {
                 log_error("Cannot open %s: %s", path, r->db ? sqlite3_errmsg(r->db) : sqlite3_errstr(rc));
                 return -EIO;
         }
+        if (r->version == 0)
+                return not_a_trail(r);
         if (r->version < min_version) {
                 log_error("%s has schema version %d: no hash chain yet (vmtraced migrates it at start-up).", path,
                           r->version);
@@ -85,7 +178,7 @@ static void log_difference(const char *difference, void *userdata) {
 /* The schema compared with vmtraced's, fn told of each difference; verb: what the caller would do. */
 static int check_schema(struct trail_reader *r, trail_schema_diff_fn fn, void *userdata, const char *verb,
                         unsigned *n) {
-        int k = trail_schema_check(r->db, r->version, fn, userdata, n);
+        int k = trail_schema_check(r->db, r->version, true, fn, userdata, n);
 
         if (k == -EPROTONOSUPPORT)
                 return log_error_errno(k, "%s has schema version %d, from a newer vmtraced (this vmctl knows up to "
@@ -642,3 +735,131 @@ int trail_reader_verify(struct trail_reader *r, const struct trail_verify_args *
         free(seen);
         return k;
 }
+
+/* ---------- archives ---------- */
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(sqlite3 *, sqlite3_close);
+
+/* A new file at out, for nobody else: it holds the whole trail. */
+static int create_new(const char *out) {
+        _cleanup_close_ int fd = open(out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640);
+
+        if (fd < 0)
+                return log_error_errno(-errno, "Cannot create %s: %m", out);
+        return fsync(fd) < 0 ? log_error_errno(-errno, "Cannot write %s: %m", out) : 0;
+}
+
+/*
+ * r's file copied page by page into out in one read transaction (SQLite's
+ * backup API), then switched to the rollback journal: a single file that
+ * reads on read-only media, with no -wal to lose.
+ */
+static int copy_to(struct trail_reader *r, const char *out) {
+        _cleanup_(sqlite3_closep) sqlite3 *dst = NULL;
+        int rc;
+
+        rc = sqlite3_open_v2(out, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+        if (rc == SQLITE_OK) {
+                sqlite3_backup *b = sqlite3_backup_init(dst, "main", r->db, "main");
+
+                if (!b)
+                        rc = sqlite3_errcode(dst);
+                else if ((rc = sqlite3_backup_step(b, -1)) == SQLITE_DONE)
+                        rc = sqlite3_backup_finish(b);
+                else
+                        (void) sqlite3_backup_finish(b);
+        }
+        if (rc == SQLITE_OK)
+                rc = sqlite3_exec(dst, "PRAGMA journal_mode = DELETE", NULL, NULL, NULL);
+        if (rc != SQLITE_OK)
+                return log_error_errno(-EIO, "Cannot copy %s to %s: %s", r->path, out,
+                                       dst ? sqlite3_errmsg(dst) : sqlite3_errstr(rc));
+        return 0;
+}
+
+/* The archive's own row: when, from where, and the head its chain was verified to have. */
+static int record_archive(const char *out, const char *source, const struct trail_verify_result *res) {
+        _cleanup_(sqlite3_closep) sqlite3 *dst = NULL;
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
+        _cleanup_free_ char *abs = realpath(source, NULL);
+        char hex[TRAIL_HASH_HEX_SIZE];
+        int rc;
+
+        trail_hash_to_hex(res->head, hex);
+        rc = sqlite3_open_v2(out, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+        if (rc == SQLITE_OK)
+                rc = sqlite3_exec(dst, "BEGIN", NULL, NULL, NULL);
+        if (rc == SQLITE_OK)
+                rc = trail_schema_archive_create(dst) < 0 ? sqlite3_errcode(dst) : SQLITE_OK;
+        if (rc == SQLITE_OK)
+                rc = sqlite3_prepare_v2(dst, "INSERT INTO archive (made_ms, source, seq, hash) VALUES (?1, ?2, ?3, ?4)",
+                                        -1, &s, NULL);
+        if (rc == SQLITE_OK && (sqlite3_bind_int64(s, 1, now_ms()) != SQLITE_OK ||
+                                sqlite3_bind_text(s, 2, abs ? abs : source, -1, SQLITE_STATIC) != SQLITE_OK ||
+                                sqlite3_bind_int64(s, 3, res->last_seq) != SQLITE_OK ||
+                                sqlite3_bind_text(s, 4, hex, -1, SQLITE_STATIC) != SQLITE_OK))
+                rc = SQLITE_NOMEM;
+        if (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_DONE)
+                rc = sqlite3_exec(dst, "COMMIT", NULL, NULL, NULL);
+        if (rc != SQLITE_OK)
+                return log_error_errno(-EIO, "Cannot record the head in %s: %s", out,
+                                       dst ? sqlite3_errmsg(dst) : sqlite3_errstr(rc));
+        return 0;
+}
+
+/* The copy verified as it is, before its archive row is added. */
+static int archive_into(struct trail_reader *r, const char *out, const struct trail_verify_args *args,
+                        struct trail_verify_result *res) {
+        _cleanup_(trail_reader_freep) struct trail_reader *copy = NULL;
+        int k = copy_to(r, out);
+
+        if (k >= 0)
+                k = trail_reader_open(out, TRAIL_SCHEMA_CHAINED, &copy);
+        if (k >= 0)
+                k = trail_reader_verify(copy, args, res);
+        trail_reader_free(TAKE_PTR(copy));
+        if (k >= 0)
+                k = record_archive(out, r->path, res);
+        return k;
+}
+
+int trail_reader_archive(struct trail_reader *r, const char *out, const struct trail_verify_args *args,
+                         struct trail_verify_result *res) {
+        int k;
+
+        if (r->version < TRAIL_SCHEMA_CHAINED)
+                return log_error_errno(-EPROTONOSUPPORT, "%s has schema version %d: no hash chain to archive yet.",
+                                       r->path, r->version);
+        k = create_new(out);
+        if (k < 0)
+                return k;
+        k = archive_into(r, out, args, res);
+        if (k < 0) {
+                _cleanup_free_ char *journal = NULL;
+
+                (void) unlink(out);
+                if (asprintf(&journal, "%s-journal", out) >= 0)
+                        (void) unlink(journal);
+        }
+        return k;
+}
+
+int trail_reader_archive_head(struct trail_reader *r, struct trail_archive *out) {
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
+        int rc;
+
+        *out = (struct trail_archive) {};
+        rc = sqlite3_prepare_v2(r->db, "SELECT made_ms, source, seq, hash FROM archive", -1, &s, NULL);
+        if (rc != SQLITE_OK)
+                return -ENOENT; /* no such table: not an archive */
+        rc = sqlite3_step(s);
+        if (rc != SQLITE_ROW || sqlite3_column_type(s, 2) != SQLITE_INTEGER ||
+            trail_hash_from_hex(col(s, 3), out->head.hash) < 0 || !(out->source = strdup(strempty(col(s, 1)))))
+                return log_error_errno(-EBADMSG, "%s: its archive row is missing or malformed.", r->path);
+        out->made_ms = sqlite3_column_int64(s, 0);
+        out->head.seq = sqlite3_column_int64(s, 2);
+        if (sqlite3_step(s) != SQLITE_DONE)
+                return log_error_errno(-EBADMSG, "%s: it holds more than one archive row.", r->path);
+        return 0;
+}
+

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Reading the trail as an auditor does (vmctl log and vmctl verify): the
- * file opened read-only, its schema version detected, rows of the view
- * `trail` selected by filters, and the hash chain walked and checked.  It
- * never writes and needs no daemon, so it works on a copy of the file.
+ * Reading the trail as an auditor does (vmctl log, verify and archive): the
+ * file opened read-only (as immutable on read-only media), its schema
+ * version and schema checked, rows of the view `trail` selected by
+ * filters, and the hash chain walked and checked.  It never writes the
+ * file it reads (an archive is a new file) and needs no daemon, so it works
+ * on a copy of the file.
  * What the rows look like on a screen is the caller's business; what the
  * queries and the chain are is known here and in trail_schema.h.
  *
@@ -130,5 +132,26 @@ struct trail_verify_result {
  */
 int trail_reader_verify(struct trail_reader *r, const struct trail_verify_args *args,
                         struct trail_verify_result *out);
+
+/* ---------- archives (vmctl archive) ---------- */
+
+/*
+ * Copy r's trail into out, a new file (never overwritten): one consistent
+ * snapshot, in the rollback journal mode so that it reads on read-only
+ * media, verified with args as it is, and then given one row in its table
+ * archive with when, from where, and the head found (res).  The copy is
+ * kept when the chain was altered (res->problems says so); out is removed
+ * on any error.
+ */
+int trail_reader_archive(struct trail_reader *r, const char *out, const struct trail_verify_args *args,
+                         struct trail_verify_result *res);
+
+struct trail_archive {
+        int64_t made_ms;
+        char *source;              /* malloc'd: the file it was made from */
+        struct trail_checkpoint head;
+};
+/* The archive row of a file made by vmctl archive: 0, -ENOENT for a file that is not one, or -EBADMSG. */
+int trail_reader_archive_head(struct trail_reader *r, struct trail_archive *out);
 
 #endif

@@ -420,17 +420,42 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(sqlite3 *, sqlite3_close);
  * holds, whichever version it was created at, since every file is made by
  * these steps (ALTER TABLE edits a table's text the same way each time).
  */
-static int expected_schema(int version, sqlite3 **out) {
+static int expected_schema(int version, bool archive, sqlite3 **out) {
         _cleanup_(sqlite3_closep) sqlite3 *db = NULL;
         int r;
 
         r = to_errno(sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL));
         for (int v = 0; r >= 0 && v < version; v++)
                 r = trail_schema_migrate(db, v);
+        if (r >= 0 && archive)
+                r = trail_schema_archive_create(db);
         if (r < 0)
                 return r;
         *out = TAKE_PTR(db);
         return 0;
+}
+
+/*
+ * What vmctl archive adds to its copy: one row saying when it was made,
+ * from which file, and the chain head the copy had then.  Not part of a
+ * live trail, which vmtraced refuses with it.
+ */
+static const char schema_archive[] =
+        "CREATE TABLE archive (\n"
+        " made_ms INTEGER NOT NULL,\n"
+        " source TEXT NOT NULL,\n"
+        " seq INTEGER NOT NULL,\n"
+        " hash TEXT NOT NULL)";
+
+int trail_schema_archive_create(sqlite3 *db) {
+        return to_errno(sqlite3_exec(db, schema_archive, NULL, NULL, NULL));
+}
+
+static bool has_archive_table(sqlite3 *db) {
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
+
+        return sqlite3_prepare_v2(db, "SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = 'archive'",
+                                  -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW;
 }
 
 /*
@@ -498,7 +523,8 @@ static void compare_step(struct schema_cursor *f, struct schema_cursor *e, int v
                 e->rc = sqlite3_step(e->s);
 }
 
-int trail_schema_check(sqlite3 *db, int version, trail_schema_diff_fn fn, void *userdata, unsigned *differences) {
+int trail_schema_check(sqlite3 *db, int version, bool archive_ok, trail_schema_diff_fn fn, void *userdata,
+                       unsigned *differences) {
         _cleanup_(sqlite3_closep) sqlite3 *want = NULL;
         _cleanup_(sqlite3_finalizep) sqlite3_stmt *fs = NULL, *es = NULL;
         int r;
@@ -506,7 +532,7 @@ int trail_schema_check(sqlite3 *db, int version, trail_schema_diff_fn fn, void *
         *differences = 0;
         if (version < 0 || version > TRAIL_SCHEMA_VERSION)
                 return -EPROTONOSUPPORT;
-        r = expected_schema(version, &want);
+        r = expected_schema(version, archive_ok && has_archive_table(db), &want);
         if (r < 0)
                 return r;
         r = to_errno(sqlite3_prepare_v2(db, SCHEMA_OBJECTS_SQL, -1, &fs, NULL));

@@ -15,6 +15,7 @@
 #define VMT_TRAIL_SCHEMA_H
 
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "trail_hash.h"
@@ -85,14 +86,21 @@ int trail_chainer_append(struct trail_chainer *c, int64_t id, int64_t seq, unsig
 
 /*
  * Compare db's schema (tables, views, indexes, triggers, with their text)
- * with the one vmtraced creates at version, and call fn with a sentence for
+ * with the one vmtraced creates at version (and, with archive_ok, vmctl
+ * archive's table if db has one), and call fn with a sentence for
  * each object added, dropped or redefined; *differences counts them.
  * Readers of the view `trail` and verify of the table `records` trust
  * nothing else: a redefined view or a trigger rewriting rows makes them
  * lie.  -EPROTONOSUPPORT for a version this build does not know.
  */
 typedef void (*trail_schema_diff_fn)(const char *difference, void *userdata);
-int trail_schema_check(sqlite3 *db, int version, trail_schema_diff_fn fn, void *userdata, unsigned *differences);
+int trail_schema_check(sqlite3 *db, int version, bool archive_ok, trail_schema_diff_fn fn, void *userdata,
+                       unsigned *differences);
+/*
+ * The table archive (made_ms, source, seq, hash) of a copy made by vmctl
+ * archive; trail_schema_check() accepts it when archive_ok.
+ */
+int trail_schema_archive_create(sqlite3 *db);
 /* The negative errno an SQLite result code that means failure stands for (-EIO when none fits). */
 int trail_schema_errno(int sqlite_rc);
 

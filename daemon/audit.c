@@ -221,7 +221,7 @@ static void log_difference(const char *difference, void *userdata) {
  */
 static int check_schema(struct audit *a, int version) {
         unsigned n;
-        int r = trail_schema_check(a->db, version, log_difference, a, &n);
+        int r = trail_schema_check(a->db, version, false, log_difference, a, &n);
 
         if (r < 0)
                 return log_sqlite_errno(a, r, "read the schema");
