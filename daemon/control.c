@@ -31,6 +31,8 @@
 
 /* Out of file descriptors: try accepting again after this long even if no connection closes. */
 #define ACCEPT_RETRY_USEC (1000 * 1000ULL)
+/* How long a refused client's remaining input is read and dropped before the close (not re-armed). */
+#define DRAIN_USEC (2 * 1000 * 1000ULL)
 
 struct conn;
 
@@ -56,6 +58,7 @@ struct conn {
         struct control_request *inflight;
         bool eof;                   /* peer sent EOF or the connection failed */
         bool closing;               /* close once the output is flushed */
+        bool draining;              /* closing: reply sent, our side shut, the rest of the input discarded */
         bool processing;            /* inside conn_process(): don't re-enter */
 };
 
@@ -161,15 +164,43 @@ static int conn_queue(struct conn *c, const char *line) {
         return 0;
 }
 
+/*
+ * A connection closed while the client is still sending (a message over
+ * the size limit) would make the client's write fail with EPIPE, and a
+ * client such as socat then stops before it reads the error reply.  So,
+ * as HTTP servers linger, our side is shut once the reply is out and the
+ * client's input is read and dropped until its EOF, for DRAIN_USEC at most.
+ */
+static void conn_start_draining(struct conn *c) {
+        c->draining = true;
+        (void) shutdown(c->fd, SHUT_WR);
+        sd_event_source_set_time_relative(c->timer, DRAIN_USEC);
+        sd_event_source_set_enabled(c->timer, SD_EVENT_ONESHOT);
+}
+
+static void conn_drain(struct conn *c) {
+        char buf[16384];
+        ssize_t n = recv(c->fd, buf, sizeof buf, MSG_DONTWAIT);
+
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+                c->eof = true;
+        conn_update(c);
+}
+
 /* Re-arm the event sources after any change; frees the connection when it is finished. */
 static void conn_update(struct conn *c) {
         bool want_out = c->out_len > c->out_off;
 
         if (c->closing && !want_out && !c->inflight) {
-                conn_free(c);
-                return;
+                if (c->eof) {
+                        conn_free(c);
+                        return;
+                }
+                if (!c->draining)
+                        conn_start_draining(c);
         }
-        uint32_t ev = (want_out ? EPOLLOUT : 0) | (!c->inflight && !c->eof && !c->closing ? EPOLLIN : 0);
+        uint32_t ev = (want_out ? EPOLLOUT : 0) |
+                      (!c->inflight && !c->eof && (!c->closing || c->draining) ? EPOLLIN : 0);
         if (ev == 0)
                 sd_event_source_set_enabled(c->io, SD_EVENT_OFF);
         else {
@@ -267,7 +298,13 @@ static void conn_touch(struct conn *c) {
 
 static void conn_read(struct conn *c) {
         char buf[16384];
-        ssize_t n = recv(c->fd, buf, sizeof buf, MSG_DONTWAIT);
+        ssize_t n;
+
+        if (c->draining) {
+                conn_drain(c);
+                return;
+        }
+        n = recv(c->fd, buf, sizeof buf, MSG_DONTWAIT);
 
         if (n < 0) {
                 if (errno == EAGAIN || errno == EINTR)
@@ -309,6 +346,11 @@ static int on_conn_io(sd_event_source *s _unused_, int fd _unused_, uint32_t rev
 static int on_conn_idle(sd_event_source *s _unused_, uint64_t usec _unused_, void *userdata) {
         struct conn *c = userdata;
 
+        if (c->draining) {
+                c->eof = true; /* enough input dropped */
+                conn_update(c);
+                return 0;
+        }
         /* A request in flight is the daemon's time, not the client's idleness. */
         if (c->inflight) {
                 conn_touch(c);
