@@ -166,7 +166,9 @@ static void manager_free(struct manager *m) {
         control_stop(m->control);
         /* Watchers write rows: stopped before the trail closes. */
         watch_set_free(m->watch);
+        recovery_stop(m->recovery, true);
         pool_set_free(m->pools);
+        recovery_free(m->recovery);
         control_free(m->control);
         audit_close(m->audit);
         config_free(m->config);
@@ -193,6 +195,7 @@ static int on_terminate(sd_event_source *s, const struct signalfd_siginfo *si, v
                 return sd_event_exit(e, 0);
         m->stopping = true;
         (void) sd_notify(0, "STOPPING=1");
+        recovery_stop(m->recovery, false);
         notify_status(m);
         control_stop(m->control);
         (void) sd_event_now(e, CLOCK_MONOTONIC, &t);
@@ -344,7 +347,7 @@ static int manager_new(const char *config_path, struct manager **out) {
         if (r < 0)
                 return r;
         /* An earlier run's PENDING rows, resolved before any new request. */
-        r = recovery_run(m->audit, m->pools);
+        r = recovery_run(m->audit, m->pools, m->event, m->config->task_timeout, &m->recovery);
         if (r < 0)
                 return r;
         r = watch_set_new(m->config, m->audit, &m->watch);

@@ -13,6 +13,7 @@ struct manager {
         struct config *config;
         struct audit *audit;
         struct pool_set *pools;
+        struct recovery *recovery; /* tasks an earlier run left running, followed until they end */
         struct watch_set *watch; /* endpoints watched for out-of-band changes */
         struct control *control;
         unsigned inflight;       /* operations submitted and not yet answered */

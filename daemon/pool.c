@@ -45,8 +45,8 @@ struct pool {
         unsigned busy;             /* jobs queued or running */
         unsigned n_sessions;
         struct pool_session *sessions;
-        struct vm_lock *locked;    /* VM ids held by running operations; at most n_sessions */
-        size_t n_locked;
+        struct vm_lock *locked;    /* VM ids held by running operations, and by tasks recovery follows */
+        size_t n_locked, n_allocated;
 };
 
 /* A VM id held by a running job, and the jobs parked until it is free. */
@@ -112,6 +112,22 @@ static ssize_t vm_locked_index(const struct pool *p, const char *id) {
         return -1;
 }
 
+/*
+ * Room for one more id.  Each running job holds at most one, so the
+ * sessions' worth allocated up front suffices, but a task recovery follows
+ * keeps its VM's between two looks, while no worker runs it.
+ */
+static int vm_lock_room(struct pool *p) {
+        if (p->n_locked < p->n_allocated)
+                return 0;
+        struct vm_lock *l = reallocarray(p->locked, p->n_allocated * 2 + 1, sizeof *l);
+        if (!l)
+                return -ENOMEM;
+        p->locked = l;
+        p->n_allocated = p->n_allocated * 2 + 1;
+        return 0;
+}
+
 bool pool_vm_lock(struct pool *p, const char *id, struct job *j) {
         bool acquired = true;
 
@@ -122,13 +138,14 @@ bool pool_vm_lock(struct pool *p, const char *id, struct job *j) {
                 j->next = p->locked[i].waiters;
                 p->locked[i].waiters = j;
                 acquired = false;
+        } else if (vm_lock_room(p) < 0) {
+                log_oom();   /* not serialised then, but not lost either */
         } else {
-                /* Room for every session was allocated up front; each running job holds at most one id. */
                 char *copy = strdup(id);
                 if (copy)
                         p->locked[p->n_locked++] = (struct vm_lock) { .id = copy };
                 else
-                        log_oom();   /* not serialised then, but not lost either */
+                        log_oom();
         }
         pthread_mutex_unlock(&p->lock);
         return acquired;
@@ -392,6 +409,7 @@ static int pool_init(struct pool *p, struct pool_set *set, const struct endpoint
         p->locked = calloc(ep->pool_size, sizeof *p->locked);
         if (!p->sessions || !p->locked)
                 return log_oom();
+        p->n_allocated = ep->pool_size;
 
         for (unsigned i = 0; i < ep->pool_size; i++) {
                 struct pool_session *s = &p->sessions[i];
@@ -430,6 +448,9 @@ static void pool_stop(struct pool *p) {
                 free(p->sessions[i].user);
         }
         free(p->sessions);
+        /* Ids still held belong to tasks start-up recovery was following. */
+        for (size_t i = 0; i < p->n_locked; i++)
+                free(p->locked[i].id);
         free(p->locked);
         pthread_cond_destroy(&p->cond);
         pthread_mutex_destroy(&p->lock);

@@ -4,7 +4,8 @@
  * through the backend interface only; a backend without task_outcome, or
  * one that answers -ENOTSUP, makes the outcome "impossible to learn", and
  * the row says so (UNKNOWN) rather than guessing.  A task still running at
- * restart is UNKNOWN too: the daemon no longer waits for it.  A platform
+ * restart is followed until it ends, its row PENDING and its VM locked
+ * meanwhile.  A platform
  * without tasks (libvirt) stores the request as the task and answers by
  * reading the VM back: -ENODATA when it does not show the request, and
  * then the row is NG if the VM still shows its "before" value, UNKNOWN if
@@ -12,6 +13,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +25,13 @@
 #include "pool.h"
 #include "record.h"
 #include "recovery.h"
+#include "util.h"
 #include "value.h"
+
+/* The message of a row whose task still ran at start-up and was then looked at until it ended. */
+#define FOLLOWED "resolved after restart from task %s, which still ran then and was followed"
+/* Between two looks at such a task. */
+#define FOLLOW_INTERVAL_USEC (2 * 1000 * 1000ULL)
 
 static bool can_ask(const struct audit_record *row, const struct backend_ops *ops) {
         return row->task && ops && ops->task_outcome && op_kind_from_trail_name(row->operation) >= 0;
@@ -50,7 +58,7 @@ static const char *why_impossible(const struct audit_record *row, const struct b
 }
 
 /* Complete row from what the platform said (r as task_outcome() returns it). */
-static int complete(struct audit *a, const struct audit_record *row, int r, const struct vm_target *t,
+static int complete(struct audit *a, const struct audit_record *row, int r, bool followed, const struct vm_target *t,
                     const char *after, const struct op_error *err) {
         char msg[1400];
         struct audit_record fin = record_completion_of(row);
@@ -61,13 +69,15 @@ static int complete(struct audit *a, const struct audit_record *row, int r, cons
         switch (r) {
         case 0:
                 fin.result = AUDIT_RESULT_OK;
-                snprintf(msg, sizeof msg, "resolved at start-up from task %s after vmtraced stopped", row->task);
+                snprintf(msg, sizeof msg, followed ? FOLLOWED " until it succeeded" :
+                         "resolved at start-up from task %s after vmtraced stopped", row->task);
                 break;
         case -EREMOTEIO:
         case -ECANCELED:
                 fin.result = AUDIT_RESULT_NG;
                 fin.fault = err->fault;
-                snprintf(msg, sizeof msg, "resolved at start-up from task %s: %s", row->task, err->message);
+                snprintf(msg, sizeof msg, followed ? FOLLOWED " until it failed: %s" :
+                         "resolved at start-up from task %s: %s", row->task, err->message);
                 break;
         case -ENODATA:
                 /*
@@ -88,7 +98,9 @@ static int complete(struct audit *a, const struct audit_record *row, int r, cons
                 break;
         case -EINPROGRESS:
                 fin.result = AUDIT_RESULT_UNKNOWN;
-                snprintf(msg, sizeof msg, "task %s was still running when vmtraced restarted", row->task);
+                snprintf(msg, sizeof msg, followed ? FOLLOWED ", and still ran at task-timeout; no longer followed" :
+                         "task %s was still running when vmtraced restarted, task-timeout after its row began; "
+                         "not followed", row->task);
                 break;
         case -ENOENT:
                 fin.result = AUDIT_RESULT_UNKNOWN;
@@ -184,17 +196,39 @@ int recovery_resolve(struct audit *a, const struct audit_record *row, const stru
                 return log_oom();
         }
         r = ask(ops, s, &l, &err);
-        r = complete(a, row, r, &l.t, l.after, &err);
+        r = complete(a, row, r, false, &l.t, l.after, &err);
         lookup_done(&l);
         return r;
 }
 
-/* A row whose task is asked for on a worker of its endpoint's pool. */
+/*
+ * The rows an earlier run left PENDING, asked for on their endpoints'
+ * workers.  A task still running is followed: its row stays PENDING, its
+ * VM stays locked (so that operations on it wait for the outcome), and it
+ * is asked for again every FOLLOW_INTERVAL_USEC until it ends, or until
+ * task-timeout after the row began.  Loop thread, but for job_run().
+ */
+struct recovery {
+        sd_event *event;
+        struct audit *audit;
+        struct pool_set *pools;
+        unsigned task_timeout;     /* seconds */
+        atomic_bool stopping;      /* no more looks: followed rows stay PENDING for the next start */
+        bool pools_gone;           /* the pools are being freed: their VM locks go with them */
+        struct recovery_job *waiting;  /* followed tasks between two looks */
+};
+
 struct recovery_job {
         struct job job;            /* first: the pool hands us back this pointer */
-        struct audit *audit;
+        struct recovery *rec;
+        struct pool *pool;
         struct lookup l;
         bool answered;             /* the platform answered about the task (not a login's failure) */
+        bool locked;               /* holds the lock of the row's VM */
+        bool following;            /* the task still ran at the last look */
+        bool followed;             /* ... at some look */
+        sd_event_source *timer;    /* while waiting for the next look */
+        struct recovery_job *prev, *next;  /* in rec->waiting */
 };
 
 static int call_task_outcome(struct pool_session *s, void *userdata, struct op_error *err) {
@@ -206,11 +240,44 @@ static int call_task_outcome(struct pool_session *s, void *userdata, struct op_e
         return r;
 }
 
+static void job_unlock(struct recovery_job *j) {
+        if (j->locked)
+                pool_vm_unlock(j->pool, j->l.row.vm_id);
+        j->locked = false;
+}
+
+/*
+ * Still running, and within task-timeout of the row's start: look again
+ * later (true).  When the daemon stops meanwhile, the row stays PENDING
+ * (true too, not following): the next start follows the task again.
+ */
+static bool keep_following(struct recovery_job *j, int r) {
+        if (r != -EINPROGRESS || now_ms() >= j->l.row.start_ms + 1000LL * j->rec->task_timeout)
+                return false;
+        if (atomic_load(&j->rec->stopping)) {
+                log_notice("Trail row %" PRId64 " stays PENDING: task %s was still running at shutdown.",
+                           j->l.row.id, j->l.row.task);
+                job_unlock(j);
+                return true;
+        }
+        if (!j->followed)
+                log_notice("Trail row %" PRId64 " (%s %s): task %s still runs; following it until it ends.",
+                           j->l.row.id, j->l.row.operation, strempty(j->l.row.vm_name), j->l.row.task);
+        j->following = j->followed = true;
+        return true;
+}
+
 static enum job_state job_run(struct job *job, struct pool_session *s) {
         struct recovery_job *j = (struct recovery_job *) job;
         struct op_error err = {};
         int r;
 
+        /* The VM's operations wait until its row is settled (a second PENDING row of one VM waits too). */
+        if (!j->locked && j->l.row.vm_id) {
+                if (!pool_vm_lock(j->pool, j->l.row.vm_id, job))
+                        return JOB_PARKED;
+                j->locked = true;
+        }
         r = pool_session_call(s, call_task_outcome, j, &err);
         /*
          * A failed login (at first, or again after the session expired) is
@@ -223,20 +290,78 @@ static enum job_state job_run(struct job *job, struct pool_session *s) {
         /* The row keeps the principal it was begun with; one begun before schema 4 gets the asking session's. */
         if (!j->l.row.platform_user && pool_session_user(s))
                 j->l.row.platform_user = strdup(pool_session_user(s)); /* out of memory: NULL, as before */
-        (void) complete(j->audit, &j->l.row, r, &j->l.t, j->l.after, &err);
+        j->following = false;
+        if (keep_following(j, r))
+                return JOB_DONE;
+        (void) complete(j->rec->audit, &j->l.row, r, j->followed, &j->l.t, j->l.after, &err);
+        job_unlock(j);
         return JOB_DONE;
 }
 
-static void job_done(struct job *job) {
-        struct recovery_job *j = (struct recovery_job *) job;
-
+static void job_free(struct recovery_job *j) {
+        sd_event_source_disable_unref(j->timer);
         lookup_done(&j->l);
         free(j);
 }
 
+static void waiting_remove(struct recovery_job *j) {
+        if (j->prev)
+                j->prev->next = j->next;
+        else
+                j->rec->waiting = j->next;
+        if (j->next)
+                j->next->prev = j->prev;
+        j->prev = j->next = NULL;
+}
+
+static int on_follow_timer(sd_event_source *src _unused_, uint64_t usec _unused_, void *userdata) {
+        struct recovery_job *j = userdata;
+
+        waiting_remove(j);
+        pool_submit(j->pool, &j->job);
+        return 0;
+}
+
+/* The row stays PENDING: the next start follows its task again.  Loop thread. */
+static void leave_pending(struct recovery_job *j) {
+        log_notice("Trail row %" PRId64 " stays PENDING: task %s was still running at shutdown.", j->l.row.id,
+                   j->l.row.task);
+        if (!j->rec->pools_gone)
+                job_unlock(j);
+        job_free(j);
+}
+
+static void job_done(struct job *job) {
+        struct recovery_job *j = (struct recovery_job *) job;
+        int r;
+
+        if (!j->following) {
+                job_free(j);
+                return;
+        }
+        if (atomic_load(&j->rec->stopping)) {
+                leave_pending(j);
+                return;
+        }
+        r = j->timer ? sd_event_source_set_time_relative(j->timer, FOLLOW_INTERVAL_USEC) :
+                sd_event_add_time_relative(j->rec->event, &j->timer, CLOCK_MONOTONIC, FOLLOW_INTERVAL_USEC, 0,
+                                           on_follow_timer, j);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(j->timer, SD_EVENT_ONESHOT);
+        if (r < 0) {
+                log_error_errno(r, "Failed to follow task %s: %m", j->l.row.task);
+                leave_pending(j);
+                return;
+        }
+        j->next = j->rec->waiting;
+        if (j->next)
+                j->next->prev = j;
+        j->rec->waiting = j;
+}
+
 static int resolve_row(struct audit *a, const struct audit_record *row, void *userdata) {
-        struct pool_set *pools = userdata;
-        struct pool *p = row->endpoint ? pool_set_find(pools, row->endpoint) : NULL;
+        struct recovery *rec = userdata;
+        struct pool *p = row->endpoint ? pool_set_find(rec->pools, row->endpoint) : NULL;
         const struct backend_ops *ops = p ? pool_backend_ops(p) : NULL;
         struct recovery_job *j;
 
@@ -253,15 +378,42 @@ static int resolve_row(struct audit *a, const struct audit_record *row, void *us
                 return log_oom();
         }
         j->job = (struct job) { .run = job_run, .done = job_done };
-        j->audit = a;
+        j->rec = rec;
+        j->pool = p;
         pool_submit(p, &j->job);
         return 0;
 }
 
-int recovery_run(struct audit *a, struct pool_set *pools) {
-        int n = audit_pending_foreach(a, resolve_row, pools);
+int recovery_run(struct audit *a, struct pool_set *pools, sd_event *event, unsigned task_timeout,
+                 struct recovery **out) {
+        struct recovery *rec = calloc(1, sizeof *rec);
 
+        if (!rec)
+                return log_oom();
+        *rec = (struct recovery) { .event = event, .audit = a, .pools = pools, .task_timeout = task_timeout };
+        *out = rec;
+        int n = audit_pending_foreach(a, resolve_row, rec);
         if (n > 0)
                 log_notice("Resolving %d trail row(s) an earlier run left PENDING.", n);
         return n;
+}
+
+void recovery_stop(struct recovery *rec, bool pools_gone) {
+        if (!rec)
+                return;
+        rec->pools_gone = pools_gone;
+        if (atomic_exchange(&rec->stopping, true))
+                return;
+        /* Their VMs are free again: operations parked on them go on. */
+        while (rec->waiting) {
+                struct recovery_job *j = rec->waiting;
+
+                waiting_remove(j);
+                leave_pending(j);
+        }
+}
+
+void recovery_free(struct recovery *rec) {
+        recovery_stop(rec, true);
+        free(rec);
 }
