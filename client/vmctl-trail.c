@@ -684,6 +684,8 @@ int main(int argc, char **argv) {
         const struct vmctl_options o = {};
 
         log_init("vmctl");
+        /* As vmctl's: a message may quote a value from the trail or an argument. */
+        log_set_printable(true);
         for (const struct vmctl_command *c = vmctl_trail_commands; argc > 1 && c->name; c++)
                 if (strcmp(c->name, argv[1]) == 0) {
                         optind = 0;
