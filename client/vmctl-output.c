@@ -4,6 +4,13 @@
  * in two lines, whoami and status as labelled lines, list as a table, show
  * as one line per field, errors as "vmctl: message" on stderr, and
  * progress as vmctl-wait.c draws it.
+ *
+ * Every string in a reply, and every key, is the platform's or the
+ * daemon's word, a VM name among them, which a plain rename can make
+ * anything.  So no renderer here sees a reply as it came: each entry point
+ * hands it a copy with all of them escaped (shown()), and a field or a
+ * renderer added later is covered without a thought.  --json
+ * (vmctl-output-json.c) keeps the daemon's lines as they came.
  */
 #include <inttypes.h>
 #include <json-c/json.h>
@@ -11,6 +18,8 @@
 #include <string.h>
 
 #include "macros.h"
+#include "printable.h"
+#include "proto.h"
 #include "vmctl-conn.h"
 #include "vmctl-output.h"
 #include "vmctl-wait.h"
@@ -156,21 +165,89 @@ static void print_error(struct json_object *err) {
         fprintf(stderr, "vmctl: %s\n", strempty(vmctl_jstr(err, "message")));
 }
 
+static struct json_object *shown(struct json_object *o);
+
+static struct json_object *shown_string(const char *s, size_t n) {
+        _cleanup_free_ char *e = printable_dup(s, n, "");
+
+        return e ? json_object_new_string(e) : NULL;
+}
+
+static struct json_object *shown_object(struct json_object *o) {
+        struct json_object *copy = json_object_new_object();
+
+        if (!copy)
+                return NULL;
+        json_object_object_foreach(o, key, val) {
+                _cleanup_free_ char *k = printable_dup(key, strlen(key), "");
+                if (k)
+                        json_object_object_add(copy, k, shown(val));
+        }
+        return copy;
+}
+
+static struct json_object *shown_array(struct json_object *o) {
+        struct json_object *copy = json_object_new_array();
+
+        for (size_t i = 0; copy && i < json_object_array_length(o); i++)
+                json_object_array_add(copy, shown(json_object_array_get_idx(o, i)));
+        return copy;
+}
+
+/*
+ * A copy of o for people: every string and key escaped (printable.h),
+ * numbers, booleans and nulls shared.  NULL for NULL (and when out of
+ * memory, so that nothing is shown rather than something raw).
+ */
+static struct json_object *shown(struct json_object *o) {
+        switch (json_object_get_type(o)) {
+        case json_type_string:
+                return shown_string(json_object_get_string(o), (size_t) json_object_get_string_len(o));
+        case json_type_object:
+                return shown_object(o);
+        case json_type_array:
+                return shown_array(o);
+        default:
+                return json_object_get(o);
+        }
+}
+
+/* The entry points: each renders the shown() copy of what came, never what came. */
+#define HUMAN(name, render)                                                   \
+        static void name(struct json_object *o) {                             \
+                _cleanup_(json_object_putp) struct json_object *s = shown(o); \
+                render(s);                                                    \
+        }
+HUMAN(human_error, print_error)
+HUMAN(human_whoami, print_whoami)
+HUMAN(human_status, print_status)
+HUMAN(human_vm_list, print_vm_list)
+HUMAN(human_vm_show, print_vm)
+#undef HUMAN
+
+static void human_record(FILE *f, struct json_object *rec) {
+        _cleanup_(json_object_putp) struct json_object *s = shown(rec);
+
+        print_record(f, s);
+}
+
 /* The reply is rendered by the command, from its parts. */
 static void human_reply(const char *line _unused_) {
 }
 
 static void human_progress(struct vmctl_wait *w, struct json_object *msg, const char *line _unused_) {
-        vmctl_wait_show(w, msg);
+        _cleanup_(json_object_putp) struct json_object *s = shown(msg);
+
+        vmctl_wait_show(w, s);
 }
 
 const struct vmctl_output vmctl_output_human = {
         .progress = human_progress,
         .reply = human_reply,
-        .error = print_error,
-        .record = print_record,
-        .whoami = print_whoami,
-        .status = print_status,
-        .vm_list = print_vm_list,
-        .vm_show = print_vm,
+        .error = human_error,
+        .record = human_record,
+        .whoami = human_whoami,
+        .status = human_status,
+        .vm_list = human_vm_list,
+        .vm_show = human_vm_show,
 };

@@ -24,6 +24,7 @@
 #include "log.h"
 #include "defaults.h"
 #include "macros.h"
+#include "printable.h"
 #include "proto.h"
 #include "trail_hash.h"
 #include "trail_read.h"
@@ -63,70 +64,6 @@ static const char *default_database(void) {
         if (!configured)
                 (void) ini_parse(DEFAULT_CONFIG, find_database, &configured);
         return configured ? configured : DEFAULT_DATABASE;
-}
-
-/* ---------- escaping ---------- */
-
-/* How long a UTF-8 sequence that starts with b is, and the bits of b it carries; 0 if none can. */
-static size_t utf8_lead(unsigned char b, uint32_t *c) {
-        if (b < 0x80)
-                return *c = b, 1;
-        if (b >= 0xc2 && b <= 0xdf)
-                return *c = b & 0x1f, 2;
-        if (b >= 0xe0 && b <= 0xef)
-                return *c = b & 0x0f, 3;
-        if (b >= 0xf0 && b <= 0xf4)
-                return *c = b & 0x07, 4;
-        return 0;
-}
-
-/* Length of the valid UTF-8 sequence at s (n bytes left), or 0 if invalid. */
-static size_t utf8_seq(const unsigned char *s, size_t n) {
-        uint32_t c;
-        size_t len = utf8_lead(s[0], &c);
-
-        if (len <= 1)
-                return len;
-        if (n < len)
-                return 0;
-        for (size_t i = 1; i < len; i++) {
-                if ((s[i] & 0xc0) != 0x80)
-                        return 0;
-                c = c << 6 | (s[i] & 0x3f);
-        }
-        /* Overlong forms, surrogates, beyond U+10FFFF. */
-        if ((len == 3 && c < 0x800) || (len == 4 && (c < 0x10000 || c > 0x10ffff)) || (c >= 0xd800 && c <= 0xdfff))
-                return 0;
-        return len;
-}
-
-static bool utf8_valid(const char *s, size_t n) {
-        for (size_t i = 0, l; i < n; i += l)
-                if ((l = utf8_seq((const unsigned char *) s + i, n - i)) == 0)
-                        return false;
-        return true;
-}
-
-/*
- * Write n bytes of v to f, escaping as "\xHH" (two lowercase hex digits)
- * every control byte (0x00-0x1f, 0x7f), the backslash, every byte that is
- * not part of valid UTF-8, and each byte in specials.  Reversible: replace
- * each \xHH by its byte.
- */
-static void put_escaped(FILE *f, const char *v, size_t n, const char *specials) {
-        const unsigned char *s = (const unsigned char *) v;
-
-        for (size_t i = 0; i < n;) {
-                size_t l = utf8_seq(s + i, n - i);
-
-                if (l == 0 || s[i] < 0x20 || s[i] == 0x7f || s[i] == '\\' || (s[i] && l == 1 && strchr(specials, s[i]))) {
-                        fprintf(f, "\\x%02x", s[i]);
-                        i++;
-                        continue;
-                }
-                fwrite(s + i, 1, l, f);
-                i += l;
-        }
 }
 
 /* ---------- log ---------- */
@@ -232,7 +169,7 @@ static void print_json(const struct trail_row *row, bool first _unused_) {
                         v = json_object_new_int64(c->integer);
                         break;
                 default:
-                        if (utf8_valid(c->text, c->len))
+                        if (printable_utf8_valid(c->text, c->len))
                                 v = json_object_new_string_len(c->text, (int) c->len);
                         else {
                                 /* JSON text is Unicode: bytes that are not UTF-8 go as {"hex": "..."}. */
@@ -253,21 +190,30 @@ static void print_json(const struct trail_row *row, bool first _unused_) {
         puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
-/* RFC 4180: quote a field that holds a comma, quote, CR or LF; double the quotes. */
+/*
+ * RFC 4180 over the escaped value (printable.h), which can hold no CR or
+ * LF: a field with a comma or quote goes in quotes, its quotes doubled.
+ * Neither is ever escaped, nor part of an escape or of a longer UTF-8
+ * sequence, so the value is escaped piece by piece between its quotes.
+ */
 static void put_csv_field(FILE *f, const char *v, size_t n) {
+        const char *q;
+        bool quote;
+
         if (!v)
                 return;
-        if (!memchr(v, ',', n) && !memchr(v, '"', n) && !memchr(v, '\r', n) && !memchr(v, '\n', n)) {
-                fwrite(v, 1, n, f);
-                return;
+        quote = memchr(v, ',', n) || memchr(v, '"', n);
+        if (quote)
+                fputc('"', f);
+        while ((q = memchr(v, '"', n))) {
+                printable_fput(f, v, (size_t) (q - v), "");
+                fputs("\"\"", f);
+                n -= (size_t) (q - v) + 1;
+                v = q + 1;
         }
-        fputc('"', f);
-        for (size_t i = 0; i < n; i++) {
-                if (v[i] == '"')
-                        fputc('"', f);
-                fputc(v[i], f);
-        }
-        fputc('"', f);
+        printable_fput(f, v, n, "");
+        if (quote)
+                fputc('"', f);
 }
 
 static void print_csv(const struct trail_row *row, bool header) {
@@ -306,7 +252,7 @@ static void trace_time(char *buf, size_t len, const struct trail_value *v, const
 /* One value of a trace field: escaped so it cannot end the field, the record or the line. */
 static void trace_value(const struct trail_value *v) {
         if (!is_null(v))
-                put_escaped(stdout, v->text, v->len, ";=[]");
+                printable_fput(stdout, v->text, v->len, ";=[]");
 }
 
 /*
@@ -346,18 +292,12 @@ static void print_trace(const struct trail_row *row, bool first _unused_) {
         fputs("]\n", stdout);
 }
 
+/* A cell escaped; one too long for buf is cut at a whole character or escape. */
 static void table_cell(const struct trail_value *v, int width) {
-        char buf[256];
-        _cleanup_free_ char *esc = NULL;
-        size_t len = 0;
-        FILE *f = open_memstream(&esc, &len);
+        char buf[256] = "";
 
-        if (!f)
-                return;
         if (!is_null(v))
-                put_escaped(f, v->text, v->len, "");
-        fclose(f);
-        snprintf(buf, sizeof buf, "%s", esc);
+                printable_escape(buf, sizeof buf, v->text, v->len, "");
         printf("%-*s ", width, buf);
 }
 
@@ -666,8 +606,11 @@ static int verify_parse(const struct vmctl_command *cmd, int argc, char **argv, 
         return -1;
 }
 
+/* A problem names what the file holds (a seq's text, an object's name): escaped like any row. */
 static void print_problem(const char *problem, void *userdata _unused_) {
-        printf("TAMPERED: %s\n", problem);
+        fputs("TAMPERED: ", stdout);
+        printable_fput(stdout, problem, strlen(problem), "");
+        putchar('\n');
 }
 
 /* An archive's recorded head is one more checkpoint, and it says what it is. */
@@ -691,8 +634,9 @@ static int add_archive_head(struct trail_reader *r, struct verify_args *va) {
         t = (time_t) (ar.made_ms / 1000);
         if (gmtime_r(&t, &tm))
                 strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-        printf("%s: archive of %s made %s, recorded head %" PRId64 " (checked below).\n", va->path, source, when,
-               ar.head.seq);
+        printf("%s: archive of ", va->path);
+        printable_fput(stdout, source, strlen(source), ""); /* read from the file, like any row */
+        printf(" made %s, recorded head %" PRId64 " (checked below).\n", when, ar.head.seq);
         return 0;
 }
 
@@ -761,6 +705,8 @@ int main(int argc, char **argv) {
         const struct vmctl_options o = {};
 
         log_init("vmctl");
+        /* As vmctl's: a message may quote a value from the trail or an argument. */
+        log_set_printable(true);
         for (const struct vmctl_command *c = vmctl_trail_commands; argc > 1 && c->name; c++)
                 if (strcmp(c->name, argv[1]) == 0) {
                         optind = 0;

@@ -27,7 +27,11 @@ struct vmctl_wait {
 void vmctl_wait_begin(struct vmctl_wait *w, const char *socket);
 /* Note what a progress event says (the trail row it is about), whatever the output form. */
 void vmctl_wait_event(struct vmctl_wait *w, struct json_object *msg);
-/* Show it to a person: the bar on a terminal, else a line when something changed. */
+/*
+ * Show it to a person: the bar on a terminal, else a line when something
+ * changed.  msg's strings are printed as they are: the human output passes
+ * the escaped copy (vmctl-output.c), never what came.
+ */
 void vmctl_wait_show(struct vmctl_wait *w, struct json_object *msg);
 bool vmctl_wait_sigint_pending(void);
 /* After Ctrl-C: 0 to go on waiting, or the exit status to leave with. */

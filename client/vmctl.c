@@ -212,6 +212,8 @@ int main(int argc, char **argv) {
         int c;
 
         log_init("vmctl");
+        /* Its messages quote VM names and the daemon's words: a terminal must not act on them. */
+        log_set_printable(true);
         if (!o.socket || !*o.socket)
                 o.socket = DEFAULT_SOCKET;
         /* "+": stop at the command, so VM names starting with '-' can follow "--". */

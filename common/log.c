@@ -7,10 +7,15 @@
 #include <string.h>
 
 #include "log.h"
+#include "printable.h"
+
+/* The longest message, its NUL included; longer ones are cut. */
+#define LOG_LINE_MAX 2048
 
 static const char *log_progname = "vmtraced";
 static int log_max_level = LOG_INFO;
 static bool log_prefix_priority;
+static bool log_printable;
 
 void log_init(const char *progname) {
         log_progname = progname;
@@ -25,13 +30,34 @@ void log_set_max_level(int level) {
         log_max_level = level;
 }
 
+void log_set_printable(bool on) {
+        log_printable = on;
+}
+
+static void log_write(int level, const char *msg, const char *file, int line) {
+        if (log_prefix_priority)
+                fprintf(stderr, "<%d>%s\n", level, msg);
+        else if (log_max_level >= LOG_DEBUG)
+                fprintf(stderr, "%s: %s (%s:%d)\n", log_progname, msg, file, line);
+        else
+                fprintf(stderr, "%s: %s\n", log_progname, msg);
+}
+
+/* Escaped on the stack, not the heap: "Out of memory." must still get out. */
+static void log_write_printable(int level, const char *msg, const char *file, int line) {
+        char shown[PRINTABLE_SIZE(LOG_LINE_MAX)];
+
+        printable_escape(shown, sizeof shown, msg, strlen(msg), "");
+        log_write(level, shown, file, line);
+}
+
 int log_internal(int level, int error, const char *file, int line, const char *fmt, ...) {
         int saved = errno;
         if (error < 0)
                 error = -error;
 
         if (level <= log_max_level) {
-                char buf[2048];
+                char buf[LOG_LINE_MAX];
                 va_list ap;
 
                 /* Make %m expand to the error passed in, not whatever errno is. */
@@ -40,12 +66,7 @@ int log_internal(int level, int error, const char *file, int line, const char *f
                 vsnprintf(buf, sizeof buf, fmt, ap);
                 va_end(ap);
 
-                if (log_prefix_priority)
-                        fprintf(stderr, "<%d>%s\n", level, buf);
-                else if (log_max_level >= LOG_DEBUG)
-                        fprintf(stderr, "%s: %s (%s:%d)\n", log_progname, buf, file, line);
-                else
-                        fprintf(stderr, "%s: %s\n", log_progname, buf);
+                (log_printable ? log_write_printable : log_write)(level, buf, file, line);
         }
 
         errno = saved;

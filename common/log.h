@@ -15,6 +15,7 @@
 #ifndef VMT_LOG_H
 #define VMT_LOG_H
 
+#include <stdbool.h>
 #include <syslog.h>
 
 #include "macros.h"
@@ -23,6 +24,13 @@
 void log_init(const char *progname);
 /* Drop messages less important than this syslog priority (default LOG_INFO). */
 void log_set_max_level(int level);
+/*
+ * Escape each message as printable.h does before it is written: for the
+ * programs whose stderr is a person's terminal (vmctl) or the journal (the
+ * daemon), where a message quoting a VM name must not act on it or split
+ * into two entries.  Off by default.
+ */
+void log_set_printable(bool on);
 
 /* Returns -abs(error) (or 0 if error is 0) so callers can "return log_..." */
 int log_internal(int level, int error, const char *file, int line, const char *fmt, ...) _printf_(5, 6);

@@ -383,6 +383,12 @@ int daemon_main(int argc, char **argv) {
         int c, r;
 
         log_init("vmtraced");
+        /*
+         * The daemon's stderr is the journal, one entry per line: a VM name
+         * with a newline would forge an entry, and an admin reading it on a
+         * terminal would get its controls.  The trail keeps the exact bytes.
+         */
+        log_set_printable(true);
         while ((c = getopt_long(argc, argv, "c:h", options, NULL)) >= 0) {
                 switch (c) {
                 case 'c':

@@ -123,6 +123,33 @@ vmctl() { "$VMCTL" --socket "$T/vmtraced.sock" "$@"; }
 sql() { sqlite3 -batch -noheader -cmd ".timeout 5000" "$T/trail.db" "$@"; }
 # jget JSON FILTER
 jget() { printf '%s' "$1" | jq -r "$2"; }
+# What vmctl shows people, and reading it back (vmctl(1), OUTPUT).
+# printable_only TEXT: nothing in TEXT a terminal acts on (C0, C1, DEL, Unicode format
+# characters, line and paragraph separators, bytes that are not UTF-8) but its line ends.
+printable_only() {
+	python3 -c '
+import sys, unicodedata
+t = sys.stdin.buffer.read().replace(b"\r\n", b"\n")
+try:
+    s = t.decode("utf-8")
+except UnicodeDecodeError as e:
+    sys.exit("# not UTF-8: %s" % e)
+bad = sorted({"U+%04X" % ord(c) for c in s if c != "\n" and unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")})
+sys.exit("# raw: " + " ".join(bad) if bad else 0)' <<<"$1"
+}
+# unescape: stdin with every \xHH, \uHHHH and \UHHHHHHHH undone, as vmctl(1) says.
+unescape() {
+	python3 -c '
+import re, sys
+def one(m):
+    g = m.group(0)
+    return bytes([int(g[2:], 16)]) if g[1:2] == b"x" else chr(int(g[2:], 16)).encode("utf-8")
+sys.stdout.buffer.write(re.sub(rb"\\x[0-9a-f]{2}|\\u[0-9a-f]{4}|\\U[0-9a-f]{8}", one, sys.stdin.buffer.read()))'
+}
+# hex: stdin's bytes in lowercase hex, on one line.
+hex() { od -An -tx1 | tr -d ' \n'; }
+# csv_field NAME: field NAME of the first record of the CSV on stdin (RFC 4180), as it is.
+csv_field() { python3 -c 'import csv, sys; sys.stdout.write(next(csv.DictReader(sys.stdin))[sys.argv[1]])' "$1"; }
 # wait_for SECONDS CMD...: until CMD succeeds, every 0.1 s; false when the time is up.
 wait_for() {
 	local i n=$(($1 * 10)); shift
