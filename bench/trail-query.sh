@@ -15,6 +15,8 @@ set -eu
 ROWS=${1:-1000000}
 BUILD=${2:-$(cd "$(dirname "$0")/.." && pwd)/build}
 VMCTL=$BUILD/vmctl VMTRACED=$BUILD/vmtraced SCHEMA=$BUILD/tests/trail-schema
+# vmctl runs log and verify in this helper; the build tree's, not an installed one.
+export VMCTL_TRAIL_HELPER=$BUILD/vmctl-trail
 [ -x "$VMCTL" ] && [ -x "$VMTRACED" ] && [ -x "$SCHEMA" ] ||
 	{ echo "build first (make, and make tests/trail-schema): no $VMCTL, $VMTRACED or $SCHEMA" >&2; exit 2; }
 T=$(mktemp -d "${TMPDIR:-/tmp}/trail-bench.XXXXXX")
@@ -51,7 +53,8 @@ printf '[vmtraced]\nsocket = %s\ndatabase = %s\n' "$T/s.sock" "$T/trail.db" >"$T
 t0=$(ms)
 "$VMTRACED" --config "$T/vmtraced.conf" 2>"$T/daemon.log" &
 pid=$!
-while [ ! -S "$T/s.sock" ]; do kill -0 "$pid" || { cat "$T/daemon.log"; exit 1; }; sleep 0.1; done
+# Ready once migrated (the socket may be bound before that).
+until grep -q '^vmtraced: Ready' "$T/daemon.log"; do kill -0 "$pid" || { cat "$T/daemon.log"; exit 1; }; sleep 0.1; done
 kill "$pid"; wait "$pid" || true
 echo "  migration: $(($(ms) - t0)) ms"
 sqlite3 "$T/trail.db" "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null

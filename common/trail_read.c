@@ -858,8 +858,10 @@ int trail_reader_archive_head(struct trail_reader *r, struct trail_archive *out)
                 return log_error_errno(-EBADMSG, "%s: its archive row is missing or malformed.", r->path);
         out->made_ms = sqlite3_column_int64(s, 0);
         out->head.seq = sqlite3_column_int64(s, 2);
-        if (sqlite3_step(s) != SQLITE_DONE)
+        if (sqlite3_step(s) != SQLITE_DONE) {
+                free(TAKE_PTR(out->source)); /* the caller owns it only on success */
                 return log_error_errno(-EBADMSG, "%s: it holds more than one archive row.", r->path);
+        }
         return 0;
 }
 
