@@ -72,6 +72,7 @@ struct log_args {
         const char *db;
         const struct log_format *format;
         struct trail_query query;
+        bool explain;              /* SQLite's plan for the query instead of its rows */
 };
 
 /* "30s", "30m", "1h", "2d", "1w": that long before now. */
@@ -377,6 +378,10 @@ static int log_row(const struct trail_row *row, void *userdata) {
         return 0;
 }
 
+static void print_plan(const char *step, void *userdata _unused_) {
+        puts(step);
+}
+
 static int run_query(const struct log_args *la) {
         _cleanup_(trail_reader_freep) struct trail_reader *r = NULL;
         struct log_state st = { .format = la->format, .first = true };
@@ -384,7 +389,8 @@ static int run_query(const struct log_args *la) {
         int k = trail_reader_open(la->db, 1, &r);
 
         if (k >= 0)
-                k = trail_reader_log(r, &la->query, log_row, &st);
+                k = la->explain ? trail_reader_explain(r, &la->query, print_plan, NULL) :
+                        trail_reader_log(r, &la->query, log_row, &st);
         if (k == -EBADMSG)
                 return EXIT_TAMPERED; /* a schema vmtraced did not make: rows are not shown */
         if (k < 0)
@@ -401,6 +407,7 @@ static int log_help(const struct vmctl_command *cmd) {
               "                     " DEFAULT_CONFIG ", or " DEFAULT_DATABASE ")\n"
               "  --format FORMAT    table (default on a terminal), json (JSON Lines), csv, trace\n"
               "  --limit N          at most N rows\n"
+              "  --explain          how SQLite would answer (EXPLAIN QUERY PLAN), not the rows\n"
               "Filters (all must match):\n"
               "  --since TIME, --until TIME  start time range; TIME is 30s, 30m, 2h, 1d, 1w ago,\n"
               "                     or UTC: 2026-01-02, 2026-01-02T03:04, 2026-01-02 03:04:05.678Z\n"
@@ -442,7 +449,7 @@ static int set_limit(struct log_args *la, const char *arg) {
         return -1;
 }
 
-enum { OPT_SINCE = 0x100, OPT_UNTIL, OPT_LIMIT, OPT_FILTER };
+enum { OPT_SINCE = 0x100, OPT_UNTIL, OPT_LIMIT, OPT_EXPLAIN, OPT_FILTER };
 
 static int set_filter(struct trail_query *q, enum trail_filter f, const char *arg) {
         /* A closed set (--source): a typo is a usage error, not a query that matches nothing. */
@@ -468,6 +475,9 @@ static int log_option(const struct vmctl_command *cmd, struct log_args *la, int 
                 return set_time(&q->has_until, &q->until, optarg, now);
         case OPT_LIMIT:
                 return set_limit(la, optarg);
+        case OPT_EXPLAIN:
+                la->explain = true;
+                return -1;
         case 'h':
                 return log_help(cmd);
         default:
@@ -484,6 +494,7 @@ static int run_log(const struct vmctl_options *o _unused_, const struct vmctl_co
                 { "since", required_argument, NULL, OPT_SINCE },
                 { "until", required_argument, NULL, OPT_UNTIL },
                 { "limit", required_argument, NULL, OPT_LIMIT },
+                { "explain", no_argument, NULL, OPT_EXPLAIN },
                 { "user", required_argument, NULL, OPT_FILTER + TRAIL_FILTER_USER },
                 { "vm", required_argument, NULL, OPT_FILTER + TRAIL_FILTER_VM },
                 { "op", required_argument, NULL, OPT_FILTER + TRAIL_FILTER_OP },

@@ -400,6 +400,29 @@ int trail_reader_log(struct trail_reader *r, const struct trail_query *q, trail_
         return 0;
 }
 
+int trail_reader_explain(struct trail_reader *r, const struct trail_query *q, trail_plan_fn fn, void *userdata) {
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
+        _cleanup_free_ char *sql = NULL, *plan = NULL;
+        int rc, k;
+
+        k = check_schema_for_reading(r);
+        if (k < 0)
+                return k;
+        if (build_query(q, r->version, &sql) < 0 || asprintf(&plan, "EXPLAIN QUERY PLAN %s", sql) < 0)
+                return log_oom();
+        rc = sqlite3_prepare_v2(r->db, plan, -1, &s, NULL);
+        if (rc == SQLITE_OK)
+                rc = bind_query(s, q);
+        /* Rows: id, parent, notused, detail. */
+        while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW)
+                fn(strempty(col(s, 3)), userdata), rc = SQLITE_OK;
+        if (rc != SQLITE_DONE) {
+                log_error("Cannot explain the query on %s: %s", r->path, sqlite3_errmsg(r->db));
+                return -EIO;
+        }
+        return 0;
+}
+
 /* ---------- the hash chain ---------- */
 
 struct verifier {

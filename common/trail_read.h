@@ -97,6 +97,10 @@ const struct trail_value *trail_row_get(const struct trail_row *row, const char 
 typedef int (*trail_row_fn)(const struct trail_row *row, void *userdata);
 int trail_reader_log(struct trail_reader *r, const struct trail_query *q, trail_row_fn fn, void *userdata);
 
+/* What SQLite does to answer q: fn for each step of EXPLAIN QUERY PLAN's answer ("SEARCH records USING INDEX ..."). */
+typedef void (*trail_plan_fn)(const char *step, void *userdata);
+int trail_reader_explain(struct trail_reader *r, const struct trail_query *q, trail_plan_fn fn, void *userdata);
+
 /* ---------- the hash chain (vmctl verify) ---------- */
 
 /* A chain head recorded elsewhere (the journal, an earlier verify): the chain must reach seq with hash. */

@@ -21,7 +21,7 @@
 #include "trail_hash.h"
 
 /* The version this build writes; a file with a higher one is from a newer vmtraced. */
-#define TRAIL_SCHEMA_VERSION 5
+#define TRAIL_SCHEMA_VERSION 6
 
 /*
  * The first version with the hash chain (seq, hash), the first that

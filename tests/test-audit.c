@@ -222,7 +222,7 @@ static bool test_schema_and_pragmas(void) {
         }
         audit_close(a);
         CHECK(sync == 2, "synchronous = %d, want 2 (FULL)", sync);
-        CHECK(sql_int(dbpath, "PRAGMA user_version") == 5, "user_version is not 5");
+        CHECK(sql_int(dbpath, "PRAGMA user_version") == 6, "user_version is not 6");
         /* journal_mode=WAL is persistent, so a fresh connection sees it. */
         {
                 sqlite3 *db;
@@ -239,8 +239,8 @@ static bool test_schema_and_pragmas(void) {
                 CHECK(wal, "journal_mode is not wal");
         }
         CHECK(sql_int(dbpath, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index'"
-                              " AND tbl_name = 'records' AND name LIKE 'records_%'") == 8,
-              "expected 8 indexes on records");
+                              " AND tbl_name = 'records' AND name LIKE 'records_%'") == 11,
+              "expected 11 indexes on records");
         CHECK(sql_int(dbpath, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'view'"
                               " AND name = 'trail'") == 1, "view trail missing");
         return true;
@@ -792,7 +792,7 @@ static bool test_migrate_v1(void) {
         }
         audit_close(a);
         CHECK(r == 0, "finish after migration: %d", r);
-        CHECK(sql_int(dbpath, "PRAGMA user_version") == 5, "not migrated");
+        CHECK(sql_int(dbpath, "PRAGMA user_version") == TRAIL_SCHEMA_VERSION, "not migrated");
         CHECK(sql_int(dbpath, "SELECT group_concat(id) = '2,1,3' FROM (SELECT id FROM trail ORDER BY seq)") == 1,
               "seq does not follow completion order");
         CHECK(sql_int(dbpath, "SELECT count(*) FROM trail WHERE length(hash) = 64") == 3, "hashes missing");
@@ -1095,7 +1095,7 @@ static bool test_migrate_v3(void) {
         audit_close(a);
         CHECK(r == 0, "finish/insert after migration: %d", r);
 
-        CHECK(sql_int(dbpath, "PRAGMA user_version") == 5, "not migrated");
+        CHECK(sql_int(dbpath, "PRAGMA user_version") == TRAIL_SCHEMA_VERSION, "not migrated");
         sql_text(dbpath, "SELECT group_concat(hash, ',') FROM (SELECT hash FROM records WHERE seq <= 3 ORDER BY seq)",
                  after, sizeof after);
         CHECK(strcmp(before, after) == 0, "migration rewrote hashes:\n# %s\n# %s", before, after);
@@ -1225,7 +1225,7 @@ static bool test_migrate_v4(void) {
         audit_close(a);
         CHECK(r == 0, "finish/insert after migration: %d", r);
 
-        CHECK(sql_int(dbpath, "PRAGMA user_version") == 5, "not migrated");
+        CHECK(sql_int(dbpath, "PRAGMA user_version") == TRAIL_SCHEMA_VERSION, "not migrated");
         sql_text(dbpath, "SELECT group_concat(hash, ',') FROM (SELECT hash FROM records WHERE seq <= 4 ORDER BY seq)",
                  after, sizeof after);
         CHECK(strcmp(before, after) == 0, "migration rewrote hashes:\n# %s\n# %s", before, after);
@@ -1301,7 +1301,7 @@ static const struct {
         bool (*fn)(void);
 } tests[] = {
         { "new database file is mode 0640 under umask 077", test_create_mode },
-        { "schema version 5, WAL, synchronous=FULL, indexes, view", test_schema_and_pragmas },
+        { "schema version 6, WAL, synchronous=FULL, indexes, view", test_schema_and_pragmas },
         { "begin/finish/get_json round-trip hostile strings", test_round_trip },
         { "finish without target fields keeps those from begin", test_finish_keeps_begin_fields },
         { "finish twice -> -EALREADY, missing row -> -ENOENT", test_finish_twice },
