@@ -134,10 +134,12 @@ bool pool_vm_lock(struct pool *p, const char *id, struct job *j) {
         pthread_mutex_lock(&p->lock);
         ssize_t i = vm_locked_index(p, id);
         if (i >= 0) {
-                /* Park: j stays counted in "busy"; it is not on the queue until the holder unlocks. */
-                j->next = p->locked[i].waiters;
-                p->locked[i].waiters = j;
                 acquired = false;
+                /* Park: j stays counted in "busy"; it is not on the queue until the holder unlocks. */
+                if (j) {
+                        j->next = p->locked[i].waiters;
+                        p->locked[i].waiters = j;
+                }
         } else if (vm_lock_room(p) < 0) {
                 log_oom();   /* not serialised then, but not lost either */
         } else {

@@ -82,7 +82,9 @@ const char *pool_session_user(struct pool_session *s);
  * its run() must return JOB_PARKED at once (touching j no more), and it is
  * queued to run again, at the head of the pool's queue, when the holder
  * unlocks; it then reads its target again and asks anew.  A parked job
- * holds no worker, so operations on other VMs never wait for it.
+ * holds no worker, so operations on other VMs never wait for it.  With j
+ * NULL, nothing is parked: false just says another job holds id (start-up
+ * recovery takes its rows' VMs so from the loop thread, before any request).
  */
 bool pool_vm_lock(struct pool *p, const char *id, struct job *j);
 void pool_vm_unlock(struct pool *p, const char *id);

@@ -380,6 +380,12 @@ static int resolve_row(struct audit *a, const struct audit_record *row, void *us
         j->job = (struct job) { .run = job_run, .done = job_done };
         j->rec = rec;
         j->pool = p;
+        /*
+         * Its VM taken now, before any request can be read: an operation
+         * on it waits until the row is settled.  A second row of the same
+         * VM takes it when it runs (job_run() parks it until then).
+         */
+        j->locked = row->vm_id && pool_vm_lock(p, row->vm_id, NULL);
         pool_submit(p, &j->job);
         return 0;
 }
