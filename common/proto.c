@@ -133,6 +133,44 @@ _printf_(3, 4) static int why_set(char *why, size_t whylen, const char *fmt, ...
         return 0;
 }
 
+/* The 4 hex digits of a "\u" escape (well-formed: json-c has parsed the text). */
+static unsigned hex4(const char *p) {
+        char digits[5] = { p[0], p[1], p[2], p[3], 0 };
+
+        return (unsigned) strtoul(digits, NULL, 16);
+}
+
+static bool is_low_surrogate(unsigned u) {
+        return u >= 0xdc00 && u <= 0xdfff;
+}
+
+/*
+ * The offset of a \uD800..\uDFFF escape in parsed JSON text that is not
+ * half of a pair, or -1.  json-c silently turns such an escape into
+ * U+FFFD, so a name would reach the platform as another name than the one
+ * sent.  In text that parsed, every backslash starts an escape inside a
+ * string, so no string state is needed.
+ */
+static ssize_t lone_surrogate(const char *line, size_t len) {
+        for (size_t i = 0; i + 1 < len; i++) {
+                if (line[i] != '\\')
+                        continue;
+                if (line[i + 1] != 'u') {
+                        i++;   /* a one-character escape, such as \\ */
+                        continue;
+                }
+                unsigned u = hex4(line + i + 2);
+                bool high = u >= 0xd800 && u <= 0xdbff;
+                if (is_low_surrogate(u) ||
+                    (high && (i + 12 > len || line[i + 6] != '\\' || line[i + 7] != 'u' ||
+                              !is_low_surrogate(hex4(line + i + 8)))))
+                        return (ssize_t) i;
+                /* Past this escape, and past its low half too. */
+                i += high ? 11 : 5;
+        }
+        return -1;
+}
+
 int proto_parse(const char *line, size_t len, struct json_object **out, char *why, size_t whylen) {
         struct json_tokener *tok = json_tokener_new_ex(32);
         if (!tok)
@@ -155,6 +193,14 @@ int proto_parse(const char *line, size_t len, struct json_object **out, char *wh
         if (!json_object_is_type(o, json_type_object)) {
                 json_object_put(o);
                 why_set(why, whylen, "message is not a JSON object");
+                return -EBADMSG;
+        }
+        /* Not text, as bytes that are not UTF-8 are not (JSON_TOKENER_VALIDATE_UTF8 refuses those). */
+        ssize_t at = lone_surrogate(line, len);
+        if (at >= 0) {
+                json_object_put(o);
+                why_set(why, whylen, "malformed JSON: \"%.6s\" at byte %zd is half of a UTF-16 surrogate pair, not a "
+                        "character", line + at, at);
                 return -EBADMSG;
         }
         struct json_object *v;

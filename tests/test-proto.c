@@ -72,6 +72,16 @@ static const struct {
         { "{\"version\":1,\"id\":\"x\",\"command\":\"ping\"}", -EINVAL, "id" },
         { "{\"version\":1,\"command\":\"ping\",\"args\":{\"vm\":\"\xff\xfe\"}}", -EBADMSG, "malformed" },
         { "{'version':1,'command':'ping'}", -EBADMSG, "malformed" },
+        /* Escapes of lone UTF-16 surrogates, which json-c would turn into U+FFFD: not text either. */
+        { "{\"version\":1,\"command\":\"rename\",\"args\":{\"vm\":\"\\ud800\"}}", -EBADMSG, "surrogate" },
+        { "{\"version\":1,\"command\":\"rename\",\"args\":{\"vm\":\"a\\uDC00b\"}}", -EBADMSG, "at byte 47" },
+        { "{\"version\":1,\"command\":\"rename\",\"args\":{\"vm\":\"\\ud800\\u0041\"}}", -EBADMSG, "surrogate" },
+        { "{\"version\":1,\"command\":\"rename\",\"args\":{\"vm\":\"\\udc00\\ud800\"}}", -EBADMSG, "surrogate" },
+        { "{\"version\":1,\"command\":\"ping\",\"x\":\"\\ud800\"}", -EBADMSG, "surrogate" },
+        { "{\"version\":1,\"command\":\"rename\",\"args\":{\"vm\":\"\\\\\\ud800\"}}", -EBADMSG, "surrogate" },
+        /* A pair is one character, and an escaped backslash before "ud800" is no escape at all. */
+        { "{\"version\":1,\"command\":\"rename\",\"args\":{\"vm\":\"\\ud83d\\ude00\\uD83D\\uDE00\"}}", 0, NULL },
+        { "{\"version\":1,\"command\":\"rename\",\"args\":{\"vm\":\"\\\\ud800\"}}", 0, NULL },
 };
 
 static void test_requests(void) {
