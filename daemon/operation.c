@@ -308,9 +308,15 @@ static int read_target(struct operation *op, struct pool_session *s, struct op_e
                 r = -EPROTO;
         }
         if (r < 0) {
-                /* A failed lookup may have filled some fields; none of them is known to be right. */
-                vm_target_clear(&op->target);
                 free(TAKE_PTR(op->before));
+                /*
+                 * A lookup that failed on the way may have filled some fields; none of them is known
+                 * to be right.  A firm no is another thing: a backend that found the VM, then refused
+                 * the request (a disk shrink, an unknown snapshot or host), named it first, and the
+                 * NG row is easier to find with it.
+                 */
+                if (!outcome_known(r) || !op->target.id)
+                        vm_target_clear(&op->target);
         }
         return r;
 }
