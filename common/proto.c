@@ -25,6 +25,7 @@ static const char *const error_names[_PROTO_E_MAX] = {
         [PROTO_E_DENIED] = "denied",
         [PROTO_E_UNAVAILABLE] = "unavailable",
         [PROTO_E_TRAIL] = "trail-unavailable",
+        [PROTO_E_NOT_DURABLE] = "not-durable",
         [PROTO_E_INTERNAL] = "internal",
 };
 
@@ -56,6 +57,9 @@ int proto_error_exit_status(enum proto_error e) {
         case PROTO_E_BAD_REQUEST:
         case PROTO_E_UNKNOWN_COMMAND:
                 return EXIT_USAGE;
+        /* Not 0: a script must not take a change whose record may yet be lost for a settled one. */
+        case PROTO_E_NOT_DURABLE:
+                return EXIT_NOT_DURABLE;
         default:
                 return EXIT_INTERNAL;
         }

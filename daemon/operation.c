@@ -357,24 +357,49 @@ static int begin_and_perform(struct operation *op, struct pool_session *s, bool 
         return r;
 }
 
-/* Complete the row (or, when nothing was sent, write it whole), then post the platform event. */
-static void settle_row(struct operation *op, struct pool_session *s, int r, bool sent, const struct op_error *err) {
+/*
+ * Complete the row (or, when nothing was sent, write it whole), then post
+ * the platform event.  Returns as audit_finish(): 0 when the row is on
+ * disk, 1 when audit.c keeps it in memory for its retries, negative when
+ * it can never be written.
+ */
+static int settle_row(struct operation *op, struct pool_session *s, int r, bool sent, const struct op_error *err) {
         struct audit *a = op->manager->audit;
+        int k;
 
         record_values(op);
         record_set_result(&op->rec, result_for(r, sent), r < 0 ? err->fault : NULL, r < 0 ? err->message : NULL);
         if (sent) {
-                (void) finish_row(a, &op->rec);
+                k = finish_row(a, &op->rec);
                 watch_note_end(op->manager->watch, op->rec.endpoint, op->target.id, op->rec.operation, op->rec.after,
                                op->rec.end_ms ? op->rec.end_ms : now_ms());
-        }
-        else if (audit_insert(a, &op->rec) < 0)
+                post_event(op, s, &op->rec);
+        } else if ((k = audit_insert(a, &op->rec)) < 0)
                 log_error("Trail row for failed %s on %s could not be written.", op->rec.operation,
                           strempty(op->rec.vm_name));
-        if (sent)
-                post_event(op, s, &op->rec);
         /* rec points into err: it must not outlive the job's run. */
         op->rec.fault = op->rec.message = NULL;
+        return k;
+}
+
+/*
+ * The outcome is known, but its row is not on disk (the disk is full, say):
+ * the reply's row still reads PENDING.  A change that was made must not
+ * look like a settled success, since its record may yet be lost; a failed
+ * one keeps its own error, and says so too.
+ */
+static void note_not_durable(struct operation *op, int r, int kept) {
+        char note[320];
+
+        snprintf(note, sizeof note, "its trail row #%" PRId64 " %s", op->rec.id,
+                 kept > 0 ? "is not yet durable: the trail cannot be written now, so vmtraced keeps the outcome in "
+                            "memory, retries, and starts no other operation until it is written"
+                          : "could not be completed; the daemon's log holds its outcome");
+        if (r >= 0) {
+                op->error = PROTO_E_NOT_DURABLE;
+                snprintf(op->message, sizeof op->message, "the change was made, but %s", note);
+        } else
+                strbuf_append(op->message, sizeof op->message, "; ", "%s", note);
 }
 
 /*
@@ -387,6 +412,7 @@ static enum job_state operation_run(struct job *j, struct pool_session *s) {
         struct operation *op = (struct operation *) j;
         struct op_error err = {};
         bool sent = false;
+        int kept = 0;
 
         if (!op->started)
                 operation_start(op, s);
@@ -407,7 +433,7 @@ static enum job_state operation_run(struct job *j, struct pool_session *s) {
                         r = begin_and_perform(op, s, &sent, &err);
                 op->round_trips += pool_session_round_trips(s) - rt;
                 if (sent || strcmp(err.fault, OP_FAULT_TRAIL) != 0)
-                        settle_row(op, s, r, sent, &err);
+                        kept = settle_row(op, s, r, sent, &err);
         }
         /* Held until the row is complete, so the next operation on this VM reads a settled "before". */
         if (op->locked)
@@ -416,6 +442,8 @@ static enum job_state operation_run(struct job *j, struct pool_session *s) {
                 op->error = error_for(r, err.fault);
                 snprintf(op->message, sizeof op->message, "%s%s%s", err.fault, *err.fault ? ": " : "", err.message);
         }
+        if (kept != 0)
+                note_not_durable(op, r, kept);
         if (op->rec.id > 0 && audit_get_json(op->manager->audit, op->rec.id, &op->record) < 0)
                 op->record = NULL;
         return JOB_DONE;
