@@ -25,6 +25,7 @@ static const char *const error_names[_PROTO_E_MAX] = {
         [PROTO_E_DENIED] = "denied",
         [PROTO_E_UNAVAILABLE] = "unavailable",
         [PROTO_E_TRAIL] = "trail-unavailable",
+        [PROTO_E_NOT_DURABLE] = "not-durable",
         [PROTO_E_INTERNAL] = "internal",
 };
 
@@ -56,6 +57,9 @@ int proto_error_exit_status(enum proto_error e) {
         case PROTO_E_BAD_REQUEST:
         case PROTO_E_UNKNOWN_COMMAND:
                 return EXIT_USAGE;
+        /* Not 0: a script must not take a change whose record may yet be lost for a settled one. */
+        case PROTO_E_NOT_DURABLE:
+                return EXIT_NOT_DURABLE;
         default:
                 return EXIT_INTERNAL;
         }
@@ -133,6 +137,113 @@ _printf_(3, 4) static int why_set(char *why, size_t whylen, const char *fmt, ...
         return 0;
 }
 
+/* The 4 hex digits of a "\u" escape (well-formed: json-c has parsed the text). */
+static unsigned hex4(const char *p) {
+        char digits[5] = { p[0], p[1], p[2], p[3], 0 };
+
+        return (unsigned) strtoul(digits, NULL, 16);
+}
+
+static bool is_low_surrogate(unsigned u) {
+        return u >= 0xdc00 && u <= 0xdfff;
+}
+
+/*
+ * The offset of a \uD800..\uDFFF escape in parsed JSON text that is not
+ * half of a pair, or -1.  json-c silently turns such an escape into
+ * U+FFFD, so a name would reach the platform as another name than the one
+ * sent.  In text that parsed, every backslash starts an escape inside a
+ * string, so no string state is needed.
+ */
+static ssize_t lone_surrogate(const char *line, size_t len) {
+        for (size_t i = 0; i + 1 < len; i++) {
+                if (line[i] != '\\')
+                        continue;
+                if (line[i + 1] != 'u') {
+                        i++;   /* a one-character escape, such as \\ */
+                        continue;
+                }
+                unsigned u = hex4(line + i + 2);
+                bool high = u >= 0xd800 && u <= 0xdbff;
+                if (is_low_surrogate(u) ||
+                    (high && (i + 12 > len || line[i + 6] != '\\' || line[i + 7] != 'u' ||
+                              !is_low_surrogate(hex4(line + i + 8)))))
+                        return (ssize_t) i;
+                /* Past this escape, and past its low half too. */
+                i += high ? 11 : 5;
+        }
+        return -1;
+}
+
+/*
+ * The length of the UTF-8 sequence at s (n bytes left), or 0 when it is not
+ * one: RFC 3629's table, which json-c's own check does not hold to (it
+ * takes overlong forms such as C0 AF for '/', encoded surrogates, and code
+ * points past U+10FFFF).
+ */
+static size_t utf8_sequence(const unsigned char *s, size_t n) {
+        static const struct {
+                unsigned char lead_min, lead_max, second_min, second_max;
+                size_t len;
+        } forms[] = {
+                { 0x00, 0x7f, 0, 0, 1 },
+                { 0xc2, 0xdf, 0x80, 0xbf, 2 },
+                { 0xe0, 0xe0, 0xa0, 0xbf, 3 },
+                { 0xe1, 0xec, 0x80, 0xbf, 3 },
+                { 0xed, 0xed, 0x80, 0x9f, 3 },   /* not D800..DFFF */
+                { 0xee, 0xef, 0x80, 0xbf, 3 },
+                { 0xf0, 0xf0, 0x90, 0xbf, 4 },
+                { 0xf1, 0xf3, 0x80, 0xbf, 4 },
+                { 0xf4, 0xf4, 0x80, 0x8f, 4 },   /* not past U+10FFFF */
+        };
+
+        for (size_t f = 0; f < ELEMENTSOF(forms); f++) {
+                if (s[0] < forms[f].lead_min || s[0] > forms[f].lead_max)
+                        continue;
+                size_t len = forms[f].len;
+                if (len > n || (len > 1 && (s[1] < forms[f].second_min || s[1] > forms[f].second_max)))
+                        return 0;
+                for (size_t i = 2; i < len; i++)
+                        if ((s[i] & 0xc0) != 0x80)
+                                return 0;
+                return len;
+        }
+        return 0;
+}
+
+/* The offset of the first byte of line that does not start a well-formed UTF-8 sequence, or -1. */
+static ssize_t utf8_invalid(const char *line, size_t len) {
+        for (size_t i = 0; i < len;) {
+                size_t k = utf8_sequence((const unsigned char *) line + i, len - i);
+                if (k == 0)
+                        return (ssize_t) i;
+                i += k;
+        }
+        return -1;
+}
+
+/*
+ * Whether parsed JSON text holds only characters, else why not.  A name
+ * that is not text would reach the platform as other bytes or characters
+ * than were sent, so the decoder refuses it as malformed.
+ */
+static bool is_text(const char *line, size_t len, char *why, size_t whylen) {
+        ssize_t at = utf8_invalid(line, len);
+
+        if (at >= 0) {
+                why_set(why, whylen, "malformed JSON: byte %zd (0x%02x) is not well-formed UTF-8", at,
+                        (unsigned char) line[at]);
+                return false;
+        }
+        at = lone_surrogate(line, len);
+        if (at >= 0) {
+                why_set(why, whylen, "malformed JSON: \"%.6s\" at byte %zd is half of a UTF-16 surrogate pair, not a "
+                        "character", line + at, at);
+                return false;
+        }
+        return true;
+}
+
 int proto_parse(const char *line, size_t len, struct json_object **out, char *why, size_t whylen) {
         struct json_tokener *tok = json_tokener_new_ex(32);
         if (!tok)
@@ -155,6 +266,10 @@ int proto_parse(const char *line, size_t len, struct json_object **out, char *wh
         if (!json_object_is_type(o, json_type_object)) {
                 json_object_put(o);
                 why_set(why, whylen, "message is not a JSON object");
+                return -EBADMSG;
+        }
+        if (!is_text(line, len, why, whylen)) {
+                json_object_put(o);
                 return -EBADMSG;
         }
         struct json_object *v;

@@ -56,6 +56,7 @@ enum proto_error {
         PROTO_E_DENIED,
         PROTO_E_UNAVAILABLE,  /* endpoint unusable (TLS, connection, login) */
         PROTO_E_TRAIL,        /* the trail could not be written: nothing was done */
+        PROTO_E_NOT_DURABLE,  /* the change was made, but its completed row is not yet on disk */
         PROTO_E_INTERNAL,
         _PROTO_E_MAX,
 };
@@ -71,6 +72,7 @@ enum {
         EXIT_DENIED = 3,
         EXIT_UNREACHABLE = 4, /* daemon not reachable */
         EXIT_INTERNAL = 5,    /* protocol or internal error, trail unavailable */
+        EXIT_NOT_DURABLE = 6, /* the change was made; its trail row is not yet durable */
 };
 int proto_error_exit_status(enum proto_error e);
 

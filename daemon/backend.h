@@ -288,7 +288,9 @@ struct backend_ops {
          * Find the VM named args->vm and read, in one round trip where the
          * platform allows, its identity, its host and the current value of what
          * kind changes (*before).  opid is the trail id that every request
-         * carries (vSphere operationID header).
+         * carries (vSphere operationID header).  A backend that finds the VM
+         * and then refuses the request (-EINVAL, -ENOENT for a disk or
+         * snapshot it lacks, ...) fills t first, so that the NG row names the VM.
          */
         int (*read_target)(struct backend_session *s, enum op_kind kind, const struct op_args *args,
                            const char *opid, struct vm_target *t, struct op_value *before,

@@ -196,8 +196,8 @@ enum proto_error operation_reply_code(int r) {
 }
 
 /* How a failed change is answered to vmctl. */
-static enum proto_error error_for(int r, const struct op_error *err) {
-        if (strcmp(err->fault, OP_FAULT_TRAIL) == 0)
+static enum proto_error error_for(int r, const char *fault) {
+        if (strcmp(fault, OP_FAULT_TRAIL) == 0)
                 return PROTO_E_TRAIL;
         /* A change that outlived task-timeout: the platform did not finish it, not an unreachable endpoint. */
         if (r == -ETIMEDOUT)
@@ -308,9 +308,15 @@ static int read_target(struct operation *op, struct pool_session *s, struct op_e
                 r = -EPROTO;
         }
         if (r < 0) {
-                /* A failed lookup may have filled some fields; none of them is known to be right. */
-                vm_target_clear(&op->target);
                 free(TAKE_PTR(op->before));
+                /*
+                 * A lookup that failed on the way may have filled some fields; none of them is known
+                 * to be right.  A firm no is another thing: a backend that found the VM, then refused
+                 * the request (a disk shrink, an unknown snapshot or host), named it first, and the
+                 * NG row is easier to find with it.
+                 */
+                if (!outcome_known(r) || !op->target.id)
+                        vm_target_clear(&op->target);
         }
         return r;
 }
@@ -351,24 +357,49 @@ static int begin_and_perform(struct operation *op, struct pool_session *s, bool 
         return r;
 }
 
-/* Complete the row (or, when nothing was sent, write it whole), then post the platform event. */
-static void settle_row(struct operation *op, struct pool_session *s, int r, bool sent, const struct op_error *err) {
+/*
+ * Complete the row (or, when nothing was sent, write it whole), then post
+ * the platform event.  Returns as audit_finish(): 0 when the row is on
+ * disk, 1 when audit.c keeps it in memory for its retries, negative when
+ * it can never be written.
+ */
+static int settle_row(struct operation *op, struct pool_session *s, int r, bool sent, const struct op_error *err) {
         struct audit *a = op->manager->audit;
+        int k;
 
         record_values(op);
         record_set_result(&op->rec, result_for(r, sent), r < 0 ? err->fault : NULL, r < 0 ? err->message : NULL);
         if (sent) {
-                (void) finish_row(a, &op->rec);
+                k = finish_row(a, &op->rec);
                 watch_note_end(op->manager->watch, op->rec.endpoint, op->target.id, op->rec.operation, op->rec.after,
                                op->rec.end_ms ? op->rec.end_ms : now_ms());
-        }
-        else if (audit_insert(a, &op->rec) < 0)
+                post_event(op, s, &op->rec);
+        } else if ((k = audit_insert(a, &op->rec)) < 0)
                 log_error("Trail row for failed %s on %s could not be written.", op->rec.operation,
                           strempty(op->rec.vm_name));
-        if (sent)
-                post_event(op, s, &op->rec);
         /* rec points into err: it must not outlive the job's run. */
         op->rec.fault = op->rec.message = NULL;
+        return k;
+}
+
+/*
+ * The outcome is known, but its row is not on disk (the disk is full, say):
+ * the reply's row still reads PENDING.  A change that was made must not
+ * look like a settled success, since its record may yet be lost; a failed
+ * one keeps its own error, and says so too.
+ */
+static void note_not_durable(struct operation *op, int r, int kept) {
+        char note[320];
+
+        snprintf(note, sizeof note, "its trail row #%" PRId64 " %s", op->rec.id,
+                 kept > 0 ? "is not yet durable: the trail cannot be written now, so vmtraced keeps the outcome in "
+                            "memory, retries, and starts no other operation until it is written"
+                          : "could not be completed; the daemon's log holds its outcome");
+        if (r >= 0) {
+                op->error = PROTO_E_NOT_DURABLE;
+                snprintf(op->message, sizeof op->message, "the change was made, but %s", note);
+        } else
+                strbuf_append(op->message, sizeof op->message, "; ", "%s", note);
 }
 
 /*
@@ -381,6 +412,7 @@ static enum job_state operation_run(struct job *j, struct pool_session *s) {
         struct operation *op = (struct operation *) j;
         struct op_error err = {};
         bool sent = false;
+        int kept = 0;
 
         if (!op->started)
                 operation_start(op, s);
@@ -401,15 +433,17 @@ static enum job_state operation_run(struct job *j, struct pool_session *s) {
                         r = begin_and_perform(op, s, &sent, &err);
                 op->round_trips += pool_session_round_trips(s) - rt;
                 if (sent || strcmp(err.fault, OP_FAULT_TRAIL) != 0)
-                        settle_row(op, s, r, sent, &err);
+                        kept = settle_row(op, s, r, sent, &err);
         }
         /* Held until the row is complete, so the next operation on this VM reads a settled "before". */
         if (op->locked)
                 pool_vm_unlock(op->pool, op->locked);
         if (r < 0) {
-                op->error = error_for(r, &err);
+                op->error = error_for(r, err.fault);
                 snprintf(op->message, sizeof op->message, "%s%s%s", err.fault, *err.fault ? ": " : "", err.message);
         }
+        if (kept != 0)
+                note_not_durable(op, r, kept);
         if (op->rec.id > 0 && audit_get_json(op->manager->audit, op->rec.id, &op->record) < 0)
                 op->record = NULL;
         return JOB_DONE;
@@ -456,23 +490,39 @@ static void operation_done(struct job *j) {
         operation_free(op);
 }
 
-/* Answer at once with a row that settles the request (NG): nothing reached a platform. */
-static void operation_fail(struct operation *op, int r, const char *fault, const char *endpoints, const char *why) {
+/*
+ * Answer at once, with e, and a row that settles the request (NG): nothing
+ * reached a platform.  The row names the VM as a look-up found it, or else
+ * as asked.
+ */
+static void operation_fail(struct operation *op, enum proto_error e, const char *fault, const char *endpoints,
+                           const char *why) {
         struct audit *a = op->manager->audit;
         struct audit_record rec =
                 record_settled_by_peer(&op->peer, op_kind_trail_name(op->kind), AUDIT_RESULT_NG, fault, why);
-        struct op_error err = {};
 
         rec.id = atomic_load(&op->trail_id);
         rec.endpoint = endpoints;
-        rec.vm_name = op->args.vm;
-        snprintf(err.fault, sizeof err.fault, "%s", fault);
-        op->error = error_for(r, &err);
+        record_set_target(&rec, &op->target, op->args.vm);
+        op->error = e;
         snprintf(op->message, sizeof op->message, "%s: %s", fault, why);
         if (audit_insert(a, &rec) < 0 || audit_get_json(a, rec.id, &op->record) < 0)
                 op->record = NULL;
         control_reply(TAKE_PTR(op->req), op->error, op->message, op->record);
         operation_free(op);
+}
+
+/*
+ * Arguments the endpoint's platform would not take (op_args_check()): an NG
+ * row, so that the attempt is on the record like any other.  Out of the
+ * platform's range is the operator's mistake (bad-request, as vmctl's own
+ * checks say); a kind it cannot do at all is the platform's.
+ */
+static void refuse_args(struct operation *op, int r, const char *endpoints, const char *why) {
+        bool unsupported = r == -EOPNOTSUPP;
+
+        operation_fail(op, unsupported ? error_for(r, OP_FAULT_UNSUPPORTED) : PROTO_E_BAD_REQUEST,
+                       unsupported ? OP_FAULT_UNSUPPORTED : OP_FAULT_INVALID, endpoints, why);
 }
 
 /*
@@ -491,13 +541,8 @@ static void operation_queue(struct operation *op) {
                 return;
         }
         int r = op_args_check(op->kind, &op->args, ep, why, sizeof why);
-        if (r == -EINVAL && !op->admitted) {
-                control_reply(TAKE_PTR(op->req), PROTO_E_BAD_REQUEST, why, NULL);
-                operation_free(op);
-                return;
-        }
         if (r < 0) {
-                operation_fail(op, r, r == -EOPNOTSUPP ? OP_FAULT_UNSUPPORTED : OP_FAULT_INVALID, ep->name, why);
+                refuse_args(op, r, ep->name, why);
                 return;
         }
         op->manager->inflight++;
@@ -508,6 +553,42 @@ static void operation_queue(struct operation *op) {
 
 /* ---- Which endpoint, when several are configured ----------------------- */
 
+/* The members of a target a look-up hands over: resolve_tally() reads "id", a refusal's row all of them. */
+static const struct {
+        const char *key;
+        size_t offset;
+} target_members[] = {
+        { "id", offsetof(struct vm_target, id) },
+        { "name", offsetof(struct vm_target, name) },
+        { "uuid", offsetof(struct vm_target, uuid) },
+        { "host", offsetof(struct vm_target, host) },
+};
+
+static char **target_member(struct vm_target *t, size_t i) {
+        return (char **) ((char *) t + target_members[i].offset);
+}
+
+static struct json_object *target_json(struct vm_target *t) {
+        struct json_object *o = json_object_new_object();
+
+        for (size_t i = 0; o && i < ELEMENTSOF(target_members); i++)
+                if (*target_member(t, i))
+                        json_object_object_add(o, target_members[i].key, json_object_new_string(*target_member(t, i)));
+        return o;
+}
+
+/* The worker reads the target again; until then, the look-up's answer names the VM. */
+static int target_from_json(struct json_object *o, struct vm_target *t) {
+        struct json_object *v;
+
+        vm_target_clear(t);
+        for (size_t i = 0; i < ELEMENTSOF(target_members); i++)
+                if (json_object_object_get_ex(o, target_members[i].key, &v) &&
+                    !(*target_member(t, i) = strdup(json_object_get_string(v))))
+                        return -ENOMEM;
+        return 0;
+}
+
 /* Read-only look-up on one endpoint: does this name mean a VM there? */
 static int lookup_fn(struct pool_session *s, void *userdata, struct json_object **data, struct op_error *err) {
         struct operation *op = userdata;
@@ -516,11 +597,8 @@ static int lookup_fn(struct pool_session *s, void *userdata, struct json_object 
 
         int r = pool_session_ops(s)->read_target(pool_session_backend(s), op->kind, &op->args, op->opid, &t,
                                                  &before, err);
-        if (r >= 0) {
-                *data = json_object_new_object();
-                if (*data)
-                        json_object_object_add(*data, "id", json_object_new_string(strempty(t.id)));
-        }
+        if (r >= 0)
+                *data = target_json(&t);
         op_value_clear(&before);
         vm_target_clear(&t);
         return r;
@@ -538,10 +616,12 @@ static void lookup_done(void *userdata, struct fanout_result *res, size_t n) {
                 operation_free(op);
         } else if (resolve_unique(&rs)) {
                 op->pool = rs.found->pool;
+                /* Out of memory only costs the row its id and host. */
+                (void) target_from_json(rs.found->data, &op->target);
                 operation_queue(op);
         } else {
                 int r = resolve_error(&rs, op->args.vm, &fault, why, sizeof why);
-                operation_fail(op, r, fault, r == -ENOENT ? NULL : rs.endpoints, why);
+                operation_fail(op, error_for(r, fault), fault, r == -ENOENT ? NULL : rs.endpoints, why);
         }
 }
 
@@ -553,9 +633,10 @@ static void lookup_done(void *userdata, struct fanout_result *res, size_t n) {
  */
 /*
  * Arguments no allowed endpoint's platform would take are refused before
- * the look-up, as with one endpoint: bad-request, no row.  Returns true
- * when some endpoint could take them (its limits are checked again once
- * the VM is found there).
+ * the look-up, as with one endpoint: bad-request and an NG row, which
+ * names no endpoint since none was chosen.  Returns true when some
+ * endpoint could take them (its limits are checked again once the VM is
+ * found there).
  */
 static bool args_fit_some(struct operation *op, const bool *mask) {
         struct pool_set *ps = op->manager->pools;
@@ -565,8 +646,7 @@ static bool args_fit_some(struct operation *op, const bool *mask) {
                 if (mask[i] && op_args_check(op->kind, &op->args, pool_endpoint(pool_set_nth(ps, i)), why,
                                              sizeof why) != -EINVAL)
                         return true;
-        control_reply(TAKE_PTR(op->req), PROTO_E_BAD_REQUEST, why, NULL);
-        operation_free(op);
+        refuse_args(op, -EINVAL, NULL, why);
         return false;
 }
 

@@ -72,6 +72,25 @@ static const struct {
         { "{\"version\":1,\"id\":\"x\",\"command\":\"ping\"}", -EINVAL, "id" },
         { "{\"version\":1,\"command\":\"ping\",\"args\":{\"vm\":\"\xff\xfe\"}}", -EBADMSG, "malformed" },
         { "{'version':1,'command':'ping'}", -EBADMSG, "malformed" },
+        /* Escapes of lone UTF-16 surrogates, which json-c would turn into U+FFFD: not text either. */
+        { "{\"version\":1,\"command\":\"rename\",\"args\":{\"vm\":\"\\ud800\"}}", -EBADMSG, "surrogate" },
+        { "{\"version\":1,\"command\":\"rename\",\"args\":{\"vm\":\"a\\uDC00b\"}}", -EBADMSG, "at byte 47" },
+        { "{\"version\":1,\"command\":\"rename\",\"args\":{\"vm\":\"\\ud800\\u0041\"}}", -EBADMSG, "surrogate" },
+        { "{\"version\":1,\"command\":\"rename\",\"args\":{\"vm\":\"\\udc00\\ud800\"}}", -EBADMSG, "surrogate" },
+        { "{\"version\":1,\"command\":\"ping\",\"x\":\"\\ud800\"}", -EBADMSG, "surrogate" },
+        { "{\"version\":1,\"command\":\"rename\",\"args\":{\"vm\":\"\\\\\\ud800\"}}", -EBADMSG, "surrogate" },
+        /* Bytes json-c's own check lets through: an overlong '/', an encoded surrogate, past U+10FFFF. */
+        { "{\"version\":1,\"command\":\"rename\",\"args\":{\"vm\":\"a\xc0\xaf" "b\"}}", -EBADMSG, "byte 47 (0xc0)" },
+        { "{\"version\":1,\"command\":\"rename\",\"args\":{\"vm\":\"\xe0\x80\xaf\"}}", -EBADMSG, "UTF-8" },
+        { "{\"version\":1,\"command\":\"rename\",\"args\":{\"vm\":\"\xed\xa0\x80\"}}", -EBADMSG, "UTF-8" },
+        { "{\"version\":1,\"command\":\"rename\",\"args\":{\"vm\":\"\xf4\x90\x80\x80\"}}", -EBADMSG, "UTF-8" },
+        { "{\"version\":1,\"command\":\"rename\",\"args\":{\"vm\":\"\xf0\x9f\x98\"}}", -EBADMSG, "malformed" },
+        /* Every form RFC 3629 allows, at the edges: U+007F, U+0080, U+07FF, U+0800, U+D7FF, U+E000, U+FFFF, U+10000, U+10FFFF. */
+        { "{\"version\":1,\"command\":\"rename\",\"args\":{\"vm\":\"\x7f\xc2\x80\xdf\xbf\xe0\xa0\x80\xed\x9f\xbf"
+          "\xee\x80\x80\xef\xbf\xbf\xf0\x90\x80\x80\xf4\x8f\xbf\xbf\"}}", 0, NULL },
+        /* A pair is one character, and an escaped backslash before "ud800" is no escape at all. */
+        { "{\"version\":1,\"command\":\"rename\",\"args\":{\"vm\":\"\\ud83d\\ude00\\uD83D\\uDE00\"}}", 0, NULL },
+        { "{\"version\":1,\"command\":\"rename\",\"args\":{\"vm\":\"\\\\ud800\"}}", 0, NULL },
 };
 
 static void test_requests(void) {

@@ -668,6 +668,9 @@ static void disk_shrink_refused(const struct disk_cases *c) {
         run_op(c->s, OP_DISK_GROW, &args, NULL, &o);
         tap_ok(o.r == -EINVAL && !o.task && strstr(o.err.message, "shrink"),
               "shrinking \"%s\" -> -EINVAL before anything is sent (%s)", c->label, o.err.message);
+        /* Found, then refused: the NG row names the VM with its id and host. */
+        tap_ok(o.t.id && o.t.host && str_is(o.t.name, c->vm), "... the target is named all the same: %s %s on %s",
+               strempty(o.t.name), strempty(o.t.id), strempty(o.t.host));
 }
 
 static void disk_unknown(const struct disk_cases *c) {
@@ -675,7 +678,8 @@ static void disk_unknown(const struct disk_cases *c) {
         struct op_args args = { .vm = c->vm, .disk = "Hard disk 9", .number = 100 };
 
         run_op(c->s, OP_DISK_GROW, &args, NULL, &o);
-        tap_ok(refused_not_found(&o, "Hard disk 9"), "unknown disk -> -ENOENT NotFound (%s)", o.err.message);
+        tap_ok(refused_not_found(&o, "Hard disk 9") && o.t.id, "unknown disk -> -ENOENT NotFound, the VM named (%s)",
+               o.err.message);
 }
 
 static void disk_add(const struct disk_cases *c) {

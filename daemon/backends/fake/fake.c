@@ -1009,10 +1009,13 @@ static int fake_read_target(struct backend_session *s, enum op_kind kind, const 
 
         if (r < 0)
                 return r;
-        if (kind == OP_DISK_GROW && !disk_find(vm, args->disk))
+        /* The VM is found before its arguments are refused: the NG row names it, as with a real platform. */
+        if (fill_target(vm, t) < 0)
+                r = -ENOMEM;
+        else if (kind == OP_DISK_GROW && !disk_find(vm, args->disk))
                 r = platform_fault(err, OP_FAULT_INVALID, "VM \"%s\" has no disk \"%s\"", args->vm,
                                    strempty(args->disk));
-        else if (fill_target(vm, t) < 0 || fill_value(kind, vm, args, before) < 0)
+        else if (fill_value(kind, vm, args, before) < 0)
                 r = -ENOMEM;
         return platform_done(&p, r, err);
 }

@@ -636,18 +636,17 @@ static int scan_details(struct backend_session *s, enum op_kind kind, const char
 static int target_finish(struct backend_session *s, enum op_kind kind, const struct op_args *args, const char *opid,
                          const struct scan *sc, const struct scan_vm *vm, const struct vs_props *details,
                          struct vm_target *t, struct op_value *before, struct op_error *err) {
-        int r = prepare(s, kind, args, opid, sc, vm, details, err);
+        /* The VM first: a refusal of the arguments (a disk shrink, an unknown snapshot) still names it. */
+        int r = target_fill(s, vm, t);
 
+        if (r < 0)
+                return vs_oom(err);
+        r = prepare(s, kind, args, opid, sc, vm, details, err);
         if (r < 0)
                 return r;
         r = vs_fill_value(s, kind, details, before);
         if (r < 0)
                 return vs_oom(err);
-        r = target_fill(s, vm, t);
-        if (r < 0) {
-                op_value_clear(before);
-                return vs_oom(err);
-        }
         return 0;
 }
 
