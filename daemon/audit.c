@@ -38,6 +38,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <grp.h>
 #include <json-c/json.h>
@@ -1070,6 +1071,43 @@ int audit_get_json(struct audit *a, int64_t id, struct json_object **out) {
         return 0;
 }
 
+/* Whether the process holds GID as its primary or a supplementary group. */
+static bool in_group(gid_t gid) {
+        _cleanup_free_ gid_t *groups = NULL;
+        int n;
+
+        if (getegid() == gid)
+                return true;
+        n = getgroups(0, NULL);
+        if (n <= 0 || !(groups = calloc(n, sizeof *groups)))
+                return false;
+        n = getgroups(n, groups);
+        for (int i = 0; i < n; i++)
+                if (groups[i] == gid)
+                        return true;
+        return false;
+}
+
+/*
+ * Without CAP_CHOWN (the shipped unit has none) the owner may give a file
+ * only to a group it is in: EPERM alone would not tell the admin that the
+ * daemon's user lacks the group, so say so.
+ */
+static int group_error(const char *path, const char *group, gid_t gid, int r) {
+        struct stat st;
+
+        if (r != -EPERM)
+                return log_error_errno(r, "Failed to give %s to group %s: %m", path, group);
+        if (!in_group(gid))
+                return log_error_errno(r, "Cannot give %s to audit group %s: the daemon (uid %u) is not a member "
+                                       "of that group (add it, or give the unit SupplementaryGroups=%s)",
+                                       path, group, (unsigned) geteuid(), group);
+        if (stat(path, &st) == 0 && st.st_uid != geteuid())
+                return log_error_errno(r, "Cannot give %s to audit group %s: it belongs to uid %u, not to the "
+                                       "daemon's uid %u", path, group, (unsigned) st.st_uid, (unsigned) geteuid());
+        return log_error_errno(r, "Failed to give %s to group %s: %m", path, group);
+}
+
 /*
  * Auditors read the file with the audit group's rights; only the daemon's
  * user writes it.  The -wal and -shm files are covered too (SQLite gives
@@ -1091,7 +1129,7 @@ int audit_set_group(struct audit *a, const char *group) {
                 if (chown(p, (uid_t) -1, g->gr_gid) < 0 || chmod(p, AUDIT_DB_MODE) < 0) {
                         if (errno == ENOENT && i > 0)
                                 continue;
-                        return log_error_errno(-errno, "Failed to give %s to group %s: %m", p, group);
+                        return group_error(p, group, g->gr_gid, -errno);
                 }
         }
         return 0;
