@@ -458,10 +458,16 @@ static char *shown(const char *s) {
         return c;
 }
 
+/* The kinds a round trip was checked for: every one must be (check_round_trip_coverage). */
+static bool tripped[_OP_MAX];
+
 static void check_round_trip(const char *what, enum op_kind kind, const struct op_value *v) {
         _cleanup_free_ char *text = NULL, *name = shown(what), *seen = NULL;
         struct op_value back = {};
         bool ok = value_format(kind, v, &text) == 0 && text && read_value(kind, text, &back) && same_value(v, &back);
+
+        if ((int) kind >= 0 && kind < _OP_MAX)
+                tripped[kind] = true;
 
         if (!tap_ok(ok, "round trip of %s, parts %s", op_kind_trail_name(kind), strempty(name)))
                 tap_diag("text: %s", strempty(seen = shown(text)));
@@ -494,8 +500,9 @@ static void check_hostile(size_t i) {
         check_round_trip(what, OP_DISK_GROW, &(struct op_value) { .known = true, .disks = disks, .n_disks = 1 });
         check_round_trip(what, OP_MIGRATE, &(struct op_value) { .known = true, .host = H(i), .datastores = datastores,
                                                                 .n_datastores = 2 });
-        check_round_trip(what, OP_SNAPSHOT_CREATE, &(struct op_value) { .known = true, .snapshots = roots,
-                                                                        .n_snapshots = 2, .current_snapshot = H(i + 5) });
+        for (enum op_kind k = OP_SNAPSHOT_CREATE; k <= OP_SNAPSHOT_REMOVE; k++)
+                check_round_trip(what, k, &(struct op_value) { .known = true, .snapshots = roots, .n_snapshots = 2,
+                                                               .current_snapshot = H(i + 5) });
         /* A list of one: an empty name there would read as the empty list (check_empty_list). */
         if (*H(i + 3))
                 check_round_trip(what, OP_SNAPSHOT_REMOVE, &(struct op_value) { .known = true, .snapshots = &deep,
@@ -518,9 +525,12 @@ static void check_numbers(void) {
         check_round_trip("destroy with memory", OP_DESTROY, &(struct op_value) { .known = true, .name = "w",
                                                                                  .id = "vm-1", .cpus = 1,
                                                                                  .memory_mib = 512, .host = "h" });
-        for (int p = 0; p < _VM_POWER_MAX; p++)
-                check_round_trip(vm_power_name((enum vm_power) p), OP_SUSPEND,
-                                 &(struct op_value) { .known = true, .power = (enum vm_power) p });
+        static const enum op_kind power_kinds[] = { OP_START, OP_STOP, OP_STOP_GUEST, OP_RESET, OP_SUSPEND };
+
+        for (size_t k = 0; k < ELEMENTSOF(power_kinds); k++)
+                for (int p = 0; p < _VM_POWER_MAX; p++)
+                        check_round_trip(vm_power_name((enum vm_power) p), power_kinds[k],
+                                         &(struct op_value) { .known = true, .power = (enum vm_power) p });
 }
 
 /*
@@ -537,6 +547,12 @@ static void check_empty_list(void) {
         tap_ok(value_format(OP_MIGRATE, &a, &one) == 0 && value_format(OP_MIGRATE, &b, &none) == 0 && one && none &&
                        strcmp(one, none) == 0,
                "one empty datastore name is written as no datastore: %s", one ? one : "(null)");
+}
+
+/* So a new kind cannot go without a round trip. */
+static void check_round_trip_coverage(void) {
+        for (int k = 0; k < _OP_MAX; k++)
+                tap_ok(tripped[k], "%s (kind %d) is read back", op_kind_trail_name((enum op_kind) k), k);
 }
 
 /* Rows written before the escaping keep their text: a name without \ ; = , ( ) is written as it is. */
@@ -564,5 +580,6 @@ int main(void) {
         check_numbers();
         check_empty_list();
         check_plain_unchanged();
+        check_round_trip_coverage();
         return tap_done();
 }
