@@ -20,6 +20,8 @@
  * VM name) is escaped: '\' before each of \ ; = , ( ), so that a VM named
  * "c;id=vm-1" cannot forge an id= field.  A lone name (RenameVM) is
  * verbatim.  Names without those characters read as they always did.
+ * The one text that reads two ways: a list of one empty name is written
+ * like the empty list ("datastore=", "tree="); a reader takes the latter.
  */
 #ifndef VMT_VALUE_H
 #define VMT_VALUE_H
