@@ -1161,9 +1161,17 @@ static void hook_print(const struct hook_log *l) {
         printf("\n");
 }
 
+/*
+ * Running, when seen, after queued.  vcsim now and then loses a task's
+ * update (its first WaitForUpdatesEx snapshot races its listener); the
+ * task wait then reads the task after 5 s of quiet and may find it done,
+ * never having seen it run.
+ */
 static bool hooks_created_queued_running(const struct hook_log *l) {
+        int running = hook_index(l, "running");
+
         return hook_index(l, "created") == 0 && hook_index(l, "queued") > 0 &&
-               hook_index(l, "running") > hook_index(l, "queued");
+               (running < 0 || running > hook_index(l, "queued"));
 }
 
 /*
@@ -1179,7 +1187,7 @@ static char *clone_slowly(struct backend_session *s, const char *vm, const char 
 
         hook_print(log);
         tap_ok(hooks_created_queued_running(log) && log->cancel_asked > 0 && now_ms() - t0 >= 2 * delay_ms,
-              "slow clone: task_created first, then queued, then running; cancel asked %d times; %.0f ms",
+              "slow clone: task_created first, then queued, then (if vcsim told) running; cancel asked %d times; %.0f ms",
               log->cancel_asked, now_ms() - t0);
         tap_ok(log->other && log->outcome == -EINPROGRESS, "task_outcome of the running clone -> -EINPROGRESS (%d)",
               log->outcome);
