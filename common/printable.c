@@ -69,13 +69,17 @@ static size_t utf8_seq(const unsigned char *s, size_t n, uint32_t *c) {
         return len;
 }
 
-bool printable_utf8_valid(const char *s, size_t n) {
+ssize_t printable_utf8_invalid(const char *s, size_t n) {
         uint32_t c;
 
         for (size_t i = 0, l; i < n; i += l)
                 if ((l = utf8_seq((const unsigned char *) s + i, n - i, &c)) == 0)
-                        return false;
-        return true;
+                        return (ssize_t) i;
+        return -1;
+}
+
+bool printable_utf8_valid(const char *s, size_t n) {
+        return printable_utf8_invalid(s, n) < 0;
 }
 
 /* An ASCII byte that is escaped: a control, DEL, the backslash (so every escape can be undone), or a special. */

@@ -28,12 +28,18 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 /* The most an escaped text of n bytes takes, with its NUL: a byte grows to at most four. */
 #define PRINTABLE_SIZE(n) (4 * (n) + 1)
 
-/* Whether the n bytes at s are valid UTF-8 (no overlong forms, surrogates or code points beyond U+10FFFF). */
+/*
+ * Whether the n bytes at s are valid UTF-8 as RFC 3629 has it (no overlong
+ * forms, surrogates or code points beyond U+10FFFF), and else the offset of
+ * the first byte that does not start a valid sequence (-1 when all do).
+ */
 bool printable_utf8_valid(const char *s, size_t n);
+ssize_t printable_utf8_invalid(const char *s, size_t n);
 
 /* Write n bytes of s to f, escaped; specials: more ASCII bytes to escape as \xHH (the empty string for none). */
 void printable_fput(FILE *f, const char *s, size_t n, const char *specials);

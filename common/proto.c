@@ -10,6 +10,7 @@
 
 #include "log.h"
 #include "macros.h"
+#include "printable.h"
 #include "proto.h"
 
 static const char *const error_names[_PROTO_E_MAX] = {
@@ -176,59 +177,17 @@ static ssize_t lone_surrogate(const char *line, size_t len) {
 }
 
 /*
- * The length of the UTF-8 sequence at s (n bytes left), or 0 when it is not
- * one: RFC 3629's table, which json-c's own check does not hold to (it
- * takes overlong forms such as C0 AF for '/', encoded surrogates, and code
- * points past U+10FFFF).
- */
-static size_t utf8_sequence(const unsigned char *s, size_t n) {
-        static const struct {
-                unsigned char lead_min, lead_max, second_min, second_max;
-                size_t len;
-        } forms[] = {
-                { 0x00, 0x7f, 0, 0, 1 },
-                { 0xc2, 0xdf, 0x80, 0xbf, 2 },
-                { 0xe0, 0xe0, 0xa0, 0xbf, 3 },
-                { 0xe1, 0xec, 0x80, 0xbf, 3 },
-                { 0xed, 0xed, 0x80, 0x9f, 3 },   /* not D800..DFFF */
-                { 0xee, 0xef, 0x80, 0xbf, 3 },
-                { 0xf0, 0xf0, 0x90, 0xbf, 4 },
-                { 0xf1, 0xf3, 0x80, 0xbf, 4 },
-                { 0xf4, 0xf4, 0x80, 0x8f, 4 },   /* not past U+10FFFF */
-        };
-
-        for (size_t f = 0; f < ELEMENTSOF(forms); f++) {
-                if (s[0] < forms[f].lead_min || s[0] > forms[f].lead_max)
-                        continue;
-                size_t len = forms[f].len;
-                if (len > n || (len > 1 && (s[1] < forms[f].second_min || s[1] > forms[f].second_max)))
-                        return 0;
-                for (size_t i = 2; i < len; i++)
-                        if ((s[i] & 0xc0) != 0x80)
-                                return 0;
-                return len;
-        }
-        return 0;
-}
-
-/* The offset of the first byte of line that does not start a well-formed UTF-8 sequence, or -1. */
-static ssize_t utf8_invalid(const char *line, size_t len) {
-        for (size_t i = 0; i < len;) {
-                size_t k = utf8_sequence((const unsigned char *) line + i, len - i);
-                if (k == 0)
-                        return (ssize_t) i;
-                i += k;
-        }
-        return -1;
-}
-
-/*
  * Whether parsed JSON text holds only characters, else why not.  A name
  * that is not text would reach the platform as other bytes or characters
  * than were sent, so the decoder refuses it as malformed.
  */
 static bool is_text(const char *line, size_t len, char *why, size_t whylen) {
-        ssize_t at = utf8_invalid(line, len);
+        /*
+         * RFC 3629, which json-c's own check does not hold to: it takes overlong
+         * forms such as C0 AF for '/', encoded surrogates, and code points past
+         * U+10FFFF.
+         */
+        ssize_t at = printable_utf8_invalid(line, len);
 
         if (at >= 0) {
                 why_set(why, whylen, "malformed JSON: byte %zd (0x%02x) is not well-formed UTF-8", at,
