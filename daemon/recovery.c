@@ -248,22 +248,22 @@ static void job_unlock(struct recovery_job *j) {
 
 /*
  * Still running, and within task-timeout of the row's start: look again
- * later (true).  When the daemon stops meanwhile, the row stays PENDING
- * (true too, not following): the next start follows the task again.
+ * later (true).  When the daemon stops meanwhile, job_done() leaves the
+ * row PENDING instead (the next start follows the task again), and its VM
+ * is let go here, while the pool surely still runs.
  */
 static bool keep_following(struct recovery_job *j, int r) {
         if (r != -EINPROGRESS || now_ms() >= j->l.row.start_ms + 1000LL * j->rec->task_timeout)
                 return false;
+        j->following = true;
         if (atomic_load(&j->rec->stopping)) {
-                log_notice("Trail row %" PRId64 " stays PENDING: task %s was still running at shutdown.",
-                           j->l.row.id, j->l.row.task);
                 job_unlock(j);
                 return true;
         }
         if (!j->followed)
                 log_notice("Trail row %" PRId64 " (%s %s): task %s still runs; following it until it ends.",
                            j->l.row.id, j->l.row.operation, strempty(j->l.row.vm_name), j->l.row.task);
-        j->following = j->followed = true;
+        j->followed = true;
         return true;
 }
 
