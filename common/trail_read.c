@@ -761,8 +761,6 @@ int trail_reader_verify(struct trail_reader *r, const struct trail_verify_args *
 
 /* ---------- archives ---------- */
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(sqlite3 *, sqlite3_close);
-
 /* A new file at out, for nobody else: it holds the whole trail. */
 static int create_new(const char *out) {
         _cleanup_close_ int fd = open(out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640);

@@ -441,8 +441,6 @@ int trail_schema_migrate(sqlite3 *db, int from) {
 
 /* ---------- the schema a file should have ---------- */
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(sqlite3 *, sqlite3_close);
-
 /*
  * The schema vmtraced leaves at version, built by running the very
  * migrations on an empty in-memory database: what a file of that version

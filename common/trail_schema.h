@@ -18,7 +18,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "macros.h"
 #include "trail_hash.h"
+
+/* For the connections the trail's readers and the schema check open of their own. */
+DEFINE_TRIVIAL_CLEANUP_FUNC(sqlite3 *, sqlite3_close);
 
 /* The version this build writes; a file with a higher one is from a newer vmtraced. */
 #define TRAIL_SCHEMA_VERSION 6
