@@ -12,6 +12,9 @@ PACKAGES="
   jq socat util-linux mandoc ca-certificates valgrind python3 python3-pyvmomi systemd
   pmccabe cppcheck
   libvirt-dev libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-utils
+  librelp-dev rsyslog rsyslog-relp rsyslog-gnutls
+  debhelper devscripts lintian fakeroot dpkg-dev
+  chromium fonts-dejavu-core
 "
 missing=
 for p in $PACKAGES; do
