@@ -20,6 +20,7 @@
 #include "log.h"
 #include "macros.h"
 #include "proto.h"
+#include "util.h"
 #include "vmctl-conn.h"
 #include "vmctl-output.h"
 #include "vmctl.h"
@@ -31,6 +32,7 @@ enum {
         OPT_POWER_ON = 1 << 2,
         OPT_GUEST = 1 << 3,
         OPT_ADD = 1 << 4,
+        OPT_YES = 1 << 5,
 };
 
 struct ops_opts {
@@ -47,6 +49,7 @@ static const struct option ops_options[] = {
         { "power-on", no_argument, NULL, 'p' },
         { "guest", no_argument, NULL, 'g' },
         { "add", no_argument, NULL, 'a' },
+        { "yes", no_argument, NULL, 'y' },
         { "help", no_argument, NULL, 'h' },
         {},
 };
@@ -55,6 +58,7 @@ static const struct option ops_options[] = {
 static unsigned ops_bit(int c) {
         static const struct { int c; unsigned bit; } bits[] = {
                 { 'H', OPT_HOST }, { 'd', OPT_DATASTORE }, { 'p', OPT_POWER_ON }, { 'g', OPT_GUEST }, { 'a', OPT_ADD },
+                { 'y', OPT_YES },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(bits); i++)
@@ -117,36 +121,6 @@ static int ops_parse(const struct vmctl_command *cmd, int argc, char **argv, uns
         return ops_check(cmd, min, max, oo);
 }
 
-/*
- * A size in MiB: a number of MiB, or a number with a suffix M/MB/MiB,
- * G/GB/GiB or T/TB/TiB (binary units, as vSphere's MiB are).
- */
-static int parse_size_mib(const char *s, int64_t *mib) {
-        static const struct { const char *suffix; int64_t factor; } units[] = {
-                { "", 1 }, { "m", 1 }, { "mb", 1 }, { "mib", 1 },
-                { "g", 1024 }, { "gb", 1024 }, { "gib", 1024 },
-                { "t", 1024 * 1024 }, { "tb", 1024 * 1024 }, { "tib", 1024 * 1024 },
-        };
-        int64_t n = 0;
-        const char *p = s;
-
-        for (; *p >= '0' && *p <= '9'; p++) {
-                if (n > (INT64_MAX - 9) / 10)
-                        return -ERANGE;
-                n = n * 10 + (*p - '0');
-        }
-        if (p == s)
-                return -EINVAL;
-        for (size_t i = 0; i < ELEMENTSOF(units); i++)
-                if (strcasecmp(p, units[i].suffix) == 0) {
-                        if (n > INT64_MAX / units[i].factor)
-                                return -ERANGE;
-                        *mib = n * units[i].factor;
-                        return *mib > 0 ? 0 : -ERANGE;
-                }
-        return -EINVAL;
-}
-
 static int size_arg(const struct vmctl_command *cmd, const char *s, int64_t *mib) {
         int r = parse_size_mib(s, mib);
         if (r < 0) {
@@ -198,11 +172,13 @@ static int run_cpu(const struct vmctl_options *o, const struct vmctl_command *cm
 static int run_memory(const struct vmctl_options *o, const struct vmctl_command *cmd, int argc, char **argv) {
         struct ops_opts oo;
         int64_t mib;
-        int r = ops_parse(cmd, argc, argv, 0, 2, 2, &oo);
+        int r = ops_parse(cmd, argc, argv, OPT_YES, 2, 2, &oo);
         if (r >= 0 || (r = size_arg(cmd, oo.pos[1], &mib)) >= 0)
                 return r;
         struct json_object *a = args_vm(oo.pos[0]);
         json_object_object_add(a, "mib", json_object_new_int64(mib));
+        if (oo.given & OPT_YES)
+                json_object_object_add(a, "confirmed", json_object_new_boolean(true));
         return vmctl_call(o, "memory", a);
 }
 
@@ -332,7 +308,8 @@ static int run_show(const struct vmctl_options *o, const struct vmctl_command *c
 const struct vmctl_command vmctl_ops_commands[] = {
         { "rename", "rename VM NEWNAME", "Rename a VM (VM may be ENDPOINT:NAME everywhere).", run_rename },
         { "cpu", "cpu VM N", "Set the number of virtual CPUs.", run_cpu },
-        { "memory", "memory VM SIZE", "Set the memory: MiB, or with a M/G suffix (4G).", run_memory },
+        { "memory", "memory VM SIZE [--yes]", "Set the memory: MiB, or with a M/G suffix (4G); --yes above confirm-memory-above.",
+          run_memory },
         { "disk", "disk VM DISK SIZE | disk VM --add SIZE", "Grow a disk (label or number) or add one.", run_disk },
         { "start", "start VM", "Power a VM on.", run_vm_only },
         { "stop", "stop VM [--guest]", "Power off (hard), or shut the guest down and wait.", run_vm_only },

@@ -22,6 +22,7 @@
 #include "defaults.h"
 #include "macros.h"
 #include "proto.h"
+#include "util.h"
 #include "vmctl-conn.h"
 #include "vmctl-output.h"
 #include "vmctl-wait.h"
@@ -54,6 +55,7 @@ static void usage(FILE *f) {
                    "      --version       show the version\n"
                    "\nExit status: 0 success, 1 operation failed on the platform, 2 usage error,\n"
                    "3 denied, 4 daemon or endpoint unreachable, 5 internal or trail error,\n"
+                   "6 changed but its row not yet durable, 7 not found, 8 ambiguous name,\n"
                    "130 detached after Ctrl-C (the operation goes on; its trail row tells the outcome).\n",
                 DEFAULT_SOCKET);
 }
@@ -129,6 +131,21 @@ static const struct vmctl_command *find_command(const char *name) {
         return NULL;
 }
 
+/* "Unknown command", with the commands it may be a typo of (as git says "did you mean"). */
+static void unknown_command(const char *name) {
+        char near[256] = "";
+
+        for (int level = 0; level <= 1 && !*near; level++)
+                for (size_t t = 0; t < ELEMENTSOF(tables); t++)
+                        for (const struct vmctl_command *c = tables[t]; c->name; c++)
+                                if (word_nearness(name, c->name) == level)
+                                        strbuf_append(near, sizeof near, " or ", "\"%s\"", c->name);
+        if (*near)
+                log_error("Unknown command \"%s\"; did you mean %s? Try vmctl --help.", name, near);
+        else
+                log_error("Unknown command \"%s\". Try vmctl --help.", name);
+}
+
 int vmctl_exchange(const struct vmctl_options *o, const char *command, struct json_object *args,
                    struct json_object **reply) {
         struct proto_reader reader;
@@ -200,6 +217,39 @@ const struct vmctl_command vmctl_core_commands[] = {
         {},
 };
 
+/*
+ * --json and --socket may follow the command too (as git's -C may not,
+ * but as operators type them): take them out of the command's arguments,
+ * up to a "--", before the command parses the rest.  Returns the new argc,
+ * or -1 (after a message) for --socket without a path.
+ */
+static int take_global_options(struct vmctl_options *o, int argc, char **argv) {
+        int n = 1;
+
+        for (int i = 1; i < argc; i++) {
+                const char *a = argv[i];
+                if (strcmp(a, "--") == 0) {
+                        while (i < argc)
+                                argv[n++] = argv[i++];
+                        break;
+                }
+                if (strcmp(a, "--json") == 0 || strcmp(a, "-j") == 0)
+                        o->out = &vmctl_output_json;
+                else if (strncmp(a, "--socket=", strlen("--socket=")) == 0)
+                        o->socket = a + strlen("--socket=");
+                else if (strcmp(a, "--socket") == 0 || strcmp(a, "-s") == 0) {
+                        if (i + 1 >= argc) {
+                                log_error("Option %s needs a path.", a);
+                                return -1;
+                        }
+                        o->socket = argv[++i];
+                } else
+                        argv[n++] = argv[i];
+        }
+        argv[n] = NULL;
+        return n;
+}
+
 int main(int argc, char **argv) {
         static const struct option long_options[] = {
                 { "socket", required_argument, NULL, 's' },
@@ -242,11 +292,14 @@ int main(int argc, char **argv) {
         }
         const struct vmctl_command *cmd = find_command(argv[optind]);
         if (!cmd) {
-                log_error("Unknown command \"%s\". Try vmctl --help.", argv[optind]);
+                unknown_command(argv[optind]);
                 return EXIT_USAGE;
         }
         /* The command parses its own options, from its name on (getopt: reset optind to 0). */
         int first = optind;
+        int n = take_global_options(&o, argc - first, argv + first);
+        if (n < 0)
+                return EXIT_USAGE;
         optind = 0;
-        return cmd->run(&o, cmd, argc - first, argv + first);
+        return cmd->run(&o, cmd, n, argv + first);
 }

@@ -48,9 +48,12 @@ int proto_error_exit_status(enum proto_error e) {
         case PROTO_OK:
                 return EXIT_OK;
         case PROTO_E_PLATFORM:
-        case PROTO_E_NOT_FOUND:
-        case PROTO_E_AMBIGUOUS:
                 return EXIT_PLATFORM;
+        /* A script retries a platform fault, but fixes its name for these two: they must differ. */
+        case PROTO_E_NOT_FOUND:
+                return EXIT_NOT_FOUND;
+        case PROTO_E_AMBIGUOUS:
+                return EXIT_AMBIGUOUS;
         case PROTO_E_DENIED:
                 return EXIT_DENIED;
         case PROTO_E_UNAVAILABLE:

@@ -67,12 +67,14 @@ enum proto_error proto_error_from_string(const char *s);
 /* vmctl exit statuses, documented in vmctl(1). */
 enum {
         EXIT_OK = 0,
-        EXIT_PLATFORM = 1,    /* operation failed on the platform (or target not found) */
+        EXIT_PLATFORM = 1,    /* operation failed on the platform */
         EXIT_USAGE = 2,
         EXIT_DENIED = 3,
         EXIT_UNREACHABLE = 4, /* daemon not reachable */
         EXIT_INTERNAL = 5,    /* protocol or internal error, trail unavailable */
         EXIT_NOT_DURABLE = 6, /* the change was made; its trail row is not yet durable */
+        EXIT_NOT_FOUND = 7,   /* no such VM (or disk, snapshot...): nothing was asked of the platform to change */
+        EXIT_AMBIGUOUS = 8,   /* the name matches several VMs: name one as ENDPOINT:NAME or by id */
 };
 int proto_error_exit_status(enum proto_error e);
 

@@ -5,9 +5,12 @@
 #include <stdarg.h>
 #include <pwd.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
+#include "macros.h"
 #include "util.h"
 
 int64_t now_ms(void) {
@@ -56,4 +59,67 @@ void strbuf_append(char *buf, size_t len, const char *sep, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(buf + used, len - used, fmt, ap);
         va_end(ap);
+}
+
+size_t edit_distance(const char *a, const char *b) {
+        size_t la = strlen(a), lb = strlen(b), row[64];
+
+        if (la >= ELEMENTSOF(row) || lb >= ELEMENTSOF(row))
+                return SIZE_MAX;
+        /* One row of the Wagner-Fischer table at a time. */
+        for (size_t j = 0; j <= lb; j++)
+                row[j] = j;
+        for (size_t i = 1; i <= la; i++) {
+                size_t diag = row[0];
+                row[0] = i;
+                for (size_t j = 1; j <= lb; j++) {
+                        size_t up = row[j];
+                        size_t best = diag + (a[i - 1] != b[j - 1]);
+                        if (up + 1 < best)
+                                best = up + 1;
+                        if (row[j - 1] + 1 < best)
+                                best = row[j - 1] + 1;
+                        row[j] = best;
+                        diag = up;
+                }
+        }
+        return row[lb];
+}
+
+int word_nearness(const char *word, const char *candidate) {
+        size_t n = strlen(word);
+
+        if (n >= 2 && strncmp(word, candidate, n) == 0)
+                return 0;
+        return edit_distance(word, candidate) <= (strlen(candidate) > 3 ? 2u : 1u) ? 1 : -1;
+}
+
+/*
+ * A size in MiB: a number of MiB, or a number with a suffix M/MB/MiB,
+ * G/GB/GiB or T/TB/TiB (binary units, as vSphere's MiB are).
+ */
+int parse_size_mib(const char *s, int64_t *mib) {
+        static const struct { const char *suffix; int64_t factor; } units[] = {
+                { "", 1 }, { "m", 1 }, { "mb", 1 }, { "mib", 1 },
+                { "g", 1024 }, { "gb", 1024 }, { "gib", 1024 },
+                { "t", 1024 * 1024 }, { "tb", 1024 * 1024 }, { "tib", 1024 * 1024 },
+        };
+        int64_t n = 0;
+        const char *p = s;
+
+        for (; *p >= '0' && *p <= '9'; p++) {
+                if (n > (INT64_MAX - 9) / 10)
+                        return -ERANGE;
+                n = n * 10 + (*p - '0');
+        }
+        if (p == s)
+                return -EINVAL;
+        for (size_t i = 0; i < ELEMENTSOF(units); i++)
+                if (strcasecmp(p, units[i].suffix) == 0) {
+                        if (n > INT64_MAX / units[i].factor)
+                                return -ERANGE;
+                        *mib = n * units[i].factor;
+                        return *mib > 0 ? 0 : -ERANGE;
+                }
+        return -EINVAL;
 }

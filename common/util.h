@@ -26,4 +26,27 @@ void gid_to_name(gid_t gid, char *buf, size_t len);
  */
 void strbuf_append(char *buf, size_t len, const char *sep, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/*
+ * A size in MiB, as vmctl and vmtraced.conf take it: a number of MiB, or a
+ * number with a suffix M/MB/MiB, G/GB/GiB or T/TB/TiB (binary units, as
+ * vSphere's MiB are), case-insensitive.  -EINVAL if it is not one, -ERANGE
+ * for 0 or too large.
+ */
+int parse_size_mib(const char *s, int64_t *mib);
+
+/*
+ * The number of single-character edits (insert, delete, substitute) from a
+ * to b, for "did you mean" suggestions; words longer than 63 bytes count
+ * as too far apart (SIZE_MAX).
+ */
+size_t edit_distance(const char *a, const char *b);
+
+/*
+ * How near word is to candidate, to suggest it: 0 when word is its start
+ * ("snap" for snapshot), 1 for a typo (one edit in short words, two in
+ * longer ones: "lsit" for list), -1 when it is another word.  Suggest the
+ * candidates of the lowest level found.
+ */
+int word_nearness(const char *word, const char *candidate);
+
 #endif

@@ -172,6 +172,7 @@ struct op_args {
         const char *host;        /* OP_CLONE, OP_MIGRATE: target host name, or NULL */
         const char *datastore;   /* OP_CLONE, OP_MIGRATE: target datastore name, or NULL */
         bool power_on;           /* OP_CLONE */
+        bool confirmed;          /* OP_MEMORY: --yes, for a size above the endpoint's confirm-memory-above */
         const char *snapshot;    /* OP_SNAPSHOT_*: snapshot name */
 };
 

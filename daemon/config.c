@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <ini.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <string.h>
@@ -33,6 +34,7 @@
 #include "log.h"
 #include "macros.h"
 #include "policy.h"
+#include "util.h"
 
 #define PASSWORD_MAX 4096
 
@@ -161,6 +163,7 @@ static void begin_endpoint(struct parser *p, const char *hdr, size_t len) {
                 goto oom;
         }
         e->pool_size = CONFIG_DEFAULT_POOL_SIZE;
+        e->confirm_memory_mib = CONFIG_DEFAULT_CONFIRM_MEMORY_MIB;
         e->post_events = true;
         e->watch = true;
         e->backend = backend_find(CONFIG_DEFAULT_BACKEND);
@@ -519,6 +522,19 @@ static int set_bool(struct parser *p, const char *key, const char *value, bool *
         return 0;
 }
 
+static int set_confirm_memory(struct parser *p, struct endpoint_state *ep, const char *value) {
+        int64_t mib;
+
+        if (strcmp(value, "0") == 0)
+                ep->e->confirm_memory_mib = 0;
+        else if (parse_size_mib(value, &mib) == 0)
+                ep->e->confirm_memory_mib = mib;
+        else
+                parse_error(p, p->line, -EINVAL, "confirm-memory-above must be a size, MiB or with a M, G or T suffix "
+                            "(64G), or 0 for never (got \"%s\")", value);
+        return 0;
+}
+
 static int set_post_events(struct parser *p, struct endpoint_state *ep, const char *value) {
         return set_bool(p, "post-events", value, &ep->e->post_events);
 }
@@ -691,6 +707,7 @@ static const struct key keys[] = {
         { "watch-interval", SECTION_MAIN, set_watch_interval },
         { "watch", SECTION_ENDPOINT, set_watch },
         { "post-events", SECTION_ENDPOINT, set_post_events },
+        { "confirm-memory-above", SECTION_ENDPOINT, set_confirm_memory },
         { "users", SECTION_POLICY, set_users },
         { "groups", SECTION_POLICY, set_groups },
         { "commands", SECTION_POLICY, set_commands },
@@ -1121,6 +1138,8 @@ static void dump_endpoint(const struct endpoint_config *e, FILE *f) {
                 fputc('\n', f);
         }
         fprintf(f, "pool-size = %u\n", e->pool_size);
+        if (e->confirm_memory_mib != CONFIG_DEFAULT_CONFIRM_MEMORY_MIB)
+                fprintf(f, "confirm-memory-above = %" PRId64 "\n", e->confirm_memory_mib);
         if (!e->post_events)
                 fputs("post-events = no\n", f);
         if (!e->watch)

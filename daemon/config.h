@@ -27,6 +27,7 @@
 #define VMT_CONFIG_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -35,6 +36,8 @@
 #define CONFIG_DEFAULT_SOCKET    VMT_DEFAULT_SOCKET
 #define CONFIG_DEFAULT_DATABASE  VMT_DEFAULT_DATABASE
 #define CONFIG_DEFAULT_POOL_SIZE 2
+/* MiB: a memory change above this needs vmctl memory --yes (64 GiB; 0 turns it off). */
+#define CONFIG_DEFAULT_CONFIRM_MEMORY_MIB (64 * 1024)
 #define CONFIG_MAX_POOL_SIZE     64
 #define CONFIG_DEFAULT_TASK_TIMEOUT 3600     /* seconds an operation may wait for its task */
 #define CONFIG_DEFAULT_WATCH_INTERVAL 30     /* seconds between reconciliations of a watched endpoint */
@@ -80,6 +83,7 @@ struct endpoint_config {
         char *migrate_uri;          /* libvirt: where a migration to this endpoint sends its data (tcp://host:port) */
         bool migrate_unsafe;        /* libvirt: allow migration to this endpoint without shared storage checks */
         bool watch;                 /* record changes made behind vmtraced's back (default yes, where the backend can) */
+        int64_t confirm_memory_mib; /* a memory change above this needs confirmation (--yes); 0: never */
         const struct endpoint_config *first; /* the first endpoint of the same config (a migration's destinations) */
         struct endpoint_config *next;
 };

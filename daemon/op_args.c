@@ -61,6 +61,8 @@ int op_args_parse(enum op_kind *kind, struct json_object *args, struct op_args *
         case OP_CPU:
                 return arg_number(args, "count", &a->number, why, whylen);
         case OP_MEMORY:
+                r = arg_number(args, "mib", &a->number, why, whylen);
+                return r < 0 ? r : proto_arg_bool(args, "confirmed", &a->confirmed, why, whylen);
         case OP_DISK_ADD:
                 return arg_number(args, "mib", &a->number, why, whylen);
         case OP_DISK_GROW:
@@ -97,7 +99,19 @@ static size_t utf8_length(const char *s) {
         return n;
 }
 
-static int check_memory(const struct op_args *a, const struct backend_limits *l, char *why, size_t whylen) {
+/* A size so large that it is more likely a slip of the unit (4000G for 4000M) needs --yes. */
+static int check_memory_confirmed(const struct op_args *a, const struct endpoint_config *ep, char *why,
+                                  size_t whylen) {
+        if (!ep->confirm_memory_mib || a->number <= ep->confirm_memory_mib || a->confirmed)
+                return 0;
+        snprintf(why, whylen, "%" PRId64 " MiB of memory is more than the %" PRId64 " MiB (confirm-memory-above) "
+                 "endpoint \"%s\" takes without confirmation: give --yes to confirm", a->number,
+                 ep->confirm_memory_mib, ep->name);
+        return -EINVAL;
+}
+
+static int check_memory(const struct op_args *a, const struct endpoint_config *ep, char *why, size_t whylen) {
+        const struct backend_limits *l = ep->backend->limits;
         int r = proto_check_range("mib", a->number, l->memory_mib_min, l->memory_mib_max, why, whylen);
 
         if (r >= 0 && l->memory_mib_step > 1 && a->number % l->memory_mib_step != 0) {
@@ -105,12 +119,31 @@ static int check_memory(const struct op_args *a, const struct backend_limits *l,
                          l->memory_mib_step, a->number);
                 r = -EINVAL;
         }
-        return r;
+        return r < 0 ? r : check_memory_confirmed(a, ep, why, whylen);
+}
+
+/*
+ * "vc2:web" names endpoint vc2's VM web wherever vmctl takes a VM: a VM
+ * given that name would be read as the other one from then on.
+ */
+static const struct endpoint_config *prefix_endpoint(const char *name, const struct endpoint_config *ep) {
+        const char *colon = strchr(name, ':');
+
+        for (const struct endpoint_config *e = ep->first; colon && e; e = e->next)
+                if (strlen(e->name) == (size_t) (colon - name) && strncmp(name, e->name, strlen(e->name)) == 0)
+                        return e;
+        return NULL;
 }
 
 static int check_new_name(const struct op_args *a, const struct endpoint_config *ep, char *why, size_t whylen) {
         const struct backend_limits *l = ep->backend->limits;
+        const struct endpoint_config *other = prefix_endpoint(a->new_name, ep);
 
+        if (other) {
+                snprintf(why, whylen, "argument \"name\" must not begin with \"%s:\": vmctl would read it as a VM "
+                         "of endpoint \"%s\"", other->name, other->name);
+                return -EINVAL;
+        }
         if (l->name_max && utf8_length(a->new_name) > l->name_max) {
                 snprintf(why, whylen, "argument \"name\" is longer than the %zu characters %s allows", l->name_max,
                          ep->backend->name);
@@ -138,7 +171,7 @@ int op_args_check(enum op_kind kind, const struct op_args *a, const struct endpo
         case OP_CPU:
                 return proto_check_range("count", a->number, 1, l->cpu_max, why, whylen);
         case OP_MEMORY:
-                return check_memory(a, l, why, whylen);
+                return check_memory(a, ep, why, whylen);
         case OP_DISK_GROW:
         case OP_DISK_ADD:
                 return proto_check_range("mib", a->number, 1, l->disk_mib_max, why, whylen);

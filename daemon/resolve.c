@@ -75,6 +75,12 @@ int resolve_error(const struct resolution *res, const char *vm, const char **fau
                 return res->failed->r;
         }
         *fault = OP_FAULT_NOT_FOUND;
-        snprintf(why, whylen, "VM \"%s\" not found on any endpoint", vm);
+        /* A configured prefix never gets here (resolve_endpoint() took it): say this one is not one. */
+        const char *colon = strchr(vm, ':');
+        if (colon && colon != vm)
+                snprintf(why, whylen, "VM \"%s\" not found on any endpoint, and no endpoint is named \"%.*s\"", vm,
+                         (int) (colon - vm), vm);
+        else
+                snprintf(why, whylen, "VM \"%s\" not found on any endpoint", vm);
         return -ENOENT;
 }

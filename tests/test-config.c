@@ -282,6 +282,11 @@ static bool full_pool_sizes(const struct full_conf *f) {
         return f->e1->pool_size == 4 && f->e2->pool_size == 64 && f->e3->pool_size == CONFIG_DEFAULT_POOL_SIZE;
 }
 
+static bool full_confirm_memory(const struct full_conf *f) {
+        return f->e1->confirm_memory_mib == 1024 * 1024 && f->e3->confirm_memory_mib == CONFIG_DEFAULT_CONFIRM_MEMORY_MIB &&
+               CONFIG_DEFAULT_CONFIRM_MEMORY_MIB == 64 * 1024;
+}
+
 static bool full_fingerprints(const struct full_conf *f) {
         const unsigned char *fp = f->e2->fingerprint;
 
@@ -302,6 +307,7 @@ static const struct {
         { full_in_file_order, "endpoints not in file order" },
         { full_passwords, "passwords not loaded correctly (first line, CR LF stripped)" },
         { full_pool_sizes, "pool sizes" },
+        { full_confirm_memory, "confirm-memory-above (1T, and the 64G default)" },
         { full_fingerprints, "fingerprints" },
         { full_ca_files, "ca-file" },
 };
