@@ -33,11 +33,14 @@ enum {
         OPT_GUEST = 1 << 3,
         OPT_ADD = 1 << 4,
         OPT_YES = 1 << 5,
+        OPT_ENDPOINT = 1 << 6,
+        OPT_QUIET = 1 << 7,
 };
 
 struct ops_opts {
         const char *host;
         const char *datastore;
+        const char *endpoint;
         unsigned given;  /* OPT_* of the options given */
         char **pos;      /* positional arguments after the command name */
         int n_pos;
@@ -50,6 +53,8 @@ static const struct option ops_options[] = {
         { "guest", no_argument, NULL, 'g' },
         { "add", no_argument, NULL, 'a' },
         { "yes", no_argument, NULL, 'y' },
+        { "endpoint", required_argument, NULL, 'e' },
+        { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
         {},
 };
@@ -58,7 +63,7 @@ static const struct option ops_options[] = {
 static unsigned ops_bit(int c) {
         static const struct { int c; unsigned bit; } bits[] = {
                 { 'H', OPT_HOST }, { 'd', OPT_DATASTORE }, { 'p', OPT_POWER_ON }, { 'g', OPT_GUEST }, { 'a', OPT_ADD },
-                { 'y', OPT_YES },
+                { 'y', OPT_YES }, { 'e', OPT_ENDPOINT }, { 'q', OPT_QUIET },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(bits); i++)
@@ -73,6 +78,8 @@ static void ops_set(struct ops_opts *oo, int c) {
                 oo->host = optarg;
         else if (c == 'd')
                 oo->datastore = optarg;
+        else if (c == 'e')
+                oo->endpoint = optarg;
 }
 
 /* min..max positional arguments, none of them empty, nor --host or --datastore. */
@@ -87,8 +94,8 @@ static int ops_check(const struct vmctl_command *cmd, int min, int max, const st
                         log_error("%s: arguments must not be empty.", cmd->name);
                         return vmctl_usage(cmd, stderr);
                 }
-        if ((oo->host && !*oo->host) || (oo->datastore && !*oo->datastore)) {
-                log_error("%s: --host and --datastore need a name.", cmd->name);
+        if ((oo->host && !*oo->host) || (oo->datastore && !*oo->datastore) || (oo->endpoint && !*oo->endpoint)) {
+                log_error("%s: --host, --datastore and --endpoint need a name.", cmd->name);
                 return EXIT_USAGE;
         }
         return -1;
@@ -105,7 +112,7 @@ static int ops_parse(const struct vmctl_command *cmd, int argc, char **argv, uns
         *oo = (struct ops_opts) {};
         optind = 0;
         opterr = 0;
-        while ((c = getopt_long(argc, argv, ":h", ops_options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, ":hq", ops_options, NULL)) >= 0) {
                 if (c == 'h')
                         return vmctl_usage(cmd, stdout);
                 if (c == '?' || c == ':' || !(mask & ops_bit(c))) {
@@ -282,13 +289,21 @@ static struct json_object *reply_data(struct json_object *reply, const char *key
 static int run_list(const struct vmctl_options *o, const struct vmctl_command *cmd, int argc, char **argv) {
         _cleanup_(json_object_putp) struct json_object *reply = NULL;
         struct ops_opts oo;
-        int r = ops_parse(cmd, argc, argv, 0, 0, 0, &oo);
+        int r = ops_parse(cmd, argc, argv, OPT_ENDPOINT | OPT_QUIET, 0, 1, &oo);
         if (r >= 0)
                 return r;
-        r = vmctl_exchange(o, "list", json_object_new_object(), &reply);
+        struct json_object *a = json_object_new_object();
+        if (a && oo.n_pos == 1)
+                json_object_object_add(a, "pattern", json_object_new_string(oo.pos[0]));
+        if (a && oo.endpoint)
+                json_object_object_add(a, "endpoint", json_object_new_string(oo.endpoint));
+        r = vmctl_exchange(o, "list", a, &reply);
         if (r != 0)
                 return r;
-        o->out->vm_list(reply_data(reply, "vms"));
+        if (oo.given & OPT_QUIET)
+                vmctl_print_vm_names(reply_data(reply, "vms"));
+        else
+                o->out->vm_list(reply_data(reply, "vms"));
         return show_error(o, reply);
 }
 
@@ -321,7 +336,8 @@ const struct vmctl_command vmctl_ops_commands[] = {
         { "snapshot", "snapshot VM create|revert|remove NAME", "Create, revert to or remove a snapshot.",
           run_snapshot },
         { "destroy", "destroy VM", "Delete a VM and its files.", run_vm_only },
-        { "list", "list", "List the VMs of every endpoint (read only, not recorded).", run_list },
+        { "list", "list [PATTERN] [--endpoint E] [-q]", "List VMs (names matching the shell PATTERN; read only, not recorded).",
+          run_list },
         { "show", "show VM", "Show one VM (read only, not recorded).", run_show },
         {},
 };

@@ -14,6 +14,7 @@
  */
 #include <inttypes.h>
 #include <json-c/json.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -151,13 +152,82 @@ static void print_vm_list(struct json_object *vms) {
         }
 }
 
+/* show's column for the values: continuation lines start here. */
+#define SHOW_INDENT 17
+
+/* One disk: "Hard disk 1  40960 MiB  [ds1] web/web.vmdk". */
+static void print_disk(struct json_object *d) {
+        printf("%s", strempty(vmctl_jstr(d, "label")));
+        if (jget(d, "capacityMiB"))
+                printf("  %" PRId64 " MiB", jint(d, "capacityMiB"));
+        if (vmctl_jstr(d, "file"))
+                printf("  %s", vmctl_jstr(d, "file"));
+        putchar('\n');
+}
+
+/* The snapshot tree, a level deeper by two spaces; the current one is marked. */
+static void print_snapshots(struct json_object *list, const char *current, int depth, bool *first) {
+        for (size_t i = 0; list && i < json_object_array_length(list); i++) {
+                struct json_object *s = json_object_array_get_idx(list, i);
+                const char *name = strempty(vmctl_jstr(s, "name"));
+
+                printf("%*s%*s%s%s\n", *first ? 0 : SHOW_INDENT, "", 2 * depth, "", name,
+                       current && strcmp(name, current) == 0 ? "  (current)" : "");
+                *first = false;
+                print_snapshots(jget(s, "children"), current, depth + 1, first);
+        }
+}
+
+static const char *compact_json(struct json_object *o) {
+        return json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+}
+
+/* An array as text: the snapshot tree, one disk (or other object) per line, words joined by commas. */
+static void print_array(const char *key, struct json_object *a, const char *current) {
+        size_t n = json_object_array_length(a);
+        bool first = true;
+
+        if (n == 0) {
+                puts("none");
+                return;
+        }
+        if (strcmp(key, "snapshots") == 0) {
+                print_snapshots(a, current, 0, &first);
+                return;
+        }
+        for (size_t i = 0; i < n; i++) {
+                struct json_object *e = json_object_array_get_idx(a, i);
+                bool object = json_object_is_type(e, json_type_object);
+
+                if (i > 0)
+                        printf(object ? "%*s" : ", ", SHOW_INDENT, "");
+                if (object && strcmp(key, "disks") == 0)
+                        print_disk(e);
+                else if (object)
+                        puts(compact_json(e));
+                else
+                        printf("%s%s", json_object_is_type(e, json_type_string) ? json_object_get_string(e)
+                               : compact_json(e), i + 1 == n ? "\n" : "");
+        }
+}
+
+static void print_vm_names(struct json_object *vms) {
+        for (size_t i = 0; vms && i < json_object_array_length(vms); i++) {
+                struct json_object *vm = json_object_array_get_idx(vms, i);
+                printf("%s:%s\n", strempty(vmctl_jstr(vm, "endpoint")), strempty(vmctl_jstr(vm, "name")));
+        }
+}
+
 static void print_vm(struct json_object *vm) {
         if (!vm)
                 return;
         json_object_object_foreach(vm, key, val) {
-                const char *s = json_object_is_type(val, json_type_string) ? json_object_get_string(val)
-                        : json_object_to_json_string_ext(val, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-                printf("%-16s %s\n", key, s);
+                printf("%-*s", SHOW_INDENT, key);
+                if (json_object_is_type(val, json_type_array))
+                        print_array(key, val, vmctl_jstr(vm, "currentSnapshot"));
+                else
+                        printf("%s\n", json_object_is_type(val, json_type_string) ? json_object_get_string(val)
+                               : compact_json(val));
         }
 }
 
@@ -223,6 +293,11 @@ HUMAN(human_whoami, print_whoami)
 HUMAN(human_status, print_status)
 HUMAN(human_vm_list, print_vm_list)
 HUMAN(human_vm_show, print_vm)
+HUMAN(human_vm_names, print_vm_names)
+
+void vmctl_print_vm_names(struct json_object *vms) {
+        human_vm_names(vms);
+}
 #undef HUMAN
 
 static void human_record(FILE *f, struct json_object *rec) {

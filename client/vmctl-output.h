@@ -37,6 +37,9 @@ struct vmctl_output {
         void (*vm_show)(struct json_object *vm);
 };
 
+/* list --quiet: ENDPOINT:NAME per line, escaped as all human output is (shell completion reads it). */
+void vmctl_print_vm_names(struct json_object *vms);
+
 extern const struct vmctl_output vmctl_output_human;
 extern const struct vmctl_output vmctl_output_json;
 

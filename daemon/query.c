@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* list and show: read-only, never recorded; see query.h. */
 #include <errno.h>
+#include <fnmatch.h>
+#include <stdbool.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +25,7 @@ struct query {
         struct manager *manager;
         struct control_request *req;
         struct op_args args;      /* show: the VM, endpoint prefix removed */
+        const char *pattern;      /* list: a shell pattern (fnmatch(3)) the names must match, or NULL */
 };
 
 static int unsupported(struct pool_session *s, const char *what, struct op_error *err) {
@@ -82,7 +85,8 @@ static void list_done(void *userdata, struct fanout_result *res, size_t n) {
                         struct json_object *name = NULL;
                         json_object_object_get_ex(vm, "name", &name);
                         /* A rule limited to some VMs or endpoints also limits what the operator sees. */
-                        if (!gate_allows(q->manager, q->req, ep, json_object_get_string(name)))
+                        if (!gate_allows(q->manager, q->req, ep, json_object_get_string(name)) ||
+                            (q->pattern && fnmatch(q->pattern, strempty(json_object_get_string(name)), 0) != 0))
                                 continue;
                         tag_endpoint(vm, ep);
                         json_object_array_add(vms, json_object_get(vm));
@@ -94,18 +98,53 @@ static void list_done(void *userdata, struct fanout_result *res, size_t n) {
         query_free(q);
 }
 
-void query_list(struct manager *m, struct control_request *req) {
-        struct query *q = calloc(1, sizeof *q);
+/*
+ * list's arguments: "pattern", and "endpoint" to ask that one only (then
+ * *masked and mask say which).  Returns the code to refuse with (why says
+ * why), or PROTO_OK.
+ */
+static enum proto_error list_args(struct query *q, bool *mask, bool *masked, char *why, size_t whylen) {
+        struct json_object *args = control_request_args(q->req);
+        struct pool_set *ps = q->manager->pools;
+        const char *ep = NULL;
 
-        if (!q || m->config->n_endpoints == 0) {
-                control_reply(req, q ? PROTO_E_BAD_REQUEST : PROTO_E_INTERNAL,
-                              q ? "no endpoint is configured" : "out of memory", NULL);
+        if (proto_arg_string(args, "pattern", true, PROTO_NAME_MAX, &q->pattern, why, whylen) < 0 ||
+            proto_arg_string(args, "endpoint", true, PROTO_NAME_MAX, &ep, why, whylen) < 0)
+                return PROTO_E_BAD_REQUEST;
+        if (pool_set_size(ps) == 0) {
+                snprintf(why, whylen, "no endpoint is configured");
+                return PROTO_E_BAD_REQUEST;
+        }
+        *masked = ep != NULL;
+        for (size_t i = 0; ep && i < pool_set_size(ps); i++) {
+                mask[i] = strcmp(pool_endpoint(pool_set_nth(ps, i))->name, ep) == 0;
+                if (mask[i])
+                        return PROTO_OK;
+        }
+        if (ep)
+                snprintf(why, whylen, "no endpoint is named \"%s\"", ep);
+        return ep ? PROTO_E_NOT_FOUND : PROTO_OK;
+}
+
+void query_list(struct manager *m, struct control_request *req) {
+        _cleanup_free_ bool *mask = calloc(pool_set_size(m->pools) + 1, sizeof *mask);
+        struct query *q = calloc(1, sizeof *q);
+        bool masked = false;
+        char why[256];
+
+        if (!q || !mask) {
+                control_reply(req, PROTO_E_INTERNAL, "out of memory", NULL);
                 free(q);
                 return;
         }
-        q->req = req;
-        q->manager = m;
-        if (fanout_start(m->pools, NULL, list_fn, list_done, q) < 0) {
+        *q = (struct query) { .req = req, .manager = m };
+        enum proto_error e = list_args(q, mask, &masked, why, sizeof why);
+        if (e != PROTO_OK) {
+                control_reply(req, e, why, NULL);
+                query_free(q);
+                return;
+        }
+        if (fanout_start(m->pools, masked ? mask : NULL, list_fn, list_done, q) < 0) {
                 control_reply(req, PROTO_E_INTERNAL, "out of memory", NULL);
                 query_free(q);
         }
