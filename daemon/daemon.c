@@ -39,6 +39,7 @@
 #include "manager.h"
 #include "policy.h"
 #include "pool.h"
+#include "probe.h"
 #include "recovery.h"
 #include "watch.h"
 
@@ -360,11 +361,30 @@ static int manager_new(const char *config_path, struct manager **out) {
         return 0;
 }
 
+/* --check-config [--connect]: the normalised configuration, then a login to each endpoint. */
+static int check_config(const char *path, bool connect) {
+        struct config *cfg = NULL;
+        unsigned failed = 0;
+
+        if (config_load(path, &cfg) < 0)
+                return EXIT_FAILURE;
+        config_dump(cfg, stdout);
+        if (connect) {
+                backend_global_init();
+                fflush(stdout);
+                failed = probe_endpoints(cfg, stdout);
+        }
+        config_free(cfg);
+        return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
 static void help(void) {
-        printf("Usage: vmtraced [--config FILE] [--check-config]\n\n"
+        printf("Usage: vmtraced [--config FILE] [--check-config [--connect]]\n\n"
                "Audited VM operations daemon.\n\n"
                "  -c, --config FILE   configuration file (default %s)\n"
                "      --check-config  parse the configuration, print it normalised, and exit\n"
+               "      --connect       with --check-config: also log in to every endpoint and\n"
+               "                      say how it went (exit 1 if one fails)\n"
                "  -h, --help          show this help\n"
                "      --version       show the version\n",
                DEFAULT_CONFIG);
@@ -374,12 +394,13 @@ int daemon_main(int argc, char **argv) {
         static const struct option options[] = {
                 { "config", required_argument, NULL, 'c' },
                 { "check-config", no_argument, NULL, 'C' },
+                { "connect", no_argument, NULL, 'N' },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
                 {},
         };
         const char *config_path = DEFAULT_CONFIG;
-        bool check = false;
+        bool check = false, connect = false;
         int c, r;
 
         log_init("vmtraced");
@@ -397,6 +418,9 @@ int daemon_main(int argc, char **argv) {
                 case 'C':
                         check = true;
                         break;
+                case 'N':
+                        connect = true;
+                        break;
                 case 'h':
                         help();
                         return EXIT_SUCCESS;
@@ -411,15 +435,13 @@ int daemon_main(int argc, char **argv) {
                 log_error("Unexpected argument: %s", argv[optind]);
                 return 2;
         }
-
-        if (check) {
-                struct config *cfg = NULL;
-                if (config_load(config_path, &cfg) < 0)
-                        return EXIT_FAILURE;
-                config_dump(cfg, stdout);
-                config_free(cfg);
-                return EXIT_SUCCESS;
+        if (connect && !check) {
+                log_error("--connect goes with --check-config.");
+                return 2;
         }
+
+        if (check)
+                return check_config(config_path, connect);
 
         /* A file-size limit (RLIMIT_FSIZE) must make trail writes fail, not kill us. */
         signal(SIGXFSZ, SIG_IGN);

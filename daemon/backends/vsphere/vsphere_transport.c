@@ -42,7 +42,7 @@ struct transport {
         int (*orig_fparsehdr)(struct soap *soap, const char *key, const char *val);
         char *cookie_header;            /* "Cookie: vmware_soap_session=..." or NULL */
         struct SOAP_ENV__Header header; /* operationID points to the caller's opid during a call */
-        char tls_error[256];            /* why the last handshake's verification failed */
+        char tls_error[512];            /* why the last handshake's verification failed */
         unsigned round_trips;
 };
 
@@ -106,9 +106,20 @@ static int verify_callback(int ok, X509_STORE_CTX *store) {
                 return 1;
         }
 
-        if (!ok && !t->tls_error[0])
-                snprintf(t->tls_error, sizeof t->tls_error, "certificate verify failed: %s",
-                         X509_verify_cert_error_string(X509_STORE_CTX_get_error(store)));
+        if (!ok && !t->tls_error[0]) {
+                /* What an administrator needs to pin this server, once they have checked it out of band. */
+                unsigned char md[EVP_MAX_MD_SIZE];
+                char fp[3 * EVP_MAX_MD_SIZE + 1] = "";
+                unsigned len = 0;
+                X509 *leaf = X509_STORE_CTX_get0_cert(store);
+
+                if (leaf && X509_digest(leaf, EVP_sha256(), md, &len))
+                        fingerprint_format(md, len, fp, sizeof fp);
+                snprintf(t->tls_error, sizeof t->tls_error, "certificate verify failed: %s%s%s%s",
+                         X509_verify_cert_error_string(X509_STORE_CTX_get_error(store)),
+                         *fp ? "; the server's certificate has SHA-256 fingerprint " : "", fp,
+                         *fp ? " (once checked, trust it with ca-file, or pin it with fingerprint = that)" : "");
+        }
         return ok;
 }
 
