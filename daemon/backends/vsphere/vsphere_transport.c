@@ -70,6 +70,21 @@ static void fingerprint_format(const unsigned char *md, unsigned len, char *buf,
                 p += snprintf(buf + p, size - p, "%s%02X", i ? ":" : "", md[i]);
 }
 
+/* Why verification failed, with what an administrator needs to pin the server once checked out of band. */
+static void note_untrusted(struct transport *t, X509_STORE_CTX *store) {
+        unsigned char md[EVP_MAX_MD_SIZE];
+        char fp[3 * EVP_MAX_MD_SIZE + 1] = "";
+        unsigned len = 0;
+        X509 *leaf = X509_STORE_CTX_get0_cert(store);
+
+        if (leaf && X509_digest(leaf, EVP_sha256(), md, &len))
+                fingerprint_format(md, len, fp, sizeof fp);
+        snprintf(t->tls_error, sizeof t->tls_error, "certificate verify failed: %s%s%s%s",
+                 X509_verify_cert_error_string(X509_STORE_CTX_get_error(store)),
+                 *fp ? "; the server's certificate has SHA-256 fingerprint " : "", fp,
+                 *fp ? " (once checked, trust it with ca-file, or pin it with fingerprint = that)" : "");
+}
+
 /*
  * OpenSSL's verify callback, called for every certificate of the chain, the
  * leaf (depth 0) last.  With a pin only the leaf's digest decides; otherwise
@@ -106,20 +121,8 @@ static int verify_callback(int ok, X509_STORE_CTX *store) {
                 return 1;
         }
 
-        if (!ok && !t->tls_error[0]) {
-                /* What an administrator needs to pin this server, once they have checked it out of band. */
-                unsigned char md[EVP_MAX_MD_SIZE];
-                char fp[3 * EVP_MAX_MD_SIZE + 1] = "";
-                unsigned len = 0;
-                X509 *leaf = X509_STORE_CTX_get0_cert(store);
-
-                if (leaf && X509_digest(leaf, EVP_sha256(), md, &len))
-                        fingerprint_format(md, len, fp, sizeof fp);
-                snprintf(t->tls_error, sizeof t->tls_error, "certificate verify failed: %s%s%s%s",
-                         X509_verify_cert_error_string(X509_STORE_CTX_get_error(store)),
-                         *fp ? "; the server's certificate has SHA-256 fingerprint " : "", fp,
-                         *fp ? " (once checked, trust it with ca-file, or pin it with fingerprint = that)" : "");
-        }
+        if (!ok && !t->tls_error[0])
+                note_untrusted(t, store);
         return ok;
 }
 
