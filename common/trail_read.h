@@ -35,8 +35,11 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct trail_reader *, trail_reader_free);
 /* ---------- rows (vmctl log) ---------- */
 
 /*
- * The filters, each an equality on an indexed column (vm: the name the VM
- * had, or its id).  On a file older than the filter's column the filter
+ * The filters, each an equality on a column but message (a substring).
+ * vm is the VM's identity: a row naming it (its name then, or its id), and
+ * every row of each VM (endpoint and id, as ids repeat across endpoints)
+ * that had that name or was renamed to it; "ENDPOINT:NAME" narrows it to
+ * one endpoint.  On a file older than the filter's column the filter
  * matches as if the column were NULL: nothing, except --source vmtraced,
  * which matches every row.
  */
@@ -49,6 +52,10 @@ enum trail_filter {
         TRAIL_FILTER_ENDPOINT,
         TRAIL_FILTER_PLATFORM_USER,
         TRAIL_FILTER_SOURCE,       /* TRAIL_SOURCE_OUT_OF_BAND, or TRAIL_SOURCE_VMTRACED: source NULL */
+        TRAIL_FILTER_UID,          /* the operator's uid (SO_PEERCRED), a number */
+        TRAIL_FILTER_LOGIN_UID,    /* the audit login uid, a number */
+        TRAIL_FILTER_FAULT,        /* the platform's (or vmtraced's) fault name */
+        TRAIL_FILTER_MESSAGE,      /* text the message contains (no index: the rows are scanned) */
         TRAIL_FILTER_MAX,
 };
 
@@ -61,7 +68,8 @@ enum trail_filter {
 
 /*
  * Is value one the filter can take?  0, or -EINVAL, logged with the values
- * it takes (a filter on a closed set; the others take any value).
+ * it takes and the ones it may be a typo of (the closed sets: op, result,
+ * source; uid and login-uid take numbers; the others any value).
  */
 int trail_filter_check(enum trail_filter f, const char *value);
 
