@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * vmctl report as text: a heading, then one table per summary, as
+ * aureport's are, values escaped as everywhere in vmctl's output (they
+ * were escaped when read).  The numbers are the groups' of vmctl-report.c.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "macros.h"
+#include "vmctl-report.h"
+
+static void heading(FILE *f, const char *title) {
+        fprintf(f, "\n%s\n", title);
+        for (size_t i = 0; title[i]; i++)
+                fputc('=', f);
+        fputc('\n', f);
+}
+
+static void range(FILE *f, const struct report *r) {
+        char a[40] = "the first row", b[40] = "the last";
+
+        if (r->has_since)
+                report_time(a, sizeof a, r->since, true);
+        if (r->has_until)
+                report_time(b, sizeof b, r->until, true);
+        fprintf(f, "Range: %s .. %s (start times, UTC)\n", a, b);
+}
+
+static void chain(FILE *f, const struct report_verify *v) {
+        if (!v->done)
+                fputs("Chain: NOT CHECKED (it could not be read; see the error above)\n", f);
+        else if (v->problems)
+                fprintf(f, "Chain: ALTERED, %u problem(s); vmctl verify lists them\n", v->problems);
+        else
+                fprintf(f, "Chain: intact, %" PRId64 " rows chained, %" PRId64 " pending\nHead: %" PRId64 ":%s\n",
+                        v->last_seq, v->pending, v->last_seq, v->head);
+        if (v->has_checkpoint)
+                fprintf(f, "Checkpoint: %" PRId64 ":%s (archive of %s)\n", v->checkpoint_seq, v->checkpoint_hash,
+                        v->checkpoint_source);
+}
+
+static void counts(FILE *f, const struct report_group *g) {
+        fprintf(f, "%7zu", g->n);
+        for (int k = 0; k < RESULT_MAX; k++)
+                fprintf(f, " %7zu", g->counts[k]);
+        fputc('\n', f);
+}
+
+static void counts_header(FILE *f) {
+        fputs("  TOTAL", f);
+        for (int k = 0; k < RESULT_MAX; k++)
+                fprintf(f, " %7s", report_result_names[k]);
+        fputc('\n', f);
+}
+
+static bool none(FILE *f, const struct report_groups *g) {
+        if (g->n == 0)
+                fputs("none\n", f);
+        return g->n == 0;
+}
+
+static int per_user_day(FILE *f, const struct report *r) {
+        _cleanup_(report_groups_done) struct report_groups g = {};
+        int k = report_by_user_day(r, &g);
+
+        if (k < 0)
+                return k;
+        heading(f, "Operations per user per day");
+        if (none(f, &g))
+                return 0;
+        fprintf(f, "%-10s  %-16s ", "DAY", "USER");
+        counts_header(f);
+        for (size_t i = 0; i < g.n; i++) {
+                fprintf(f, "%-10s  %-16s ", g.groups[i].key[0], g.groups[i].key[1]);
+                counts(f, &g.groups[i]);
+        }
+        return 0;
+}
+
+/* A table of keys and one count: title, its column titles, the groups from make. */
+static int count_table(FILE *f, const struct report *r, const char *title, const char *k0, const char *k1,
+                       int (*make)(const struct report *r, struct report_groups *out)) {
+        _cleanup_(report_groups_done) struct report_groups g = {};
+        int k = make(r, &g);
+
+        if (k < 0)
+                return k;
+        heading(f, title);
+        if (none(f, &g))
+                return 0;
+        /* One key: no padding after it. */
+        int w = *k1 ? -24 : 0;
+        fprintf(f, "%7s  %*s%s%s\n", "COUNT", w, k0, *k1 ? " " : "", k1);
+        for (size_t i = 0; i < g.n; i++)
+                fprintf(f, "%7zu  %*s%s%s\n", g.groups[i].n, w, g.groups[i].key[0], *k1 ? " " : "",
+                        g.groups[i].key[1]);
+        return 0;
+}
+
+static int changed_vms(FILE *f, const struct report *r) {
+        _cleanup_(report_groups_done) struct report_groups g = {};
+        int k = report_changed_vms(r, &g);
+
+        if (k < 0)
+                return k;
+        heading(f, "Most-changed VMs (changes that worked)");
+        if (none(f, &g))
+                return 0;
+        fprintf(f, "%7s  %-12s %-12s %s\n", "CHANGES", "ENDPOINT", "ID", "VM (its name now)");
+        for (size_t i = 0; i < g.n && i < 20; i++)
+                fprintf(f, "%7zu  %-12s %-12s %s\n", g.groups[i].n, g.groups[i].key[0], g.groups[i].key[1],
+                        report_vm_name(&g.groups[i]));
+        if (g.n > 20)
+                fprintf(f, "... and %zu more VM(s)\n", g.n - 20);
+        return 0;
+}
+
+static int logins(FILE *f, const struct report *r) {
+        _cleanup_(report_groups_done) struct report_groups g = {};
+        int k = report_logins(r, &g);
+
+        if (k < 0)
+                return k;
+        heading(f, "Logins (the daemon's sessions on the platforms)");
+        if (none(f, &g))
+                return 0;
+        fprintf(f, "%-12s  %-24s ", "ENDPOINT", "PRINCIPAL");
+        counts_header(f);
+        for (size_t i = 0; i < g.n; i++) {
+                fprintf(f, "%-12s  %-24s ", g.groups[i].key[0], g.groups[i].key[1]);
+                counts(f, &g.groups[i]);
+        }
+        return 0;
+}
+
+static int out_of_band(FILE *f, const struct report *r) {
+        _cleanup_(report_groups_done) struct report_groups g = {};
+        char when[40];
+        int k = report_out_of_band(r, &g);
+
+        if (k < 0)
+                return k;
+        heading(f, "Out-of-band changes (seen on the platform, not made through vmtraced)");
+        if (none(f, &g))
+                return 0;
+        fputs("SEEN (UTC)                ID  OPERATION ENDPOINT:VM BEFORE -> AFTER (PLATFORM USER)\n", f);
+        for (size_t i = 0; i < g.groups[0].n; i++) {
+                const struct report_row *row = g.groups[0].members[i];
+                report_time(when, sizeof when, row->start_ms, true);
+                fprintf(f, "%s  #%" PRId64 " %s %s:%s %s -> %s (platform user %s)\n", when, row->id,
+                        report_str(row->operation), report_str(row->endpoint), report_str(row->vm_name),
+                        report_str(row->before), report_str(row->after), report_str(row->platform_user));
+        }
+        return 0;
+}
+
+int report_write_text(FILE *f, const struct report *r) {
+        int k;
+
+        fprintf(f, "vmctl report of %s\n", r->db);
+        range(f, r);
+        fprintf(f, "Rows: %zu\n", r->n_rows);
+        chain(f, &r->verify);
+        k = per_user_day(f, r);
+        if (k >= 0)
+                k = count_table(f, r, "Failures by fault (NG)", "FAULT", "", report_failures);
+        if (k >= 0)
+                k = count_table(f, r, "Denials", "USER", "OPERATION", report_denials);
+        if (k >= 0)
+                k = changed_vms(f, r);
+        if (k >= 0)
+                k = logins(f, r);
+        if (k >= 0)
+                k = out_of_band(f, r);
+        return k < 0 ? k : ferror(f) ? -EIO : 0;
+}
