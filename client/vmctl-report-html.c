@@ -107,21 +107,25 @@ static void legend(FILE *f) {
 }
 
 static void head(FILE *f, const struct report *r) {
-        char a[40] = "the first row", b[40] = "the last", made[40];
+        char a[40] = "the first", b[40] = "the last", made[40];
 
         if (r->has_since)
                 report_time(a, sizeof a, r->since, true);
         if (r->has_until)
                 report_time(b, sizeof b, r->until, true);
         report_time(made, sizeof made, r->made_ms, false);
+        bool all = !r->has_since && !r->has_until;
         fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
                    "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
                    "style-src 'unsafe-inline'\">\n<meta name=\"viewport\" content=\"width=device-width\">\n"
                    "<title>vmtraced trail report</title>\n<style>%s</style></head>\n<body><main>\n"
                    "<h1>vmtraced trail report</h1>\n<p class=\"meta\">Trail <b class=\"v\">", style);
         html(f, r->db);
-        fprintf(f, "</b> &middot; rows started %s .. %s (UTC) &middot; <b>%zu</b> rows &middot; made %s by "
-                   "vmctl report</p>\n", a, b, r->n_rows, made);
+        if (all)
+                fprintf(f, "</b> &middot; all <b>%zu</b> rows", r->n_rows);
+        else
+                fprintf(f, "</b> &middot; <b>%zu</b> rows started from %s to %s (UTC)", r->n_rows, a, b);
+        fprintf(f, " &middot; made %s by vmctl report</p>\n", made);
         fputs("<nav><a href=\"#verify\">Verify</a><a href=\"#timeline\">Timeline</a><a href=\"#per-user\">Per "
               "user</a><a href=\"#per-day\">Per day</a><a href=\"#vm-history\">VM history</a><a "
               "href=\"#failures\">Failures</a><a href=\"#denials\">Denials</a><a href=\"#logins\">Logins</a><a "
@@ -176,14 +180,13 @@ static int lane_of(const struct lanes *l, const struct report_row *row) {
 }
 
 static int pick_lanes(const struct report *r, struct lanes *l) {
-        _cleanup_(report_groups_done) struct report_groups g = {};
-        int k = report_by_user(r, &g);
+        _cleanup_(report_groups_freep) struct report_groups *g = report_by_user(r);
 
-        if (k < 0)
-                return k;
-        for (size_t i = 0; i < g.n && l->n < MAX_LANES; i++)
-                l->names[l->n++] = g.groups[i].key[0];
-        l->others = g.n > MAX_LANES;
+        if (!g)
+                return -ENOMEM;
+        for (size_t i = 0; i < g->n && l->n < MAX_LANES; i++)
+                l->names[l->n++] = g->groups[i].key[0];
+        l->others = g->n > MAX_LANES;
         return 0;
 }
 
@@ -260,6 +263,10 @@ static int timeline(FILE *f, const struct report *r) {
 
 /* ---------- charts ---------- */
 
+static size_t at_most(size_t n, size_t max) {
+        return n < max ? n : max;
+}
+
 static size_t biggest(const struct report_groups *g, size_t first) {
         size_t max = 1;
 
@@ -290,14 +297,13 @@ static void bar(FILE *f, const struct report_group *g, double scale, int x, int 
 }
 
 static int per_user(FILE *f, const struct report *r) {
-        _cleanup_(report_groups_done) struct report_groups g = {};
+        _cleanup_(report_groups_freep) struct report_groups *g = report_by_user(r);
         const int x0 = 170, width = CHART_WIDTH - x0 - 70;
-        int k = report_by_user(r, &g);
 
-        if (k < 0)
-                return k;
-        size_t n = g.n < MAX_BARS ? g.n : MAX_BARS;
-        double scale = (double) width / (double) biggest(&g, 0);
+        if (!g)
+                return -ENOMEM;
+        size_t n = at_most(g->n, MAX_BARS);
+        double scale = (double) width / (double) biggest(g, 0);
         fputs("<section id=\"per-user\"><h2>Operations per user</h2>\n", f);
         legend(f);
         fprintf(f, "<svg role=\"img\" width=\"%d\" height=\"%zu\" viewBox=\"0 0 %d %zu\">\n", CHART_WIDTH,
@@ -305,15 +311,15 @@ static int per_user(FILE *f, const struct report *r) {
         for (size_t i = 0; i < n; i++) {
                 int y = 4 + 22 * (int) i;
                 fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">", x0 - 8, y + 12);
-                html(f, g.groups[i].key[0]);
+                html(f, g->groups[i].key[0]);
                 fputs("</text>", f);
-                bar(f, &g.groups[i], scale, x0, y, 16, false);
-                fprintf(f, "<text x=\"%.1f\" y=\"%d\">%zu</text>\n", x0 + (double) g.groups[i].n * scale + 6, y + 12,
-                        g.groups[i].n);
+                bar(f, &g->groups[i], scale, x0, y, 16, false);
+                fprintf(f, "<text x=\"%.1f\" y=\"%d\">%zu</text>\n", x0 + (double) g->groups[i].n * scale + 6, y + 12,
+                        g->groups[i].n);
         }
         fputs("</svg>\n", f);
-        if (g.n > n)
-                fprintf(f, "<p class=\"note\">The %zu busiest users are shown, of %zu.</p>\n", n, g.n);
+        if (g->n > n)
+                fprintf(f, "<p class=\"note\">The %zu busiest users are shown, of %zu.</p>\n", n, g->n);
         fputs("</section>\n", f);
         return 0;
 }
@@ -324,15 +330,14 @@ static void day_label(FILE *f, const struct report_group *g, int x, int y) {
 }
 
 static int per_day(FILE *f, const struct report *r) {
-        _cleanup_(report_groups_done) struct report_groups g = {};
-        const int x0 = 50, width = CHART_WIDTH - x0 - 20, height = 220, top = 20;
-        int k = report_by_day(r, &g);
+        _cleanup_(report_groups_freep) struct report_groups *g = report_by_day(r);
+        const int x0 = 50, width = CHART_WIDTH - x0 - 20, height = 160, top = 20;
 
-        if (k < 0)
-                return k;
-        size_t first = g.n > MAX_DAYS ? g.n - MAX_DAYS : 0, n = g.n - first;
+        if (!g)
+                return -ENOMEM;
+        size_t n = at_most(g->n, MAX_DAYS), first = g->n - n;
         int step = n ? width / (int) n : width, thick = step > 60 ? 48 : step * 4 / 5;
-        size_t max = biggest(&g, first);
+        size_t max = biggest(g, first);
         double scale = (double) height / (double) max;
         fputs("<section id=\"per-day\"><h2>Operations per day (UTC)</h2>\n", f);
         legend(f);
@@ -342,7 +347,7 @@ static int per_day(FILE *f, const struct report *r) {
                    "text-anchor=\"end\">%zu</text><text x=\"%d\" y=\"%d\" text-anchor=\"end\">0</text>\n",
                 x0, top + height, x0 + width, top + height, x0 - 6, top + 4, max, x0 - 6, top + height);
         for (size_t i = 0; i < n; i++) {
-                const struct report_group *d = &g.groups[first + i];
+                const struct report_group *d = &g->groups[first + i];
                 int x = x0 + step * (int) i + (step - thick) / 2;
                 bar(f, d, scale, x, top + height, thick, true);
                 fprintf(f, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"middle\">%zu</text>\n", x + thick / 2,
@@ -352,7 +357,7 @@ static int per_day(FILE *f, const struct report *r) {
         }
         fputs("</svg>\n", f);
         if (first)
-                fprintf(f, "<p class=\"note\">The last %d days are shown, of %zu.</p>\n", MAX_DAYS, g.n);
+                fprintf(f, "<p class=\"note\">The last %d days are shown, of %zu.</p>\n", MAX_DAYS, g->n);
         fputs("</section>\n", f);
         return 0;
 }
@@ -396,19 +401,18 @@ static void vm_history(FILE *f, const struct report_group *g) {
 }
 
 static int vm_histories(FILE *f, const struct report *r) {
-        _cleanup_(report_groups_done) struct report_groups g = {};
-        int k = report_changed_vms(r, &g);
+        _cleanup_(report_groups_freep) struct report_groups *g = report_changed_vms(r);
 
-        if (k < 0)
-                return k;
+        if (!g)
+                return -ENOMEM;
         fputs("<section id=\"vm-history\"><h2>Per-VM history: the changes that worked, before &rarr; after, "
               "most-changed VMs first</h2>\n", f);
-        if (g.n == 0)
+        if (g->n == 0)
                 fputs("<p>No changes in the range.</p>\n", f);
-        for (size_t i = 0; i < g.n && i < MAX_VMS; i++)
-                vm_history(f, &g.groups[i]);
-        if (g.n > MAX_VMS)
-                fprintf(f, "<p class=\"note\">The %d most-changed VMs are shown, of %zu.</p>\n", MAX_VMS, g.n);
+        for (size_t i = 0; i < g->n && i < MAX_VMS; i++)
+                vm_history(f, &g->groups[i]);
+        if (g->n > MAX_VMS)
+                fprintf(f, "<p class=\"note\">The %d most-changed VMs are shown, of %zu.</p>\n", MAX_VMS, g->n);
         fputs("</section>\n", f);
         return 0;
 }
@@ -417,7 +421,7 @@ static int vm_histories(FILE *f, const struct report *r) {
 struct table {
         const char *id, *title, *t0, *t1;  /* t1: NULL for one key */
         bool by_result;                    /* a column per result, besides the total */
-        int (*make)(const struct report *r, struct report_groups *out);
+        struct report_groups *(*make)(const struct report *r);
 };
 
 static void table_header(FILE *f, const struct table *t) {
@@ -442,17 +446,16 @@ static void table_row(FILE *f, const struct table *t, const struct report_group 
 }
 
 static int group_table(FILE *f, const struct report *r, const struct table *t) {
-        _cleanup_(report_groups_done) struct report_groups g = {};
-        int k = t->make(r, &g);
+        _cleanup_(report_groups_freep) struct report_groups *g = t->make(r);
 
-        if (k < 0)
-                return k;
+        if (!g)
+                return -ENOMEM;
         fprintf(f, "<section id=\"%s\"><h2>%s</h2>\n", t->id, t->title);
-        if (g.n == 0)
+        if (g->n == 0)
                 return fputs("<p>None in the range.</p></section>\n", f), 0;
         table_header(f, t);
-        for (size_t i = 0; i < g.n; i++)
-                table_row(f, t, &g.groups[i]);
+        for (size_t i = 0; i < g->n; i++)
+                table_row(f, t, &g->groups[i]);
         fputs("</table></section>\n", f);
         return 0;
 }
@@ -473,19 +476,18 @@ static void out_of_band_row(FILE *f, const struct report_row *row) {
 }
 
 static int out_of_band(FILE *f, const struct report *r) {
-        _cleanup_(report_groups_done) struct report_groups g = {};
-        int k = report_out_of_band(r, &g);
+        _cleanup_(report_groups_freep) struct report_groups *g = report_out_of_band(r);
 
-        if (k < 0)
-                return k;
+        if (!g)
+                return -ENOMEM;
         fputs("<section id=\"out-of-band\"><h2>Out-of-band changes: seen on the platform, not made through "
               "vmtraced</h2>\n", f);
-        if (g.n == 0)
+        if (g->n == 0)
                 return fputs("<p>None in the range.</p></section>\n", f), 0;
         fputs("<table><tr><th>Seen (UTC)</th><th>Operation</th><th>Endpoint</th><th>VM</th><th>Before &rarr; "
               "after</th><th>Platform user</th></tr>\n", f);
-        for (size_t i = 0; i < g.groups[0].n && i < MAX_OUT_OF_BAND; i++)
-                out_of_band_row(f, g.groups[0].members[i]);
+        for (size_t i = 0; i < g->groups[0].n && i < MAX_OUT_OF_BAND; i++)
+                out_of_band_row(f, g->groups[0].members[i]);
         fputs("</table></section>\n", f);
         return 0;
 }

@@ -63,92 +63,87 @@ static bool none(FILE *f, const struct report_groups *g) {
 }
 
 static int per_user_day(FILE *f, const struct report *r) {
-        _cleanup_(report_groups_done) struct report_groups g = {};
-        int k = report_by_user_day(r, &g);
+        _cleanup_(report_groups_freep) struct report_groups *g = report_by_user_day(r);
 
-        if (k < 0)
-                return k;
+        if (!g)
+                return -ENOMEM;
         heading(f, "Operations per user per day");
-        if (none(f, &g))
+        if (none(f, g))
                 return 0;
         fprintf(f, "%-10s  %-16s ", "DAY", "USER");
         counts_header(f);
-        for (size_t i = 0; i < g.n; i++) {
-                fprintf(f, "%-10s  %-16s ", g.groups[i].key[0], g.groups[i].key[1]);
-                counts(f, &g.groups[i]);
+        for (size_t i = 0; i < g->n; i++) {
+                fprintf(f, "%-10s  %-16s ", g->groups[i].key[0], g->groups[i].key[1]);
+                counts(f, &g->groups[i]);
         }
         return 0;
 }
 
 /* A table of keys and one count: title, its column titles, the groups from make. */
 static int count_table(FILE *f, const struct report *r, const char *title, const char *k0, const char *k1,
-                       int (*make)(const struct report *r, struct report_groups *out)) {
-        _cleanup_(report_groups_done) struct report_groups g = {};
-        int k = make(r, &g);
+                       struct report_groups *(*make)(const struct report *r)) {
+        _cleanup_(report_groups_freep) struct report_groups *g = make(r);
 
-        if (k < 0)
-                return k;
+        if (!g)
+                return -ENOMEM;
         heading(f, title);
-        if (none(f, &g))
+        if (none(f, g))
                 return 0;
         /* One key: no padding after it. */
         int w = *k1 ? -24 : 0;
         fprintf(f, "%7s  %*s%s%s\n", "COUNT", w, k0, *k1 ? " " : "", k1);
-        for (size_t i = 0; i < g.n; i++)
-                fprintf(f, "%7zu  %*s%s%s\n", g.groups[i].n, w, g.groups[i].key[0], *k1 ? " " : "",
-                        g.groups[i].key[1]);
+        for (size_t i = 0; i < g->n; i++)
+                fprintf(f, "%7zu  %*s%s%s\n", g->groups[i].n, w, g->groups[i].key[0], *k1 ? " " : "",
+                        g->groups[i].key[1]);
         return 0;
 }
 
 static int changed_vms(FILE *f, const struct report *r) {
-        _cleanup_(report_groups_done) struct report_groups g = {};
-        int k = report_changed_vms(r, &g);
+        _cleanup_(report_groups_freep) struct report_groups *g = report_changed_vms(r);
 
-        if (k < 0)
-                return k;
+        if (!g)
+                return -ENOMEM;
         heading(f, "Most-changed VMs (changes that worked)");
-        if (none(f, &g))
+        if (none(f, g))
                 return 0;
         fprintf(f, "%7s  %-12s %-12s %s\n", "CHANGES", "ENDPOINT", "ID", "VM (its name now)");
-        for (size_t i = 0; i < g.n && i < 20; i++)
-                fprintf(f, "%7zu  %-12s %-12s %s\n", g.groups[i].n, g.groups[i].key[0], g.groups[i].key[1],
-                        report_vm_name(&g.groups[i]));
-        if (g.n > 20)
-                fprintf(f, "... and %zu more VM(s)\n", g.n - 20);
+        for (size_t i = 0; i < g->n && i < 20; i++)
+                fprintf(f, "%7zu  %-12s %-12s %s\n", g->groups[i].n, g->groups[i].key[0], g->groups[i].key[1],
+                        report_vm_name(&g->groups[i]));
+        if (g->n > 20)
+                fprintf(f, "... and %zu more VM(s)\n", g->n - 20);
         return 0;
 }
 
 static int logins(FILE *f, const struct report *r) {
-        _cleanup_(report_groups_done) struct report_groups g = {};
-        int k = report_logins(r, &g);
+        _cleanup_(report_groups_freep) struct report_groups *g = report_logins(r);
 
-        if (k < 0)
-                return k;
+        if (!g)
+                return -ENOMEM;
         heading(f, "Logins (the daemon's sessions on the platforms)");
-        if (none(f, &g))
+        if (none(f, g))
                 return 0;
         fprintf(f, "%-12s  %-24s ", "ENDPOINT", "PRINCIPAL");
         counts_header(f);
-        for (size_t i = 0; i < g.n; i++) {
-                fprintf(f, "%-12s  %-24s ", g.groups[i].key[0], g.groups[i].key[1]);
-                counts(f, &g.groups[i]);
+        for (size_t i = 0; i < g->n; i++) {
+                fprintf(f, "%-12s  %-24s ", g->groups[i].key[0], g->groups[i].key[1]);
+                counts(f, &g->groups[i]);
         }
         return 0;
 }
 
 static int out_of_band(FILE *f, const struct report *r) {
-        _cleanup_(report_groups_done) struct report_groups g = {};
+        _cleanup_(report_groups_freep) struct report_groups *g = report_out_of_band(r);
         char when[40];
-        int k = report_out_of_band(r, &g);
 
-        if (k < 0)
-                return k;
+        if (!g)
+                return -ENOMEM;
         heading(f, "Out-of-band changes (seen on the platform, not made through vmtraced)");
-        if (none(f, &g))
+        if (none(f, g))
                 return 0;
         fputs("SEEN (UTC)                ID  OPERATION ENDPOINT:VM BEFORE -> AFTER (PLATFORM USER)\n", f);
-        for (size_t i = 0; i < g.groups[0].n; i++) {
-                const struct report_row *row = g.groups[0].members[i];
+        for (size_t i = 0; i < g->groups[0].n; i++) {
+                const struct report_row *row = g->groups[0].members[i];
                 report_time(when, sizeof when, row->start_ms, true);
                 fprintf(f, "%s  #%" PRId64 " %s %s:%s %s -> %s (platform user %s)\n", when, row->id,
                         report_str(row->operation), report_str(row->endpoint), report_str(row->vm_name),

@@ -49,12 +49,25 @@ void report_time(char *buf, size_t len, int64_t ms, bool with_ms) {
 
 /* ---------- rows ---------- */
 
-static void row_done(struct report_row *row) {
-        char **fields[] = { &row->operation, &row->user, &row->endpoint, &row->vm_name, &row->vm_id, &row->before,
-                            &row->after, &row->fault, &row->source, &row->platform_user, &row->message };
+/* A row's text columns, and where each goes. */
+static const struct {
+        const char *column;
+        size_t offset;
+} text_columns[] = {
+#define F(c, f) { c, offsetof(struct report_row, f) }
+        F("operation", operation), F("user", user), F("endpoint", endpoint), F("vm_name", vm_name),
+        F("vm_id", vm_id), F("before", before), F("after", after), F("fault", fault), F("source", source),
+        F("platform_user", platform_user), F("message", message),
+#undef F
+};
 
-        for (size_t i = 0; i < ELEMENTSOF(fields); i++)
-                free(*fields[i]);
+static char **text_field(struct report_row *row, size_t i) {
+        return (char **) (void *) ((char *) row + text_columns[i].offset);
+}
+
+static void row_done(struct report_row *row) {
+        for (size_t i = 0; i < ELEMENTSOF(text_columns); i++)
+                free(*text_field(row, i));
 }
 
 static void report_done(struct report *r) {
@@ -83,30 +96,26 @@ static enum report_result result_of(const char *s) {
 }
 
 static int add_row(const struct trail_row *tr, void *userdata) {
-        static const struct {
-                const char *column;
-                size_t offset;
-        } text[] = {
-#define F(c, f) { c, offsetof(struct report_row, f) }
-                F("operation", operation), F("user", user), F("endpoint", endpoint), F("vm_name", vm_name),
-                F("vm_id", vm_id), F("before", before), F("after", after), F("fault", fault), F("source", source),
-                F("platform_user", platform_user), F("message", message),
-#undef F
-        };
         struct report *r = userdata;
-        struct report_row *l = reallocarray(r->rows, r->n_rows + 1, sizeof *l), *row;
+        struct report_row *row;
+        char when[40];
 
-        if (!l)
-                return log_oom();
-        r->rows = l;
+        if (r->n_rows == r->allocated) {
+                /* Doubled: a year of rows is read without a copy per row. */
+                size_t n = r->allocated ? 2 * r->allocated : 256;
+                struct report_row *l = reallocarray(r->rows, n, sizeof *l);
+                if (!l)
+                        return log_oom();
+                r->rows = l;
+                r->allocated = n;
+        }
         row = &r->rows[r->n_rows++];
         *row = (struct report_row) { .id = trail_row_get(tr, "id")->integer,
                                      .start_ms = trail_row_get(tr, "start_ms")->integer };
-        for (size_t i = 0; i < ELEMENTSOF(text); i++)
-                if (take(tr, text[i].column, (char **) ((char *) row + text[i].offset)) < 0)
+        for (size_t i = 0; i < ELEMENTSOF(text_columns); i++)
+                if (take(tr, text_columns[i].column, text_field(row, i)) < 0)
                         return log_oom();
         row->result = result_of(trail_row_get(tr, "result")->text);
-        char when[40];
         report_time(when, sizeof when, row->start_ms, false);
         memcpy(row->day, when, sizeof row->day - 1);  /* the date of "2026-01-02T03:04:05Z" */
         return 0;
@@ -215,33 +224,30 @@ static int make_groups(report_key_fn key, struct report_groups *g, size_t n) {
         return 0;
 }
 
-int report_group(const struct report *r, report_keep_fn keep, report_key_fn key, bool by_size,
-                 struct report_groups *out) {
+struct report_groups *report_group(const struct report *r, report_keep_fn keep, report_key_fn key, bool by_size) {
+        _cleanup_(report_groups_freep) struct report_groups *g = calloc(1, sizeof *g);
         struct sort_ctx ctx = { .key = key };
         size_t n = 0;
 
-        *out = (struct report_groups) {};
-        out->all = calloc(r->n_rows ?: 1, sizeof *out->all);
-        if (!out->all)
-                return log_oom();
+        if (!g || !(g->all = calloc(r->n_rows ?: 1, sizeof *g->all)))
+                return log_oom(), NULL;
         for (size_t i = 0; i < r->n_rows; i++)
                 if (!keep || keep(&r->rows[i]))
-                        out->all[n++] = &r->rows[i];
-        qsort_r(out->all, n, sizeof *out->all, compare_members, &ctx);
-        int k = make_groups(key, out, n);
-        if (k < 0) {
-                report_groups_done(out);
-                return k;
-        }
+                        g->all[n++] = &r->rows[i];
+        qsort_r(g->all, n, sizeof *g->all, compare_members, &ctx);
+        if (make_groups(key, g, n) < 0)
+                return NULL;
         if (by_size)
-                qsort(out->groups, out->n, sizeof *out->groups, compare_size);
-        return 0;
+                qsort(g->groups, g->n, sizeof *g->groups, compare_size);
+        return TAKE_PTR(g);
 }
 
-void report_groups_done(struct report_groups *g) {
+void report_groups_free(struct report_groups *g) {
+        if (!g)
+                return;
         free(g->groups);
         free(g->all);
-        *g = (struct report_groups) {};
+        free(g);
 }
 
 static void key_day_user(const struct report_row *row, const char *key[2]) {
@@ -312,36 +318,36 @@ static bool keep_out_of_band(const struct report_row *row) {
         return row->source && strcmp(row->source, TRAIL_SOURCE_OUT_OF_BAND) == 0;
 }
 
-int report_by_user_day(const struct report *r, struct report_groups *out) {
-        return report_group(r, NULL, key_day_user, false, out);
+struct report_groups *report_by_user_day(const struct report *r) {
+        return report_group(r, NULL, key_day_user, false);
 }
 
-int report_by_user(const struct report *r, struct report_groups *out) {
-        return report_group(r, NULL, key_user, true, out);
+struct report_groups *report_by_user(const struct report *r) {
+        return report_group(r, NULL, key_user, true);
 }
 
-int report_by_day(const struct report *r, struct report_groups *out) {
-        return report_group(r, NULL, key_day, false, out);
+struct report_groups *report_by_day(const struct report *r) {
+        return report_group(r, NULL, key_day, false);
 }
 
-int report_failures(const struct report *r, struct report_groups *out) {
-        return report_group(r, keep_ng, key_fault, true, out);
+struct report_groups *report_failures(const struct report *r) {
+        return report_group(r, keep_ng, key_fault, true);
 }
 
-int report_denials(const struct report *r, struct report_groups *out) {
-        return report_group(r, keep_denied, key_user_op, false, out);
+struct report_groups *report_denials(const struct report *r) {
+        return report_group(r, keep_denied, key_user_op, false);
 }
 
-int report_changed_vms(const struct report *r, struct report_groups *out) {
-        return report_group(r, keep_change, key_vm, true, out);
+struct report_groups *report_changed_vms(const struct report *r) {
+        return report_group(r, keep_change, key_vm, true);
 }
 
-int report_logins(const struct report *r, struct report_groups *out) {
-        return report_group(r, keep_login, key_login, false, out);
+struct report_groups *report_logins(const struct report *r) {
+        return report_group(r, keep_login, key_login, false);
 }
 
-int report_out_of_band(const struct report *r, struct report_groups *out) {
-        return report_group(r, keep_out_of_band, key_none, false, out);
+struct report_groups *report_out_of_band(const struct report *r) {
+        return report_group(r, keep_out_of_band, key_none, false);
 }
 
 const char *report_vm_name(const struct report_group *g) {

@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "macros.h"
 #include "trail_hash.h"
 
 /* A row's result, in the order the report shows them. */
@@ -47,7 +48,7 @@ struct report {
         bool has_since, has_until;
         int64_t since, until, made_ms;
         struct report_row *rows;   /* oldest first */
-        size_t n_rows;
+        size_t n_rows, allocated;
         struct report_verify verify;
 };
 
@@ -69,20 +70,24 @@ struct report_groups {
 typedef bool (*report_keep_fn)(const struct report_row *row);
 typedef void (*report_key_fn)(const struct report_row *row, const char *key[2]);
 
-/* Group the rows kept by keep by key: groups in key order, or (by_size) the biggest first. */
-int report_group(const struct report *r, report_keep_fn keep, report_key_fn key, bool by_size,
-                 struct report_groups *out);
-void report_groups_done(struct report_groups *g);
+/*
+ * Group the rows kept by keep by key: groups in key order, or (by_size) the
+ * biggest first.  A new set (report_groups_free() it), or NULL when out of
+ * memory (logged).
+ */
+struct report_groups *report_group(const struct report *r, report_keep_fn keep, report_key_fn key, bool by_size);
+void report_groups_free(struct report_groups *g);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct report_groups *, report_groups_free);
 
-/* The groups both writers show. */
-int report_by_user_day(const struct report *r, struct report_groups *out);   /* key: day, user */
-int report_by_user(const struct report *r, struct report_groups *out);       /* key: user; biggest first */
-int report_by_day(const struct report *r, struct report_groups *out);        /* key: day */
-int report_failures(const struct report *r, struct report_groups *out);      /* NG rows; key: fault */
-int report_denials(const struct report *r, struct report_groups *out);       /* key: user, operation */
-int report_changed_vms(const struct report *r, struct report_groups *out);   /* key: endpoint, VM id; biggest first */
-int report_logins(const struct report *r, struct report_groups *out);        /* Login rows; key: endpoint, principal */
-int report_out_of_band(const struct report *r, struct report_groups *out);   /* one group, oldest first */
+/* The groups both writers show, as report_group() makes them. */
+struct report_groups *report_by_user_day(const struct report *r);   /* key: day, user */
+struct report_groups *report_by_user(const struct report *r);       /* key: user; biggest first */
+struct report_groups *report_by_day(const struct report *r);        /* key: day */
+struct report_groups *report_failures(const struct report *r);      /* NG rows; key: fault; biggest first */
+struct report_groups *report_denials(const struct report *r);       /* key: user, operation */
+struct report_groups *report_changed_vms(const struct report *r);   /* key: endpoint, VM id; biggest first */
+struct report_groups *report_logins(const struct report *r);        /* Login rows; key: endpoint, principal */
+struct report_groups *report_out_of_band(const struct report *r);   /* none or one group, oldest first */
 
 /* The name a VM group's VM has now: after its last rename, if that worked. */
 const char *report_vm_name(const struct report_group *g);
