@@ -62,6 +62,14 @@ static void cell(FILE *f, const char *s) {
         fputs("</td>", f);
 }
 
+static void change_cell(FILE *f, const struct report_row *row) {
+        fputs("<td class=\"v\">", f);
+        html(f, report_str(row->before));
+        fputs(" &rarr; ", f);
+        html(f, report_str(row->after));
+        fputs("</td>", f);
+}
+
 static void result_cell(FILE *f, enum report_result res) {
         fprintf(f, "<td><span class=\"r r%d\">%s</span></td>", (int) res, report_result_names[res]);
 }
@@ -369,15 +377,10 @@ static void history_row(FILE *f, const struct report_row *row) {
         time_cell(f, row->start_ms);
         cell(f, row->operation);
         cell(f, row->user);
-        fputs("<td class=\"v\">", f);
-        html(f, report_str(row->before));
-        fputs(" &rarr; ", f);
-        html(f, report_str(row->after));
-        fputs("</td>", f);
+        change_cell(f, row);
         result_cell(f, row->result);
-        fputs("<td class=\"v\">", f);
-        html(f, report_str(row->fault));
-        fputs("</td></tr>\n", f);
+        cell(f, row->fault);
+        fputs("</tr>\n", f);
 }
 
 static void vm_history(FILE *f, const struct report_group *g) {
@@ -466,11 +469,7 @@ static void out_of_band_row(FILE *f, const struct report_row *row) {
         cell(f, row->operation);
         cell(f, row->endpoint);
         cell(f, row->vm_name);
-        fputs("<td class=\"v\">", f);
-        html(f, report_str(row->before));
-        fputs(" &rarr; ", f);
-        html(f, report_str(row->after));
-        fputs("</td>", f);
+        change_cell(f, row);
         cell(f, row->platform_user);
         fputs("</tr>\n", f);
 }

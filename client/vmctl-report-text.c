@@ -42,17 +42,26 @@ static void chain(FILE *f, const struct report_verify *v) {
                         v->checkpoint_source);
 }
 
-static void counts(FILE *f, const struct report_group *g) {
-        fprintf(f, "%7zu", g->n);
-        for (int k = 0; k < RESULT_MAX; k++)
-                fprintf(f, " %7zu", g->counts[k]);
-        fputc('\n', f);
-}
+struct text_table {
+        const char *title, *k0, *k1;      /* k1: NULL for one key */
+        bool by_result;                   /* a count per result, besides the total */
+        struct report_groups *(*make)(const struct report *r);
+};
 
-static void counts_header(FILE *f) {
-        fputs("  TOTAL", f);
-        for (int k = 0; k < RESULT_MAX; k++)
-                fprintf(f, " %7s", report_result_names[k]);
+/* A line's keys (or their titles) and counts (or their titles: counts NULL). */
+static void table_line(FILE *f, const struct text_table *t, const char *const key[2], const struct report_group *g) {
+        fprintf(f, "%-24s ", key[0]);
+        if (t->k1)
+                fprintf(f, "%-24s ", key[1]);
+        if (g)
+                fprintf(f, "%7zu", g->n);
+        else
+                fputs("  TOTAL", f);
+        for (int k = 0; t->by_result && k < RESULT_MAX; k++)
+                if (g)
+                        fprintf(f, " %7zu", g->counts[k]);
+                else
+                        fprintf(f, " %7s", report_result_names[k]);
         fputc('\n', f);
 }
 
@@ -62,39 +71,17 @@ static bool none(FILE *f, const struct report_groups *g) {
         return g->n == 0;
 }
 
-static int per_user_day(FILE *f, const struct report *r) {
-        _cleanup_(report_groups_freep) struct report_groups *g = report_by_user_day(r);
+static int table(FILE *f, const struct report *r, const struct text_table *t) {
+        _cleanup_(report_groups_freep) struct report_groups *g = t->make(r);
 
         if (!g)
                 return -ENOMEM;
-        heading(f, "Operations per user per day");
+        heading(f, t->title);
         if (none(f, g))
                 return 0;
-        fprintf(f, "%-10s  %-16s ", "DAY", "USER");
-        counts_header(f);
-        for (size_t i = 0; i < g->n; i++) {
-                fprintf(f, "%-10s  %-16s ", g->groups[i].key[0], g->groups[i].key[1]);
-                counts(f, &g->groups[i]);
-        }
-        return 0;
-}
-
-/* A table of keys and one count: title, its column titles, the groups from make. */
-static int count_table(FILE *f, const struct report *r, const char *title, const char *k0, const char *k1,
-                       struct report_groups *(*make)(const struct report *r)) {
-        _cleanup_(report_groups_freep) struct report_groups *g = make(r);
-
-        if (!g)
-                return -ENOMEM;
-        heading(f, title);
-        if (none(f, g))
-                return 0;
-        /* One key: no padding after it. */
-        int w = *k1 ? -24 : 0;
-        fprintf(f, "%7s  %*s%s%s\n", "COUNT", w, k0, *k1 ? " " : "", k1);
+        table_line(f, t, (const char *const[2]) { t->k0, t->k1 }, NULL);
         for (size_t i = 0; i < g->n; i++)
-                fprintf(f, "%7zu  %*s%s%s\n", g->groups[i].n, w, g->groups[i].key[0], *k1 ? " " : "",
-                        g->groups[i].key[1]);
+                table_line(f, t, g->groups[i].key, &g->groups[i]);
         return 0;
 }
 
@@ -112,23 +99,6 @@ static int changed_vms(FILE *f, const struct report *r) {
                         report_vm_name(&g->groups[i]));
         if (g->n > 20)
                 fprintf(f, "... and %zu more VM(s)\n", g->n - 20);
-        return 0;
-}
-
-static int logins(FILE *f, const struct report *r) {
-        _cleanup_(report_groups_freep) struct report_groups *g = report_logins(r);
-
-        if (!g)
-                return -ENOMEM;
-        heading(f, "Logins (the daemon's sessions on the platforms)");
-        if (none(f, g))
-                return 0;
-        fprintf(f, "%-12s  %-24s ", "ENDPOINT", "PRINCIPAL");
-        counts_header(f);
-        for (size_t i = 0; i < g->n; i++) {
-                fprintf(f, "%-12s  %-24s ", g->groups[i].key[0], g->groups[i].key[1]);
-                counts(f, &g->groups[i]);
-        }
         return 0;
 }
 
@@ -153,21 +123,24 @@ static int out_of_band(FILE *f, const struct report *r) {
 }
 
 int report_write_text(FILE *f, const struct report *r) {
-        int k;
+        static const struct text_table first[] = {
+                { "Operations per user per day", "DAY", "USER", true, report_by_user_day },
+                { "Failures by fault (NG)", "FAULT", NULL, false, report_failures },
+                { "Denials", "USER", "OPERATION", false, report_denials },
+        }, logins = { "Logins (the daemon's sessions on the platforms)", "ENDPOINT", "PRINCIPAL", true,
+                      report_logins };
+        int k = 0;
 
         fprintf(f, "vmctl report of %s\n", r->db);
         range(f, r);
         fprintf(f, "Rows: %zu\n", r->n_rows);
         chain(f, &r->verify);
-        k = per_user_day(f, r);
-        if (k >= 0)
-                k = count_table(f, r, "Failures by fault (NG)", "FAULT", "", report_failures);
-        if (k >= 0)
-                k = count_table(f, r, "Denials", "USER", "OPERATION", report_denials);
+        for (size_t i = 0; k >= 0 && i < ELEMENTSOF(first); i++)
+                k = table(f, r, &first[i]);
         if (k >= 0)
                 k = changed_vms(f, r);
         if (k >= 0)
-                k = logins(f, r);
+                k = table(f, r, &logins);
         if (k >= 0)
                 k = out_of_band(f, r);
         return k < 0 ? k : ferror(f) ? -EIO : 0;
