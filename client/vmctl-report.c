@@ -237,7 +237,7 @@ struct report_groups *report_group(const struct report *r, report_keep_fn keep, 
         qsort_r(g->all, n, sizeof *g->all, compare_members, &ctx);
         if (make_groups(key, g, n) < 0)
                 return NULL;
-        if (by_size)
+        if (by_size && g->n > 1)   /* (no groups: no array, and qsort() must not be given NULL) */
                 qsort(g->groups, g->n, sizeof *g->groups, compare_size);
         return TAKE_PTR(g);
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * vmctl log, verify and archive: run the helper vmctl-trail with the same
+ * vmctl log, verify, archive and report: run the helper vmctl-trail with the same
  * arguments (vmctl.h says why), as git runs its subcommands.  The helper
  * is $VMCTL_TRAIL_HELPER when set (the build tree's, for the tests), else
  * the one installed beside vmtraced's other programs.
