@@ -392,30 +392,31 @@ static void vm_history(FILE *f, const struct report_group *g) {
         html(f, g->key[0]);
         fputc(':', f);
         html(f, g->key[1]);
-        fprintf(f, "; %zu change(s))</span></summary>\n<table><tr><th style=\"width:190px\">Start (UTC)</th><th "
-                   "style=\"width:130px\">Operation</th><th style=\"width:110px\">User</th><th>Before &rarr; "
-                   "after</th><th style=\"width:80px\">Result</th><th style=\"width:150px\">Fault</th></tr>\n", g->n);
+        fprintf(f, "; %zu operation(s), %zu OK)</span></summary>\n<table><tr><th style=\"width:190px\">Start (UTC)"
+                   "</th><th style=\"width:130px\">Operation</th><th style=\"width:110px\">User</th><th>Before "
+                   "&rarr; after</th><th style=\"width:80px\">Result</th><th style=\"width:150px\">Fault</th></tr>\n",
+                g->n, g->counts[RESULT_OK]);
         for (size_t i = first; i < g->n; i++)
                 history_row(f, g->members[i]);
         fputs("</table>", f);
         if (first)
-                fprintf(f, "<p class=\"note\">The last %d changes are shown, of %zu.</p>", MAX_HISTORY, g->n);
+                fprintf(f, "<p class=\"note\">The last %d operations are shown, of %zu.</p>", MAX_HISTORY, g->n);
         fputs("</details>\n", f);
 }
 
 static int vm_histories(FILE *f, const struct report *r) {
-        _cleanup_(report_groups_freep) struct report_groups *g = report_changed_vms(r);
+        _cleanup_(report_groups_freep) struct report_groups *g = report_vm_ops(r);
 
         if (!g)
                 return -ENOMEM;
-        fputs("<section id=\"vm-history\"><h2>Per-VM history: the changes that worked, before &rarr; after, "
-              "most-changed VMs first</h2>\n", f);
+        fputs("<section id=\"vm-history\"><h2>Per-VM history: every operation on each VM, before &rarr; after, "
+              "the busiest VMs first</h2>\n", f);
         if (g->n == 0)
-                fputs("<p>No changes in the range.</p>\n", f);
+                fputs("<p>No operations on VMs in the range.</p>\n", f);
         for (size_t i = 0; i < g->n && i < MAX_VMS; i++)
                 vm_history(f, &g->groups[i]);
         if (g->n > MAX_VMS)
-                fprintf(f, "<p class=\"note\">The %d most-changed VMs are shown, of %zu.</p>\n", MAX_VMS, g->n);
+                fprintf(f, "<p class=\"note\">The %d busiest VMs are shown, of %zu.</p>\n", MAX_VMS, g->n);
         fputs("</section>\n", f);
         return 0;
 }

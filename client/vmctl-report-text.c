@@ -48,11 +48,29 @@ struct text_table {
         struct report_groups *(*make)(const struct report *r);
 };
 
-/* A line's keys (or their titles) and counts (or their titles: counts NULL). */
-static void table_line(FILE *f, const struct text_table *t, const char *const key[2], const struct report_group *g) {
-        fprintf(f, "%-24s ", key[0]);
+/*
+ * How wide column k is: its widest value in bytes, which for most keys (ASCII
+ * names, days, ids) are its columns; past MAX_KEY_WIDTH a value only pushes
+ * its own line on.
+ */
+#define MAX_KEY_WIDTH 40
+static int key_width(const struct report_groups *g, int k, const char *title) {
+        size_t w = title ? strlen(title) : 0;
+
+        for (size_t i = 0; i < g->n; i++) {
+                size_t n = strlen(g->groups[i].key[k]);
+                if (n > w)
+                        w = n;
+        }
+        return (int) (w < MAX_KEY_WIDTH ? w : MAX_KEY_WIDTH);
+}
+
+/* A line's keys (or their titles) and counts (or their titles: g NULL), keys w wide. */
+static void table_line(FILE *f, const struct text_table *t, const char *const key[2], const int w[2],
+                       const struct report_group *g) {
+        fprintf(f, "%-*s  ", w[0], key[0]);
         if (t->k1)
-                fprintf(f, "%-24s ", key[1]);
+                fprintf(f, "%-*s  ", w[1], key[1]);
         if (g)
                 fprintf(f, "%7zu", g->n);
         else
@@ -79,9 +97,10 @@ static int table(FILE *f, const struct report *r, const struct text_table *t) {
         heading(f, t->title);
         if (none(f, g))
                 return 0;
-        table_line(f, t, (const char *const[2]) { t->k0, t->k1 }, NULL);
+        const int w[2] = { key_width(g, 0, t->k0), key_width(g, 1, t->k1) };
+        table_line(f, t, (const char *const[2]) { t->k0, t->k1 }, w, NULL);
         for (size_t i = 0; i < g->n; i++)
-                table_line(f, t, g->groups[i].key, &g->groups[i]);
+                table_line(f, t, g->groups[i].key, w, &g->groups[i]);
         return 0;
 }
 
@@ -93,9 +112,10 @@ static int changed_vms(FILE *f, const struct report *r) {
         heading(f, "Most-changed VMs (changes that worked)");
         if (none(f, g))
                 return 0;
-        fprintf(f, "%7s  %-12s %-12s %s\n", "CHANGES", "ENDPOINT", "ID", "VM (its name now)");
+        const int w0 = key_width(g, 0, "ENDPOINT"), w1 = key_width(g, 1, "ID");
+        fprintf(f, "%7s  %-*s  %-*s  %s\n", "CHANGES", w0, "ENDPOINT", w1, "ID", "VM (its name now)");
         for (size_t i = 0; i < g->n && i < 20; i++)
-                fprintf(f, "%7zu  %-12s %-12s %s\n", g->groups[i].n, g->groups[i].key[0], g->groups[i].key[1],
+                fprintf(f, "%7zu  %-*s  %-*s  %s\n", g->groups[i].n, w0, g->groups[i].key[0], w1, g->groups[i].key[1],
                         report_vm_name(&g->groups[i]));
         if (g->n > 20)
                 fprintf(f, "... and %zu more VM(s)\n", g->n - 20);

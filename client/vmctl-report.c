@@ -298,16 +298,21 @@ static bool keep_denied(const struct report_row *row) {
         return row->result == RESULT_DENIED;
 }
 
-/* A change: an OK row on a VM, other than a look at it (vmctl(1), REPORT). */
-static bool keep_change(const struct report_row *row) {
+/* An operation on a VM, other than a look at it (vmctl(1), report). */
+static bool keep_vm_op(const struct report_row *row) {
         static const char *const looks[] = { "ShowVM", "ListVMs", "CancelOperation" };
 
-        if (row->result != RESULT_OK || (!row->vm_name && !row->vm_id))
+        if (!row->vm_name && !row->vm_id)
                 return false;
         for (size_t i = 0; i < ELEMENTSOF(looks); i++)
                 if (is_op(row, looks[i]))
                         return false;
         return true;
+}
+
+/* A change: such an operation that worked. */
+static bool keep_change(const struct report_row *row) {
+        return row->result == RESULT_OK && keep_vm_op(row);
 }
 
 static bool keep_login(const struct report_row *row) {
@@ -340,6 +345,10 @@ struct report_groups *report_denials(const struct report *r) {
 
 struct report_groups *report_changed_vms(const struct report *r) {
         return report_group(r, keep_change, key_vm, true);
+}
+
+struct report_groups *report_vm_ops(const struct report *r) {
+        return report_group(r, keep_vm_op, key_vm, true);
 }
 
 struct report_groups *report_logins(const struct report *r) {

@@ -86,6 +86,7 @@ struct report_groups *report_by_day(const struct report *r);        /* key: day 
 struct report_groups *report_failures(const struct report *r);      /* NG rows; key: fault; biggest first */
 struct report_groups *report_denials(const struct report *r);       /* key: user, operation */
 struct report_groups *report_changed_vms(const struct report *r);   /* key: endpoint, VM id; biggest first */
+struct report_groups *report_vm_ops(const struct report *r);        /* every result; key and order as above */
 struct report_groups *report_logins(const struct report *r);        /* Login rows; key: endpoint, principal */
 struct report_groups *report_out_of_band(const struct report *r);   /* none or one group, oldest first */
 
