@@ -390,8 +390,12 @@ static void vm_history(FILE *f, const struct report_group *g) {
         html(f, report_vm_name(g));
         fputs(" <span class=\"note\">(", f);
         html(f, g->key[0]);
-        fputc(':', f);
-        html(f, g->key[1]);
+        if (g->members[0]->vm_id) {
+                fputc(':', f);
+                html(f, g->key[1]);
+        } else
+                /* Rows refused, or failed, before the VM was looked up: the name asked for is all they have. */
+                fputs(", no id: the name asked for, not looked up", f);
         fprintf(f, "; %zu operation(s), %zu OK)</span></summary>\n<table><tr><th style=\"width:190px\">Start (UTC)"
                    "</th><th style=\"width:130px\">Operation</th><th style=\"width:110px\">User</th><th>Before "
                    "&rarr; after</th><th style=\"width:80px\">Result</th><th style=\"width:150px\">Fault</th></tr>\n",
