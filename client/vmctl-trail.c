@@ -30,6 +30,7 @@
 #include "trail_read.h"
 #include "trail_schema.h"
 #include "util.h"
+#include "vmctl-report.h"
 #include "vmctl.h"
 
 #define DEFAULT_CONFIG VMT_DEFAULT_CONFIG
@@ -711,6 +712,15 @@ static int run_archive(const struct vmctl_options *o _unused_, const struct vmct
 
 const struct vmctl_command vmctl_trail_commands[] = { VMCTL_TRAIL_COMMANDS(run_log, run_verify, run_archive) };
 
+/* For vmctl report (vmctl-report.h): the same times and the same trail as log's. */
+int vmctl_parse_time(const char *s, int64_t now, int64_t *out) {
+        return parse_time(s, now, out);
+}
+
+const char *vmctl_default_database(void) {
+        return default_database();
+}
+
 /* vmctl-trail COMMAND [ARGS...]: what vmctl runs for log and verify, with its arguments from COMMAND on. */
 int main(int argc, char **argv) {
         const struct vmctl_options o = {};
@@ -718,11 +728,13 @@ int main(int argc, char **argv) {
         log_init("vmctl");
         /* As vmctl's: a message may quote a value from the trail or an argument. */
         log_set_printable(true);
-        for (const struct vmctl_command *c = vmctl_trail_commands; argc > 1 && c->name; c++)
-                if (strcmp(c->name, argv[1]) == 0) {
-                        optind = 0;
-                        return c->run(&o, c, argc - 1, argv + 1);
-                }
-        log_error("vmctl-trail is run by vmctl, for: vmctl log, vmctl verify.");
+        static const struct vmctl_command *const tables[] = { vmctl_trail_commands, vmctl_report_commands };
+        for (size_t t = 0; t < ELEMENTSOF(tables); t++)
+                for (const struct vmctl_command *c = tables[t]; argc > 1 && c->name; c++)
+                        if (strcmp(c->name, argv[1]) == 0) {
+                                optind = 0;
+                                return c->run(&o, c, argc - 1, argv + 1);
+                        }
+        log_error("vmctl-trail is run by vmctl, for: vmctl log, verify, archive and report.");
         return EXIT_USAGE;
 }
