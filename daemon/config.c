@@ -41,6 +41,7 @@ enum section {
         SECTION_MAIN,     /* [vmtraced] */
         SECTION_ENDPOINT, /* [endpoint "NAME"] */
         SECTION_POLICY,   /* [policy "NAME"] */
+        SECTION_FORWARD,  /* [forward "NAME"] */
         SECTION_BAD,      /* unknown or malformed header, already reported */
 };
 
@@ -48,15 +49,22 @@ enum section {
 struct endpoint_state {
         struct endpoint_config *e;
         unsigned line;          /* of the section header */
-        unsigned seen;          /* bit per key, to refuse duplicates */
+        uint64_t seen;          /* bit per key, to refuse duplicates */
         char *password_file;
         unsigned password_line;
         unsigned url_line;
 };
 
+struct forward_state {
+        struct forward_config *f;
+        unsigned line;          /* of the section header */
+        uint64_t seen;          /* bit per key, to refuse duplicates */
+        unsigned key_line;
+};
+
 struct policy_state {
         struct policy_rule *rule;
-        unsigned seen;          /* bit per key, to refuse duplicates */
+        uint64_t seen;          /* bit per key, to refuse duplicates */
 };
 
 struct parser {
@@ -68,7 +76,9 @@ struct parser {
         enum section section;
         bool key_seen;          /* a key since the header: inih's continuation rule */
         bool main_seen;
-        unsigned main_keys;
+        uint64_t main_keys;
+        struct forward_state *fws;
+        size_t n_fws;
         struct config *c;
         struct endpoint_state *eps;
         size_t n_eps;
@@ -206,6 +216,39 @@ oom:
         parse_error(p, p->line, -ENOMEM, "out of memory");
 }
 
+static void begin_forward(struct parser *p, const char *hdr, size_t len) {
+        struct forward_state *fws;
+        struct forward_config *f;
+        const char *q;
+        size_t n;
+
+        if (!header_name(p, hdr, len, "forward", &q, &n))
+                return;
+        for (size_t i = 0; i < p->n_fws; i++)
+                if (strlen(p->fws[i].f->name) == n && memcmp(p->fws[i].f->name, q, n) == 0) {
+                        parse_error(p, p->line, -EINVAL, "duplicate forward \"%.*s\" (first defined on line %u)",
+                                    (int) n, q, p->fws[i].line);
+                        return;
+                }
+        fws = reallocarray(p->fws, p->n_fws + 1, sizeof *fws);
+        if (!fws)
+                goto oom;
+        p->fws = fws;
+        f = calloc(1, sizeof *f);
+        if (!f)
+                goto oom;
+        f->name = strndup(q, n);
+        if (!f->name) {
+                free(f);
+                goto oom;
+        }
+        p->fws[p->n_fws++] = (struct forward_state) { .f = f, .line = p->line };
+        p->section = SECTION_FORWARD;
+        return;
+oom:
+        parse_error(p, p->line, -ENOMEM, "out of memory");
+}
+
 static void begin_section(struct parser *p, const char *hdr, size_t len) {
         p->key_seen = false;
         p->section = SECTION_BAD;
@@ -221,6 +264,8 @@ static void begin_section(struct parser *p, const char *hdr, size_t len) {
                 begin_endpoint(p, hdr, len);
         else if (len >= strlen("policy") && memcmp(hdr, "policy", strlen("policy")) == 0)
                 begin_policy(p, hdr, len);
+        else if (len >= strlen("forward") && memcmp(hdr, "forward", strlen("forward")) == 0)
+                begin_forward(p, hdr, len);
         else
                 parse_error(p, p->line, -EINVAL, "unknown section [%.*s]", (int) len, hdr);
 }
@@ -657,6 +702,69 @@ static int set_endpoints(struct parser *p, struct endpoint_state *ep, const char
         return set_list(p, "endpoints", value, &current_rule(p)->endpoints);
 }
 
+static struct forward_state *current_forward(struct parser *p) {
+        return &p->fws[p->n_fws - 1];
+}
+
+/* RELP is what acknowledges each message; RFC 5425 has no acknowledgement of its own and is not built yet. */
+static int set_protocol(struct parser *p, struct endpoint_state *ep, const char *value) {
+        (void) ep;
+        if (strcmp(value, "relp") == 0)
+                return 0;
+        if (strcmp(value, "syslog-tls") == 0)
+                parse_error(p, p->line, -EOPNOTSUPP, "protocol syslog-tls (RFC 5425) is not supported yet; use relp");
+        else
+                parse_error(p, p->line, -EINVAL, "unknown protocol \"%s\" (use relp)", value);
+        return 0;
+}
+
+/* "HOST:PORT", "[V6]:PORT": the port is required, as no default fits every collector. */
+static int set_target(struct parser *p, struct endpoint_state *ep, const char *value) {
+        struct forward_config *f = current_forward(p)->f;
+        const char *colon = strrchr(value, ':'), *host = value;
+        size_t hlen = colon ? (size_t) (colon - value) : 0;
+        unsigned long port;
+
+        (void) ep;
+        if (hlen >= 2 && host[0] == '[' && host[hlen - 1] == ']') {
+                host++;
+                hlen -= 2;
+        }
+        if (!colon || hlen == 0 || memchr(host, ' ', hlen) || memchr(host, '/', hlen)) {
+                parse_error(p, p->line, -EINVAL, "target must be HOST:PORT (got \"%s\")", value);
+                return 0;
+        }
+        if (!parse_number(p, "target's port", colon + 1, 1, 65535, &port))
+                return 0;
+        free(f->host);
+        f->host = strndup(host, hlen);
+        return f->host ? set_string(&f->port, colon + 1) : -ENOMEM;
+}
+
+static int set_forward_file(struct parser *p, const char *key, const char *value, char **dst) {
+        if (access(value, R_OK) < 0) {
+                parse_error(p, p->line, negative_errno(), "cannot read %s %s: %m", key, value);
+                return 0;
+        }
+        return set_string(dst, value);
+}
+
+static int set_ca(struct parser *p, struct endpoint_state *ep, const char *value) {
+        (void) ep;
+        return set_forward_file(p, "ca", value, &current_forward(p)->f->ca_file);
+}
+
+static int set_cert(struct parser *p, struct endpoint_state *ep, const char *value) {
+        (void) ep;
+        return set_forward_file(p, "cert", value, &current_forward(p)->f->cert_file);
+}
+
+static int set_forward_key(struct parser *p, struct endpoint_state *ep, const char *value) {
+        (void) ep;
+        current_forward(p)->key_line = p->line;
+        return set_string(&current_forward(p)->f->key_file, value);
+}
+
 struct key {
         const char *name;
         enum section section;
@@ -696,10 +804,17 @@ static const struct key keys[] = {
         { "commands", SECTION_POLICY, set_commands },
         { "vms", SECTION_POLICY, set_vms },
         { "endpoints", SECTION_POLICY, set_endpoints },
+        { "protocol", SECTION_FORWARD, set_protocol },
+        { "target", SECTION_FORWARD, set_target },
+        { "ca", SECTION_FORWARD, set_ca },
+        { "cert", SECTION_FORWARD, set_cert },
+        { "key", SECTION_FORWARD, set_forward_key },
 };
 
+_Static_assert(ELEMENTSOF(keys) <= 64, "one bit per key in the sections' seen masks");
+
 /* The duplicate-key bits of the section being read, and its endpoint (NULL outside one). */
-static unsigned *section_seen(struct parser *p, struct endpoint_state **ep) {
+static uint64_t *section_seen(struct parser *p, struct endpoint_state **ep) {
         *ep = NULL;
         switch (p->section) {
         case SECTION_ENDPOINT:
@@ -707,26 +822,30 @@ static unsigned *section_seen(struct parser *p, struct endpoint_state **ep) {
                 return &(*ep)->seen;
         case SECTION_POLICY:
                 return &p->pols[p->n_pols - 1].seen;
+        case SECTION_FORWARD:
+                return &current_forward(p)->seen;
         default:
                 return &p->main_keys;
         }
 }
 
 static const char *section_word(enum section s) {
+        if (s == SECTION_FORWARD)
+                return "forward";
         return s == SECTION_MAIN ? "vmtraced" : s == SECTION_POLICY ? "policy" : "endpoint";
 }
 
 /* Key i of keys[] with its value, once per section. */
 static void set_key(struct parser *p, size_t i, const char *value) {
         struct endpoint_state *ep;
-        unsigned *seen = section_seen(p, &ep);
+        uint64_t *seen = section_seen(p, &ep);
         const char *name = keys[i].name;
 
-        if (*seen & (1u << i)) {
+        if (*seen & (UINT64_C(1) << i)) {
                 parse_error(p, p->line, -EINVAL, "duplicate key %s", name);
                 return;
         }
-        *seen |= 1u << i;
+        *seen |= UINT64_C(1) << i;
         if (!value || !*value) {
                 parse_error(p, p->line, -EINVAL, "empty value for %s", name);
                 return;
@@ -827,40 +946,51 @@ static const char *secret_problem(int r) {
         }
 }
 
-/* password-file: must be a regular file of root or us, closed to group and others. */
-static int load_password_file(struct parser *p, struct endpoint_state *ep) {
+/* A file holding a secret (what: its key's name): a regular file of root or us, closed to group and others. */
+static int open_secret_file(struct parser *p, unsigned line, const char *what, const char *path, int *out) {
         _cleanup_close_ int fd = -1;
-        const char *path = ep->password_file;
         struct stat st;
         int r;
 
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0) {
                 r = negative_errno();
-                parse_error(p, ep->password_line, r, "cannot open password-file %s: %m", path);
+                parse_error(p, line, r, "cannot open %s %s: %m", what, path);
                 return r;
         }
         if (fstat(fd, &st) < 0) {
                 r = negative_errno();
-                parse_error(p, ep->password_line, r, "cannot stat password-file %s: %m", path);
+                parse_error(p, line, r, "cannot stat %s %s: %m", what, path);
                 return r;
         }
         if (!S_ISREG(st.st_mode)) {
-                parse_error(p, ep->password_line, -EINVAL, "password-file %s is not a regular file", path);
+                parse_error(p, line, -EINVAL, "%s %s is not a regular file", what, path);
                 return -EINVAL;
         }
         if (st.st_uid != 0 && st.st_uid != geteuid()) {
-                parse_error(p, ep->password_line, -EINVAL,
-                            "password-file %s is owned by uid %u; it must be owned by root or uid %u",
-                            path, (unsigned) st.st_uid, (unsigned) geteuid());
+                parse_error(p, line, -EINVAL, "%s %s is owned by uid %u; it must be owned by root or uid %u",
+                            what, path, (unsigned) st.st_uid, (unsigned) geteuid());
                 return -EINVAL;
         }
         if (st.st_mode & 0077) {
-                parse_error(p, ep->password_line, -EINVAL,
-                            "password-file %s has mode %04o; group and others must have no access (chmod 0600 %s)",
-                            path, (unsigned) (st.st_mode & 07777), path);
+                parse_error(p, line, -EINVAL,
+                            "%s %s has mode %04o; group and others must have no access (chmod 0600 %s)",
+                            what, path, (unsigned) (st.st_mode & 07777), path);
                 return -EINVAL;
         }
+        *out = TAKE_FD(fd);
+        return 0;
+}
+
+/* password-file: must be a regular file of root or us, closed to group and others. */
+static int load_password_file(struct parser *p, struct endpoint_state *ep) {
+        _cleanup_close_ int fd = -1;
+        const char *path = ep->password_file;
+        int r;
+
+        r = open_secret_file(p, ep->password_line, "password-file", path, &fd);
+        if (r < 0)
+                return r;
         r = read_secret(fd, &ep->e->password);
         if (r < 0) {
                 parse_error(p, ep->password_line, secret_error(r), "cannot use password-file %s: %s",
@@ -956,6 +1086,67 @@ static void validate_endpoint(struct parser *p, struct endpoint_state *ep) {
                 (void) load_credential(p, ep);
 }
 
+/*
+ * The client key of a [forward] with a cert: its "key" file, checked as a
+ * password-file is, or the credential forward_NAME.  Only its path is
+ * kept: librelp reads the key itself, at each connection.
+ */
+static void load_forward_key(struct parser *p, struct forward_state *fs) {
+        struct forward_config *f = fs->f;
+        const char *dir = getenv("CREDENTIALS_DIRECTORY");
+        _cleanup_close_ int fd = -1;
+
+        if (f->key_file) {
+                if (open_secret_file(p, fs->key_line, "key", f->key_file, &fd) >= 0 &&
+                    set_string(&f->key_source, f->key_file) < 0)
+                        parse_error(p, fs->line, -ENOMEM, "out of memory");
+                return;
+        }
+        if (!dir || !*dir) {
+                parse_error(p, fs->line, -EINVAL,
+                            "forward \"%s\" has a cert but no key, and $CREDENTIALS_DIRECTORY is not set "
+                            "(set key, or LoadCredential=forward_%s:FILE in the unit)", f->name, f->name);
+                return;
+        }
+        if (asprintf(&f->key_file, "%s/forward_%s", dir, f->name) < 0 ||
+            asprintf(&f->key_source, "credential:forward_%s", f->name) < 0) {
+                f->key_file = f->key_source = NULL;
+                parse_error(p, fs->line, -ENOMEM, "out of memory");
+                return;
+        }
+        if (access(f->key_file, R_OK) < 0)
+                parse_error(p, fs->line, negative_errno(), "forward \"%s\" has no key and credential %s cannot be "
+                            "read: %m", f->name, f->key_file);
+}
+
+static void validate_forward(struct parser *p, struct forward_state *fs) {
+        struct forward_config *f = fs->f;
+
+        if (!f->host)
+                parse_error(p, fs->line, -EINVAL, "forward \"%s\" has no target", f->name);
+        if (f->key_file && !f->cert_file)
+                parse_error(p, fs->key_line, -EINVAL, "forward \"%s\" sets key without cert", f->name);
+        if (f->cert_file && !f->ca_file)
+                parse_error(p, fs->line, -EINVAL,
+                            "forward \"%s\" sets cert without ca: the target's certificate must be checked",
+                            f->name);
+        if (f->cert_file)
+                load_forward_key(p, fs);
+}
+
+static void forward_free(struct forward_config *f) {
+        if (!f)
+                return;
+        free(f->name);
+        free(f->host);
+        free(f->port);
+        free(f->ca_file);
+        free(f->cert_file);
+        free(f->key_file);
+        free(f->key_source);
+        free(f);
+}
+
 /* A rule must say whom it is for and what it grants, and name only endpoints that exist. */
 static void validate_policy(struct parser *p, const struct policy_rule *r) {
         if (!r->users && !r->groups)
@@ -996,6 +1187,12 @@ void config_free(struct config *c) {
                 c->endpoints = next;
         }
         policy_rules_free(c->rules);
+        while (c->forwards) {
+                struct forward_config *next = c->forwards->next;
+
+                forward_free(c->forwards);
+                c->forwards = next;
+        }
         free(c->path);
         free(c->socket_path);
         free(c->database);
@@ -1014,6 +1211,9 @@ static void parser_done(struct parser *p) {
         for (size_t i = 0; i < p->n_pols; i++)
                 policy_rule_free(p->pols[i].rule);
         free(p->pols);
+        for (size_t i = 0; i < p->n_fws; i++)
+                forward_free(p->fws[i].f);
+        free(p->fws);
         config_free(p->c);
 }
 
@@ -1032,6 +1232,12 @@ static void link_endpoints(struct parser *p) {
         for (size_t i = 0; i < p->n_pols; i++) {
                 *rtail = TAKE_PTR(p->pols[i].rule);
                 rtail = &(*rtail)->next;
+        }
+
+        struct forward_config **ftail = &p->c->forwards;
+        for (size_t i = 0; i < p->n_fws; i++) {
+                *ftail = TAKE_PTR(p->fws[i].f);
+                ftail = &(*ftail)->next;
         }
 }
 
@@ -1074,6 +1280,8 @@ static int parse(struct parser *p) {
                 validate_endpoint(p, &p->eps[i]);
         for (size_t i = 0; i < p->n_pols; i++)
                 validate_policy(p, p->pols[i].rule);
+        for (size_t i = 0; i < p->n_fws; i++)
+                validate_forward(p, &p->fws[i]);
         return p->r;
 }
 
@@ -1155,6 +1363,16 @@ void config_dump(const struct config *c, FILE *f) {
         for (const struct policy_rule *r = c->rules; r; r = r->next) {
                 fputc('\n', f);
                 policy_rule_dump(r, f);
+        }
+        for (const struct forward_config *fw = c->forwards; fw; fw = fw->next) {
+                bool v6 = strchr(fw->host, ':');
+
+                fprintf(f, "\n[forward \"%s\"]\nprotocol = relp\ntarget = %s%s%s:%s\n", fw->name, v6 ? "[" : "",
+                        fw->host, v6 ? "]" : "", fw->port);
+                dump_string(f, "ca", fw->ca_file);
+                dump_string(f, "cert", fw->cert_file);
+                if (fw->key_source)
+                        fprintf(f, "key = (from %s)\n", fw->key_source);
         }
 }
 

@@ -34,6 +34,7 @@
 #include "control.h"
 #include "daemon.h"
 #include "defaults.h"
+#include "forward.h"
 #include "log.h"
 #include "macros.h"
 #include "manager.h"
@@ -170,6 +171,8 @@ static void manager_free(struct manager *m) {
         pool_set_free(m->pools);
         recovery_free(m->recovery);
         control_free(m->control);
+        /* Before the trail closes: its last close is the one that checkpoints the WAL. */
+        forward_set_stop(m->forwards);
         audit_close(m->audit);
         config_free(m->config);
         sd_event_unref(m->event);
@@ -338,6 +341,10 @@ static int manager_new(const char *config_path, struct manager **out) {
                 if (r < 0)
                         return r;
         }
+        /* Threads of their own: a target that is down never stalls the loop (forward.h). */
+        r = forward_set_start(m->config, &m->forwards);
+        if (r < 0)
+                return r;
         r = manager_event_setup(m);
         if (r < 0)
                 return r;
