@@ -712,7 +712,7 @@ static int set_protocol(struct parser *p, struct endpoint_state *ep, const char 
         if (strcmp(value, "relp") == 0)
                 return 0;
         if (strcmp(value, "syslog-tls") == 0)
-                parse_error(p, p->line, -EOPNOTSUPP, "protocol syslog-tls (RFC 5425) is not supported yet; use relp");
+                parse_error(p, p->line, -EINVAL, "protocol syslog-tls (RFC 5425) is not supported yet; use relp");
         else
                 parse_error(p, p->line, -EINVAL, "unknown protocol \"%s\" (use relp)", value);
         return 0;
