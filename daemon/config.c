@@ -1114,6 +1114,15 @@ static void load_forward_key(struct parser *p, struct forward_state *fs) {
                 parse_error(p, fs->line, -ENOMEM, "out of memory");
                 return;
         }
+        /* The shipped unit's LoadCredential=endpoint:/etc/vmtraced/credentials prefixes endpoint_. */
+        if (access(f->key_file, R_OK) < 0 && errno == ENOENT) {
+                _cleanup_free_ char *alt = NULL;
+
+                if (asprintf(&alt, "%s/endpoint_forward_%s", dir, f->name) >= 0 && access(alt, R_OK) == 0) {
+                        free(f->key_file);
+                        f->key_file = TAKE_PTR(alt);
+                }
+        }
         if (access(f->key_file, R_OK) < 0)
                 parse_error(p, fs->line, negative_errno(), "forward \"%s\" has no key and credential %s cannot be "
                             "read: %m", f->name, f->key_file);
