@@ -301,6 +301,23 @@ static int manager_lock(struct manager *m) {
         return 0;
 }
 
+/* The trail, its permissions for auditors and journal checkpoints, and its forwarders. */
+static int manager_trail_open(struct manager *m) {
+        int r;
+
+        r = audit_open(m->config->database, &m->audit);
+        if (r < 0)
+                return r;
+        audit_set_checkpoint_interval(m->audit, m->config->checkpoint_interval);
+        if (m->config->audit_group) {
+                r = audit_set_group(m->audit, m->config->audit_group);
+                if (r < 0)
+                        return r;
+        }
+        /* Threads of their own: a target that is down never stalls the loop (forward.h). */
+        return forward_set_start(m->config, &m->forwards);
+}
+
 static int manager_new(const char *config_path, struct manager **out) {
         _cleanup_(manager_freep) struct manager *m = calloc(1, sizeof *m);
         int r;
@@ -331,18 +348,7 @@ static int manager_new(const char *config_path, struct manager **out) {
         r = manager_socket_access(m);
         if (r < 0)
                 return r;
-        r = audit_open(m->config->database, &m->audit);
-        if (r < 0)
-                return r;
-        /* Permissions for auditors, and journal checkpoints. */
-        audit_set_checkpoint_interval(m->audit, m->config->checkpoint_interval);
-        if (m->config->audit_group) {
-                r = audit_set_group(m->audit, m->config->audit_group);
-                if (r < 0)
-                        return r;
-        }
-        /* Threads of their own: a target that is down never stalls the loop (forward.h). */
-        r = forward_set_start(m->config, &m->forwards);
+        r = manager_trail_open(m);
         if (r < 0)
                 return r;
         r = manager_event_setup(m);
