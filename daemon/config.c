@@ -143,21 +143,60 @@ bad:
         return false;
 }
 
+/* The i-th section of a kind already read: its name, and the line of its header in *line. */
+typedef const char *(*section_name_fn)(const struct parser *p, size_t i, unsigned *line);
+
+/*
+ * The NAME of a new section [KIND "NAME"] (hdr without the brackets),
+ * malloc'd; NULL, reported, when the header is malformed, one of the n
+ * sections of that kind read before has the name, or memory ran out.
+ */
+static char *new_section_name(struct parser *p, const char *hdr, size_t len, const char *kind, size_t n_before,
+                              section_name_fn name_at) {
+        const char *q;
+        unsigned line;
+        size_t n;
+        char *name;
+
+        if (!header_name(p, hdr, len, kind, &q, &n))
+                return NULL;
+        for (size_t i = 0; i < n_before; i++) {
+                const char *other = name_at(p, i, &line);
+
+                if (strlen(other) == n && memcmp(other, q, n) == 0) {
+                        parse_error(p, p->line, -EINVAL, "duplicate %s \"%.*s\" (first defined on line %u)", kind,
+                                    (int) n, q, line);
+                        return NULL;
+                }
+        }
+        name = strndup(q, n);
+        if (!name)
+                parse_error(p, p->line, -ENOMEM, "out of memory");
+        return name;
+}
+
+static const char *endpoint_name_at(const struct parser *p, size_t i, unsigned *line) {
+        *line = p->eps[i].line;
+        return p->eps[i].e->name;
+}
+
+static const char *policy_name_at(const struct parser *p, size_t i, unsigned *line) {
+        *line = p->pols[i].rule->line;
+        return p->pols[i].rule->name;
+}
+
+static const char *forward_name_at(const struct parser *p, size_t i, unsigned *line) {
+        *line = p->fws[i].line;
+        return p->fws[i].f->name;
+}
+
 static void begin_endpoint(struct parser *p, const char *hdr, size_t len) {
+        _cleanup_free_ char *name = new_section_name(p, hdr, len, "endpoint", p->n_eps, endpoint_name_at);
         struct endpoint_state *eps;
         struct endpoint_config *e;
-        const char *q;
-        size_t n;
 
-        if (!header_name(p, hdr, len, "endpoint", &q, &n))
+        if (!name)
                 return;
-        for (size_t i = 0; i < p->n_eps; i++)
-                if (strlen(p->eps[i].e->name) == n && memcmp(p->eps[i].e->name, q, n) == 0) {
-                        parse_error(p, p->line, -EINVAL, "duplicate endpoint \"%.*s\" (first defined on line %u)",
-                                    (int) n, q, p->eps[i].line);
-                        return;
-                }
-
         eps = reallocarray(p->eps, p->n_eps + 1, sizeof *eps);
         if (!eps)
                 goto oom;
@@ -165,11 +204,7 @@ static void begin_endpoint(struct parser *p, const char *hdr, size_t len) {
         e = calloc(1, sizeof *e);
         if (!e)
                 goto oom;
-        e->name = strndup(q, n);
-        if (!e->name) {
-                free(e);
-                goto oom;
-        }
+        e->name = TAKE_PTR(name);
         e->pool_size = CONFIG_DEFAULT_POOL_SIZE;
         e->post_events = true;
         e->watch = true;
@@ -183,19 +218,12 @@ oom:
 }
 
 static void begin_policy(struct parser *p, const char *hdr, size_t len) {
+        _cleanup_free_ char *name = new_section_name(p, hdr, len, "policy", p->n_pols, policy_name_at);
         struct policy_state *ps;
         struct policy_rule *r;
-        const char *q;
-        size_t n;
 
-        if (!header_name(p, hdr, len, "policy", &q, &n))
+        if (!name)
                 return;
-        for (size_t i = 0; i < p->n_pols; i++)
-                if (strlen(p->pols[i].rule->name) == n && memcmp(p->pols[i].rule->name, q, n) == 0) {
-                        parse_error(p, p->line, -EINVAL, "duplicate policy \"%.*s\" (first defined on line %u)",
-                                    (int) n, q, p->pols[i].rule->line);
-                        return;
-                }
         ps = reallocarray(p->pols, p->n_pols + 1, sizeof *ps);
         if (!ps)
                 goto oom;
@@ -203,11 +231,7 @@ static void begin_policy(struct parser *p, const char *hdr, size_t len) {
         r = calloc(1, sizeof *r);
         if (!r)
                 goto oom;
-        r->name = strndup(q, n);
-        if (!r->name) {
-                free(r);
-                goto oom;
-        }
+        r->name = TAKE_PTR(name);
         r->line = p->line;
         p->pols[p->n_pols++] = (struct policy_state) { .rule = r };
         p->section = SECTION_POLICY;
@@ -217,19 +241,12 @@ oom:
 }
 
 static void begin_forward(struct parser *p, const char *hdr, size_t len) {
+        _cleanup_free_ char *name = new_section_name(p, hdr, len, "forward", p->n_fws, forward_name_at);
         struct forward_state *fws;
         struct forward_config *f;
-        const char *q;
-        size_t n;
 
-        if (!header_name(p, hdr, len, "forward", &q, &n))
+        if (!name)
                 return;
-        for (size_t i = 0; i < p->n_fws; i++)
-                if (strlen(p->fws[i].f->name) == n && memcmp(p->fws[i].f->name, q, n) == 0) {
-                        parse_error(p, p->line, -EINVAL, "duplicate forward \"%.*s\" (first defined on line %u)",
-                                    (int) n, q, p->fws[i].line);
-                        return;
-                }
         fws = reallocarray(p->fws, p->n_fws + 1, sizeof *fws);
         if (!fws)
                 goto oom;
@@ -237,11 +254,7 @@ static void begin_forward(struct parser *p, const char *hdr, size_t len) {
         f = calloc(1, sizeof *f);
         if (!f)
                 goto oom;
-        f->name = strndup(q, n);
-        if (!f->name) {
-                free(f);
-                goto oom;
-        }
+        f->name = TAKE_PTR(name);
         p->fws[p->n_fws++] = (struct forward_state) { .f = f, .line = p->line };
         p->section = SECTION_FORWARD;
         return;
