@@ -88,6 +88,18 @@ static bool same_endpoint(const struct endpoint_config *a, const struct endpoint
                a->watch == b->watch;
 }
 
+/* The forwarders read their section at start: a change needs a restart. */
+static bool same_forwards(const struct config *a, const struct config *b) {
+        const struct forward_config *x = a->forwards, *y = b->forwards;
+
+        for (; x && y; x = x->next, y = y->next)
+                if (!same_string(x->name, y->name) || !same_string(x->host, y->host) ||
+                    !same_string(x->port, y->port) || !same_string(x->ca_file, y->ca_file) ||
+                    !same_string(x->cert_file, y->cert_file) || !same_string(x->key_file, y->key_file))
+                        return false;
+        return !x && !y;
+}
+
 static bool same_endpoints(const struct config *a, const struct config *b) {
         const struct endpoint_config *x = a->endpoints, *y = b->endpoints;
 
@@ -119,6 +131,9 @@ static void manager_reload(struct manager *m) {
                 if (!same_endpoints(m->config, n))
                         log_warning("Reload: endpoint changes in %s take effect only after a restart "
                                     "(systemctl restart vmtraced); the running endpoints stay.", n->path);
+                if (!same_forwards(m->config, n))
+                        log_warning("Reload: [forward] changes in %s take effect only after a restart; the "
+                                    "running targets stay.", n->path);
                 if (!same_string(m->config->socket_path, n->socket_path) ||
                     !same_string(m->config->database, n->database) ||
                     !same_string(m->config->socket_group, n->socket_group) ||

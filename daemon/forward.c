@@ -9,8 +9,8 @@
  * sending anyway: the head the receiver must reach).  acked_seq only ever
  * names a row whose acknowledgement came back.
  *
- * Locking: f->lock guards the status fields (state, acked, head, backlog,
- * oldest, error) and stopping; everything else is the thread's own.
+ * Locking: f->lock guards the status fields (state, acked, oldest_ms,
+ * error) and stopping; everything else is the thread's own.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -180,19 +180,18 @@ static void save_acked(struct forwarder *f, int64_t seq) {
                             sqlite3_errmsg(f->db));
 }
 
-/* The time of the oldest row not acknowledged, for status. */
+/* The time of the oldest row not acknowledged, for status (the head comes from the daemon's own copy). */
 static void refresh_backlog(struct forwarder *f) {
-        int64_t head = 0, oldest = 0, acked;
+        int64_t oldest = 0, acked;
 
         pthread_mutex_lock(&f->lock);
         acked = f->acked;
         pthread_mutex_unlock(&f->lock);
-        (void) db_exec_int(f, "SELECT MAX(seq) FROM records WHERE ?1 IS NOT NULL", 0, &head);
-        if (head > acked)
-                (void) db_exec_int(f, "SELECT end_ms FROM records WHERE seq = ?1", acked + 1, &oldest);
+        if (db_exec_int(f, "SELECT end_ms FROM records WHERE seq = ?1", acked + 1, &oldest) < 0)
+                oldest = 0;
         pthread_mutex_lock(&f->lock);
         if (f->acked == acked)
-                f->oldest_ms = head > acked ? oldest : 0;
+                f->oldest_ms = oldest;
         pthread_mutex_unlock(&f->lock);
 }
 
