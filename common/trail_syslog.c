@@ -401,9 +401,11 @@ static int prepare_insert(struct importer *im) {
         for (char *save = NULL, *w = strtok_r(im->column_text, ", ", &save); w && n < ELEMENTSOF(im->columns);
              w = strtok_r(NULL, ", ", &save))
                 im->columns[n++] = w;
+        char marks[2 * ELEMENTSOF(im->columns)] = "?";
+        for (size_t i = 1; i < ELEMENTSOF(im->columns); i++)
+                strcat(marks, ",?");
         if (n != ELEMENTSOF(im->columns) ||
-            asprintf(&sql, "INSERT INTO records (" TRAIL_HASH_COLUMNS ", hash) VALUES (?%.*s)", (int) (2 * n - 2),
-                     ",?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?") < 0)
+            asprintf(&sql, "INSERT INTO records (" TRAIL_HASH_COLUMNS ", hash) VALUES (%s)", marks) < 0)
                 return -ENOMEM;
         if (sqlite3_prepare_v2(im->db, sql, -1, &im->insert, NULL) != SQLITE_OK ||
             sqlite3_prepare_v2(im->db, "SELECT sd FROM temp.received WHERE seq = ?1", -1, &im->seen, NULL) !=
