@@ -74,13 +74,6 @@ struct forward_set {
         size_t n;
 };
 
-static int64_t wall_ms(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void set_state(struct forwarder *f, enum forward_state_kind st, const char *error) {
         pthread_mutex_lock(&f->lock);
         if (f->state != st)
@@ -171,7 +164,7 @@ static void save_acked(struct forwarder *f, int64_t seq) {
         sqlite3_reset(f->save);
         sqlite3_bind_text(f->save, 1, f->cfg->name, -1, SQLITE_STATIC);
         sqlite3_bind_int64(f->save, 2, seq);
-        sqlite3_bind_int64(f->save, 3, wall_ms());
+        sqlite3_bind_int64(f->save, 3, now_ms());
         rc = sqlite3_step(f->save);
         sqlite3_reset(f->save);
         /* Not fatal: the rows after the stored seq are sent again after a restart, and dropped as duplicates. */
@@ -281,7 +274,7 @@ static int send_checkpoint(struct forwarder *f, const char *reason) {
         if (!m)
                 return -ENOMEM;
         trail_hash_to_hex(f->last_hash, hex);
-        trail_syslog_checkpoint(m, wall_ms(), f->sent, hex, reason, f->hostname, f->pid);
+        trail_syslog_checkpoint(m, now_ms(), f->sent, hex, reason, f->hostname, f->pid);
         if (fclose(m) != 0)
                 return -ENOMEM;
         return send_message(f, msg, len, 0);
@@ -468,7 +461,7 @@ int forward_set_start(const struct config *c, struct forward_set **out) {
 
 struct json_object *forward_set_status(struct forward_set *s, int64_t head) {
         struct json_object *a = json_object_new_array();
-        int64_t now = wall_ms();
+        int64_t now = now_ms();
 
         for (size_t i = 0; s && i < s->n; i++) {
                 struct forwarder *f = &s->f[i];
