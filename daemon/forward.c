@@ -65,6 +65,7 @@ struct forwarder {
         pthread_cond_t wake;
         bool stopping;
         enum forward_state_kind state;
+        bool down_logged;                   /* the target is down, and the log said so */
         int64_t acked, oldest_ms;           /* oldest_ms: end of row acked + 1, 0 when not read */
         char error[256];
 };
@@ -76,9 +77,12 @@ struct forward_set {
 
 static void set_state(struct forwarder *f, enum forward_state_kind st, const char *error) {
         pthread_mutex_lock(&f->lock);
-        if (f->state != st)
+        /* Up, and the first failure after it: not every retry of a target that stays down. */
+        if ((st == FORWARD_UP && f->state != FORWARD_UP) || (st == FORWARD_DOWN && !f->down_logged))
                 log_info("forward \"%s\" (%s:%s): %s%s%s", f->cfg->name, f->cfg->host, f->cfg->port, state_names[st],
                          error ? ": " : "", strempty(error));
+        if (st != FORWARD_CONNECTING)
+                f->down_logged = st == FORWARD_DOWN;
         f->state = st;
         snprintf(f->error, sizeof f->error, "%s", strempty(error));
         pthread_mutex_unlock(&f->lock);
