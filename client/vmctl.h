@@ -46,7 +46,7 @@ extern const struct vmctl_command vmctl_ops_commands[];   /* vmctl-ops.c */
  */
 #define VMCTL_TRAIL_COMMANDS(run_log, run_verify, run_archive)                                                     \
         { "log", "log [OPTIONS] [FILTERS]", "Show trail rows from the database file (no daemon needed).", run_log }, \
-        { "verify", "verify [--db F] [--checkpoint S:H]", "Check the trail's hash chain; exit 0 only if intact.",      \
+        { "verify", "verify [--db F] [--checkpoint S:H] [--forwarded FILE]", "Check the trail's hash chain; exit 0 only if intact.",      \
           run_verify },                                                                                              \
         { "archive", "archive [--db F] [--checkpoint S:H] OUT", "Copy the trail into one verified, self-contained "   \
           "file.", run_archive },                                                                                    \
