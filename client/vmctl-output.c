@@ -93,6 +93,23 @@ static void print_whoami(struct json_object *w) {
         }
 }
 
+/* One line per [forward] target: state, acknowledged seq, backlog and the age of its oldest row. */
+static void print_forwards(struct json_object *fws) {
+        for (size_t i = 0; fws && i < json_object_array_length(fws); i++) {
+                struct json_object *f = json_object_array_get_idx(fws, i);
+                struct json_object *age = jget(f, "oldest_unacked_age_s");
+
+                printf("%-22s %s (%s): %s, acked seq %" PRId64 ", backlog %" PRId64 " rows", "forward:",
+                       strempty(vmctl_jstr(f, "name")), strempty(vmctl_jstr(f, "target")),
+                       strempty(vmctl_jstr(f, "state")), jint(f, "acked_seq"), jint(f, "backlog"));
+                if (age)
+                        printf(", oldest unacknowledged %" PRId64 "s old", json_object_get_int64(age));
+                if (vmctl_jstr(f, "error"))
+                        printf(" (%s)", vmctl_jstr(f, "error"));
+                putchar('\n');
+        }
+}
+
 static void print_status(struct json_object *s) {
         struct json_object *eps = jget(s, "endpoints");
 
@@ -114,6 +131,7 @@ static void print_status(struct json_object *s) {
         printf("%-22s %" PRId64 "\n", "connections:", jint(s, "connections"));
         printf("%-22s %s: %s\n", "database:", strempty(vmctl_jstr(s, "database")),
                strempty(vmctl_jstr(s, "database_health")));
+        print_forwards(jget(s, "forwards"));
         if (json_object_get_boolean(jget(s, "stopping")))
                 printf("%-22s shutting down\n", "state:");
 }

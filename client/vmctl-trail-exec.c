@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * vmctl log, verify and archive: run the helper vmctl-trail with the same
+ * vmctl log, verify, archive and report: run the helper vmctl-trail with the same
  * arguments (vmctl.h says why), as git runs its subcommands.  The helper
  * is $VMCTL_TRAIL_HELPER when set (the build tree's, for the tests), else
  * the one installed beside vmtraced's other programs.
@@ -40,3 +40,4 @@ static int run_helper(const struct vmctl_options *o, const struct vmctl_command 
 }
 
 const struct vmctl_command vmctl_trail_commands[] = { VMCTL_TRAIL_COMMANDS(run_helper, run_helper, run_helper) };
+const struct vmctl_command vmctl_report_commands[] = { VMCTL_REPORT_COMMANDS(run_helper) };

@@ -26,10 +26,13 @@
 #include "macros.h"
 #include "printable.h"
 #include "proto.h"
+#include "trail_format.h"
 #include "trail_hash.h"
 #include "trail_read.h"
 #include "trail_schema.h"
+#include "trail_syslog.h"
 #include "util.h"
+#include "vmctl-report.h"
 #include "vmctl.h"
 
 #define DEFAULT_CONFIG VMT_DEFAULT_CONFIG
@@ -145,11 +148,6 @@ static int parse_time(const char *s, int64_t now, int64_t *out) {
         return 0;
 }
 
-/* A text column as it is stored, or NULL. */
-static const char *col(const struct trail_row *row, const char *name) {
-        return trail_row_get(row, name)->text;
-}
-
 static bool is_null(const struct trail_value *v) {
         return v->type == TRAIL_NULL;
 }
@@ -231,66 +229,10 @@ static void print_csv(const struct trail_row *row, bool header) {
         fputs("\r\n", stdout);
 }
 
-/* "2010/08/03 15:53:09 898" (UTC) from ms since the epoch; "" for NULL. */
-static void trace_time(char *buf, size_t len, const struct trail_value *v, const char *date_sep, const char *ms_sep) {
-        time_t t;
-        struct tm tm;
-        int64_t ms;
-        char fmt[32];
-
-        buf[0] = '\0';
-        if (is_null(v))
-                return;
-        ms = v->integer;
-        t = (time_t) (ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
-        if (!gmtime_r(&t, &tm))
-                return;
-        snprintf(fmt, sizeof fmt, "%%Y%s%%m%s%%d %%H:%%M:%%S", date_sep, date_sep);
-        size_t n = strftime(buf, len, fmt, &tm);
-        snprintf(buf + n, len - n, "%s%03d", ms_sep, (int) (ms - (int64_t) t * 1000));
-}
-
-/* One value of a trace field: escaped so it cannot end the field, the record or the line. */
-static void trace_value(const struct trail_value *v) {
-        if (!is_null(v))
-                printable_fput(stdout, v->text, v->len, ";=[]");
-}
-
-/*
- * The classic trace line, e.g.
- *   2010-08-03 15:53:22,342  INFO - [STR=2010/08/03 15:53:09 898;END=2010/08/03 15:53:22 340;
- *   OPR=RenameVM;USR=tester1;HST=129.60.19.31;BEF=test1;AFT=test2;RST=OK]
- * (one line).  The leading time is the end time (the start time while
- * PENDING).  For operations other than a rename, BEF and AFT carry the VM
- * name first: BEF=test2;1;AFT=test2;2.
- */
+/* The classic trace line (common/trail_format.c, which the forwarder sends too). */
 static void print_trace(const struct trail_row *row, bool first _unused_) {
-        const struct trail_value *start = trail_row_get(row, "start_ms"), *end = trail_row_get(row, "end_ms"),
-                                 *vm = trail_row_get(row, "vm_name");
-        const char *op = col(row, "operation"), *result = col(row, "result");
-        bool prefix_vm = !is_null(vm) && !(op && strcmp(op, "RenameVM") == 0);
-        char lead[64], str[64], stop[64];
-
-        trace_time(lead, sizeof lead, is_null(end) ? start : end, "-", ",");
-        trace_time(str, sizeof str, start, "/", " ");
-        trace_time(stop, sizeof stop, end, "/", " ");
-        printf("%s %5s - [STR=%s;END=%s;OPR=", lead, result && strcmp(result, "OK") == 0 ? "INFO" : "WARN", str, stop);
-        trace_value(trail_row_get(row, "operation"));
-        fputs(";USR=", stdout);
-        trace_value(trail_row_get(row, "user"));
-        fputs(";HST=", stdout);
-        trace_value(trail_row_get(row, "host"));
-        for (int k = 0; k < 2; k++) {
-                fputs(k == 0 ? ";BEF=" : ";AFT=", stdout);
-                if (prefix_vm) {
-                        trace_value(vm);
-                        fputc(';', stdout);
-                }
-                trace_value(trail_row_get(row, k == 0 ? "before" : "after"));
-        }
-        fputs(";RST=", stdout);
-        trace_value(trail_row_get(row, "result"));
-        fputs("]\n", stdout);
+        trail_trace_fput(stdout, row);
+        putchar('\n');
 }
 
 /* A cell escaped; one too long for buf is cut at a whole character or escape. */
@@ -314,8 +256,8 @@ static void seen_window(const struct trail_row *row, char *buf, size_t len) {
         buf[0] = '\0';
         if (is_null(from) && is_null(to))
                 return;
-        trace_time(a, sizeof a, from, "-", ".");
-        trace_time(b, sizeof b, to, "-", ".");
+        trail_trace_time(a, sizeof a, from, "-", ".");
+        trail_trace_time(b, sizeof b, to, "-", ".");
         snprintf(buf, len, "%s .. %s", a, b);
 }
 
@@ -528,6 +470,7 @@ static int run_log(const struct vmctl_options *o _unused_, const struct vmctl_co
 struct verify_args {
         const char *path;
         const char *out;           /* archive: the copy to make */
+        const char *forwarded;     /* verify --forwarded: a collector's received copy, not a trail file */
         struct trail_checkpoint *cps;
         size_t n_cps;
 };
@@ -569,6 +512,7 @@ static int verify_help(const struct vmctl_command *cmd) {
         fputs("\nOptions:\n"
               "  --db FILE              the trail (default as for vmctl log)\n"
               "  --checkpoint SEQ:HASH  the chain must reach SEQ with HASH (repeatable)\n"
+              "  --forwarded FILE       verify a log engine's received copy (RFC 5424 lines) instead\n"
               "Exit status: 0 intact, 1 altered, 2 usage, 5 unreadable.  See vmtraced-trail(5).\n",
               stdout);
         if (strcmp(cmd->name, "archive") == 0)
@@ -582,6 +526,7 @@ static int verify_parse(const struct vmctl_command *cmd, int argc, char **argv, 
         static const struct option options[] = {
                 { "db", required_argument, NULL, 'd' },
                 { "checkpoint", required_argument, NULL, 'c' },
+                { "forwarded", required_argument, NULL, 'F' },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
@@ -589,6 +534,9 @@ static int verify_parse(const struct vmctl_command *cmd, int argc, char **argv, 
 
         while ((c = getopt_long(argc, argv, "d:c:h", options, NULL)) >= 0) {
                 switch (c) {
+                case 'F':
+                        va->forwarded = optarg;
+                        break;
                 case 'd':
                         va->path = optarg;
                         break;
@@ -668,6 +616,43 @@ static int report(const char *path, const struct trail_verify_result *res, size_
         return EXIT_OK;
 }
 
+/*
+ * verify --forwarded: the received copy read into a trail file of its own
+ * (common/trail_syslog.c), verified as any trail is, with the checkpoints
+ * it carried; problems of the copy itself (a seq received twice with other
+ * contents) count as alterations.
+ */
+static int verify_forwarded(struct verify_args *va) {
+        _cleanup_(trail_reader_freep) struct trail_reader *r = NULL;
+        _cleanup_free_ char *dir = NULL, *db = NULL;
+        struct trail_forwarded fw = {};
+        struct trail_verify_result res;
+        const char *tmp = getenv("TMPDIR");
+        int status = EXIT_INTERNAL;
+
+        if (asprintf(&dir, "%s/vmctl-forwarded.XXXXXX", tmp && *tmp ? tmp : "/tmp") < 0 || !mkdtemp(dir) ||
+            asprintf(&db, "%s/trail.db", dir) < 0)
+                return log_error_errno(-errno, "Cannot make a temporary directory: %m"), EXIT_INTERNAL;
+        if (trail_forwarded_import(va->forwarded, db, &fw, print_problem, NULL) >= 0 &&
+            trail_reader_open(db, TRAIL_SCHEMA_CHAINED, &r) >= 0) {
+                const struct trail_verify_args args = {
+                        .checkpoints = fw.checkpoints, .n_checkpoints = fw.n_checkpoints,
+                        .max_reports = VERIFY_MAX_REPORTS, .fn = print_problem,
+                };
+                if (trail_reader_verify(r, &args, &res) >= 0) {
+                        printf("%s: %" PRId64 " rows, %" PRId64 " duplicate(s) dropped, %" PRId64
+                               " other line(s) ignored.\n", va->forwarded, fw.rows, fw.duplicates, fw.ignored);
+                        res.problems += fw.problems;
+                        status = report(va->forwarded, &res, fw.n_checkpoints);
+                }
+        }
+        free(fw.checkpoints);
+        trail_reader_free(TAKE_PTR(r));
+        (void) unlink(db);
+        (void) rmdir(dir);
+        return status;
+}
+
 static int run_verify(const struct vmctl_options *o _unused_, const struct vmctl_command *cmd, int argc, char **argv) {
         _cleanup_(trail_reader_freep) struct trail_reader *r = NULL;
         _cleanup_(verify_args_done) struct verify_args va = { .path = default_database() };
@@ -677,6 +662,8 @@ static int run_verify(const struct vmctl_options *o _unused_, const struct vmctl
         status = verify_parse(cmd, argc, argv, &va);
         if (status >= 0)
                 return status;
+        if (va.forwarded)
+                return verify_forwarded(&va);
         if (trail_reader_open(va.path, TRAIL_SCHEMA_CHAINED, &r) < 0 || add_archive_head(r, &va) < 0)
                 return EXIT_INTERNAL;
 
@@ -711,6 +698,15 @@ static int run_archive(const struct vmctl_options *o _unused_, const struct vmct
 
 const struct vmctl_command vmctl_trail_commands[] = { VMCTL_TRAIL_COMMANDS(run_log, run_verify, run_archive) };
 
+/* For vmctl report (vmctl-report.h): the same times and the same trail as log's. */
+int vmctl_parse_time(const char *s, int64_t now, int64_t *out) {
+        return parse_time(s, now, out);
+}
+
+const char *vmctl_default_database(void) {
+        return default_database();
+}
+
 /* vmctl-trail COMMAND [ARGS...]: what vmctl runs for log and verify, with its arguments from COMMAND on. */
 int main(int argc, char **argv) {
         const struct vmctl_options o = {};
@@ -718,11 +714,13 @@ int main(int argc, char **argv) {
         log_init("vmctl");
         /* As vmctl's: a message may quote a value from the trail or an argument. */
         log_set_printable(true);
-        for (const struct vmctl_command *c = vmctl_trail_commands; argc > 1 && c->name; c++)
-                if (strcmp(c->name, argv[1]) == 0) {
-                        optind = 0;
-                        return c->run(&o, c, argc - 1, argv + 1);
-                }
-        log_error("vmctl-trail is run by vmctl, for: vmctl log, vmctl verify.");
+        static const struct vmctl_command *const tables[] = { vmctl_trail_commands, vmctl_report_commands };
+        for (size_t t = 0; t < ELEMENTSOF(tables); t++)
+                for (const struct vmctl_command *c = tables[t]; argc > 1 && c->name; c++)
+                        if (strcmp(c->name, argv[1]) == 0) {
+                                optind = 0;
+                                return c->run(&o, c, argc - 1, argv + 1);
+                        }
+        log_error("vmctl-trail is run by vmctl, for: vmctl log, verify, archive and report.");
         return EXIT_USAGE;
 }

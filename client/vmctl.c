@@ -38,6 +38,7 @@ static const struct vmctl_command *const tables[] = {
         vmctl_admin_commands,
         vmctl_ops_commands,
         vmctl_trail_commands,
+        vmctl_report_commands,
 };
 
 static void usage(FILE *f) {

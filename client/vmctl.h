@@ -46,12 +46,18 @@ extern const struct vmctl_command vmctl_ops_commands[];   /* vmctl-ops.c */
  */
 #define VMCTL_TRAIL_COMMANDS(run_log, run_verify, run_archive)                                                     \
         { "log", "log [OPTIONS] [FILTERS]", "Show trail rows from the database file (no daemon needed).", run_log }, \
-        { "verify", "verify [--db F] [--checkpoint S:H]", "Check the trail's hash chain; exit 0 only if intact.",      \
+        { "verify", "verify [--db F] [--checkpoint S:H] [--forwarded FILE]", "Check the trail's hash chain; exit 0 only if intact.",      \
           run_verify },                                                                                              \
         { "archive", "archive [--db F] [--checkpoint S:H] OUT", "Copy the trail into one verified, self-contained "   \
           "file.", run_archive },                                                                                    \
         {}
 extern const struct vmctl_command vmctl_trail_commands[];  /* vmctl-trail-exec.c, and vmctl-trail.c in the helper */
+/* report reads the trail too, in the same helper (vmctl-report.c there). */
+#define VMCTL_REPORT_COMMANDS(run_report)                                                                          \
+        { "report", "report [--since T] [--until T] [--db F] [--format text|html] [-o FILE]",                      \
+          "Sum up the trail over a time range, as text or one HTML page.", run_report },                             \
+        {}
+extern const struct vmctl_command vmctl_report_commands[]; /* vmctl-trail-exec.c, and vmctl-report.c in the helper */
 
 /*
  * Send one request to the daemon and render what comes back (interim

@@ -27,6 +27,7 @@
 
 #include "log.h"
 #include "macros.h"
+#include "trail_format.h"
 #include "trail_read.h"
 #include "trail_schema.h"
 #include "util.h"
@@ -322,33 +323,6 @@ const struct trail_value *trail_row_get(const struct trail_row *row, const char 
         return &null;
 }
 
-static enum trail_type value_type(int sqlite_type) {
-        switch (sqlite_type) {
-        case SQLITE_INTEGER:
-                return TRAIL_INTEGER;
-        case SQLITE_FLOAT:
-                return TRAIL_FLOAT;
-        case SQLITE_TEXT:
-                return TRAIL_TEXT;
-        case SQLITE_BLOB:
-                return TRAIL_BLOB;
-        default:
-                return TRAIL_NULL;
-        }
-}
-
-/* The current row of s into values; the type is read first, before any conversion can change it. */
-static void read_row(sqlite3_stmt *s, struct trail_value *values, size_t n) {
-        for (size_t i = 0; i < n; i++) {
-                struct trail_value *v = &values[i];
-
-                v->type = value_type(sqlite3_column_type(s, (int) i));
-                v->text = col(s, (int) i);
-                v->len = (size_t) sqlite3_column_bytes(s, (int) i);
-                v->integer = sqlite3_column_int64(s, (int) i);
-        }
-}
-
 static int prepare_query(struct trail_reader *r, const struct trail_query *q, sqlite3_stmt **out) {
         _cleanup_free_ char *sql = NULL;
         int rc;
@@ -388,7 +362,7 @@ int trail_reader_log(struct trail_reader *r, const struct trail_query *q, trail_
 
         const struct trail_row row = { .n = n, .names = names, .values = values };
         while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-                read_row(s, values, n);
+                trail_row_read(s, values, n);
                 ret = fn(&row, userdata);
                 if (ret < 0)
                         return ret;

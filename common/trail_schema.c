@@ -217,6 +217,26 @@ static const char schema_v6[] =
         "PRAGMA user_version = 6;";
 
 /*
+ * Schema version 7: how far each forwarding target ([forward "NAME"] in
+ * vmtraced.conf) has acknowledged the chain, so that forwarding resumes
+ * after the last row the target confirmed, across outages and restarts.
+ *
+ *   target     the section's NAME
+ *   acked_seq  the highest seq the target acknowledged (every row up to it
+ *              was acknowledged, in order); 0 before the first
+ *   acked_ms   when that was, ms since the epoch
+ *
+ * Not part of the chain: a row here says nothing about the trail's rows,
+ * and vmtraced rewrites it as acknowledgements come in.
+ */
+static const char schema_v7[] =
+        "CREATE TABLE forward_state (\n"
+        " target TEXT PRIMARY KEY,\n"
+        " acked_seq INTEGER NOT NULL,\n"
+        " acked_ms INTEGER NOT NULL);\n"
+        "PRAGMA user_version = 7;";
+
+/*
  * The chain's statements per schema version.  The column lists come from
  * trail_hash.h, so what is read is what the encoding covers.
  */
@@ -422,6 +442,10 @@ static int migrate_5_to_6(sqlite3 *db) {
         return to_errno(sqlite3_exec(db, schema_v6, NULL, NULL, NULL));
 }
 
+static int migrate_6_to_7(sqlite3 *db) {
+        return to_errno(sqlite3_exec(db, schema_v7, NULL, NULL, NULL));
+}
+
 static int (*const migrations[])(sqlite3 *db) = {
         migrate_0_to_1,
         migrate_1_to_2,
@@ -429,6 +453,7 @@ static int (*const migrations[])(sqlite3 *db) = {
         migrate_3_to_4,
         migrate_4_to_5,
         migrate_5_to_6,
+        migrate_6_to_7,
 };
 
 _Static_assert(ELEMENTSOF(migrations) == TRAIL_SCHEMA_VERSION, "one migration per schema version");

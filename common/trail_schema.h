@@ -25,7 +25,7 @@
 DEFINE_TRIVIAL_CLEANUP_FUNC(sqlite3 *, sqlite3_close);
 
 /* The version this build writes; a file with a higher one is from a newer vmtraced. */
-#define TRAIL_SCHEMA_VERSION 6
+#define TRAIL_SCHEMA_VERSION 7
 
 /*
  * The first version with the hash chain (seq, hash), the first that
@@ -36,6 +36,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(sqlite3 *, sqlite3_close);
 #define TRAIL_SCHEMA_HASH_VERSIONS 3
 #define TRAIL_SCHEMA_PLATFORM_USER 4
 #define TRAIL_SCHEMA_SOURCE 5
+/* The first with the table forward_state (what each forwarding target acknowledged). */
+#define TRAIL_SCHEMA_FORWARD 7
 
 /*
  * records.source of a change vmtraced saw by watching the platform but did

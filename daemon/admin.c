@@ -7,6 +7,7 @@
 #include "audit.h"
 #include "config.h"
 #include "control.h"
+#include "forward.h"
 #include "watch.h"
 #include "macros.h"
 #include "manager.h"
@@ -97,6 +98,7 @@ void admin_status(struct control_request *req, void *userdata) {
         bool healthy = audit_health(m->audit, health, sizeof health) >= 0;
         json_object_object_add(o, "database_ok", json_object_new_boolean(healthy));
         json_object_object_add(o, "database_health", json_object_new_string(health));
+        json_object_object_add(o, "forwards", forward_set_status(m->forwards, audit_last_seq(m->audit)));
         json_object_object_add(o, "stopping", json_object_new_boolean(m->stopping));
         control_reply(req, PROTO_OK, NULL, o);
         json_object_put(o);

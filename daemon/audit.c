@@ -949,6 +949,12 @@ bool audit_degraded(struct audit *a) {
         return atomic_load(&a->degraded);
 }
 
+int64_t audit_last_seq(struct audit *a) {
+        _cleanup_(unlockp) _unused_ pthread_mutex_t *m = lock(a);
+
+        return a->last_seq;
+}
+
 void audit_set_checkpoint_interval(struct audit *a, unsigned n) {
         _cleanup_(unlockp) _unused_ pthread_mutex_t *m = lock(a);
 

@@ -138,6 +138,9 @@ bool audit_degraded(struct audit *a);
 #define AUDIT_DEFAULT_CHECKPOINT_INTERVAL 1000
 void audit_set_checkpoint_interval(struct audit *a, unsigned n);
 
+/* The seq of the last completed row, the chain's head (0: none yet). */
+int64_t audit_last_seq(struct audit *a);
+
 /* Give the database and its -wal/-shm files to group (mode 0640). */
 int audit_set_group(struct audit *a, const char *group);
 

@@ -43,6 +43,7 @@ enum section {
         SECTION_MAIN,     /* [vmtraced] */
         SECTION_ENDPOINT, /* [endpoint "NAME"] */
         SECTION_POLICY,   /* [policy "NAME"] */
+        SECTION_FORWARD,  /* [forward "NAME"] */
         SECTION_BAD,      /* unknown or malformed header, already reported */
 };
 
@@ -50,15 +51,22 @@ enum section {
 struct endpoint_state {
         struct endpoint_config *e;
         unsigned line;          /* of the section header */
-        unsigned seen;          /* bit per key, to refuse duplicates */
+        uint64_t seen;          /* bit per key, to refuse duplicates */
         char *password_file;
         unsigned password_line;
         unsigned url_line;
 };
 
+struct forward_state {
+        struct forward_config *f;
+        unsigned line;          /* of the section header */
+        uint64_t seen;          /* bit per key, to refuse duplicates */
+        unsigned key_line;
+};
+
 struct policy_state {
         struct policy_rule *rule;
-        unsigned seen;          /* bit per key, to refuse duplicates */
+        uint64_t seen;          /* bit per key, to refuse duplicates */
 };
 
 struct parser {
@@ -70,7 +78,9 @@ struct parser {
         enum section section;
         bool key_seen;          /* a key since the header: inih's continuation rule */
         bool main_seen;
-        unsigned main_keys;
+        uint64_t main_keys;
+        struct forward_state *fws;
+        size_t n_fws;
         struct config *c;
         struct endpoint_state *eps;
         size_t n_eps;
@@ -135,21 +145,60 @@ bad:
         return false;
 }
 
+/* The i-th section of a kind already read: its name, and the line of its header in *line. */
+typedef const char *(*section_name_fn)(const struct parser *p, size_t i, unsigned *line);
+
+/*
+ * The NAME of a new section [KIND "NAME"] (hdr without the brackets),
+ * malloc'd; NULL, reported, when the header is malformed, one of the n
+ * sections of that kind read before has the name, or memory ran out.
+ */
+static char *new_section_name(struct parser *p, const char *hdr, size_t len, const char *kind, size_t n_before,
+                              section_name_fn name_at) {
+        const char *q;
+        unsigned line;
+        size_t n;
+        char *name;
+
+        if (!header_name(p, hdr, len, kind, &q, &n))
+                return NULL;
+        for (size_t i = 0; i < n_before; i++) {
+                const char *other = name_at(p, i, &line);
+
+                if (strlen(other) == n && memcmp(other, q, n) == 0) {
+                        parse_error(p, p->line, -EINVAL, "duplicate %s \"%.*s\" (first defined on line %u)", kind,
+                                    (int) n, q, line);
+                        return NULL;
+                }
+        }
+        name = strndup(q, n);
+        if (!name)
+                parse_error(p, p->line, -ENOMEM, "out of memory");
+        return name;
+}
+
+static const char *endpoint_name_at(const struct parser *p, size_t i, unsigned *line) {
+        *line = p->eps[i].line;
+        return p->eps[i].e->name;
+}
+
+static const char *policy_name_at(const struct parser *p, size_t i, unsigned *line) {
+        *line = p->pols[i].rule->line;
+        return p->pols[i].rule->name;
+}
+
+static const char *forward_name_at(const struct parser *p, size_t i, unsigned *line) {
+        *line = p->fws[i].line;
+        return p->fws[i].f->name;
+}
+
 static void begin_endpoint(struct parser *p, const char *hdr, size_t len) {
+        _cleanup_free_ char *name = new_section_name(p, hdr, len, "endpoint", p->n_eps, endpoint_name_at);
         struct endpoint_state *eps;
         struct endpoint_config *e;
-        const char *q;
-        size_t n;
 
-        if (!header_name(p, hdr, len, "endpoint", &q, &n))
+        if (!name)
                 return;
-        for (size_t i = 0; i < p->n_eps; i++)
-                if (strlen(p->eps[i].e->name) == n && memcmp(p->eps[i].e->name, q, n) == 0) {
-                        parse_error(p, p->line, -EINVAL, "duplicate endpoint \"%.*s\" (first defined on line %u)",
-                                    (int) n, q, p->eps[i].line);
-                        return;
-                }
-
         eps = reallocarray(p->eps, p->n_eps + 1, sizeof *eps);
         if (!eps)
                 goto oom;
@@ -157,11 +206,7 @@ static void begin_endpoint(struct parser *p, const char *hdr, size_t len) {
         e = calloc(1, sizeof *e);
         if (!e)
                 goto oom;
-        e->name = strndup(q, n);
-        if (!e->name) {
-                free(e);
-                goto oom;
-        }
+        e->name = TAKE_PTR(name);
         e->pool_size = CONFIG_DEFAULT_POOL_SIZE;
         e->confirm_memory_mib = CONFIG_DEFAULT_CONFIRM_MEMORY_MIB;
         e->post_events = true;
@@ -176,19 +221,12 @@ oom:
 }
 
 static void begin_policy(struct parser *p, const char *hdr, size_t len) {
+        _cleanup_free_ char *name = new_section_name(p, hdr, len, "policy", p->n_pols, policy_name_at);
         struct policy_state *ps;
         struct policy_rule *r;
-        const char *q;
-        size_t n;
 
-        if (!header_name(p, hdr, len, "policy", &q, &n))
+        if (!name)
                 return;
-        for (size_t i = 0; i < p->n_pols; i++)
-                if (strlen(p->pols[i].rule->name) == n && memcmp(p->pols[i].rule->name, q, n) == 0) {
-                        parse_error(p, p->line, -EINVAL, "duplicate policy \"%.*s\" (first defined on line %u)",
-                                    (int) n, q, p->pols[i].rule->line);
-                        return;
-                }
         ps = reallocarray(p->pols, p->n_pols + 1, sizeof *ps);
         if (!ps)
                 goto oom;
@@ -196,14 +234,32 @@ static void begin_policy(struct parser *p, const char *hdr, size_t len) {
         r = calloc(1, sizeof *r);
         if (!r)
                 goto oom;
-        r->name = strndup(q, n);
-        if (!r->name) {
-                free(r);
-                goto oom;
-        }
+        r->name = TAKE_PTR(name);
         r->line = p->line;
         p->pols[p->n_pols++] = (struct policy_state) { .rule = r };
         p->section = SECTION_POLICY;
+        return;
+oom:
+        parse_error(p, p->line, -ENOMEM, "out of memory");
+}
+
+static void begin_forward(struct parser *p, const char *hdr, size_t len) {
+        _cleanup_free_ char *name = new_section_name(p, hdr, len, "forward", p->n_fws, forward_name_at);
+        struct forward_state *fws;
+        struct forward_config *f;
+
+        if (!name)
+                return;
+        fws = reallocarray(p->fws, p->n_fws + 1, sizeof *fws);
+        if (!fws)
+                goto oom;
+        p->fws = fws;
+        f = calloc(1, sizeof *f);
+        if (!f)
+                goto oom;
+        f->name = TAKE_PTR(name);
+        p->fws[p->n_fws++] = (struct forward_state) { .f = f, .line = p->line };
+        p->section = SECTION_FORWARD;
         return;
 oom:
         parse_error(p, p->line, -ENOMEM, "out of memory");
@@ -224,6 +280,8 @@ static void begin_section(struct parser *p, const char *hdr, size_t len) {
                 begin_endpoint(p, hdr, len);
         else if (len >= strlen("policy") && memcmp(hdr, "policy", strlen("policy")) == 0)
                 begin_policy(p, hdr, len);
+        else if (len >= strlen("forward") && memcmp(hdr, "forward", strlen("forward")) == 0)
+                begin_forward(p, hdr, len);
         else
                 parse_error(p, p->line, -EINVAL, "unknown section [%.*s]", (int) len, hdr);
 }
@@ -673,6 +731,69 @@ static int set_endpoints(struct parser *p, struct endpoint_state *ep, const char
         return set_list(p, "endpoints", value, &current_rule(p)->endpoints);
 }
 
+static struct forward_state *current_forward(struct parser *p) {
+        return &p->fws[p->n_fws - 1];
+}
+
+/* RELP is what acknowledges each message; RFC 5425 has no acknowledgement of its own and is not built yet. */
+static int set_protocol(struct parser *p, struct endpoint_state *ep, const char *value) {
+        (void) ep;
+        if (strcmp(value, "relp") == 0)
+                return 0;
+        if (strcmp(value, "syslog-tls") == 0)
+                parse_error(p, p->line, -EINVAL, "protocol syslog-tls (RFC 5425) is not supported yet; use relp");
+        else
+                parse_error(p, p->line, -EINVAL, "unknown protocol \"%s\" (use relp)", value);
+        return 0;
+}
+
+/* "HOST:PORT", "[V6]:PORT": the port is required, as no default fits every collector. */
+static int set_target(struct parser *p, struct endpoint_state *ep, const char *value) {
+        struct forward_config *f = current_forward(p)->f;
+        const char *colon = strrchr(value, ':'), *host = value;
+        size_t hlen = colon ? (size_t) (colon - value) : 0;
+        unsigned long port;
+
+        (void) ep;
+        if (hlen >= 2 && host[0] == '[' && host[hlen - 1] == ']') {
+                host++;
+                hlen -= 2;
+        }
+        if (!colon || hlen == 0 || memchr(host, ' ', hlen) || memchr(host, '/', hlen)) {
+                parse_error(p, p->line, -EINVAL, "target must be HOST:PORT (got \"%s\")", value);
+                return 0;
+        }
+        if (!parse_number(p, "target's port", colon + 1, 1, 65535, &port))
+                return 0;
+        free(f->host);
+        f->host = strndup(host, hlen);
+        return f->host ? set_string(&f->port, colon + 1) : -ENOMEM;
+}
+
+static int set_forward_file(struct parser *p, const char *key, const char *value, char **dst) {
+        if (access(value, R_OK) < 0) {
+                parse_error(p, p->line, negative_errno(), "cannot read %s %s: %m", key, value);
+                return 0;
+        }
+        return set_string(dst, value);
+}
+
+static int set_ca(struct parser *p, struct endpoint_state *ep, const char *value) {
+        (void) ep;
+        return set_forward_file(p, "ca", value, &current_forward(p)->f->ca_file);
+}
+
+static int set_cert(struct parser *p, struct endpoint_state *ep, const char *value) {
+        (void) ep;
+        return set_forward_file(p, "cert", value, &current_forward(p)->f->cert_file);
+}
+
+static int set_forward_key(struct parser *p, struct endpoint_state *ep, const char *value) {
+        (void) ep;
+        current_forward(p)->key_line = p->line;
+        return set_string(&current_forward(p)->f->key_file, value);
+}
+
 struct key {
         const char *name;
         enum section section;
@@ -713,10 +834,17 @@ static const struct key keys[] = {
         { "commands", SECTION_POLICY, set_commands },
         { "vms", SECTION_POLICY, set_vms },
         { "endpoints", SECTION_POLICY, set_endpoints },
+        { "protocol", SECTION_FORWARD, set_protocol },
+        { "target", SECTION_FORWARD, set_target },
+        { "ca", SECTION_FORWARD, set_ca },
+        { "cert", SECTION_FORWARD, set_cert },
+        { "key", SECTION_FORWARD, set_forward_key },
 };
 
+_Static_assert(ELEMENTSOF(keys) <= 64, "one bit per key in the sections' seen masks");
+
 /* The duplicate-key bits of the section being read, and its endpoint (NULL outside one). */
-static unsigned *section_seen(struct parser *p, struct endpoint_state **ep) {
+static uint64_t *section_seen(struct parser *p, struct endpoint_state **ep) {
         *ep = NULL;
         switch (p->section) {
         case SECTION_ENDPOINT:
@@ -724,26 +852,30 @@ static unsigned *section_seen(struct parser *p, struct endpoint_state **ep) {
                 return &(*ep)->seen;
         case SECTION_POLICY:
                 return &p->pols[p->n_pols - 1].seen;
+        case SECTION_FORWARD:
+                return &current_forward(p)->seen;
         default:
                 return &p->main_keys;
         }
 }
 
 static const char *section_word(enum section s) {
+        if (s == SECTION_FORWARD)
+                return "forward";
         return s == SECTION_MAIN ? "vmtraced" : s == SECTION_POLICY ? "policy" : "endpoint";
 }
 
 /* Key i of keys[] with its value, once per section. */
 static void set_key(struct parser *p, size_t i, const char *value) {
         struct endpoint_state *ep;
-        unsigned *seen = section_seen(p, &ep);
+        uint64_t *seen = section_seen(p, &ep);
         const char *name = keys[i].name;
 
-        if (*seen & (1u << i)) {
+        if (*seen & (UINT64_C(1) << i)) {
                 parse_error(p, p->line, -EINVAL, "duplicate key %s", name);
                 return;
         }
-        *seen |= 1u << i;
+        *seen |= UINT64_C(1) << i;
         if (!value || !*value) {
                 parse_error(p, p->line, -EINVAL, "empty value for %s", name);
                 return;
@@ -844,40 +976,51 @@ static const char *secret_problem(int r) {
         }
 }
 
-/* password-file: must be a regular file of root or us, closed to group and others. */
-static int load_password_file(struct parser *p, struct endpoint_state *ep) {
+/* A file holding a secret (what: its key's name): a regular file of root or us, closed to group and others. */
+static int open_secret_file(struct parser *p, unsigned line, const char *what, const char *path, int *out) {
         _cleanup_close_ int fd = -1;
-        const char *path = ep->password_file;
         struct stat st;
         int r;
 
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0) {
                 r = negative_errno();
-                parse_error(p, ep->password_line, r, "cannot open password-file %s: %m", path);
+                parse_error(p, line, r, "cannot open %s %s: %m", what, path);
                 return r;
         }
         if (fstat(fd, &st) < 0) {
                 r = negative_errno();
-                parse_error(p, ep->password_line, r, "cannot stat password-file %s: %m", path);
+                parse_error(p, line, r, "cannot stat %s %s: %m", what, path);
                 return r;
         }
         if (!S_ISREG(st.st_mode)) {
-                parse_error(p, ep->password_line, -EINVAL, "password-file %s is not a regular file", path);
+                parse_error(p, line, -EINVAL, "%s %s is not a regular file", what, path);
                 return -EINVAL;
         }
         if (st.st_uid != 0 && st.st_uid != geteuid()) {
-                parse_error(p, ep->password_line, -EINVAL,
-                            "password-file %s is owned by uid %u; it must be owned by root or uid %u",
-                            path, (unsigned) st.st_uid, (unsigned) geteuid());
+                parse_error(p, line, -EINVAL, "%s %s is owned by uid %u; it must be owned by root or uid %u",
+                            what, path, (unsigned) st.st_uid, (unsigned) geteuid());
                 return -EINVAL;
         }
         if (st.st_mode & 0077) {
-                parse_error(p, ep->password_line, -EINVAL,
-                            "password-file %s has mode %04o; group and others must have no access (chmod 0600 %s)",
-                            path, (unsigned) (st.st_mode & 07777), path);
+                parse_error(p, line, -EINVAL,
+                            "%s %s has mode %04o; group and others must have no access (chmod 0600 %s)",
+                            what, path, (unsigned) (st.st_mode & 07777), path);
                 return -EINVAL;
         }
+        *out = TAKE_FD(fd);
+        return 0;
+}
+
+/* password-file: must be a regular file of root or us, closed to group and others. */
+static int load_password_file(struct parser *p, struct endpoint_state *ep) {
+        _cleanup_close_ int fd = -1;
+        const char *path = ep->password_file;
+        int r;
+
+        r = open_secret_file(p, ep->password_line, "password-file", path, &fd);
+        if (r < 0)
+                return r;
         r = read_secret(fd, &ep->e->password);
         if (r < 0) {
                 parse_error(p, ep->password_line, secret_error(r), "cannot use password-file %s: %s",
@@ -973,6 +1116,76 @@ static void validate_endpoint(struct parser *p, struct endpoint_state *ep) {
                 (void) load_credential(p, ep);
 }
 
+/*
+ * The client key of a [forward] with a cert: its "key" file, checked as a
+ * password-file is, or the credential forward_NAME.  Only its path is
+ * kept: librelp reads the key itself, at each connection.
+ */
+static void load_forward_key(struct parser *p, struct forward_state *fs) {
+        struct forward_config *f = fs->f;
+        const char *dir = getenv("CREDENTIALS_DIRECTORY");
+        _cleanup_close_ int fd = -1;
+
+        if (f->key_file) {
+                if (open_secret_file(p, fs->key_line, "key", f->key_file, &fd) >= 0 &&
+                    set_string(&f->key_source, f->key_file) < 0)
+                        parse_error(p, fs->line, -ENOMEM, "out of memory");
+                return;
+        }
+        if (!dir || !*dir) {
+                parse_error(p, fs->line, -EINVAL,
+                            "forward \"%s\" has a cert but no key, and $CREDENTIALS_DIRECTORY is not set "
+                            "(set key, or LoadCredential=forward_%s:FILE in the unit)", f->name, f->name);
+                return;
+        }
+        if (asprintf(&f->key_file, "%s/forward_%s", dir, f->name) < 0 ||
+            asprintf(&f->key_source, "credential:forward_%s", f->name) < 0) {
+                f->key_file = f->key_source = NULL;
+                parse_error(p, fs->line, -ENOMEM, "out of memory");
+                return;
+        }
+        /* The shipped unit's LoadCredential=endpoint:/etc/vmtraced/credentials prefixes endpoint_. */
+        if (access(f->key_file, R_OK) < 0 && errno == ENOENT) {
+                _cleanup_free_ char *alt = NULL;
+
+                if (asprintf(&alt, "%s/endpoint_forward_%s", dir, f->name) >= 0 && access(alt, R_OK) == 0) {
+                        free(f->key_file);
+                        f->key_file = TAKE_PTR(alt);
+                }
+        }
+        if (access(f->key_file, R_OK) < 0)
+                parse_error(p, fs->line, negative_errno(), "forward \"%s\" has no key and credential %s cannot be "
+                            "read: %m", f->name, f->key_file);
+}
+
+static void validate_forward(struct parser *p, struct forward_state *fs) {
+        struct forward_config *f = fs->f;
+
+        if (!f->host)
+                parse_error(p, fs->line, -EINVAL, "forward \"%s\" has no target", f->name);
+        if (f->key_file && !f->cert_file)
+                parse_error(p, fs->key_line, -EINVAL, "forward \"%s\" sets key without cert", f->name);
+        if (f->cert_file && !f->ca_file)
+                parse_error(p, fs->line, -EINVAL,
+                            "forward \"%s\" sets cert without ca: the target's certificate must be checked",
+                            f->name);
+        if (f->cert_file)
+                load_forward_key(p, fs);
+}
+
+static void forward_free(struct forward_config *f) {
+        if (!f)
+                return;
+        free(f->name);
+        free(f->host);
+        free(f->port);
+        free(f->ca_file);
+        free(f->cert_file);
+        free(f->key_file);
+        free(f->key_source);
+        free(f);
+}
+
 /* A rule must say whom it is for and what it grants, and name only endpoints that exist. */
 static void validate_policy(struct parser *p, const struct policy_rule *r) {
         if (!r->users && !r->groups)
@@ -1013,6 +1226,12 @@ void config_free(struct config *c) {
                 c->endpoints = next;
         }
         policy_rules_free(c->rules);
+        while (c->forwards) {
+                struct forward_config *next = c->forwards->next;
+
+                forward_free(c->forwards);
+                c->forwards = next;
+        }
         free(c->path);
         free(c->socket_path);
         free(c->database);
@@ -1031,6 +1250,9 @@ static void parser_done(struct parser *p) {
         for (size_t i = 0; i < p->n_pols; i++)
                 policy_rule_free(p->pols[i].rule);
         free(p->pols);
+        for (size_t i = 0; i < p->n_fws; i++)
+                forward_free(p->fws[i].f);
+        free(p->fws);
         config_free(p->c);
 }
 
@@ -1049,6 +1271,12 @@ static void link_endpoints(struct parser *p) {
         for (size_t i = 0; i < p->n_pols; i++) {
                 *rtail = TAKE_PTR(p->pols[i].rule);
                 rtail = &(*rtail)->next;
+        }
+
+        struct forward_config **ftail = &p->c->forwards;
+        for (size_t i = 0; i < p->n_fws; i++) {
+                *ftail = TAKE_PTR(p->fws[i].f);
+                ftail = &(*ftail)->next;
         }
 }
 
@@ -1091,6 +1319,8 @@ static int parse(struct parser *p) {
                 validate_endpoint(p, &p->eps[i]);
         for (size_t i = 0; i < p->n_pols; i++)
                 validate_policy(p, p->pols[i].rule);
+        for (size_t i = 0; i < p->n_fws; i++)
+                validate_forward(p, &p->fws[i]);
         return p->r;
 }
 
@@ -1174,6 +1404,16 @@ void config_dump(const struct config *c, FILE *f) {
         for (const struct policy_rule *r = c->rules; r; r = r->next) {
                 fputc('\n', f);
                 policy_rule_dump(r, f);
+        }
+        for (const struct forward_config *fw = c->forwards; fw; fw = fw->next) {
+                bool v6 = strchr(fw->host, ':');
+
+                fprintf(f, "\n[forward \"%s\"]\nprotocol = relp\ntarget = %s%s%s:%s\n", fw->name, v6 ? "[" : "",
+                        fw->host, v6 ? "]" : "", fw->port);
+                dump_string(f, "ca", fw->ca_file);
+                dump_string(f, "cert", fw->cert_file);
+                if (fw->key_source)
+                        fprintf(f, "key = (from %s)\n", fw->key_source);
         }
 }
 

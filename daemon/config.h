@@ -88,6 +88,20 @@ struct endpoint_config {
         struct endpoint_config *next;
 };
 
+/*
+ * [forward "NAME"]: a log engine every trail row and checkpoint is sent to
+ * (daemon/forward.c).  RELP only for now; TLS when ca or cert is set.
+ */
+struct forward_config {
+        char *name;                 /* from the section header; the row in table forward_state */
+        char *host, *port;          /* "target = HOST:PORT" */
+        char *ca_file;              /* "ca": PEM CA bundle the target's certificate must chain to */
+        char *cert_file;            /* "cert": our client certificate (PEM) */
+        char *key_file;             /* the private key's file: "key", or the credential forward_NAME */
+        char *key_source;           /* file path or "credential:NAME", for messages only */
+        struct forward_config *next;
+};
+
 struct config {
         char *path;
         char *socket_path;
@@ -103,6 +117,7 @@ struct config {
         unsigned socket_mode;       /* mode of a socket we bind ourselves */
         struct config_limits limits;
         struct policy_rule *rules;  /* in file order */
+        struct forward_config *forwards; /* in file order */
 };
 
 /*

@@ -34,6 +34,7 @@
 #include "control.h"
 #include "daemon.h"
 #include "defaults.h"
+#include "forward.h"
 #include "log.h"
 #include "macros.h"
 #include "manager.h"
@@ -88,6 +89,18 @@ static bool same_endpoint(const struct endpoint_config *a, const struct endpoint
                a->watch == b->watch;
 }
 
+/* The forwarders read their section at start: a change needs a restart. */
+static bool same_forwards(const struct config *a, const struct config *b) {
+        const struct forward_config *x = a->forwards, *y = b->forwards;
+
+        for (; x && y; x = x->next, y = y->next)
+                if (!same_string(x->name, y->name) || !same_string(x->host, y->host) ||
+                    !same_string(x->port, y->port) || !same_string(x->ca_file, y->ca_file) ||
+                    !same_string(x->cert_file, y->cert_file) || !same_string(x->key_file, y->key_file))
+                        return false;
+        return !x && !y;
+}
+
 static bool same_endpoints(const struct config *a, const struct config *b) {
         const struct endpoint_config *x = a->endpoints, *y = b->endpoints;
 
@@ -119,6 +132,9 @@ static void manager_reload(struct manager *m) {
                 if (!same_endpoints(m->config, n))
                         log_warning("Reload: endpoint changes in %s take effect only after a restart "
                                     "(systemctl restart vmtraced); the running endpoints stay.", n->path);
+                if (!same_forwards(m->config, n))
+                        log_warning("Reload: [forward] changes in %s take effect only after a restart; the "
+                                    "running targets stay.", n->path);
                 if (!same_string(m->config->socket_path, n->socket_path) ||
                     !same_string(m->config->database, n->database) ||
                     !same_string(m->config->socket_group, n->socket_group) ||
@@ -171,6 +187,8 @@ static void manager_free(struct manager *m) {
         pool_set_free(m->pools);
         recovery_free(m->recovery);
         control_free(m->control);
+        /* Before the trail closes: its last close is the one that checkpoints the WAL. */
+        forward_set_stop(m->forwards);
         audit_close(m->audit);
         config_free(m->config);
         sd_event_unref(m->event);
@@ -299,6 +317,23 @@ static int manager_lock(struct manager *m) {
         return 0;
 }
 
+/* The trail, its permissions for auditors and journal checkpoints, and its forwarders. */
+static int manager_trail_open(struct manager *m) {
+        int r;
+
+        r = audit_open(m->config->database, &m->audit);
+        if (r < 0)
+                return r;
+        audit_set_checkpoint_interval(m->audit, m->config->checkpoint_interval);
+        if (m->config->audit_group) {
+                r = audit_set_group(m->audit, m->config->audit_group);
+                if (r < 0)
+                        return r;
+        }
+        /* Threads of their own: a target that is down never stalls the loop (forward.h). */
+        return forward_set_start(m->config, &m->forwards);
+}
+
 static int manager_new(const char *config_path, struct manager **out) {
         _cleanup_(manager_freep) struct manager *m = calloc(1, sizeof *m);
         int r;
@@ -329,16 +364,9 @@ static int manager_new(const char *config_path, struct manager **out) {
         r = manager_socket_access(m);
         if (r < 0)
                 return r;
-        r = audit_open(m->config->database, &m->audit);
+        r = manager_trail_open(m);
         if (r < 0)
                 return r;
-        /* Permissions for auditors, and journal checkpoints. */
-        audit_set_checkpoint_interval(m->audit, m->config->checkpoint_interval);
-        if (m->config->audit_group) {
-                r = audit_set_group(m->audit, m->config->audit_group);
-                if (r < 0)
-                        return r;
-        }
         r = manager_event_setup(m);
         if (r < 0)
                 return r;

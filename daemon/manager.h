@@ -16,6 +16,7 @@ struct manager {
         struct recovery *recovery; /* tasks an earlier run left running, followed until they end */
         struct watch_set *watch; /* endpoints watched for out-of-band changes */
         struct control *control;
+        struct forward_set *forwards; /* [forward] targets, each fed by a thread of its own; NULL: none */
         unsigned inflight;       /* operations submitted and not yet answered */
         bool stopping;           /* SIGTERM: draining, new requests refused */
         uint64_t stop_deadline;  /* CLOCK_MONOTONIC usec after which the drain gives up */

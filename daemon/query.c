@@ -99,52 +99,47 @@ static void list_done(void *userdata, struct fanout_result *res, size_t n) {
 }
 
 /*
- * list's arguments: "pattern", and "endpoint" to ask that one only (then
- * *masked and mask say which).  Returns the code to refuse with (why says
- * why), or PROTO_OK.
+ * list's arguments: "pattern", and "endpoint" to ask that one only (*only;
+ * NULL: every endpoint).  Returns the code to refuse with (why says why),
+ * or PROTO_OK.
  */
-static enum proto_error list_args(struct query *q, bool *mask, bool *masked, char *why, size_t whylen) {
+static enum proto_error list_args(struct query *q, struct pool **only, char *why, size_t whylen) {
         struct json_object *args = control_request_args(q->req);
-        struct pool_set *ps = q->manager->pools;
         const char *ep = NULL;
 
         if (proto_arg_string(args, "pattern", true, PROTO_NAME_MAX, &q->pattern, why, whylen) < 0 ||
             proto_arg_string(args, "endpoint", true, PROTO_NAME_MAX, &ep, why, whylen) < 0)
                 return PROTO_E_BAD_REQUEST;
-        if (pool_set_size(ps) == 0) {
+        if (pool_set_size(q->manager->pools) == 0) {
                 snprintf(why, whylen, "no endpoint is configured");
                 return PROTO_E_BAD_REQUEST;
         }
-        *masked = ep != NULL;
-        for (size_t i = 0; ep && i < pool_set_size(ps); i++) {
-                mask[i] = strcmp(pool_endpoint(pool_set_nth(ps, i))->name, ep) == 0;
-                if (mask[i])
-                        return PROTO_OK;
-        }
-        if (ep)
+        *only = ep ? pool_set_find(q->manager->pools, ep) : NULL;
+        if (ep && !*only) {
                 snprintf(why, whylen, "no endpoint is named \"%s\"", ep);
-        return ep ? PROTO_E_NOT_FOUND : PROTO_OK;
+                return PROTO_E_NOT_FOUND;
+        }
+        return PROTO_OK;
 }
 
 void query_list(struct manager *m, struct control_request *req) {
-        _cleanup_free_ bool *mask = calloc(pool_set_size(m->pools) + 1, sizeof *mask);
         struct query *q = calloc(1, sizeof *q);
-        bool masked = false;
+        struct pool *only = NULL;
         char why[256];
 
-        if (!q || !mask) {
+        if (!q) {
                 control_reply(req, PROTO_E_INTERNAL, "out of memory", NULL);
-                free(q);
                 return;
         }
         *q = (struct query) { .req = req, .manager = m };
-        enum proto_error e = list_args(q, mask, &masked, why, sizeof why);
+        enum proto_error e = list_args(q, &only, why, sizeof why);
         if (e != PROTO_OK) {
                 control_reply(req, e, why, NULL);
                 query_free(q);
                 return;
         }
-        if (fanout_start(m->pools, masked ? mask : NULL, list_fn, list_done, q) < 0) {
+        int r = only ? fanout_one(only, list_fn, list_done, q) : fanout_start(m->pools, NULL, list_fn, list_done, q);
+        if (r < 0) {
                 control_reply(req, PROTO_E_INTERNAL, "out of memory", NULL);
                 query_free(q);
         }

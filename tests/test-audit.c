@@ -222,7 +222,7 @@ static bool test_schema_and_pragmas(void) {
         }
         audit_close(a);
         CHECK(sync == 2, "synchronous = %d, want 2 (FULL)", sync);
-        CHECK(sql_int(dbpath, "PRAGMA user_version") == 6, "user_version is not 6");
+        CHECK(sql_int(dbpath, "PRAGMA user_version") == 7, "user_version is not 7");
         /* journal_mode=WAL is persistent, so a fresh connection sees it. */
         {
                 sqlite3 *db;
@@ -1301,7 +1301,7 @@ static const struct {
         bool (*fn)(void);
 } tests[] = {
         { "new database file is mode 0640 under umask 077", test_create_mode },
-        { "schema version 6, WAL, synchronous=FULL, indexes, view", test_schema_and_pragmas },
+        { "schema version 7, WAL, synchronous=FULL, indexes, view", test_schema_and_pragmas },
         { "begin/finish/get_json round-trip hostile strings", test_round_trip },
         { "finish without target fields keeps those from begin", test_finish_keeps_begin_fields },
         { "finish twice -> -EALREADY, missing row -> -ENOENT", test_finish_twice },

@@ -440,6 +440,10 @@ static bool make_fixtures(void) {
                 { "pw-0640", PW_FILE "\n", 0640 },
                 { "pw-empty", "\n" PW_FILE "\n", 0600 },
                 { "ca.pem", "-----BEGIN CERTIFICATE-----\n", 0644 },
+                { "cert.pem", "-----BEGIN CERTIFICATE-----\n", 0644 },
+                { "key.pem", "-----BEGIN PRIVATE KEY-----\n", 0600 },
+                { "key-0644.pem", "-----BEGIN PRIVATE KEY-----\n", 0644 },
+                { "creds/forward_tls-cred", "-----BEGIN PRIVATE KEY-----\n", 0400 },
                 { "creds/vc-cred", PW_CRED, 0400 }, /* no newline, as systemd-creds writes it */
                 { "creds/empty-cred", "", 0400 },
                 /* as LoadCredential=endpoint:/etc/vmtraced/credentials names them */

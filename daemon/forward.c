@@ -1,0 +1,494 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The forwarder threads (see forward.h).
+ *
+ * Acknowledgement: the RELP window is 1, so librelp sends a message only
+ * after the previous one was acknowledged.  A send that returns OK thus
+ * proves every message before it arrived, and the last row of a burst is
+ * proved by the "idle" checkpoint sent after it (a checkpoint is worth
+ * sending anyway: the head the receiver must reach).  acked_seq only ever
+ * names a row whose acknowledgement came back.
+ *
+ * Locking: f->lock guards the status fields (state, acked, oldest_ms,
+ * error) and stopping; everything else is the thread's own.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stddef.h>
+#include <librelp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "forward.h"
+#include "log.h"
+#include "macros.h"
+#include "trail_format.h"
+#include "trail_hash.h"
+#include "trail_schema.h"
+#include "trail_syslog.h"
+#include "util.h"
+
+#define FORWARD_POLL_MS 300          /* how soon a new row goes out */
+#define FORWARD_BACKOFF_MAX_S 30
+#define FORWARD_RELP_TIMEOUT_S 5     /* a target that stops answering is given up on after this */
+#define FORWARD_BUSY_TIMEOUT_MS 5000
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(sqlite3_stmt *, sqlite3_finalize);
+
+enum forward_state_kind { FORWARD_CONNECTING, FORWARD_UP, FORWARD_DOWN };
+
+static const char *const state_names[] = { "connecting", "up", "down" };
+
+struct forwarder {
+        const struct forward_config *cfg;   /* the daemon's config outlives the thread */
+        const char *database;
+        unsigned checkpoint_interval;
+        char hostname[256];
+        long pid;
+        pthread_t thread;
+        bool started;
+        sqlite3 *db;
+        sqlite3_stmt *rows, *save;
+        relpEngine_t *engine;
+        relpClt_t *clt;
+        int64_t sent;                       /* the last row sent on this connection */
+        int64_t unproved;                   /* a row sent whose ack is not proved yet; 0: none */
+        unsigned char last_hash[TRAIL_HASH_SIZE];
+        pthread_mutex_t lock;
+        pthread_cond_t wake;
+        bool stopping;
+        enum forward_state_kind state;
+        bool down_logged;                   /* the target is down, and the log said so */
+        int64_t acked, oldest_ms;           /* oldest_ms: end of row acked + 1, 0 when not read */
+        char error[256];
+};
+
+struct forward_set {
+        struct forwarder *f;
+        size_t n;
+};
+
+static void set_state(struct forwarder *f, enum forward_state_kind st, const char *error) {
+        pthread_mutex_lock(&f->lock);
+        /* Up, and the first failure after it: not every retry of a target that stays down. */
+        if ((st == FORWARD_UP && f->state != FORWARD_UP) || (st == FORWARD_DOWN && !f->down_logged))
+                log_info("forward \"%s\" (%s:%s): %s%s%s", f->cfg->name, f->cfg->host, f->cfg->port, state_names[st],
+                         error ? ": " : "", strempty(error));
+        if (st != FORWARD_CONNECTING)
+                f->down_logged = st == FORWARD_DOWN;
+        f->state = st;
+        snprintf(f->error, sizeof f->error, "%s", strempty(error));
+        pthread_mutex_unlock(&f->lock);
+}
+
+/* Sleep up to ms, or until stopped; true when stopping. */
+static bool wait_or_stop(struct forwarder *f, long ms) {
+        struct timespec ts;
+        bool stop;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_sec += ms / 1000;
+        ts.tv_nsec += (ms % 1000) * 1000000;
+        if (ts.tv_nsec >= 1000000000) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000;
+        }
+        pthread_mutex_lock(&f->lock);
+        if (!f->stopping)
+                pthread_cond_timedwait(&f->wake, &f->lock, &ts);
+        stop = f->stopping;
+        pthread_mutex_unlock(&f->lock);
+        return stop;
+}
+
+/* ---------- the database side: the thread's own connection ---------- */
+
+static int db_exec_int(struct forwarder *f, const char *sql, int64_t arg, int64_t *out) {
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
+        int rc = sqlite3_prepare_v2(f->db, sql, -1, &s, NULL);
+
+        if (rc == SQLITE_OK && (rc = sqlite3_bind_int64(s, 1, arg)) == SQLITE_OK)
+                rc = sqlite3_step(s);
+        if (rc == SQLITE_ROW) {
+                *out = sqlite3_column_type(s, 0) == SQLITE_NULL ? 0 : sqlite3_column_int64(s, 0);
+                return 0;
+        }
+        return rc == SQLITE_DONE ? -ENOENT : trail_schema_errno(rc);
+}
+
+static int db_open(struct forwarder *f) {
+        int64_t acked = 0;
+        int rc;
+
+        rc = sqlite3_open_v2(f->database, &f->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+        if (rc == SQLITE_OK)
+                rc = sqlite3_busy_timeout(f->db, FORWARD_BUSY_TIMEOUT_MS);
+        if (rc == SQLITE_OK)
+                rc = sqlite3_prepare_v2(f->db, "SELECT " TRAIL_HASH_COLUMNS ", hash FROM records WHERE seq > ?1 "
+                                        "ORDER BY seq LIMIT 200", -1, &f->rows, NULL);
+        if (rc == SQLITE_OK)
+                rc = sqlite3_prepare_v2(f->db, "INSERT INTO forward_state (target, acked_seq, acked_ms) "
+                                        "VALUES (?1, ?2, ?3) ON CONFLICT(target) DO UPDATE SET "
+                                        "acked_seq = excluded.acked_seq, acked_ms = excluded.acked_ms",
+                                        -1, &f->save, NULL);
+        if (rc != SQLITE_OK)
+                return log_error_errno(trail_schema_errno(rc), "forward \"%s\": cannot read %s: %s", f->cfg->name,
+                                       f->database, sqlite3_errmsg(f->db));
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
+        if (sqlite3_prepare_v2(f->db, "SELECT acked_seq FROM forward_state WHERE target = ?1", -1, &s, NULL) ==
+                    SQLITE_OK &&
+            sqlite3_bind_text(s, 1, f->cfg->name, -1, SQLITE_STATIC) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+                acked = sqlite3_column_int64(s, 0);
+        pthread_mutex_lock(&f->lock);
+        f->acked = acked;
+        pthread_mutex_unlock(&f->lock);
+        f->sent = acked;
+        return 0;
+}
+
+static void save_acked(struct forwarder *f, int64_t seq) {
+        int rc;
+
+        pthread_mutex_lock(&f->lock);
+        bool changed = seq > f->acked;
+        if (changed) {
+                f->acked = seq;
+                f->oldest_ms = 0;  /* another row now: refresh_backlog() reads its time */
+        }
+        pthread_mutex_unlock(&f->lock);
+        if (!changed)
+                return;
+        sqlite3_reset(f->save);
+        sqlite3_bind_text(f->save, 1, f->cfg->name, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(f->save, 2, seq);
+        sqlite3_bind_int64(f->save, 3, now_ms());
+        rc = sqlite3_step(f->save);
+        sqlite3_reset(f->save);
+        /* Not fatal: the rows after the stored seq are sent again after a restart, and dropped as duplicates. */
+        if (rc != SQLITE_DONE)
+                log_warning("forward \"%s\": cannot record acknowledged seq %" PRId64 ": %s", f->cfg->name, seq,
+                            sqlite3_errmsg(f->db));
+}
+
+/* The time of the oldest row not acknowledged, for status (the head comes from the daemon's own copy). */
+static void refresh_backlog(struct forwarder *f) {
+        int64_t oldest = 0, acked;
+
+        pthread_mutex_lock(&f->lock);
+        acked = f->acked;
+        pthread_mutex_unlock(&f->lock);
+        if (db_exec_int(f, "SELECT end_ms FROM records WHERE seq = ?1", acked + 1, &oldest) < 0)
+                oldest = 0;
+        pthread_mutex_lock(&f->lock);
+        if (f->acked == acked)
+                f->oldest_ms = oldest;
+        pthread_mutex_unlock(&f->lock);
+}
+
+/* ---------- the RELP side ---------- */
+
+static void disconnect(struct forwarder *f) {
+        if (f->clt)
+                relpEngineCltDestruct(f->engine, &f->clt);
+        f->clt = NULL;
+        f->unproved = 0;
+}
+
+static int relp_error(struct forwarder *f, const char *what, relpRetVal rv) {
+        char buf[128];
+
+        snprintf(buf, sizeof buf, "%s failed (RELP error %d)", what, (int) rv);
+        disconnect(f);
+        set_state(f, FORWARD_DOWN, buf);
+        return -ECONNRESET;
+}
+
+static relpRetVal set_tls(struct forwarder *f) {
+        const struct forward_config *c = f->cfg;
+        relpRetVal rv = RELP_RET_OK;
+
+        if (!c->ca_file && !c->cert_file)
+                return RELP_RET_OK;
+        rv = relpCltEnableTLS(f->clt);
+        if (rv == RELP_RET_OK && c->ca_file)
+                rv = relpCltSetCACert(f->clt, c->ca_file);
+        if (rv == RELP_RET_OK && c->cert_file)
+                rv = relpCltSetOwnCert(f->clt, c->cert_file);
+        if (rv == RELP_RET_OK && c->key_file)
+                rv = relpCltSetPrivKey(f->clt, c->key_file);
+        /* The target's certificate is checked against the CA and its name against the target's host. */
+        if (rv == RELP_RET_OK)
+                rv = relpCltSetAuthMode(f->clt, (char *) "name");
+        if (rv == RELP_RET_OK)
+                rv = relpCltAddPermittedPeer(f->clt, c->host);
+        return rv;
+}
+
+static int connect_target(struct forwarder *f) {
+        relpRetVal rv;
+
+        set_state(f, FORWARD_CONNECTING, NULL);
+        rv = relpEngineCltConstruct(f->engine, &f->clt);
+        if (rv != RELP_RET_OK)
+                return relp_error(f, "creating the RELP client", rv);
+        rv = relpCltSetWindowSize(f->clt, 1);
+        if (rv == RELP_RET_OK)
+                rv = relpCltSetTimeout(f->clt, FORWARD_RELP_TIMEOUT_S);
+        if (rv == RELP_RET_OK)
+                rv = relpCltSetConnTimeout(f->clt, FORWARD_RELP_TIMEOUT_S);
+        if (rv == RELP_RET_OK)
+                rv = set_tls(f);
+        if (rv != RELP_RET_OK)
+                return relp_error(f, "setting up the RELP client", rv);
+        rv = relpCltConnect(f->clt, 0, (unsigned char *) f->cfg->port, (unsigned char *) f->cfg->host);
+        if (rv != RELP_RET_OK)
+                return relp_error(f, "connecting", rv);
+        pthread_mutex_lock(&f->lock);
+        f->sent = f->acked;
+        pthread_mutex_unlock(&f->lock);
+        set_state(f, FORWARD_UP, NULL);
+        return 0;
+}
+
+/* Send one message; its success proves the one before it (window 1). */
+static int send_message(struct forwarder *f, char *msg, size_t len, int64_t row_seq) {
+        relpRetVal rv = relpCltSendSyslog(f->clt, (unsigned char *) msg, len);
+
+        if (rv != RELP_RET_OK)
+                return relp_error(f, "sending", rv);
+        if (f->unproved > 0)
+                save_acked(f, f->unproved);
+        f->unproved = row_seq;
+        return 0;
+}
+
+static int send_checkpoint(struct forwarder *f, const char *reason) {
+        _cleanup_free_ char *msg = NULL;
+        char hex[TRAIL_HASH_HEX_SIZE];
+        size_t len = 0;
+        FILE *m = open_memstream(&msg, &len);
+
+        if (!m)
+                return -ENOMEM;
+        trail_hash_to_hex(f->last_hash, hex);
+        trail_syslog_checkpoint(m, now_ms(), f->sent, hex, reason, f->hostname, f->pid);
+        if (fclose(m) != 0)
+                return -ENOMEM;
+        return send_message(f, msg, len, 0);
+}
+
+static int send_row(struct forwarder *f, const struct trail_row *row) {
+        _cleanup_free_ char *msg = NULL;
+        size_t len = 0;
+        FILE *m = open_memstream(&msg, &len);
+        const struct trail_value *hash = trail_row_get(row, "hash");
+        int64_t seq = trail_row_get(row, "seq")->integer;
+        int r;
+
+        if (!m)
+                return -ENOMEM;
+        trail_syslog_row(m, row, f->hostname, f->pid);
+        if (fclose(m) != 0)
+                return -ENOMEM;
+        r = send_message(f, msg, len, seq);
+        if (r < 0)
+                return r;
+        f->sent = seq;
+        if (!hash->text || trail_hash_from_hex(hash->text, f->last_hash) < 0)
+                memset(f->last_hash, 0, sizeof f->last_hash);
+        if (f->checkpoint_interval > 0 && seq % f->checkpoint_interval == 0)
+                return send_checkpoint(f, "interval");
+        return 0;
+}
+
+/* The rows after the last sent, up to a batch: how many went out, or a negative errno. */
+static int send_batch(struct forwarder *f) {
+        struct trail_value values[TRAIL_HASH_NCOLUMNS + 1];
+        const char *names[TRAIL_HASH_NCOLUMNS + 1];
+        const struct trail_row row = { .n = ELEMENTSOF(values), .names = names, .values = values };
+        int n = 0, rc, r = 0;
+
+        sqlite3_reset(f->rows);
+        sqlite3_bind_int64(f->rows, 1, f->sent);
+        for (size_t i = 0; i < ELEMENTSOF(names); i++)
+                names[i] = sqlite3_column_name(f->rows, (int) i);
+        while (r >= 0 && (rc = sqlite3_step(f->rows)) == SQLITE_ROW) {
+                trail_row_read(f->rows, values, ELEMENTSOF(values));
+                r = send_row(f, &row);
+                n++;
+        }
+        sqlite3_reset(f->rows);
+        return r < 0 ? r : n;
+}
+
+/* Wait ms (or until stopped: then false), the status's backlog kept fresh meanwhile. */
+static bool pause_round(struct forwarder *f, long ms) {
+        for (long left = ms; left > 0; left -= FORWARD_POLL_MS) {
+                if (wait_or_stop(f, left < FORWARD_POLL_MS ? left : FORWARD_POLL_MS))
+                        return false;
+                refresh_backlog(f);
+        }
+        return true;
+}
+
+/* One round: connect if need be, send what is new, prove the last row; false when the thread should stop. */
+static bool forward_round(struct forwarder *f, unsigned *backoff) {
+        int n;
+
+        refresh_backlog(f);
+        if (!f->clt && connect_target(f) < 0) {
+                long ms = (long) *backoff * 1000;
+
+                *backoff = *backoff * 2 > FORWARD_BACKOFF_MAX_S ? FORWARD_BACKOFF_MAX_S : *backoff * 2;
+                return pause_round(f, ms);
+        }
+        n = send_batch(f);
+        if (n < 0)
+                return pause_round(f, (long) *backoff * 1000);
+        *backoff = 1;
+        if (n == 0 && f->unproved > 0)
+                (void) send_checkpoint(f, "idle");
+        return n > 0 || pause_round(f, FORWARD_POLL_MS);
+}
+
+static void *forward_main(void *userdata) {
+        struct forwarder *f = userdata;
+        unsigned backoff = 1;
+
+        if (db_open(f) < 0) {
+                set_state(f, FORWARD_DOWN, "cannot read the trail");
+                return NULL;
+        }
+        while (forward_round(f, &backoff))
+                ;
+        if (f->clt && f->unproved > 0)
+                (void) send_checkpoint(f, "shutdown");
+        disconnect(f);
+        return NULL;
+}
+
+/* ---------- the set ---------- */
+
+static void forwarder_done(struct forwarder *f) {
+        if (f->started) {
+                pthread_mutex_lock(&f->lock);
+                f->stopping = true;
+                pthread_cond_signal(&f->wake);
+                pthread_mutex_unlock(&f->lock);
+                pthread_join(f->thread, NULL);
+        }
+        if (f->engine)
+                relpEngineDestruct(&f->engine);
+        sqlite3_finalize(f->rows);
+        sqlite3_finalize(f->save);
+        if (f->db)
+                sqlite3_close(f->db);
+        pthread_cond_destroy(&f->wake);
+        pthread_mutex_destroy(&f->lock);
+}
+
+void forward_set_stop(struct forward_set *s) {
+        if (!s)
+                return;
+        for (size_t i = 0; i < s->n; i++)
+                forwarder_done(&s->f[i]);
+        free(s->f);
+        free(s);
+}
+
+/* librelp calls its debug printer unconditionally: it must be set. */
+static void relp_debug(char *fmt _unused_, ...) {
+}
+
+static int forwarder_start(struct forwarder *f, const struct config *c, const struct forward_config *fc) {
+        pthread_condattr_t ca;
+        sigset_t all, old;
+        int r;
+
+        f->cfg = fc;
+        f->database = c->database;
+        f->checkpoint_interval = c->checkpoint_interval;
+        f->pid = (long) getpid();
+        if (gethostname(f->hostname, sizeof f->hostname - 1) < 0 || strpbrk(f->hostname, " []\"="))
+                snprintf(f->hostname, sizeof f->hostname, "-");
+        pthread_mutex_init(&f->lock, NULL);
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&f->wake, &ca);
+        pthread_condattr_destroy(&ca);
+        if (relpEngineConstruct(&f->engine) != RELP_RET_OK)
+                return log_oom();
+        (void) relpEngineSetDbgprint(f->engine, relp_debug);
+        (void) relpEngineSetEnableCmd(f->engine, (unsigned char *) "syslog", eRelpCmdState_Required);
+        /* The thread takes no signals: they belong to the daemon's event loop (and SIGPIPE stays pending there). */
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old);
+        r = -pthread_create(&f->thread, NULL, forward_main, f);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        if (r < 0)
+                return log_error_errno(r, "Failed to start the forwarder of \"%s\": %m", fc->name);
+        f->started = true;
+        return 0;
+}
+
+int forward_set_start(const struct config *c, struct forward_set **out) {
+        struct forward_set *s;
+        size_t n = 0;
+        int r = 0;
+
+        *out = NULL;
+        for (const struct forward_config *fc = c->forwards; fc; fc = fc->next)
+                n++;
+        if (n == 0)
+                return 0;
+        s = calloc(1, sizeof *s);
+        if (!s || !(s->f = calloc(n, sizeof *s->f))) {
+                free(s);
+                return log_oom();
+        }
+        for (const struct forward_config *fc = c->forwards; fc && r >= 0; fc = fc->next)
+                r = forwarder_start(&s->f[s->n++], c, fc);
+        if (r < 0) {
+                forward_set_stop(s);
+                return r;
+        }
+        *out = s;
+        return 0;
+}
+
+struct json_object *forward_set_status(struct forward_set *s, int64_t head) {
+        struct json_object *a = json_object_new_array();
+        int64_t now = now_ms();
+
+        for (size_t i = 0; s && i < s->n; i++) {
+                struct forwarder *f = &s->f[i];
+                struct json_object *j = json_object_new_object();
+                char target[300];
+
+                snprintf(target, sizeof target, "%s:%s", f->cfg->host, f->cfg->port);
+                pthread_mutex_lock(&f->lock);
+                json_object_object_add(j, "name", json_object_new_string(f->cfg->name));
+                json_object_object_add(j, "target", json_object_new_string(target));
+                json_object_object_add(j, "state", json_object_new_string(state_names[f->state]));
+                json_object_object_add(j, "acked_seq", json_object_new_int64(f->acked));
+                int64_t backlog = head > f->acked ? head - f->acked : 0;
+                /* The thread reads the oldest row's time; until it has (a send may hold it for seconds), null. */
+                int64_t oldest = f->oldest_ms;
+                json_object_object_add(j, "head_seq", json_object_new_int64(head));
+                json_object_object_add(j, "backlog", json_object_new_int64(backlog));
+                json_object_object_add(j, "oldest_unacked_age_s",
+                                       backlog > 0 && oldest > 0 ? json_object_new_int64((now - oldest) / 1000) : NULL);
+                if (f->error[0])
+                        json_object_object_add(j, "error", json_object_new_string(f->error));
+                pthread_mutex_unlock(&f->lock);
+                json_object_array_add(a, j);
+        }
+        return a;
+}
