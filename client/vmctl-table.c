@@ -82,7 +82,7 @@ static const struct column columns[C_MAX] = {
         COL(C_RESULT, "result", "result", "RESULT", 7, 7, 0),
         COL(C_FAULT, "fault", "fault", "FAULT", 16, 6, 5),
         COL(C_SOURCE, "source", "source", "SOURCE", 11, 11, 2),
-        MADE(C_SEEN, "seen", seen_cell, "SEEN BETWEEN", 50, 1),
+        MADE(C_SEEN, "seen", seen_cell, "SEEN BETWEEN", 52, 1),
 #undef COL
 #undef MADE
 };

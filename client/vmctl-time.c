@@ -152,15 +152,15 @@ void vmctl_format_time(int64_t ms, char *buf, size_t len) {
         time_t t = (time_t) (ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
         int frac = (int) (ms - (int64_t) t * 1000);
         struct tm tm;
-        char zone[8] = "Z";
+        char zone[16] = "Z";
 
         if (!(local_time ? localtime_r(&t, &tm) : gmtime_r(&t, &tm))) {
                 snprintf(buf, len, "%" PRId64, ms);
                 return;
         }
         if (local_time) {
-                long off = tm.tm_gmtoff / 60;
-                snprintf(zone, sizeof zone, "%c%02ld:%02ld", off < 0 ? '-' : '+', labs(off) / 60, labs(off) % 60);
+                int off = (int) (tm.tm_gmtoff / 60);   /* a zone is less than a day off UTC */
+                snprintf(zone, sizeof zone, "%c%02d:%02d", off < 0 ? '-' : '+', abs(off) / 60 % 24, abs(off) % 60);
         }
         size_t n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
         snprintf(buf + n, len - n, ".%03d%s", frac, zone);

@@ -18,6 +18,9 @@
 void vmctl_time_set_local(bool local);
 bool vmctl_time_is_local(void);
 
+/* What a bad time is told, for log and report alike. */
+#define VMCTL_TIME_HINT "use e.g. now, today, yesterday, 30m, -2h, 1d, 2026-01-02, 2026-01-02T03:04:05Z or 2026-01-02T04:04+01:00."
+
 /* s as ms since the epoch into *out; -EINVAL if it is not a time. */
 int vmctl_parse_time(const char *s, int64_t now, int64_t *out);
 

@@ -67,13 +67,13 @@ enum trail_filter {
 #define TRAIL_SOURCE_VMTRACED "vmtraced"
 
 /*
- * Is value one the filter can take?  0, or -EINVAL, logged with the values
- * it takes and the ones it may be a typo of (the closed sets: op, result,
- * source; uid and login-uid take numbers; the others any value).
+ * What to select: all filters given must match; rows come oldest first.
+ * A value a filter cannot take makes trail_reader_log() and
+ * trail_reader_explain() fail with -EINVAL, logged with the values it
+ * takes and the ones it may be a typo of: op and result take the words
+ * vmtraced writes (or one the file has), source its two, uid and
+ * login_uid numbers.
  */
-int trail_filter_check(enum trail_filter f, const char *value);
-
-/* What to select: all filters given must match; rows come oldest first. */
 struct trail_query {
         bool has_since, has_until;
         int64_t since, until;              /* on the start time, ms since the epoch, both inclusive */
