@@ -93,6 +93,7 @@ static struct {
         int width[C_MAX];          /* each shown column's width now */
         bool chosen;               /* --columns: none is left out */
         const char *mark;          /* a cut value ends in it */
+        bool cut;                  /* on a terminal: values are cut to their column */
 } table = {
         .shown = { C_ID, C_START, C_END, C_USER, C_LOGIN_UID, C_PLATFORM_USER, C_OPERATION, C_ENDPOINT, C_HOST,
                    C_VM, C_BEFORE, C_AFTER, C_RESULT, C_FAULT, C_SOURCE, C_SEEN },
@@ -206,6 +207,7 @@ void vmctl_table_fit(int width, bool keep_source) {
                 if (table.shown[i] == C_SEEN && vmctl_time_is_local())
                         table.width[i] += 10;
         }
+        table.cut = width > 0;
         if (width <= 0)
                 return;
         while (!table.chosen && least_width() > width && drop_one(keep_source))
@@ -230,14 +232,14 @@ static void cell(const char *text, size_t len, int width, bool last) {
         const char *s = e ? e : "";
         size_t cut, n = characters(s, strlen(s), width > 1 ? (size_t) width - 1 : 0, &cut);
 
-        if (n > (size_t) width) {
+        if (n > (size_t) width && table.cut) {
                 fwrite(s, 1, cut, stdout);
                 fputs(table.mark, stdout);
                 n = (size_t) width;
         } else
                 fputs(s, stdout);
         if (!last)
-                printf("%*s", width - (int) n + 1, "");
+                printf("%*s", n < (size_t) width ? width - (int) n + 1 : 1, "");
 }
 
 static void header_line(void) {

@@ -5,7 +5,8 @@
  * every default column the least needed are left out, then the text
  * columns narrowed; a value longer than its column is cut, with a visible
  * mark ("…", or "+" outside UTF-8 locales).  Off a terminal each column
- * has its natural width.  Every value is escaped (printable.h).
+ * has its natural width and no value is cut: a longer one pushes the rest
+ * of its line right.  Every value is escaped (printable.h).
  */
 #ifndef VMCTL_TABLE_H
 #define VMCTL_TABLE_H

@@ -222,7 +222,7 @@ static bool test_schema_and_pragmas(void) {
         }
         audit_close(a);
         CHECK(sync == 2, "synchronous = %d, want 2 (FULL)", sync);
-        CHECK(sql_int(dbpath, "PRAGMA user_version") == 7, "user_version is not 7");
+        CHECK(sql_int(dbpath, "PRAGMA user_version") == TRAIL_SCHEMA_VERSION, "user_version is not TRAIL_SCHEMA_VERSION");
         /* journal_mode=WAL is persistent, so a fresh connection sees it. */
         {
                 sqlite3 *db;
