@@ -86,12 +86,12 @@ echo
 echo "each filter alone, first 100 rows (goal < 50 ms each):"
 for f in "--user user3" "--vm vm42" "--op RenameVM" "--result NG" "--result OK" "--host esx3" \
 	"--endpoint vc1" "--platform-user nobody" "--source out-of-band" "--uid 1003" "--login-uid 1000" \
-	"--fault Timeout" "--fault NoSuchFault" "--vm vc1:vm42" "--message esx7" "--message no-such-text"; do
+	"--fault Timeout" "--fault NoSuchFault" "--vm vc1:vm42" "--message esx6" "--message no-such-text"; do
 	# shellcheck disable=SC2086
 	t=$(best "$VMCTL" log --db "$T/trail.db" --format json --limit 100 $f)
 	case $f in
 	--message*) where="instr(message, '${f#--message }') > 0" ;;
-	--vm*) where="vm_name = '${f##*:}'" ;;
+	--vm*) v=${f#--vm }; where="vm_name = '${v#*:}'" ;;
 	*) where=$(sed 's/^--//; s/-/_/; s/ \(.*\)/ = '"'"'\1'"'"'/; s/^op /operation /' <<<"$f") ;;
 	esac
 	n=$(sqlite3 "$T/trail.db" "SELECT count(*) FROM trail WHERE $where")
