@@ -129,6 +129,13 @@ is "the shipped configuration is valid, read as the daemon's user" "$rc" 0
 [ "$rc" = 0 ] || printf '#   %s\n' "$out"
 check "and it names no endpoint" bash -c '! printf "%s\n" "$1" | grep -q "^\[endpoint"' _ "$out"
 
+# The libvirt backend is a module, found where the package put it (the path is built in).
+printf '[vmtraced]\nsocket = %s\ndatabase = %s\n\n[endpoint "lv"]\nbackend = libvirt\nuri = test:///default\n' \
+	"$T/lv.sock" "$T/lv.db" >"$T/lv.conf"
+out=$("$VMTRACED" --config "$T/lv.conf" --check-config --connect 2>&1); rc=$?
+is "the installed daemon loads its libvirt module and logs in (test:///default)" "$rc" 0
+[ "$rc" = 0 ] || printf '#   %s\n' "$out"
+
 # --- configure one endpoint (vcsim) and run the daemon as its unit would ---
 vcsim_build "$VCSIM_BIN" || bail "cannot build the vcsim test peer"
 VCSIM_USER=svc-vmtraced VCSIM_PASSWORD=$(head -c 12 /dev/urandom | base64)
