@@ -45,7 +45,8 @@ INSERT INTO records SELECT i, $(date +%s000) - ($ROWS - i) * 30000, $(date +%s00
  CASE i % 4 WHEN 0 THEN 'RenameVM' WHEN 1 THEN 'ModifyCPU' WHEN 2 THEN 'StartVM' ELSE 'StopVM' END,
  1000 + i % 20, 1000, 10000 + i, 'user' || (i % 20), 'vc1', 'https://vc1.example.com/sdk', 'esx' || (i % 16),
  'vm' || (i % 1000), 'vm-' || (i % 1000), printf('4203%028d', i % 1000), 'before-' || i, 'after-' || i,
- CASE WHEN i % 50 = 0 THEN 'NG' ELSE 'OK' END, NULL, NULL, 'task-' || i FROM n;
+ CASE WHEN i % 50 = 0 THEN 'NG' ELSE 'OK' END, CASE WHEN i % 50 = 0 THEN 'Timeout' END,
+ CASE WHEN i % 50 = 0 THEN 'no answer from esx' || (i % 16) || ' in time' END, 'task-' || i FROM n;
 SQL
 
 echo "Migrating to schema version 2 (chaining every row) with vmtraced ..."
@@ -84,10 +85,15 @@ echo "baseline / vmctl log:                        $(awk -v a="$scan_ms" -v b="$
 echo
 echo "each filter alone, first 100 rows (goal < 50 ms each):"
 for f in "--user user3" "--vm vm42" "--op RenameVM" "--result NG" "--result OK" "--host esx3" \
-	"--endpoint vc1" "--platform-user nobody" "--source out-of-band"; do
+	"--endpoint vc1" "--platform-user nobody" "--source out-of-band" "--uid 1003" "--login-uid 1000" \
+	"--fault Timeout" "--fault NoSuchFault" "--vm vc1:vm42" "--message esx6" "--message no-such-text"; do
 	# shellcheck disable=SC2086
 	t=$(best "$VMCTL" log --db "$T/trail.db" --format json --limit 100 $f)
-	# shellcheck disable=SC2086
-	n=$(sqlite3 "$T/trail.db" "SELECT count(*) FROM trail WHERE $(sed 's/^--//; s/-/_/; s/ \(.*\)/ = '"'"'\1'"'"'/; s/^op /operation /; s/^vm /vm_name /' <<<"$f")")
+	case $f in
+	--message*) where="instr(message, '${f#--message }') > 0" ;;
+	--vm*) v=${f#--vm }; where="vm_name = '${v#*:}'" ;;
+	*) where=$(sed 's/^--//; s/-/_/; s/ \(.*\)/ = '"'"'\1'"'"'/; s/^op /operation /' <<<"$f") ;;
+	esac
+	n=$(sqlite3 "$T/trail.db" "SELECT count(*) FROM trail WHERE $where")
 	printf '  %-24s %5s ms   (%s rows match)\n' "$f" "$t" "$n"
 done

@@ -5,14 +5,18 @@
  * and status (endpoints, sessions, operations in flight, database health).
  * The replies are shown by the chosen output (vmctl-output.h).
  */
+#include <errno.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "log.h"
 #include "macros.h"
 #include "proto.h"
 #include "vmctl-conn.h"
+#include "vmctl-metrics.h"
 #include "vmctl-output.h"
 #include "vmctl.h"
 
@@ -50,13 +54,56 @@ static int run_whoami(const struct vmctl_options *o, const struct vmctl_command 
         return run_query(o, cmd, argc, argv, o->out->whoami);
 }
 
+static int status_help(const struct vmctl_command *cmd) {
+        vmctl_usage(cmd, stdout);
+        fputs("\nOptions:\n"
+              "  --format FORMAT    text (default), json (as --json), or openmetrics: the\n"
+              "                     counters and gauges for a node_exporter textfile collector\n", stdout);
+        return EXIT_OK;
+}
+
+static void print_openmetrics(struct json_object *status) {
+        if (vmctl_write_openmetrics(stdout, status) < 0)
+                log_error_errno(-EIO, "Cannot write the metrics: %m");
+}
+
+/*
+ * status [--format text|json|openmetrics]: --format, when given, wins over
+ * --json; json is what --json prints, the reply as it came.
+ */
 static int run_status(const struct vmctl_options *o, const struct vmctl_command *cmd, int argc, char **argv) {
-        return run_query(o, cmd, argc, argv, o->out->status);
+        static const struct option options[] = {
+                { "format", required_argument, NULL, 'f' }, { "help", no_argument, NULL, 'h' }, {},
+        };
+        struct vmctl_options lo = *o;
+        void (*print)(struct json_object *) = NULL;
+        char *none[] = { argv[0], NULL };
+        int c, status;
+
+        optind = 0;
+        while ((c = getopt_long(argc, argv, "f:h", options, NULL)) >= 0) {
+                if (c == 'h')
+                        return status_help(cmd);
+                if (c != 'f')
+                        return vmctl_usage(cmd, stderr);
+                lo.out = strcmp(optarg, "json") == 0 ? &vmctl_output_json : &vmctl_output_human;
+                print = strcmp(optarg, "openmetrics") == 0 ? print_openmetrics : lo.out->status;
+                if (strcmp(optarg, "openmetrics") != 0 && strcmp(optarg, "json") != 0 && strcmp(optarg, "text") != 0) {
+                        log_error("Unknown format \"%s\": use text, json or openmetrics.", optarg);
+                        return EXIT_USAGE;
+                }
+        }
+        if (optind < argc) {
+                log_error("Unexpected argument \"%s\".", argv[optind]);
+                return vmctl_usage(cmd, stderr);
+        }
+        status = run_query(&lo, cmd, 1, none, print ? print : lo.out->status);
+        return status == EXIT_OK && ferror(stdout) ? EXIT_INTERNAL : status;
 }
 
 const struct vmctl_command vmctl_admin_commands[] = {
         { "whoami", "whoami", "Show who the daemon sees you as, and what the policy lets you do.", run_whoami },
-        { "status", "status", "Show the daemon's endpoints, sessions, operations in flight and database health.",
-          run_status },
+        { "status", "status [--format text|json|openmetrics]",
+          "Show the daemon's endpoints, sessions, operations in flight, database health and metrics.", run_status },
         {},
 };

@@ -21,6 +21,7 @@
 #include "trail_schema.h"
 #include "util.h"
 #include "vmctl-report.h"
+#include "vmctl-time.h"
 #include "vmctl.h"
 
 /* As verify's: the trail was altered (the report is still written, and says so). */
@@ -391,7 +392,7 @@ static int report_help(const struct vmctl_command *cmd) {
 
 static int report_time_arg(bool *has, int64_t *t, const char *arg) {
         if (vmctl_parse_time(arg, now_ms(), t) < 0) {
-                log_error("Bad time \"%s\": use e.g. 30m, 2h, 1d, 2026-01-02 or 2026-01-02T03:04:05Z.", arg);
+                log_error("Bad time \"%s\": %s", arg, VMCTL_TIME_HINT);
                 return EXIT_USAGE;
         }
         *has = true;

@@ -101,8 +101,7 @@ void report_time(char *buf, size_t len, int64_t ms, bool with_ms);
 int report_write_text(FILE *f, const struct report *r);
 int report_write_html(FILE *f, const struct report *r);
 
-/* From vmctl-trail.c: vmctl log's TIME (0 or -EINVAL) and its default trail. */
-int vmctl_parse_time(const char *s, int64_t now, int64_t *out);
+/* From vmctl-trail.c: vmctl log's default trail (times: vmctl-time.h). */
 const char *vmctl_default_database(void);
 
 #endif

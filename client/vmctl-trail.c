@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -32,7 +33,10 @@
 #include "trail_schema.h"
 #include "trail_syslog.h"
 #include "util.h"
+#include "vmctl-pager.h"
 #include "vmctl-report.h"
+#include "vmctl-table.h"
+#include "vmctl-time.h"
 #include "vmctl.h"
 
 #define DEFAULT_CONFIG VMT_DEFAULT_CONFIG
@@ -76,81 +80,9 @@ struct log_args {
         const struct log_format *format;
         struct trail_query query;
         bool explain;              /* SQLite's plan for the query instead of its rows */
+        bool no_pager;
+        const char *since, *until; /* parsed once every option is read: --local may come after */
 };
-
-/* "30s", "30m", "1h", "2d", "1w": that long before now. */
-static bool parse_relative(const char *s, int64_t now, int64_t *out) {
-        static const struct {
-                char unit;
-                int64_t ms;
-        } units[] = { { 's', 1000 }, { 'm', 60000 }, { 'h', 3600000 }, { 'd', 86400000 }, { 'w', 604800000 } };
-        char *end;
-
-        errno = 0;
-        long long n = strtoll(s, &end, 10);
-        if (end == s || !end[0] || end[1] || errno != 0 || n < 0 || s[0] == '-' || s[0] == '+')
-                return false;
-        for (size_t i = 0; i < ELEMENTSOF(units); i++)
-                if (units[i].unit == end[0] && n <= INT64_MAX / units[i].ms) {
-                        *out = now - n * units[i].ms;
-                        return true;
-                }
-        return false;
-}
-
-/* The digits after a second's point as milliseconds (past three they are dropped); where they end, or NULL. */
-static const char *parse_fraction(const char *p, int64_t *ms) {
-        int digits = 0;
-
-        for (; *p >= '0' && *p <= '9'; p++, digits++)
-                if (digits < 3)
-                        *ms = *ms * 10 + (*p - '0');
-        if (digits == 0)
-                return NULL;
-        for (; digits < 3; digits++)
-                *ms *= 10;
-        return p;
-}
-
-/* "03:04", "03:04:05" or "03:04:05.678" into tm and ms; where it ends, or NULL. */
-static const char *parse_clock(const char *p, struct tm *tm, int64_t *ms) {
-        p = strptime(p, "%H:%M", tm);
-        if (!p || *p != ':')
-                return p;
-        p = strptime(p + 1, "%S", tm);
-        if (!p || *p != '.')
-                return p;
-        return parse_fraction(p + 1, ms);
-}
-
-/*
- * A point in time as ms since the epoch: relative to now ("30s", "30m",
- * "1h", "2d", "1w": that long ago) or absolute UTC ("2026-01-02",
- * "2026-01-02T03:04", "2026-01-02 03:04:05", "...05.678Z").
- */
-static int parse_time(const char *s, int64_t now, int64_t *out) {
-        struct tm tm = {};
-        const char *p;
-        int64_t ms = 0;
-
-        if (parse_relative(s, now, out))
-                return 0;
-        p = strptime(s, "%Y-%m-%d", &tm);
-        if (p && (*p == 'T' || *p == ' '))
-                p = parse_clock(p + 1, &tm, &ms);
-        if (!p)
-                return -EINVAL;
-        if (*p == 'Z')
-                p++;
-        if (*p)
-                return -EINVAL;
-        *out = (int64_t) timegm(&tm) * 1000 + ms;
-        return 0;
-}
-
-static bool is_null(const struct trail_value *v) {
-        return v->type == TRAIL_NULL;
-}
 
 static void print_json(const struct trail_row *row, bool first _unused_) {
         _cleanup_(json_object_putp) struct json_object *o = json_object_new_object();
@@ -235,65 +167,9 @@ static void print_trace(const struct trail_row *row, bool first _unused_) {
         putchar('\n');
 }
 
-/* A cell escaped; one too long for buf is cut at a whole character or escape. */
-static void table_cell(const struct trail_value *v, int width) {
-        char buf[256] = "";
-
-        if (!is_null(v))
-                printable_escape(buf, sizeof buf, v->text, v->len, "");
-        printf("%-*s ", width, buf);
-}
-
-/*
- * An out-of-band row's window, "FROM .. TO" in UTC: the change happened
- * after the first (last seen unchanged) and before the second.  "" on
- * vmtraced's own rows, which have none.
- */
-static void seen_window(const struct trail_row *row, char *buf, size_t len) {
-        const struct trail_value *from = trail_row_get(row, "seen_from_ms"), *to = trail_row_get(row, "seen_to_ms");
-        char a[64], b[64];
-
-        buf[0] = '\0';
-        if (is_null(from) && is_null(to))
-                return;
-        trail_trace_time(a, sizeof a, from, "-", ".");
-        trail_trace_time(b, sizeof b, to, "-", ".");
-        snprintf(buf, len, "%s .. %s", a, b);
-}
-
-static void print_table(const struct trail_row *row, bool header) {
-        /* A view column, or (column NULL) a cell made from several. */
-        static const struct {
-                const char *column, *title;
-                int width;
-                void (*make)(const struct trail_row *row, char *buf, size_t len);
-        } cols[] = {
-#define COL(c, t, w) { .column = c, .title = t, .width = w }
-                COL("id", "ID", 6),          COL("start_time", "START (UTC)", 24), COL("user", "USER", 10),
-                COL("login_uid", "LOGIN UID", 9),  COL("platform_user", "PLATFORM USER", 16),
-                COL("operation", "OPERATION", 12), COL("vm_name", "VM", 16),        COL("before", "BEFORE", 16),
-                COL("after", "AFTER", 16),   COL("result", "RESULT", 7),
-                /* Last, so that vmtraced's own rows, nearly all, end in blanks. */
-                COL("source", "SOURCE", 11), { .title = "SEEN BETWEEN (UTC)", .width = 50, .make = seen_window },
-#undef COL
-        };
-        char buf[128];
-
-        if (header) {
-                for (size_t c = 0; c < ELEMENTSOF(cols); c++)
-                        printf("%-*s ", cols[c].width, cols[c].title);
-                putchar('\n');
-        }
-        for (size_t c = 0; c < ELEMENTSOF(cols); c++) {
-                if (cols[c].column) {
-                        table_cell(trail_row_get(row, cols[c].column), cols[c].width);
-                        continue;
-                }
-                cols[c].make(row, buf, sizeof buf);
-                table_cell(&(const struct trail_value) { .type = TRAIL_TEXT, .text = buf, .len = strlen(buf) },
-                           cols[c].width);
-        }
-        putchar('\n');
+/* The table fitted to the terminal (vmctl-table.c), its header over the first row. */
+static void print_table(const struct trail_row *row, bool first) {
+        vmctl_table_row(row, first);
 }
 
 /* log's formats: each prints one row (first: the first row, for a header). */
@@ -324,39 +200,69 @@ static void print_plan(const char *step, void *userdata _unused_) {
         puts(step);
 }
 
+/* The terminal's width, for the table: its window size, else $COLUMNS; 0 off a terminal. */
+static int terminal_width(void) {
+        struct winsize ws = {};
+        const char *e = getenv("COLUMNS");
+
+        if (!isatty(STDOUT_FILENO))
+                return 0;
+        if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+                return ws.ws_col;
+        return e && atoi(e) > 0 ? atoi(e) : 80;
+}
+
 static int run_query(const struct log_args *la) {
         _cleanup_(trail_reader_freep) struct trail_reader *r = NULL;
         struct log_state st = { .format = la->format, .first = true };
 
         int k = trail_reader_open(la->db, 1, &r);
 
-        if (k >= 0)
+        if (k >= 0) {
+                /* Sized before the pager takes standard output: the pager's pipe has no width. */
+                vmctl_table_fit(terminal_width(), la->query.values[TRAIL_FILTER_SOURCE] != NULL);
+                if (!la->no_pager)
+                        vmctl_pager_start();
                 k = la->explain ? trail_reader_explain(r, &la->query, print_plan, NULL) :
                         trail_reader_log(r, &la->query, log_row, &st);
+        }
+        if (vmctl_pager_end() < 0 && k >= 0)
+                k = -EIO;
         if (k == -EBADMSG)
                 return EXIT_TAMPERED; /* a schema vmtraced did not make: rows are not shown */
+        if (k == -EINVAL)
+                return EXIT_USAGE;    /* a filter's value it cannot take */
         if (k < 0)
-                return EXIT_INTERNAL;
-        if (fflush(stdout) != 0)
                 return EXIT_INTERNAL;
         return EXIT_OK;
 }
 
 static int log_help(const struct vmctl_command *cmd) {
         vmctl_usage(cmd, stdout);
-        fputs("\nOptions:\n"
-              "  --db FILE          the trail (default $VMTRACED_DB, the database of\n"
-              "                     " DEFAULT_CONFIG ", or " DEFAULT_DATABASE ")\n"
-              "  --format FORMAT    table (default on a terminal), json (JSON Lines), csv, trace\n"
-              "  --limit N          at most N rows\n"
-              "  --explain          how SQLite would answer (EXPLAIN QUERY PLAN), not the rows\n"
-              "Filters (all must match):\n"
-              "  --since TIME, --until TIME  start time range; TIME is 30s, 30m, 2h, 1d, 1w ago,\n"
-              "                     or UTC: 2026-01-02, 2026-01-02T03:04, 2026-01-02 03:04:05.678Z\n"
-              "  --user NAME, --vm NAME-OR-ID, --op OPERATION, --result RESULT,\n"
-              "  --host HOST, --endpoint ENDPOINT, --platform-user NAME,\n"
-              "  --source out-of-band|vmtraced  changes seen on the platform, or vmtraced's own\n"
-              "See vmtraced-trail(5).\n", stdout);
+        printf("\nOptions:\n"
+               "  --db FILE          the trail (default $VMTRACED_DB, the database of\n"
+               "                     " DEFAULT_CONFIG ", or " DEFAULT_DATABASE ")\n"
+               "  --format FORMAT    table, json (JSON Lines), csv, trace\n"
+               "                     (default: table on a terminal, json otherwise)\n"
+               "  --columns LIST     the table's columns, comma-separated, from:\n"
+               "                     %s\n"
+               "  --local            times in local time with their offset (default UTC)\n"
+               "  --no-pager         do not page (on a terminal, output goes through\n"
+               "                     $VMCTL_PAGER, $PAGER or less)\n"
+               "  --limit N          at most N rows\n"
+               "  --explain          how SQLite would answer (EXPLAIN QUERY PLAN), not the rows\n"
+               "Filters (all must match):\n"
+               "  --since TIME, --until TIME  start time range; TIME is now, today, yesterday,\n"
+               "                     30s, 30m, -2h, 1d, 1w ago, or a date and time: 2026-01-02,\n"
+               "                     2026-01-02T03:04, 2026-01-02 03:04:05.678Z, 2026-01-02T04:04+01:00\n"
+               "                     (UTC without a zone, local time with --local)\n"
+               "  --vm NAME-OR-ID    the VM's rows by identity, across renames; [ENDPOINT:]NAME\n"
+               "  --op OPERATION, --result RESULT  (checked against the known words)\n"
+               "  --user NAME, --uid UID, --login-uid UID, --platform-user NAME,\n"
+               "  --host HOST, --endpoint ENDPOINT, --fault FAULT,\n"
+               "  --message TEXT     rows whose message contains TEXT\n"
+               "  --source out-of-band|vmtraced  changes seen on the platform, or vmtraced's own\n"
+               "See vmtraced-trail(5).\n", vmctl_table_column_names());
         return EXIT_OK;
 }
 
@@ -371,8 +277,10 @@ static int set_format(struct log_args *la, const char *name) {
 }
 
 static int set_time(bool *has, int64_t *t, const char *arg, int64_t now) {
-        if (parse_time(arg, now, t) < 0) {
-                log_error("Bad time \"%s\": use e.g. 30m, 2h, 1d, 2026-01-02 or 2026-01-02T03:04:05Z.", arg);
+        if (!arg)
+                return -1;
+        if (vmctl_parse_time(arg, now, t) < 0) {
+                log_error("Bad time \"%s\": %s", arg, VMCTL_TIME_HINT);
                 return EXIT_USAGE;
         }
         *has = true;
@@ -391,18 +299,16 @@ static int set_limit(struct log_args *la, const char *arg) {
         return -1;
 }
 
-enum { OPT_SINCE = 0x100, OPT_UNTIL, OPT_LIMIT, OPT_EXPLAIN, OPT_FILTER };
+enum { OPT_SINCE = 0x100, OPT_UNTIL, OPT_LIMIT, OPT_EXPLAIN, OPT_COLUMNS, OPT_LOCAL, OPT_NO_PAGER, OPT_FILTER };
 
+/* Checked by the reader, against the file: --op may name what an older vmtraced wrote. */
 static int set_filter(struct trail_query *q, enum trail_filter f, const char *arg) {
-        /* A closed set (--source): a typo is a usage error, not a query that matches nothing. */
-        if (trail_filter_check(f, arg) < 0)
-                return EXIT_USAGE;
         q->values[f] = arg;
         return -1;
 }
 
 /* One of log's options: -1 to go on, or the exit status. */
-static int log_option(const struct vmctl_command *cmd, struct log_args *la, int c, int64_t now) {
+static int log_option(const struct vmctl_command *cmd, struct log_args *la, int c) {
         struct trail_query *q = &la->query;
 
         switch (c) {
@@ -412,13 +318,23 @@ static int log_option(const struct vmctl_command *cmd, struct log_args *la, int 
         case 'f':
                 return set_format(la, optarg);
         case OPT_SINCE:
-                return set_time(&q->has_since, &q->since, optarg, now);
+                la->since = optarg;
+                return -1;
         case OPT_UNTIL:
-                return set_time(&q->has_until, &q->until, optarg, now);
+                la->until = optarg;
+                return -1;
         case OPT_LIMIT:
                 return set_limit(la, optarg);
         case OPT_EXPLAIN:
                 la->explain = true;
+                return -1;
+        case OPT_COLUMNS:
+                return vmctl_table_set_columns(optarg) < 0 ? EXIT_USAGE : -1;
+        case OPT_LOCAL:
+                vmctl_time_set_local(true);
+                return -1;
+        case OPT_NO_PAGER:
+                la->no_pager = true;
                 return -1;
         case 'h':
                 return log_help(cmd);
@@ -437,6 +353,9 @@ static int run_log(const struct vmctl_options *o _unused_, const struct vmctl_co
                 { "until", required_argument, NULL, OPT_UNTIL },
                 { "limit", required_argument, NULL, OPT_LIMIT },
                 { "explain", no_argument, NULL, OPT_EXPLAIN },
+                { "columns", required_argument, NULL, OPT_COLUMNS },
+                { "local", no_argument, NULL, OPT_LOCAL },
+                { "no-pager", no_argument, NULL, OPT_NO_PAGER },
                 { "user", required_argument, NULL, OPT_FILTER + TRAIL_FILTER_USER },
                 { "vm", required_argument, NULL, OPT_FILTER + TRAIL_FILTER_VM },
                 { "op", required_argument, NULL, OPT_FILTER + TRAIL_FILTER_OP },
@@ -445,23 +364,28 @@ static int run_log(const struct vmctl_options *o _unused_, const struct vmctl_co
                 { "endpoint", required_argument, NULL, OPT_FILTER + TRAIL_FILTER_ENDPOINT },
                 { "platform-user", required_argument, NULL, OPT_FILTER + TRAIL_FILTER_PLATFORM_USER },
                 { "source", required_argument, NULL, OPT_FILTER + TRAIL_FILTER_SOURCE },
+                { "uid", required_argument, NULL, OPT_FILTER + TRAIL_FILTER_UID },
+                { "login-uid", required_argument, NULL, OPT_FILTER + TRAIL_FILTER_LOGIN_UID },
+                { "fault", required_argument, NULL, OPT_FILTER + TRAIL_FILTER_FAULT },
+                { "message", required_argument, NULL, OPT_FILTER + TRAIL_FILTER_MESSAGE },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
         /* JSON Lines unless a person is looking. */
         struct log_args la = { .db = default_database(), .format = &formats[isatty(STDOUT_FILENO) ? 0 : 1] };
         int64_t now = now_ms();
-        int c;
+        int c, r;
 
-        while ((c = getopt_long(argc, argv, "d:f:h", options, NULL)) >= 0) {
-                int r = log_option(cmd, &la, c, now);
-                if (r >= 0)
+        while ((c = getopt_long(argc, argv, "d:f:h", options, NULL)) >= 0)
+                if ((r = log_option(cmd, &la, c)) >= 0)
                         return r;
-        }
         if (optind < argc) {
                 log_error("Unexpected argument \"%s\".", argv[optind]);
                 return vmctl_usage(cmd, stderr);
         }
+        if ((r = set_time(&la.query.has_since, &la.query.since, la.since, now)) >= 0 ||
+            (r = set_time(&la.query.has_until, &la.query.until, la.until, now)) >= 0)
+                return r;
         return run_query(&la);
 }
 
@@ -698,11 +622,7 @@ static int run_archive(const struct vmctl_options *o _unused_, const struct vmct
 
 const struct vmctl_command vmctl_trail_commands[] = { VMCTL_TRAIL_COMMANDS(run_log, run_verify, run_archive) };
 
-/* For vmctl report (vmctl-report.h): the same times and the same trail as log's. */
-int vmctl_parse_time(const char *s, int64_t now, int64_t *out) {
-        return parse_time(s, now, out);
-}
-
+/* For vmctl report (vmctl-report.h): the same trail as log's. */
 const char *vmctl_default_database(void) {
         return default_database();
 }

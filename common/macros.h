@@ -9,6 +9,7 @@
 #define VMT_MACROS_H
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +81,17 @@ static inline int negative_errno(void) {
 
 static inline const char *strempty(const char *s) {
         return s ? s : "";
+}
+
+/* _cleanup_(mutex_unlockp) pthread_mutex_t *l = mutex_lock(&m): held until the end of the scope. */
+static inline pthread_mutex_t *mutex_lock(pthread_mutex_t *m) {
+        pthread_mutex_lock(m);
+        return m;
+}
+
+static inline void mutex_unlockp(pthread_mutex_t **m) {
+        if (*m)
+                pthread_mutex_unlock(*m);
 }
 
 #endif

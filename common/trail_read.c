@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -45,6 +46,7 @@ struct trail_reader {
         char *path;
         int version;
         bool had_wal;              /* a -wal with frames beside the file before we opened it */
+        char *vm_endpoint;         /* --vm ENDPOINT:NAME's endpoint, for the query (resolve_query()) */
 };
 
 void trail_reader_free(struct trail_reader *r) {
@@ -52,6 +54,7 @@ void trail_reader_free(struct trail_reader *r) {
                 return;
         sqlite3_close(r->db);
         free(r->path);
+        free(r->vm_endpoint);
         free(r);
 }
 
@@ -217,30 +220,72 @@ static const char *col(sqlite3_stmt *s, int i) {
 static const char *const source_values[] = { TRAIL_SOURCE_OUT_OF_BAND, TRAIL_SOURCE_VMTRACED, NULL };
 
 /*
- * A filter: the query fragment it adds, the parameter its value is bound
- * to, the first schema version with its column (0: every version), the
- * fragment for a file older than that, where the column would read NULL
- * (NULL: no row matches), and the values it takes (NULL: any).
+ * The operations and results vmtraced writes (daemon/backend.c,
+ * commands.c, pool.c and audit.h; tests/log.test checks the list against
+ * them).  A word that is not here but is in the file, from another
+ * version of vmtraced, is taken too.
+ */
+static const char *const operation_values[] = {
+        "RenameVM", "ModifyCPU", "ModifyMemory", "ModifyDisk", "StartVM", "StopVM", "ResetVM", "SuspendVM",
+        "CloneVM", "MigrateVM", "SnapshotCreate", "SnapshotRevert", "SnapshotRemove", "DestroyVM", "CreateVM",
+        "Login", "Logout", "CancelOperation", "ListVMs", "ShowVM", NULL,
+};
+static const char *const result_values[] = { "OK", "NG", "DENIED", "UNKNOWN", "PENDING", NULL };
+
+/* What a filter's value may be: anything, a number, one of its words, or (known) one of them or in the file. */
+enum filter_kind { FILTER_ANY, FILTER_NUMBER, FILTER_CLOSED, FILTER_KNOWN };
+
+/*
+ * The rows of each VM (endpoint and id) that was called :vm or renamed to
+ * it.  The partial index records_renamed (schema 8) finds the renames.
+ */
+#define VM_NAMED " FROM records WHERE vm_id IS NOT NULL AND (vm_name = :vm OR (operation = 'RenameVM' AND after = :vm))"
+
+/*
+ * A filter: what it is called in errors, the query fragment it adds, the
+ * parameter its value is bound to, the first schema version with its
+ * column (0: every version), the fragment for a file older than that,
+ * where the column would read NULL (NULL: no row matches), the column it
+ * compares, and the values it takes.
  */
 static const struct filter {
+        const char *what;
         const char *param;
         const char *sql;
         int min_version;
         const char *sql_absent;
+        enum filter_kind kind;
+        const char *column;
         const char *const *values;
 } filters[TRAIL_FILTER_MAX] = {
-        [TRAIL_FILTER_USER] = { ":user", " AND user = :user" },
-        [TRAIL_FILTER_VM] = { ":vm", " AND (vm_name = :vm OR vm_id = :vm)" },
-        [TRAIL_FILTER_OP] = { ":op", " AND operation = :op" },
-        [TRAIL_FILTER_RESULT] = { ":result", " AND result = :result" },
-        [TRAIL_FILTER_HOST] = { ":host", " AND host = :host" },
-        [TRAIL_FILTER_ENDPOINT] = { ":endpoint", " AND endpoint = :endpoint" },
-        [TRAIL_FILTER_PLATFORM_USER] = { ":platform_user", " AND platform_user = :platform_user",
+        [TRAIL_FILTER_USER] = { "user", ":user", " AND user = :user" },
+        /*
+         * The first term finds the rows through the indexes on name and id
+         * (an id from any endpoint); the second keeps, of those found by
+         * id, the ones of the same endpoint as the name's.
+         */
+        [TRAIL_FILTER_VM] = { "VM", ":vm", " AND (vm_name = :vm OR vm_id = :vm OR vm_id IN (SELECT vm_id" VM_NAMED "))"
+                              " AND (vm_name = :vm OR vm_id = :vm OR (endpoint, vm_id) IN (SELECT endpoint, vm_id"
+                              VM_NAMED "))" },
+        [TRAIL_FILTER_OP] = { "operation", ":op", " AND operation = :op", .kind = FILTER_KNOWN,
+                              .column = "operation", .values = operation_values },
+        [TRAIL_FILTER_RESULT] = { "result", ":result", " AND result = :result", .kind = FILTER_KNOWN,
+                                  .column = "result", .values = result_values },
+        [TRAIL_FILTER_HOST] = { "host", ":host", " AND host = :host" },
+        [TRAIL_FILTER_ENDPOINT] = { "endpoint", ":endpoint", " AND endpoint = :endpoint" },
+        [TRAIL_FILTER_PLATFORM_USER] = { "platform user", ":platform_user", " AND platform_user = :platform_user",
                                          TRAIL_SCHEMA_PLATFORM_USER },
         /* "vmtraced" is bound as NULL through NULLIF, so "IS" keeps it one comparison on the index. */
-        [TRAIL_FILTER_SOURCE] = { ":source", " AND source IS NULLIF(:source, '" TRAIL_SOURCE_VMTRACED "')",
+        [TRAIL_FILTER_SOURCE] = { "source", ":source", " AND source IS NULLIF(:source, '" TRAIL_SOURCE_VMTRACED "')",
                                   TRAIL_SCHEMA_SOURCE,
-                                  " AND NULLIF(:source, '" TRAIL_SOURCE_VMTRACED "') IS NULL", source_values },
+                                  " AND NULLIF(:source, '" TRAIL_SOURCE_VMTRACED "') IS NULL", FILTER_CLOSED,
+                                  .values = source_values },
+        /* Bound as text, compared as a number: the column's INTEGER affinity converts it, on the index. */
+        [TRAIL_FILTER_UID] = { "uid", ":uid", " AND uid = :uid", .kind = FILTER_NUMBER },
+        [TRAIL_FILTER_LOGIN_UID] = { "login uid", ":login_uid", " AND login_uid = :login_uid",
+                                     TRAIL_SCHEMA_HASH_VERSIONS, .kind = FILTER_NUMBER },
+        [TRAIL_FILTER_FAULT] = { "fault", ":fault", " AND fault = :fault" },
+        [TRAIL_FILTER_MESSAGE] = { "message", ":message", " AND instr(message, :message) > 0" },
 };
 
 /*
@@ -253,20 +298,98 @@ static const char *filter_sql(const struct filter *f, int version) {
         return f->sql_absent ? f->sql_absent : " AND 0";
 }
 
-int trail_filter_check(enum trail_filter f, const char *value) {
-        const char *const *v = filters[f].values;
-        char list[128] = "";
-
-        if (!v)
-                return 0;
-        for (size_t i = 0; v[i]; i++) {
+static bool in_list(const char *const *v, const char *value) {
+        for (size_t i = 0; v[i]; i++)
                 if (strcmp(v[i], value) == 0)
-                        return 0;
-                size_t n = strlen(list);
-                snprintf(list + n, sizeof list - n, "%s%s", i ? (v[i + 1] ? ", " : " or ") : "", v[i]);
+                        return true;
+        return false;
+}
+
+/* Is value in the file's column (an operation an older vmtraced wrote, say)?  Found on the column's index. */
+static bool in_file(struct trail_reader *r, const char *column, const char *value) {
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
+        _cleanup_free_ char *sql = NULL;
+
+        if (asprintf(&sql, "SELECT 1 FROM records WHERE %s = ? LIMIT 1", column) < 0 ||
+            sqlite3_prepare_v2(r->db, sql, -1, &s, NULL) != SQLITE_OK ||
+            sqlite3_bind_text(s, 1, value, -1, SQLITE_STATIC) != SQLITE_OK)
+                return false;
+        return sqlite3_step(s) == SQLITE_ROW;
+}
+
+/* The words value may be a typo of ("did you mean"), at the nearest level word_nearness() finds; "" if none. */
+static void nearest(const char *const *v, const char *value, char *buf, size_t len) {
+        int best = 2;
+
+        for (size_t i = 0; v[i]; i++) {
+                int n = strcasecmp(v[i], value) == 0 ? 0 : word_nearness(value, v[i]);
+                best = n >= 0 && n < best ? n : best;
         }
-        log_error("Unknown value \"%s\": use %s.", value, list);
+        buf[0] = '\0';
+        for (size_t i = 0; best < 2 && v[i]; i++)
+                if ((strcasecmp(v[i], value) == 0 ? 0 : word_nearness(value, v[i])) == best)
+                        snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", buf[0] ? " or " : "", v[i]);
+}
+
+static int unknown_word(const struct filter *f, const char *value) {
+        char list[512] = "", near[128];
+
+        for (size_t i = 0; f->values[i]; i++)
+                snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", f->values[i]);
+        nearest(f->values, value, near, sizeof near);
+        if (near[0])
+                log_error("Unknown %s \"%s\": did you mean %s?  The %s values are: %s.", f->what, value, near,
+                          f->what, list);
+        else
+                log_error("Unknown %s \"%s\": use one of %s.", f->what, value, list);
         return -EINVAL;
+}
+
+static bool is_number(const char *s) {
+        return s[0] && strspn(s, "0123456789") == strlen(s) && strlen(s) <= 10;
+}
+
+/* A value the filter cannot take is a usage error (-EINVAL, logged), not a query that finds nothing. */
+static int check_filter(struct trail_reader *r, const struct filter *f, const char *value) {
+        switch (f->kind) {
+        case FILTER_NUMBER:
+                if (is_number(value))
+                        return 0;
+                log_error("Bad %s \"%s\": a number (use --user for a name).", f->what, value);
+                return -EINVAL;
+        case FILTER_CLOSED:
+                return in_list(f->values, value) ? 0 : unknown_word(f, value);
+        case FILTER_KNOWN:
+                return in_list(f->values, value) || in_file(r, f->column, value) ? 0 : unknown_word(f, value);
+        default:
+                return 0;
+        }
+}
+
+/*
+ * The query to run: q checked, with --vm ENDPOINT:NAME split into the VM
+ * and its endpoint when ENDPOINT is one the file has rows of (a name may
+ * hold a colon) and --endpoint does not name another.
+ */
+static int resolve_query(struct trail_reader *r, const struct trail_query *q, struct trail_query *out) {
+        const char *vm = q->values[TRAIL_FILTER_VM], *colon = vm ? strchr(vm, ':') : NULL;
+        const char *endpoint = q->values[TRAIL_FILTER_ENDPOINT];
+
+        for (size_t i = 0; i < ELEMENTSOF(filters); i++)
+                if (q->values[i] && check_filter(r, &filters[i], q->values[i]) < 0)
+                        return -EINVAL;
+        *out = *q;
+        if (!colon || colon == vm || !colon[1])
+                return 0;
+        free(r->vm_endpoint);
+        r->vm_endpoint = strndup(vm, (size_t) (colon - vm));
+        if (!r->vm_endpoint)
+                return log_oom();
+        if ((endpoint && strcmp(endpoint, r->vm_endpoint) != 0) || !in_file(r, "endpoint", r->vm_endpoint))
+                return 0;
+        out->values[TRAIL_FILTER_VM] = colon + 1;
+        out->values[TRAIL_FILTER_ENDPOINT] = r->vm_endpoint;
+        return 0;
 }
 
 static int build_query(const struct trail_query *q, int version, char **out) {
@@ -346,10 +469,14 @@ int trail_reader_log(struct trail_reader *r, const struct trail_query *q, trail_
         size_t n;
         int rc, ret;
 
+        struct trail_query rq;
+
         ret = check_schema_for_reading(r);
+        if (ret >= 0)
+                ret = resolve_query(r, q, &rq);
         if (ret < 0)
                 return ret;
-        ret = prepare_query(r, q, &s);
+        ret = prepare_query(r, &rq, &s);
         if (ret < 0)
                 return ret;
         n = (size_t) sqlite3_column_count(s);
@@ -357,11 +484,16 @@ int trail_reader_log(struct trail_reader *r, const struct trail_query *q, trail_
         values = calloc(n ?: 1, sizeof *values);
         if (!names || !values)
                 return log_oom();
-        for (size_t i = 0; i < n; i++)
-                names[i] = sqlite3_column_name(s, (int) i);
 
         const struct trail_row row = { .n = n, .names = names, .values = values };
-        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        for (bool first = true; (rc = sqlite3_step(s)) == SQLITE_ROW; first = false) {
+                /*
+                 * Named after the first step: a value bound to a column of a
+                 * partial index (operation, of records_renamed) has SQLite
+                 * prepare the statement again there, which frees the names.
+                 */
+                for (size_t i = 0; first && i < n; i++)
+                        names[i] = sqlite3_column_name(s, (int) i);
                 trail_row_read(s, values, n);
                 ret = fn(&row, userdata);
                 if (ret < 0)
@@ -379,14 +511,18 @@ int trail_reader_explain(struct trail_reader *r, const struct trail_query *q, tr
         _cleanup_free_ char *sql = NULL, *plan = NULL;
         int rc, k;
 
+        struct trail_query rq;
+
         k = check_schema_for_reading(r);
+        if (k >= 0)
+                k = resolve_query(r, q, &rq);
         if (k < 0)
                 return k;
-        if (build_query(q, r->version, &sql) < 0 || asprintf(&plan, "EXPLAIN QUERY PLAN %s", sql) < 0)
+        if (build_query(&rq, r->version, &sql) < 0 || asprintf(&plan, "EXPLAIN QUERY PLAN %s", sql) < 0)
                 return log_oom();
         rc = sqlite3_prepare_v2(r->db, plan, -1, &s, NULL);
         if (rc == SQLITE_OK)
-                rc = bind_query(s, q);
+                rc = bind_query(s, &rq);
         /* Rows: id, parent, notused, detail. */
         while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW)
                 fn(strempty(col(s, 3)), userdata), rc = SQLITE_OK;

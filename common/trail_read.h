@@ -35,8 +35,11 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct trail_reader *, trail_reader_free);
 /* ---------- rows (vmctl log) ---------- */
 
 /*
- * The filters, each an equality on an indexed column (vm: the name the VM
- * had, or its id).  On a file older than the filter's column the filter
+ * The filters, each an equality on a column but message (a substring).
+ * vm is the VM's identity: a row naming it (its name then, or its id), and
+ * every row of each VM (endpoint and id, as ids repeat across endpoints)
+ * that had that name or was renamed to it; "ENDPOINT:NAME" narrows it to
+ * one endpoint.  On a file older than the filter's column the filter
  * matches as if the column were NULL: nothing, except --source vmtraced,
  * which matches every row.
  */
@@ -49,6 +52,10 @@ enum trail_filter {
         TRAIL_FILTER_ENDPOINT,
         TRAIL_FILTER_PLATFORM_USER,
         TRAIL_FILTER_SOURCE,       /* TRAIL_SOURCE_OUT_OF_BAND, or TRAIL_SOURCE_VMTRACED: source NULL */
+        TRAIL_FILTER_UID,          /* the operator's uid (SO_PEERCRED), a number */
+        TRAIL_FILTER_LOGIN_UID,    /* the audit login uid, a number */
+        TRAIL_FILTER_FAULT,        /* the platform's (or vmtraced's) fault name */
+        TRAIL_FILTER_MESSAGE,      /* text the message contains (no index: the rows are scanned) */
         TRAIL_FILTER_MAX,
 };
 
@@ -60,12 +67,13 @@ enum trail_filter {
 #define TRAIL_SOURCE_VMTRACED "vmtraced"
 
 /*
- * Is value one the filter can take?  0, or -EINVAL, logged with the values
- * it takes (a filter on a closed set; the others take any value).
+ * What to select: all filters given must match; rows come oldest first.
+ * A value a filter cannot take makes trail_reader_log() and
+ * trail_reader_explain() fail with -EINVAL, logged with the values it
+ * takes and the ones it may be a typo of: op and result take the words
+ * vmtraced writes (or one the file has), source its two, uid and
+ * login_uid numbers.
  */
-int trail_filter_check(enum trail_filter f, const char *value);
-
-/* What to select: all filters given must match; rows come oldest first. */
 struct trail_query {
         bool has_since, has_until;
         int64_t since, until;              /* on the start time, ms since the epoch, both inclusive */

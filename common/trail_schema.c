@@ -237,6 +237,20 @@ static const char schema_v7[] =
         "PRAGMA user_version = 7;";
 
 /*
+ * Schema version 8: indexes for the filters vmctl log gained, --uid,
+ * --login-uid and --fault, in the log's order as in version 6; and for
+ * --vm's identity, the renames by the name they gave (a partial index:
+ * renames are few).  --message has none: it searches inside the text, and
+ * only failed rows carry much.  No column, hash or view changes.
+ */
+static const char schema_v8[] =
+        FILTER_INDEX("uid")
+        FILTER_INDEX("login_uid")
+        FILTER_INDEX("fault")
+        "CREATE INDEX records_renamed ON records(after) WHERE operation = 'RenameVM';\n"
+        "PRAGMA user_version = 8;";
+
+/*
  * The chain's statements per schema version.  The column lists come from
  * trail_hash.h, so what is read is what the encoding covers.
  */
@@ -446,6 +460,10 @@ static int migrate_6_to_7(sqlite3 *db) {
         return to_errno(sqlite3_exec(db, schema_v7, NULL, NULL, NULL));
 }
 
+static int migrate_7_to_8(sqlite3 *db) {
+        return to_errno(sqlite3_exec(db, schema_v8, NULL, NULL, NULL));
+}
+
 static int (*const migrations[])(sqlite3 *db) = {
         migrate_0_to_1,
         migrate_1_to_2,
@@ -454,6 +472,7 @@ static int (*const migrations[])(sqlite3 *db) = {
         migrate_4_to_5,
         migrate_5_to_6,
         migrate_6_to_7,
+        migrate_7_to_8,
 };
 
 _Static_assert(ELEMENTSOF(migrations) == TRAIL_SCHEMA_VERSION, "one migration per schema version");

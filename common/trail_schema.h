@@ -25,7 +25,7 @@
 DEFINE_TRIVIAL_CLEANUP_FUNC(sqlite3 *, sqlite3_close);
 
 /* The version this build writes; a file with a higher one is from a newer vmtraced. */
-#define TRAIL_SCHEMA_VERSION 7
+#define TRAIL_SCHEMA_VERSION 8
 
 /*
  * The first version with the hash chain (seq, hash), the first that

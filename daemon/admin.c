@@ -83,6 +83,9 @@ void admin_status(struct control_request *req, void *userdata) {
                 json_object_object_add(j, "url", json_object_new_string(e->url));
                 json_object_object_add(j, "pool_size", json_object_new_int64(e->pool_size));
                 json_object_object_add(j, "watched", json_object_new_boolean(watch_set_watches(m->watch, e)));
+                int64_t heard = e->backend->mirror_heard_ms ? e->backend->mirror_heard_ms(e) : 0;
+                if (heard > 0)
+                        json_object_object_add(j, "mirror_age_ms", json_object_new_int64(now_ms() - heard));
                 json_object_array_add(eps, j);
         }
         pool_set_counts(m->pools, &sessions, &logged_in, &busy);
@@ -99,6 +102,7 @@ void admin_status(struct control_request *req, void *userdata) {
         json_object_object_add(o, "database_ok", json_object_new_boolean(healthy));
         json_object_object_add(o, "database_health", json_object_new_string(health));
         json_object_object_add(o, "forwards", forward_set_status(m->forwards, audit_last_seq(m->audit)));
+        json_object_object_add(o, "metrics", audit_metrics_json(m->audit));
         json_object_object_add(o, "stopping", json_object_new_boolean(m->stopping));
         control_reply(req, PROTO_OK, NULL, o);
         json_object_put(o);

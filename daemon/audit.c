@@ -48,6 +48,7 @@
 #include "audit.h"
 #include "log.h"
 #include "macros.h"
+#include "metrics.h"
 #include "trail_hash.h"
 #include "trail_schema.h"
 #include "util.h"
@@ -102,6 +103,7 @@ struct audit {
         pthread_t retry_thread;
         bool retry_started, stopping;
         pthread_cond_t wake;
+        struct metrics *metrics;   /* every row completed since start (metrics.h) */
 };
 
 /* Log the connection's error message with r, a negative errno. */
@@ -114,14 +116,8 @@ static int log_sqlite(struct audit *a, int rc, const char *what) {
         return log_sqlite_errno(a, trail_schema_errno(rc), what);
 }
 
-static void unlockp(pthread_mutex_t **m) {
-        if (*m)
-                pthread_mutex_unlock(*m);
-}
-
 static pthread_mutex_t *lock(struct audit *a) {
-        pthread_mutex_lock(&a->lock);
-        return &a->lock;
+        return mutex_lock(&a->lock);
 }
 
 
@@ -502,7 +498,9 @@ int audit_open(const char *path, struct audit **out) {
         a->queue_tail = &a->queue;
         a->checkpoint_interval = AUDIT_DEFAULT_CHECKPOINT_INTERVAL;
         a->path = strdup(path);
-        r = a->path ? open_file(a) : log_oom();
+        r = a->path ? metrics_new(&a->metrics) : log_oom();
+        if (r >= 0)
+                r = open_file(a);
         if (r >= 0)
                 r = load(a);
         if (r >= 0)
@@ -534,6 +532,7 @@ void audit_close(struct audit *a) {
                 pthread_mutex_unlock(&a->lock);
         }
         trail_chainer_free(a->chainer);
+        metrics_free(a->metrics);
         sqlite3_finalize(a->stmt_set_task);
         sqlite3_finalize(a->stmt_pending);
         sqlite3_finalize(a->stmt_insert);
@@ -555,7 +554,7 @@ static int64_t reserve_id_locked(struct audit *a) {
 }
 
 int64_t audit_reserve_id(struct audit *a) {
-        _cleanup_(unlockp) _unused_ pthread_mutex_t *m = lock(a);
+        _cleanup_(mutex_unlockp) _unused_ pthread_mutex_t *m = lock(a);
 
         return reserve_id_locked(a);
 }
@@ -677,7 +676,7 @@ static int insert_locked(struct audit *a, struct audit_record *r, const char *re
 }
 
 int audit_begin(struct audit *a, struct audit_record *r) {
-        _cleanup_(unlockp) _unused_ pthread_mutex_t *m = lock(a);
+        _cleanup_(mutex_unlockp) _unused_ pthread_mutex_t *m = lock(a);
 
         /* An unwritten outcome would be followed by acts the trail also cannot hold. */
         if (a->queued > 0)
@@ -892,6 +891,8 @@ static int complete_or_queue_locked(struct audit *a, struct audit_record *r, boo
         /* Behind an earlier unwritten outcome: keep completion order. */
         if (!a->queue) {
                 int e = complete_locked(a, r, insert);
+                if (e >= 0)
+                        metrics_count(a->metrics, r->operation, r->result, r->source, r->end_ms - r->start_ms);
                 if (e >= 0 || is_permanent(e))
                         return e;
                 log_error("Trail row %" PRId64 " (%s) kept in memory; the trail is degraded and retried every %ds.",
@@ -900,11 +901,13 @@ static int complete_or_queue_locked(struct audit *a, struct audit_record *r, boo
         q = enqueue_locked(a, r, insert);
         if (q < 0)
                 return log_error_errno(q, "Failed to keep trail row %" PRId64 " in memory: %m", r->id);
+        /* Counted now: the row is kept and will be written, in order. */
+        metrics_count(a->metrics, r->operation, r->result, r->source, r->end_ms - r->start_ms);
         return 1;
 }
 
 int audit_insert(struct audit *a, struct audit_record *r) {
-        _cleanup_(unlockp) _unused_ pthread_mutex_t *m = lock(a);
+        _cleanup_(mutex_unlockp) _unused_ pthread_mutex_t *m = lock(a);
 
         if (!result_is_final(r->result))
                 return log_error_errno(-EINVAL, "Audit record of %s with invalid result %s",
@@ -921,7 +924,7 @@ int audit_insert(struct audit *a, struct audit_record *r) {
 }
 
 int audit_finish(struct audit *a, const struct audit_record *r) {
-        _cleanup_(unlockp) _unused_ pthread_mutex_t *m = lock(a);
+        _cleanup_(mutex_unlockp) _unused_ pthread_mutex_t *m = lock(a);
         struct audit_record copy = *r;
 
         if (!result_is_final(r->result))
@@ -933,7 +936,7 @@ int audit_finish(struct audit *a, const struct audit_record *r) {
 }
 
 int audit_set_task(struct audit *a, int64_t id, const char *task) {
-        _cleanup_(unlockp) _unused_ pthread_mutex_t *m = lock(a);
+        _cleanup_(mutex_unlockp) _unused_ pthread_mutex_t *m = lock(a);
         _cleanup_(stmt_resetp) sqlite3_stmt *s = a->stmt_set_task;
         int rc;
 
@@ -950,13 +953,13 @@ bool audit_degraded(struct audit *a) {
 }
 
 int64_t audit_last_seq(struct audit *a) {
-        _cleanup_(unlockp) _unused_ pthread_mutex_t *m = lock(a);
+        _cleanup_(mutex_unlockp) _unused_ pthread_mutex_t *m = lock(a);
 
         return a->last_seq;
 }
 
 void audit_set_checkpoint_interval(struct audit *a, unsigned n) {
-        _cleanup_(unlockp) _unused_ pthread_mutex_t *m = lock(a);
+        _cleanup_(mutex_unlockp) _unused_ pthread_mutex_t *m = lock(a);
 
         a->checkpoint_interval = n;
 }
@@ -1046,7 +1049,7 @@ static int column_to_json(sqlite3_stmt *s, int i, struct json_object **out) {
 }
 
 int audit_get_json(struct audit *a, int64_t id, struct json_object **out) {
-        _cleanup_(unlockp) _unused_ pthread_mutex_t *m = lock(a);
+        _cleanup_(mutex_unlockp) _unused_ pthread_mutex_t *m = lock(a);
         _cleanup_(stmt_resetp) sqlite3_stmt *s = a->stmt_get;
         struct json_object *o;
         int rc;
@@ -1143,7 +1146,7 @@ int audit_set_group(struct audit *a, const char *group) {
 
 /* Database health for "vmctl status". */
 int audit_health(struct audit *a, char *buf, size_t len) {
-        _cleanup_(unlockp) _unused_ pthread_mutex_t *m = lock(a);
+        _cleanup_(mutex_unlockp) _unused_ pthread_mutex_t *m = lock(a);
         sqlite3_stmt *s = NULL;
         int rc;
 
@@ -1157,4 +1160,36 @@ int audit_health(struct audit *a, char *buf, size_t len) {
                 snprintf(buf, len, "%s", sqlite3_errmsg(a->db));
         sqlite3_finalize(s);
         return rc == SQLITE_ROW && strcmp(buf, "ok") == 0 ? 0 : -EIO;
+}
+
+/* Bytes the trail takes on disk: the file and its -wal. */
+static int64_t trail_bytes(const char *path) {
+        _cleanup_free_ char *wal = NULL;
+        struct stat st;
+        int64_t n = 0;
+
+        if (stat(path, &st) == 0)
+                n += st.st_size;
+        if (asprintf(&wal, "%s-wal", path) >= 0 && stat(wal, &st) == 0)
+                n += st.st_size;
+        return n;
+}
+
+struct json_object *audit_metrics_json(struct audit *a) {
+        struct json_object *o = metrics_json(a->metrics);
+        _cleanup_(mutex_unlockp) _unused_ pthread_mutex_t *m = lock(a);
+        sqlite3_stmt *s = NULL;
+        int64_t pending = -1;
+
+        /* On the result index: a count of the PENDING rows alone. */
+        if (sqlite3_prepare_v2(a->db, "SELECT count(*) FROM records WHERE result = 'PENDING'", -1, &s, NULL) ==
+                    SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+                pending = sqlite3_column_int64(s, 0);
+        sqlite3_finalize(s);
+        if (pending >= 0)
+                json_object_object_add(o, "pending_rows", json_object_new_int64(pending));
+        json_object_object_add(o, "kept_in_memory", json_object_new_int64((int64_t) a->queued));
+        json_object_object_add(o, "trail_bytes", json_object_new_int64(trail_bytes(a->path)));
+        json_object_object_add(o, "last_seq", json_object_new_int64(a->last_seq));
+        return o;
 }

@@ -167,4 +167,12 @@ int audit_get_json(struct audit *a, int64_t id, struct json_object **out);
  */
 int audit_health(struct audit *a, char *buf, size_t len);
 
+/*
+ * For "vmctl status": metrics_json() of the rows completed since start,
+ * with pending_rows (PENDING in the file: operations in flight, or left
+ * by a crash until recovery resolves them), kept_in_memory (completions
+ * not yet written: the trail is degraded), trail_bytes and last_seq.
+ */
+struct json_object *audit_metrics_json(struct audit *a);
+
 #endif

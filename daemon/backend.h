@@ -348,6 +348,13 @@ struct backend_ops {
         int (*watch_start)(const struct endpoint_config *ep, unsigned interval_sec, const struct watch_sink *sink,
                            struct backend_watch **out, struct op_error *err);
         void (*watch_stop)(struct backend_watch *w);
+
+        /*
+         * When ep's inventory mirror, synchronised, last heard from the
+         * platform (ms since the epoch), for status and its metrics; 0 when
+         * it has not yet.  NULL: the backend keeps no mirror.
+         */
+        int64_t (*mirror_heard_ms)(const struct endpoint_config *ep);
 };
 
 /*

@@ -222,7 +222,7 @@ static bool test_schema_and_pragmas(void) {
         }
         audit_close(a);
         CHECK(sync == 2, "synchronous = %d, want 2 (FULL)", sync);
-        CHECK(sql_int(dbpath, "PRAGMA user_version") == 7, "user_version is not 7");
+        CHECK(sql_int(dbpath, "PRAGMA user_version") == TRAIL_SCHEMA_VERSION, "user_version is not TRAIL_SCHEMA_VERSION");
         /* journal_mode=WAL is persistent, so a fresh connection sees it. */
         {
                 sqlite3 *db;
@@ -239,8 +239,8 @@ static bool test_schema_and_pragmas(void) {
                 CHECK(wal, "journal_mode is not wal");
         }
         CHECK(sql_int(dbpath, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index'"
-                              " AND tbl_name = 'records' AND name LIKE 'records_%'") == 11,
-              "expected 11 indexes on records");
+                              " AND tbl_name = 'records' AND name LIKE 'records_%'") == 15,
+              "expected 15 indexes on records");
         CHECK(sql_int(dbpath, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'view'"
                               " AND name = 'trail'") == 1, "view trail missing");
         return true;
@@ -1301,7 +1301,7 @@ static const struct {
         bool (*fn)(void);
 } tests[] = {
         { "new database file is mode 0640 under umask 077", test_create_mode },
-        { "schema version 7, WAL, synchronous=FULL, indexes, view", test_schema_and_pragmas },
+        { "schema version 8, WAL, synchronous=FULL, indexes, view", test_schema_and_pragmas },
         { "begin/finish/get_json round-trip hostile strings", test_round_trip },
         { "finish without target fields keeps those from begin", test_finish_keeps_begin_fields },
         { "finish twice -> -EALREADY, missing row -> -ENOENT", test_finish_twice },

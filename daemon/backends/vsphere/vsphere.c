@@ -988,4 +988,5 @@ const struct backend_ops backend_vsphere = {
         .task_outcome = vs_task_outcome,
         .watch_start = vs_watch_start,
         .watch_stop = vs_watch_stop,
+        .mirror_heard_ms = vs_mirror_heard_ms,
 };

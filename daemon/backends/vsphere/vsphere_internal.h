@@ -217,6 +217,8 @@ int vs_logout(struct backend_session *s, struct op_error *err);
  */
 int vs_mirror_get(const struct endpoint_config *ep, struct vs_mirror **out);
 void vs_mirror_put(struct vs_mirror *m);
+/* backend_ops.mirror_heard_ms: when ep's synchronised mirror last heard from vCenter; 0: none or not synced. */
+int64_t vs_mirror_heard_ms(const struct endpoint_config *ep);
 /*
  * The moref of the VM called name, when the mirror is synced and exactly
  * one VM carries it: 0, *id and *host (its runtime.host as the mirror has it,

@@ -829,7 +829,7 @@ static int mirror_step(struct vs_mirror *m, struct op_error *err) {
         if (m->rebuilding && m->version && !truncated)
                 rebuild_done(m);
         /* Everything vCenter had to say until its answer is applied: the start of the next change's window. */
-        m->seen_ms = heard;
+        __atomic_store_n(&m->seen_ms, heard, __ATOMIC_RELAXED); /* read by vs_mirror_heard_ms() too */
         report_pending(m, false);
         return 0;
 }
@@ -1009,6 +1009,23 @@ static int mirror_new(const struct endpoint_config *ep, struct vs_mirror **out) 
         }
         *out = m;
         return 0;
+}
+
+int64_t vs_mirror_heard_ms(const struct endpoint_config *ep) {
+        struct vs_mirror *m;
+        int64_t ms = 0;
+
+        pthread_mutex_lock(&registry_lock);
+        for (m = registry; m && m->ep != ep; m = m->next)
+                ;
+        if (m) {
+                pthread_rwlock_rdlock(&m->lock);
+                bool synced = m->synced;
+                pthread_rwlock_unlock(&m->lock);
+                ms = synced ? __atomic_load_n(&m->seen_ms, __ATOMIC_RELAXED) : 0;
+        }
+        pthread_mutex_unlock(&registry_lock);
+        return ms;
 }
 
 int vs_mirror_get(const struct endpoint_config *ep, struct vs_mirror **out) {
