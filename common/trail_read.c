@@ -228,7 +228,7 @@ static const char *const source_values[] = { TRAIL_SOURCE_OUT_OF_BAND, TRAIL_SOU
 static const char *const operation_values[] = {
         "RenameVM", "ModifyCPU", "ModifyMemory", "ModifyDisk", "StartVM", "StopVM", "ResetVM", "SuspendVM",
         "CloneVM", "MigrateVM", "SnapshotCreate", "SnapshotRevert", "SnapshotRemove", "DestroyVM", "CreateVM",
-        "Login", "Logout", "CancelOperation", "ListVMs", "ShowVM", NULL,
+        "Login", "Logout", "CancelOperation", "WaitOperation", "ListVMs", "ShowVM", NULL,
 };
 static const char *const result_values[] = { "OK", "NG", "DENIED", "UNKNOWN", "PENDING", NULL };
 
