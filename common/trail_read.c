@@ -808,6 +808,25 @@ static int check_unchained(struct verifier *v, int64_t *pending) {
         return rc == SQLITE_DONE ? 0 : -EIO;
 }
 
+/* Ids between two rows that no row has (ids are handed out in order, from 1). */
+static int count_id_gaps(struct verifier *v, struct trail_verify_result *out) {
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
+        int rc;
+
+        rc = sqlite3_prepare_v2(v->db,
+                                "SELECT id - prev - 1, prev + 1 FROM (SELECT id, lag(id, 1, 0) OVER (ORDER BY id) AS prev"
+                                " FROM records) WHERE id - prev > 1",
+                                -1, &s, NULL);
+        if (rc != SQLITE_OK)
+                return log_error("Cannot read %s", sqlite3_errmsg(v->db)), -EIO;
+        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+                if (out->id_gaps == 0)
+                        out->first_gap = sqlite3_column_int64(s, 1);
+                out->id_gaps += sqlite3_column_int64(s, 0);
+        }
+        return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
 static void schema_problem(const char *difference, void *userdata) {
         problem(userdata, "%s", difference);
 }
@@ -844,7 +863,7 @@ static int verify_with(struct trail_reader *r, const struct trail_verify_args *a
         int k = verify_schema(r, &v);
         if (k < 0)
                 return k;
-        if (walk_chain(&v, sql) < 0 || check_unchained(&v, &out->pending) < 0)
+        if (walk_chain(&v, sql) < 0 || check_unchained(&v, &out->pending) < 0 || count_id_gaps(&v, out) < 0)
                 return -EIO;
         (void) sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL);
 
