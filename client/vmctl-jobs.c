@@ -130,15 +130,22 @@ static int run_jobs(const struct vmctl_options *o, const struct vmctl_command *c
         return EXIT_OK;
 }
 
-static int run_wait(const struct vmctl_options *o, const struct vmctl_command *cmd, int argc, char **argv) {
+/* The one argument of wait and cancel: -1 to go on with *id, or the exit status. */
+static int trail_id_arg(const struct vmctl_command *cmd, int argc, char **argv, int64_t *id) {
         char **pos;
-        int64_t id;
         int status;
 
         if (!(pos = vmctl_positional(cmd, argc, argv, 1, &status)))
                 return status;
-        if (parse_trail_id(pos[0], &id) < 0)
-                return EXIT_USAGE;
+        return parse_trail_id(pos[0], id) < 0 ? EXIT_USAGE : -1;
+}
+
+static int run_wait(const struct vmctl_options *o, const struct vmctl_command *cmd, int argc, char **argv) {
+        int64_t id;
+        int status = trail_id_arg(cmd, argc, argv, &id);
+
+        if (status >= 0)
+                return status;
         /* As the operation itself: progress, Ctrl-C to cancel or detach, then its row and exit status. */
         return vmctl_call(o, "wait", trail_id_args(id));
 }
@@ -146,14 +153,11 @@ static int run_wait(const struct vmctl_options *o, const struct vmctl_command *c
 static int run_cancel(const struct vmctl_options *o, const struct vmctl_command *cmd, int argc, char **argv) {
         _cleanup_(json_object_putp) struct json_object *reply = NULL;
         struct json_object *err;
-        char **pos;
         int64_t id;
-        int status;
+        int status = trail_id_arg(cmd, argc, argv, &id);
 
-        if (!(pos = vmctl_positional(cmd, argc, argv, 1, &status)))
+        if (status >= 0)
                 return status;
-        if (parse_trail_id(pos[0], &id) < 0)
-                return EXIT_USAGE;
         status = vmctl_exchange(o, "cancel", trail_id_args(id), &reply);
         if (status != 0 || !reply)
                 return status ? status : EXIT_INTERNAL;

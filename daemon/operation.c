@@ -388,10 +388,19 @@ static int note_queued(struct operation *op, int64_t holder, struct op_error *er
         return 0;
 }
 
+/* A request cancelled while it waited for its VM is settled without being sent. */
+static int check_cancelled(struct operation *op, struct op_error *err) {
+        if (!atomic_load(&op->cancel))
+                return 0;
+        op_error_set(err, "Cancelled", "cancelled before it was sent to the platform");
+        return -ECANCELED;
+}
+
 /*
  * Take the target VM's lock.  Returns 1 when the job is parked on it
  * (another operation holds it): op then belongs to the lock and must not
- * be touched again by this worker.
+ * be touched again by this worker.  With the lock, -ECANCELED when the
+ * operator cancelled the request while it waited.
  */
 static int lock_vm(struct operation *op, struct op_error *err) {
         int64_t holder = pool_vm_holder(op->pool, op->target.id);
@@ -409,7 +418,7 @@ static int lock_vm(struct operation *op, struct op_error *err) {
                 op_error_set(err, "InternalError", "out of memory");
                 return -ENOMEM;
         }
-        return 0;
+        return check_cancelled(op, err);
 }
 
 /* The durable PENDING row, and only then the change.  *sent tells whether the platform was asked. */
@@ -443,14 +452,6 @@ static const char *row_message(struct operation *op, int r, const struct op_erro
         else
                 snprintf(buf, len, "cancel asked by %s, too late: the change was made", op->cancelled_by);
         return buf;
-}
-
-/* A request cancelled while it waited for its VM is settled without being sent. */
-static int check_cancelled(struct operation *op, struct op_error *err) {
-        if (!atomic_load(&op->cancel))
-                return 0;
-        op_error_set(err, "Cancelled", "cancelled before it was sent to the platform");
-        return -ECANCELED;
 }
 
 /*
@@ -525,8 +526,6 @@ static enum job_state operation_run(struct job *j, struct pool_session *s) {
                 if (r > 0)
                         return JOB_PARKED;   /* op belongs to the lock now: not one more write */
         }
-        if (r >= 0)
-                r = check_cancelled(op, &err);
         /* The trail refused the Login row: nothing to record this on either. */
         if (r >= 0 || strcmp(err.fault, OP_FAULT_TRAIL) != 0) {
                 unsigned rt = pool_session_round_trips(s);
@@ -825,15 +824,23 @@ static struct operation *inflight_find(int64_t trail_id) {
         return NULL;
 }
 
+/* The trail id cancel and wait name; false when the request was answered (bad-request). */
+static bool request_trail_id(struct control_request *req, int64_t *id) {
+        char why[256];
+
+        if (proto_arg_int(control_request_args(req), "trail_id", 1, INT64_MAX, id, why, sizeof why) >= 0)
+                return true;
+        control_reply(req, PROTO_E_BAD_REQUEST, why, NULL);
+        return false;
+}
+
 void operation_cancel(struct manager *m, struct control_request *req) {
         const struct peer *peer = control_request_peer(req);
         char why[256], owner[128];
         int64_t id;
 
-        if (proto_arg_int(control_request_args(req), "trail_id", 1, INT64_MAX, &id, why, sizeof why) < 0) {
-                control_reply(req, PROTO_E_BAD_REQUEST, why, NULL);
+        if (!request_trail_id(req, &id))
                 return;
-        }
         struct operation *op = inflight_find(id);
         if (!op) {
                 snprintf(why, sizeof why, "no operation in flight with trail id %" PRId64, id);
@@ -938,10 +945,8 @@ void operation_wait(struct manager *m, struct control_request *req) {
         char why[256];
         int64_t id;
 
-        if (proto_arg_int(control_request_args(req), "trail_id", 1, INT64_MAX, &id, why, sizeof why) < 0) {
-                control_reply(req, PROTO_E_BAD_REQUEST, why, NULL);
+        if (!request_trail_id(req, &id))
                 return;
-        }
         struct operation *op = inflight_find(id);
         if (!op) {
                 wait_settled(m, req, id);
