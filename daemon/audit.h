@@ -131,7 +131,9 @@ int audit_insert(struct audit *a, struct audit_record *r);
 
 /*
  * Store the platform's task id on pending row id as soon as it is known,
- * so that start-up recovery can find the task after a crash.
+ * so that start-up recovery can find the task after a crash of vmtraced.
+ * No fsync of its own: the completion's makes it durable (audit.c says
+ * what a power loss in between leaves).
  */
 int audit_set_task(struct audit *a, int64_t id, const char *task);
 
