@@ -336,7 +336,7 @@ const struct vmctl_command vmctl_ops_commands[] = {
         { "snapshot", "snapshot VM create|revert|remove NAME", "Create, revert to or remove a snapshot.",
           run_snapshot },
         { "destroy", "destroy VM", "Delete a VM and its files.", run_vm_only },
-        { "list", "list [PATTERN] [--endpoint E] [-q]", "List VMs (names matching the shell PATTERN; read only, not recorded).",
+        { "list", "list [PATTERN] [--endpoint E] [-q|--quiet]", "List VMs (names matching the shell PATTERN; read only, not recorded).",
           run_list },
         { "show", "show VM", "Show one VM (read only, not recorded).", run_show },
         {},

@@ -535,6 +535,10 @@ static int report(const char *path, const struct trail_verify_result *res, size_
                        res->problems, res->last_seq);
                 return EXIT_TAMPERED;
         }
+        if (res->id_gaps > 0)
+                printf("NOTE: %" PRId64 " id(s) have no row, the first #%" PRId64 ": requests vmtraced took an id for "
+                       "but never recorded (it stopped first), or PENDING rows removed.\n", res->id_gaps,
+                       res->first_gap);
         printf("%s: intact: %" PRId64 " rows chained, %" PRId64 " pending, %zu checkpoint(s) matched.\n"
                "head %" PRId64 ":%s\n", path, res->last_seq, res->pending, n_cps, res->last_seq, hex);
         return EXIT_OK;

@@ -28,6 +28,7 @@
 #include "log.h"
 #include "macros.h"
 #include "proto.h"
+#include "util.h"
 #include "vmctl-conn.h"
 #include "vmctl-wait.h"
 
@@ -66,52 +67,84 @@ static void bar_clear(struct vmctl_wait *w) {
         w->bar_drawn = false;
 }
 
+/* "12s", "3m07s", "2h05m" since the operation began (start_ms of its events), or "" before one said. */
+static void elapsed(const struct vmctl_wait *w, char *buf, size_t len) {
+        int64_t s = w->start_ms > 0 ? (now_ms() - w->start_ms) / 1000 : -1;
+
+        if (s < 0)
+                buf[0] = '\0';
+        else if (s < 60)
+                snprintf(buf, len, ", %" PRId64 "s", s);
+        else if (s < 3600)
+                snprintf(buf, len, ", %" PRId64 "m%02" PRId64 "s", s / 60, s % 60);
+        else
+                snprintf(buf, len, ", %" PRId64 "h%02" PRId64 "m", s / 3600, s / 60 % 60);
+}
+
+/* The state in words: a queued request says whom it waits for. */
+static void state_words(const char *state, int64_t waiting_for, char *buf, size_t len) {
+        if (waiting_for > 0)
+                snprintf(buf, len, "%s: waiting for trail #%" PRId64 " on this VM", strempty(state), waiting_for);
+        else
+                snprintf(buf, len, "%s", strempty(state));
+}
+
 static void bar_draw(struct vmctl_wait *w, int percent, const char *state) {
         bool colour = use_colour();
         int filled = percent < 0 ? 0 : percent * BAR_WIDTH / 100;
-        char bar[BAR_WIDTH + 1];
+        char bar[BAR_WIDTH + 1], since[32];
 
         memset(bar, '#', (size_t) filled);
         memset(bar + filled, '.', (size_t) (BAR_WIDTH - filled));
         bar[BAR_WIDTH] = '\0';
+        elapsed(w, since, sizeof since);
         fprintf(stderr, "\r\033[K%s[%.*s%s%s]%s ", colour ? "\033[1m" : "", filled, bar, colour ? "\033[2m" : "",
                 bar + filled, colour ? "\033[0m" : "");
         if (percent >= 0)
                 fprintf(stderr, "%3d%% ", percent);
-        fprintf(stderr, "%s  (trail #%" PRId64 ", Ctrl-C to cancel or detach)", strempty(state), w->trail_id);
+        fprintf(stderr, "%s  (trail #%" PRId64 "%s, Ctrl-C to cancel or detach)", state, w->trail_id, since);
         fflush(stderr);
         w->bar_drawn = true;
 }
 
-void vmctl_wait_event(struct vmctl_wait *w, struct json_object *msg) {
+static int64_t event_int(struct json_object *msg, const char *key, int64_t none) {
         struct json_object *v;
 
-        if (json_object_object_get_ex(msg, "trail_id", &v) && json_object_is_type(v, json_type_int))
-                w->trail_id = json_object_get_int64(v);
+        return json_object_object_get_ex(msg, key, &v) && json_object_is_type(v, json_type_int) ?
+                json_object_get_int64(v) : none;
+}
+
+void vmctl_wait_event(struct vmctl_wait *w, struct json_object *msg) {
+        int64_t id = event_int(msg, "trail_id", 0), start = event_int(msg, "start_ms", 0);
+
+        if (id > 0)
+                w->trail_id = id;
+        if (start > 0)
+                w->start_ms = start;
 }
 
 void vmctl_wait_show(struct vmctl_wait *w, struct json_object *msg) {
-        struct json_object *v;
-        int percent = -1;
+        int percent = (int) event_int(msg, "percent", -1);
+        const char *task = vmctl_jstr(msg, "task");
+        char state[160], since[32];
 
-        if (json_object_object_get_ex(msg, "percent", &v) && json_object_is_type(v, json_type_int))
-                percent = json_object_get_int(v);
-        const char *state = vmctl_jstr(msg, "state"), *task = vmctl_jstr(msg, "task");
+        state_words(vmctl_jstr(msg, "state"), event_int(msg, "waiting_for", 0), state, sizeof state);
         if (isatty(STDERR_FILENO)) {
                 bar_draw(w, percent, state);
                 return;
         }
         /* Plain lines go to logs: one per change, not one per update. */
-        if (percent == w->last_percent && strcmp(strempty(state), w->last_state) == 0 && !task)
+        if (percent == w->last_percent && strcmp(state, w->last_state) == 0 && !task)
                 return;
         w->last_percent = percent;
-        snprintf(w->last_state, sizeof w->last_state, "%s", strempty(state));
-        fprintf(stderr, "vmctl: trail #%" PRId64 ": %s", w->trail_id, strempty(state));
+        snprintf(w->last_state, sizeof w->last_state, "%s", state);
+        elapsed(w, since, sizeof since);
+        fprintf(stderr, "vmctl: trail #%" PRId64 ": %s", w->trail_id, state);
         if (percent >= 0)
                 fprintf(stderr, " %d%%", percent);
         if (task)
                 fprintf(stderr, " (task %s)", task);
-        fputc('\n', stderr);
+        fprintf(stderr, "%s\n", since);
 }
 
 /* A "cancel" request on a new connection; the first one keeps waiting for the outcome. */

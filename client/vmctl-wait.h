@@ -19,10 +19,11 @@
 struct vmctl_wait {
         const char *socket;        /* where a cancel request goes */
         int64_t trail_id;          /* from the first progress event; 0 until then */
+        int64_t start_ms;          /* when the operation began, from its events: the time elapsed is shown */
         bool bar_drawn;            /* a progress bar is on the terminal's last line */
         bool cancel_sent;
         int last_percent;          /* what the last plain line said */
-        char last_state[32];
+        char last_state[160];
 };
 void vmctl_wait_begin(struct vmctl_wait *w, const char *socket);
 /* Note what a progress event says (the trail row it is about), whatever the output form. */

@@ -37,6 +37,7 @@ static const struct vmctl_command *const tables[] = {
         vmctl_core_commands,
         vmctl_admin_commands,
         vmctl_ops_commands,
+        vmctl_jobs_commands,
         vmctl_trail_commands,
         vmctl_report_commands,
 };

@@ -37,6 +37,7 @@ struct vmctl_command {
 extern const struct vmctl_command vmctl_core_commands[];
 extern const struct vmctl_command vmctl_admin_commands[]; /* vmctl-admin.c */
 extern const struct vmctl_command vmctl_ops_commands[];   /* vmctl-ops.c */
+extern const struct vmctl_command vmctl_jobs_commands[];  /* vmctl-jobs.c: jobs, wait, cancel */
 /*
  * log and verify read the trail database, and only they need SQLite,
  * libcrypto and libinih: they live in a helper program, vmctl-trail

@@ -228,7 +228,7 @@ static const char *const source_values[] = { TRAIL_SOURCE_OUT_OF_BAND, TRAIL_SOU
 static const char *const operation_values[] = {
         "RenameVM", "ModifyCPU", "ModifyMemory", "ModifyDisk", "StartVM", "StopVM", "ResetVM", "SuspendVM",
         "CloneVM", "MigrateVM", "SnapshotCreate", "SnapshotRevert", "SnapshotRemove", "DestroyVM", "CreateVM",
-        "Login", "Logout", "CancelOperation", "ListVMs", "ShowVM", NULL,
+        "Login", "Logout", "CancelOperation", "WaitOperation", "ListVMs", "ShowVM", NULL,
 };
 static const char *const result_values[] = { "OK", "NG", "DENIED", "UNKNOWN", "PENDING", NULL };
 
@@ -285,7 +285,16 @@ static const struct filter {
         [TRAIL_FILTER_LOGIN_UID] = { "login uid", ":login_uid", " AND login_uid = :login_uid",
                                      TRAIL_SCHEMA_HASH_VERSIONS, .kind = FILTER_NUMBER },
         [TRAIL_FILTER_FAULT] = { "fault", ":fault", " AND fault = :fault" },
-        [TRAIL_FILTER_MESSAGE] = { "message", ":message", " AND instr(message, :message) > 0" },
+        /*
+         * From the trigram index (schema 8), as a phrase: the text's
+         * trigrams in a row, then checked as it is.  Text shorter than a
+         * trigram, or a file older than the index, is searched row by row
+         * (message_sql()).
+         */
+        [TRAIL_FILTER_MESSAGE] = { "message", ":message",
+                                   " AND id IN (SELECT rowid FROM records_message WHERE records_message MATCH"
+                                   " '\"' || replace(:message, '\"', '\"\"') || '\"') AND instr(message, :message) > 0",
+                                   TRAIL_SCHEMA_MESSAGE_INDEX, " AND instr(message, :message) > 0" },
 };
 
 /*
@@ -296,6 +305,29 @@ static const char *filter_sql(const struct filter *f, int version) {
         if (version >= f->min_version)
                 return f->sql;
         return f->sql_absent ? f->sql_absent : " AND 0";
+}
+
+/* UTF-8 characters in s. */
+static size_t characters(const char *s) {
+        size_t n = 0;
+
+        for (; *s; s++)
+                n += ((unsigned char) *s & 0xc0) != 0x80;
+        return n;
+}
+
+/*
+ * The fragment filter i adds for value v.  A message text of fewer than
+ * three characters has no trigram to look up: it is searched row by row.
+ * With --vm, the endpoint is compared on the rows --vm's indexes find
+ * (the unary +), since a whole endpoint is rarely the fewer rows.
+ */
+static const char *fragment(size_t i, const char *v, const struct trail_query *q, int version) {
+        if (i == TRAIL_FILTER_MESSAGE && characters(v) < 3)
+                return filters[i].sql_absent;
+        if (i == TRAIL_FILTER_ENDPOINT && q->values[TRAIL_FILTER_VM])
+                return " AND +endpoint = :endpoint";
+        return filter_sql(&filters[i], version);
 }
 
 static bool in_list(const char *const *v, const char *value) {
@@ -407,7 +439,7 @@ static int build_query(const struct trail_query *q, int version, char **out) {
                 fputs(" AND start_ms <= :until", f);
         for (size_t i = 0; i < ELEMENTSOF(filters); i++)
                 if (q->values[i])
-                        fputs(filter_sql(&filters[i], version), f);
+                        fputs(fragment(i, q->values[i], q, version), f);
         fputs(" ORDER BY start_ms, id", f);
         if (q->limit > 0)
                 fputs(" LIMIT :limit", f);
@@ -808,6 +840,31 @@ static int check_unchained(struct verifier *v, int64_t *pending) {
         return rc == SQLITE_DONE ? 0 : -EIO;
 }
 
+/*
+ * Ids between the first row and the last that no row has (ids are handed
+ * out in order): counted from max, min and count, each an O(log n) look or
+ * one pass over the table's b-tree; only when some are missing is the
+ * first of them looked for.
+ */
+static int count_id_gaps(struct verifier *v, struct trail_verify_result *out) {
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
+        int rc;
+
+        rc = sqlite3_prepare_v2(v->db, "SELECT max(id) - min(id) + 1 - count(*) FROM records", -1, &s, NULL);
+        if (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW)
+                out->id_gaps = sqlite3_column_int64(s, 0);
+        if (rc != SQLITE_ROW)
+                return log_error("Cannot read %s", sqlite3_errmsg(v->db)), -EIO;
+        if (out->id_gaps <= 0)
+                return 0;
+        sqlite3_finalize(TAKE_PTR(s));
+        rc = sqlite3_prepare_v2(v->db, "SELECT id + 1 FROM records AS r WHERE NOT EXISTS"
+                                " (SELECT 1 FROM records WHERE id = r.id + 1) ORDER BY id LIMIT 1", -1, &s, NULL);
+        if (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW)
+                out->first_gap = sqlite3_column_int64(s, 0);
+        return rc == SQLITE_ROW ? 0 : -EIO;
+}
+
 static void schema_problem(const char *difference, void *userdata) {
         problem(userdata, "%s", difference);
 }
@@ -844,7 +901,7 @@ static int verify_with(struct trail_reader *r, const struct trail_verify_args *a
         int k = verify_schema(r, &v);
         if (k < 0)
                 return k;
-        if (walk_chain(&v, sql) < 0 || check_unchained(&v, &out->pending) < 0)
+        if (walk_chain(&v, sql) < 0 || check_unchained(&v, &out->pending) < 0 || count_id_gaps(&v, out) < 0)
                 return -EIO;
         (void) sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL);
 

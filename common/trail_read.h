@@ -132,6 +132,12 @@ struct trail_verify_result {
         unsigned problems;         /* 0: intact */
         int64_t last_seq;          /* where the chain ends */
         int64_t pending;           /* rows not completed, so not in the chain yet */
+        /*
+         * Ids with no row, and the first of them: a request vmtraced took an
+         * id for but never recorded, or an unchained (PENDING) row removed.
+         * Not a break of the chain, which a removed completed row would be.
+         */
+        int64_t id_gaps, first_gap;
         unsigned char head[TRAIL_HASH_SIZE];
 };
 

@@ -238,16 +238,32 @@ static const char schema_v7[] =
 
 /*
  * Schema version 8: indexes for the filters vmctl log gained, --uid,
- * --login-uid and --fault, in the log's order as in version 6; and for
- * --vm's identity, the renames by the name they gave (a partial index:
- * renames are few).  --message has none: it searches inside the text, and
- * only failed rows carry much.  No column, hash or view changes.
+ * --login-uid and --fault, in the log's order as in version 6; for --vm's
+ * identity, the renames by the name they gave (a partial index: renames
+ * are few); and for --message, records_message, an FTS5 index of the
+ * messages by trigrams (case kept), whose content is records itself:
+ * three triggers keep it in step as rows are written, completed or
+ * removed.  No column, hash or view changes.
  */
 static const char schema_v8[] =
         FILTER_INDEX("uid")
         FILTER_INDEX("login_uid")
         FILTER_INDEX("fault")
         "CREATE INDEX records_renamed ON records(after) WHERE operation = 'RenameVM';\n"
+        "CREATE VIRTUAL TABLE records_message USING fts5(message, content = 'records', content_rowid = 'id',"
+        " tokenize = 'trigram case_sensitive 1');\n"
+        "INSERT INTO records_message(records_message) VALUES ('rebuild');\n"
+        "CREATE TRIGGER records_message_insert AFTER INSERT ON records WHEN new.message IS NOT NULL BEGIN\n"
+        " INSERT INTO records_message(rowid, message) VALUES (new.id, new.message);\n"
+        "END;\n"
+        "CREATE TRIGGER records_message_update AFTER UPDATE OF message ON records BEGIN\n"
+        " INSERT INTO records_message(records_message, rowid, message)"
+        " SELECT 'delete', old.id, old.message WHERE old.message IS NOT NULL;\n"
+        " INSERT INTO records_message(rowid, message) SELECT new.id, new.message WHERE new.message IS NOT NULL;\n"
+        "END;\n"
+        "CREATE TRIGGER records_message_delete AFTER DELETE ON records WHEN old.message IS NOT NULL BEGIN\n"
+        " INSERT INTO records_message(records_message, rowid, message) VALUES ('delete', old.id, old.message);\n"
+        "END;\n"
         "PRAGMA user_version = 8;";
 
 /*

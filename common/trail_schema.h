@@ -38,6 +38,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(sqlite3 *, sqlite3_close);
 #define TRAIL_SCHEMA_SOURCE 5
 /* The first with the table forward_state (what each forwarding target acknowledged). */
 #define TRAIL_SCHEMA_FORWARD 7
+/* The first with records_message, the trigram index of messages (vmctl log --message). */
+#define TRAIL_SCHEMA_MESSAGE_INDEX 8
 
 /*
  * records.source of a change vmtraced saw by watching the platform but did

@@ -23,6 +23,14 @@ struct audit;
 #define AUDIT_RESULT_PENDING "PENDING"
 #define AUDIT_RESULT_OK      "OK"
 #define AUDIT_RESULT_NG      "NG"
+/*
+ * The fault of a PENDING row written for a request that waits for another
+ * operation on its VM: nothing was sent yet.  Its start (audit_begin()) or
+ * its settling (audit_insert()) takes the row over; recovery settles one
+ * an earlier run left as NG, fault AUDIT_FAULT_NOT_SENT.
+ */
+#define AUDIT_FAULT_QUEUED   "Queued"
+#define AUDIT_FAULT_NOT_SENT "NotSent"
 #define AUDIT_RESULT_DENIED  "DENIED"
 #define AUDIT_RESULT_UNKNOWN "UNKNOWN"
 
@@ -123,7 +131,9 @@ int audit_insert(struct audit *a, struct audit_record *r);
 
 /*
  * Store the platform's task id on pending row id as soon as it is known,
- * so that start-up recovery can find the task after a crash.
+ * so that start-up recovery can find the task after a crash of vmtraced.
+ * No fsync of its own: the completion's makes it durable (audit.c says
+ * what a power loss in between leaves).
  */
 int audit_set_task(struct audit *a, int64_t id, const char *task);
 

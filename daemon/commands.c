@@ -26,6 +26,14 @@ static void handle_cancel(struct control_request *req, void *userdata) {
         operation_cancel(userdata, req);
 }
 
+static void handle_jobs(struct control_request *req, void *userdata) {
+        operation_jobs(userdata, req);
+}
+
+static void handle_wait(struct control_request *req, void *userdata) {
+        operation_wait(userdata, req);
+}
+
 static void handle_list(struct control_request *req, void *userdata) {
         query_list(userdata, req);
 }
@@ -67,6 +75,8 @@ const struct command commands[] = {
         { "snapshot-remove", handle_operation, TARGET, true,    false,   "snapshot", "SnapshotRemove",  OP_SNAPSHOT_REMOVE },
         { "destroy",         handle_operation, TARGET, true,    false,   "destroy",  "DestroyVM",       OP_DESTROY },
         { "cancel",          handle_cancel,    OWNER,  false,   false,   NULL,       "CancelOperation", NO_OP },
+        { "jobs",            handle_jobs,      OPEN,   false,   true,    NULL,       NULL,              NO_OP },
+        { "wait",            handle_wait,      OWNER,  false,   true,    NULL,       "WaitOperation",   NO_OP },
         { "list",            handle_list,      POLICY, false,   false,   "list",     "ListVMs",         NO_OP },
         { "show",            handle_show,      TARGET, false,   false,   "show",     "ShowVM",          NO_OP },
         {},

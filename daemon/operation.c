@@ -68,9 +68,24 @@ struct operation {
         enum proto_error error;
         char message[1280];
         struct json_object *record;
+        bool queued_row;           /* worker: its row was written while it waited for the VM (fault Queued) */
+        /* Loop thread: what jobs shows, and what a "wait" that joins late is told first. */
+        int64_t submitted_ms;
+        char state[32];
+        int percent;               /* -1: the platform gave none */
+        int64_t waiting_for;       /* the trail row holding the VM while queued; 0: not waiting */
+        struct waiter *waiters;    /* "wait" requests attached to it */
+        /* Written once on the loop thread before cancel is set, read by the worker after it sees cancel. */
+        char cancelled_by[96];
 };
 
-/* Operations in flight (loop thread only), so "cancel" can find them by trail id. */
+/* A "wait" request re-attached to an operation in flight: progress, then the same reply. */
+struct waiter {
+        struct control_request *req;
+        struct waiter *next;
+};
+
+/* Operations in flight (loop thread only), so "cancel", "wait" and "jobs" can find them by trail id. */
 static struct operation *inflight;
 
 static int call_read_target(struct pool_session *s, void *userdata, struct op_error *err) {
@@ -91,29 +106,50 @@ struct progress {
         struct json_object *event;
 };
 
+/* Loop thread: keep what the event says for jobs and waiters. */
+static void progress_note(struct operation *op, struct json_object *ev) {
+        struct json_object *v;
+
+        snprintf(op->state, sizeof op->state, "%s", strempty(json_object_get_string(
+                json_object_object_get_ex(ev, "state", &v) ? v : NULL)));
+        op->percent = json_object_object_get_ex(ev, "percent", &v) ? json_object_get_int(v) : -1;
+        op->waiting_for = json_object_object_get_ex(ev, "waiting_for", &v) ? json_object_get_int64(v) : 0;
+}
+
 static void progress_deliver(void *data) {
         struct progress *p = data;
 
         /* The operation is alive: its done() is queued behind this message. */
+        progress_note(p->op, p->event);
         if (p->op->req)
                 control_progress(p->op->req, p->event);
+        for (struct waiter *w = p->op->waiters; w; w = w->next)
+                control_progress(w->req, p->event);
         json_object_put(p->event);
         free(p);
 }
 
-/* Send {"trail_id":N, "state":state, ...} to vmctl; percent < 0 and task NULL are left out. */
-static void progress_post(struct operation *op, const char *state, int percent, const char *task) {
+/*
+ * Send {"trail_id":N, "start_ms":T, "state":state, ...} to vmctl; percent < 0,
+ * task NULL and waiting_for 0 are left out.  start_ms lets vmctl show the
+ * time elapsed, also to a "wait" that joins later.
+ */
+static void progress_post_full(struct operation *op, const char *state, int percent, const char *task,
+                               int64_t waiting_for) {
         struct progress *p = malloc(sizeof *p);
         struct json_object *ev = json_object_new_object();
 
         if (!p || !ev)
                 goto fail;
         json_object_object_add(ev, "trail_id", json_object_new_int64(atomic_load(&op->trail_id)));
+        json_object_object_add(ev, "start_ms", json_object_new_int64(op->rec.start_ms));
         json_object_object_add(ev, "state", json_object_new_string(strempty(state)));
         if (percent >= 0)
                 json_object_object_add(ev, "percent", json_object_new_int(percent));
         if (task)
                 json_object_object_add(ev, "task", json_object_new_string(task));
+        if (waiting_for > 0)
+                json_object_object_add(ev, "waiting_for", json_object_new_int64(waiting_for));
         *p = (struct progress) { .op = op, .event = ev };
         if (pool_session_post(op->session, progress_deliver, p) >= 0)
                 return;
@@ -121,6 +157,10 @@ fail:
         /* Progress is a courtesy: losing one message must not touch the operation. */
         json_object_put(ev);
         free(p);
+}
+
+static void progress_post(struct operation *op, const char *state, int percent, const char *task) {
+        progress_post_full(op, state, percent, task, 0);
 }
 
 static void hook_task_created(void *userdata, const char *task_id) {
@@ -322,12 +362,55 @@ static int read_target(struct operation *op, struct pool_session *s, struct op_e
 }
 
 /*
+ * Another operation holds the VM: the request gets its row now, PENDING
+ * with fault Queued (nothing is sent yet), so that it is on the record even
+ * if vmtraced stops while it waits; its start takes the row over
+ * (audit.c).  The operator is told whom it waits for.
+ */
+static int note_queued(struct operation *op, int64_t holder, struct op_error *err) {
+        char why[96];
+
+        progress_post_full(op, "queued", -1, NULL, holder);
+        if (op->queued_row)
+                return 0;
+        snprintf(why, sizeof why, "waiting for trail #%" PRId64 " on this VM", holder);
+        record_values(op);
+        op->rec.fault = AUDIT_FAULT_QUEUED;
+        op->rec.message = why;
+        int r = audit_begin(op->manager->audit, &op->rec);
+        op->rec.fault = op->rec.message = NULL;
+        if (r < 0) {
+                op_error_set(err, OP_FAULT_TRAIL, "the trail cannot be written (%s); nothing was changed",
+                             strerror(-r));
+                return r;
+        }
+        op->queued_row = true;
+        return 0;
+}
+
+/* A request cancelled while it waited for its VM is settled without being sent. */
+static int check_cancelled(struct operation *op, struct op_error *err) {
+        if (!atomic_load(&op->cancel))
+                return 0;
+        op_error_set(err, "Cancelled", "cancelled before it was sent to the platform");
+        return -ECANCELED;
+}
+
+/*
  * Take the target VM's lock.  Returns 1 when the job is parked on it
  * (another operation holds it): op then belongs to the lock and must not
- * be touched again by this worker.
+ * be touched again by this worker.  With the lock, -ECANCELED when the
+ * operator cancelled the request while it waited.
  */
 static int lock_vm(struct operation *op, struct op_error *err) {
-        if (!pool_vm_lock(op->pool, op->target.id, &op->job))
+        int64_t holder = pool_vm_holder(op->pool, op->target.id);
+
+        if (holder > 0 && holder != op->rec.id) {
+                int r = note_queued(op, holder, err);
+                if (r < 0)
+                        return r;
+        }
+        if (!pool_vm_lock(op->pool, op->target.id, &op->job, op->rec.id))
                 return 1;
         op->locked = strdup(op->target.id);
         if (!op->locked) {
@@ -335,7 +418,7 @@ static int lock_vm(struct operation *op, struct op_error *err) {
                 op_error_set(err, "InternalError", "out of memory");
                 return -ENOMEM;
         }
-        return 0;
+        return check_cancelled(op, err);
 }
 
 /* The durable PENDING row, and only then the change.  *sent tells whether the platform was asked. */
@@ -358,6 +441,20 @@ static int begin_and_perform(struct operation *op, struct pool_session *s, bool 
 }
 
 /*
+ * The row's message: the failure's, and, when an operator asked to cancel,
+ * who did (also when the change was made all the same).
+ */
+static const char *row_message(struct operation *op, int r, const struct op_error *err, char *buf, size_t len) {
+        if (!atomic_load(&op->cancel))
+                return r < 0 ? err->message : NULL;
+        if (r < 0)
+                snprintf(buf, len, "%s; cancel asked by %s", err->message, op->cancelled_by);
+        else
+                snprintf(buf, len, "cancel asked by %s, too late: the change was made", op->cancelled_by);
+        return buf;
+}
+
+/*
  * Complete the row (or, when nothing was sent, write it whole), then post
  * the platform event.  Returns as audit_finish(): 0 when the row is on
  * disk, 1 when audit.c keeps it in memory for its retries, negative when
@@ -367,8 +464,11 @@ static int settle_row(struct operation *op, struct pool_session *s, int r, bool 
         struct audit *a = op->manager->audit;
         int k;
 
+        char note[sizeof err->message + sizeof op->cancelled_by + 64];
+
         record_values(op);
-        record_set_result(&op->rec, result_for(r, sent), r < 0 ? err->fault : NULL, r < 0 ? err->message : NULL);
+        record_set_result(&op->rec, result_for(r, sent), r < 0 ? err->fault : NULL, row_message(op, r, err, note,
+                                                                                                  sizeof note));
         if (sent) {
                 k = finish_row(a, &op->rec);
                 watch_note_end(op->manager->watch, op->rec.endpoint, op->target.id, op->rec.operation, op->rec.after,
@@ -486,7 +586,15 @@ static void operation_done(struct job *j) {
         inflight_remove(op);
         op->manager->inflight--;
         add_debug(op);
-        control_reply(TAKE_PTR(op->req), op->error, op->error ? op->message : NULL, op->record);
+        /* Those that re-attached get the same answer; the request itself may be gone (detached). */
+        while (op->waiters) {
+                struct waiter *w = op->waiters;
+                op->waiters = w->next;
+                control_reply(w->req, op->error, op->error ? op->message : NULL, op->record);
+                free(w);
+        }
+        if (op->req)
+                control_reply(TAKE_PTR(op->req), op->error, op->error ? op->message : NULL, op->record);
         operation_free(op);
 }
 
@@ -546,6 +654,9 @@ static void operation_queue(struct operation *op) {
                 return;
         }
         op->manager->inflight++;
+        op->submitted_ms = now_ms();
+        op->percent = -1;
+        snprintf(op->state, sizeof op->state, "submitted");
         op->next = inflight;
         inflight = op;
         pool_submit(op->pool, &op->job);
@@ -713,15 +824,23 @@ static struct operation *inflight_find(int64_t trail_id) {
         return NULL;
 }
 
+/* The trail id cancel and wait name; false when the request was answered (bad-request). */
+static bool request_trail_id(struct control_request *req, int64_t *id) {
+        char why[256];
+
+        if (proto_arg_int(control_request_args(req), "trail_id", 1, INT64_MAX, id, why, sizeof why) >= 0)
+                return true;
+        control_reply(req, PROTO_E_BAD_REQUEST, why, NULL);
+        return false;
+}
+
 void operation_cancel(struct manager *m, struct control_request *req) {
         const struct peer *peer = control_request_peer(req);
         char why[256], owner[128];
         int64_t id;
 
-        if (proto_arg_int(control_request_args(req), "trail_id", 1, INT64_MAX, &id, why, sizeof why) < 0) {
-                control_reply(req, PROTO_E_BAD_REQUEST, why, NULL);
+        if (!request_trail_id(req, &id))
                 return;
-        }
         struct operation *op = inflight_find(id);
         if (!op) {
                 snprintf(why, sizeof why, "no operation in flight with trail id %" PRId64, id);
@@ -735,6 +854,116 @@ void operation_cancel(struct manager *m, struct control_request *req) {
         if (!gate_owner(m, req, op->peer.uid, pool_endpoint(op->pool)->name, op->args.vm, owner, why))
                 return;
         log_info("Trail #%" PRId64 ": uid=%u asks to cancel.", id, (unsigned) peer->uid);
-        atomic_store(&op->cancel, true);
+        /* The first to ask is the one the row names. */
+        if (!atomic_load(&op->cancel)) {
+                snprintf(op->cancelled_by, sizeof op->cancelled_by, "%s (uid %u)", peer->user, (unsigned) peer->uid);
+                atomic_store(&op->cancel, true);
+        }
         control_reply(req, PROTO_OK, NULL, NULL);
+}
+
+/* ---- jobs and wait: the operations in flight, listed and re-attached to ---- */
+
+static bool visible_to(struct manager *m, const struct peer *p, const struct operation *op) {
+        return p->uid == op->peer.uid || policy_is_admin(m->config->admin_group, p);
+}
+
+static struct json_object *job_json(const struct operation *op, int64_t now) {
+        struct json_object *j = json_object_new_object();
+
+        json_object_object_add(j, "trail_id", json_object_new_int64(atomic_load(&op->trail_id)));
+        json_object_object_add(j, "uid", json_object_new_int64(op->peer.uid));
+        json_object_object_add(j, "user", json_object_new_string(op->peer.user));
+        json_object_object_add(j, "operation", json_object_new_string(op_kind_trail_name(op->kind)));
+        json_object_object_add(j, "vm", json_object_new_string(strempty(op->args.vm)));
+        json_object_object_add(j, "endpoint", json_object_new_string(pool_endpoint(op->pool)->name));
+        json_object_object_add(j, "since_ms", json_object_new_int64(op->submitted_ms));
+        json_object_object_add(j, "elapsed_ms", json_object_new_int64(now - op->submitted_ms));
+        json_object_object_add(j, "state", json_object_new_string(op->state));
+        if (op->percent >= 0)
+                json_object_object_add(j, "percent", json_object_new_int(op->percent));
+        if (op->waiting_for > 0)
+                json_object_object_add(j, "waiting_for", json_object_new_int64(op->waiting_for));
+        if (atomic_load(&op->cancel))
+                json_object_object_add(j, "cancel_asked_by", json_object_new_string(op->cancelled_by));
+        return j;
+}
+
+void operation_jobs(struct manager *m, struct control_request *req) {
+        const struct peer *peer = control_request_peer(req);
+        _cleanup_(json_object_putp) struct json_object *newest = json_object_new_array();
+        struct json_object *rec = json_object_new_object(), *jobs = json_object_new_array();
+        int64_t now = now_ms();
+
+        for (struct operation *op = inflight; op; op = op->next)
+                if (visible_to(m, peer, op))
+                        json_object_array_add(newest, job_json(op, now));
+        /* Oldest first: the in-flight list holds the newest first. */
+        for (size_t i = json_object_array_length(newest); i > 0; i--)
+                json_object_array_add(jobs, json_object_get(json_object_array_get_idx(newest, i - 1)));
+        json_object_object_add(rec, "jobs", jobs);
+        control_reply(req, PROTO_OK, NULL, rec);
+        json_object_put(rec);
+}
+
+/* The reply a settled row stands for, so that wait exits as the operation did. */
+static enum proto_error settled_error(const char *result) {
+        if (!result || strcmp(result, AUDIT_RESULT_OK) == 0)
+                return PROTO_OK;
+        if (strcmp(result, AUDIT_RESULT_NG) == 0)
+                return PROTO_E_PLATFORM;
+        if (strcmp(result, AUDIT_RESULT_DENIED) == 0)
+                return PROTO_E_DENIED;
+        /* UNKNOWN, or PENDING: a task start-up recovery follows, which this daemon no longer runs itself. */
+        return PROTO_E_UNAVAILABLE;
+}
+
+/* wait for a row no longer in flight: its record as it stands, or not found. */
+static void wait_settled(struct manager *m, struct control_request *req, int64_t id) {
+        _cleanup_(json_object_putp) struct json_object *row = NULL;
+        struct json_object *uid;
+        char why[128];
+
+        if (audit_get_json(m->audit, id, &row) < 0 || !row) {
+                snprintf(why, sizeof why, "no trail row #%" PRId64, id);
+                control_reply(req, PROTO_E_NOT_FOUND, why, NULL);
+                return;
+        }
+        snprintf(why, sizeof why, "trail #%" PRId64 " belongs to another user", id);
+        uid_t owner = json_object_object_get_ex(row, "uid", &uid) ? (uid_t) json_object_get_int64(uid) : (uid_t) -1;
+        if (!gate_owner(m, req, owner, NULL, NULL, why, why))
+                return;
+        const char *result = json_object_get_string(json_object_object_get_ex(row, "result", &uid) ? uid : NULL);
+        enum proto_error e = settled_error(result);
+        const char *message = json_object_get_string(json_object_object_get_ex(row, "message", &uid) ? uid : NULL);
+        snprintf(why, sizeof why, "trail #%" PRId64 " is %s%s%s", id, strempty(result), message ? ": " : "",
+                 strempty(message));
+        control_reply(req, e, e == PROTO_OK ? NULL : why, row);
+}
+
+void operation_wait(struct manager *m, struct control_request *req) {
+        char why[256];
+        int64_t id;
+
+        if (!request_trail_id(req, &id))
+                return;
+        struct operation *op = inflight_find(id);
+        if (!op) {
+                wait_settled(m, req, id);
+                return;
+        }
+        snprintf(why, sizeof why, "trail #%" PRId64 " was started by another user", id);
+        if (!gate_owner(m, req, op->peer.uid, pool_endpoint(op->pool)->name, op->args.vm, why, why))
+                return;
+        struct waiter *w = malloc(sizeof *w);
+        if (!w) {
+                control_reply(req, PROTO_E_INTERNAL, "out of memory", NULL);
+                return;
+        }
+        *w = (struct waiter) { .req = req, .next = op->waiters };
+        op->waiters = w;
+        /* What it is doing now, at once: the state, the trail row and when it began. */
+        _cleanup_(json_object_putp) struct json_object *ev = job_json(op, now_ms());
+        json_object_object_add(ev, "start_ms", json_object_new_int64(op->submitted_ms));
+        control_progress(req, ev);
 }

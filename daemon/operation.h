@@ -42,4 +42,18 @@ enum proto_error operation_reply_code(int r);
  */
 void operation_cancel(struct manager *m, struct control_request *req);
 
+/*
+ * "jobs": the operations in flight the caller may see (its own; all for
+ * root and the admin-group): trail id, who, what, where, since when, and
+ * the state the last progress gave.
+ */
+void operation_jobs(struct manager *m, struct control_request *req);
+
+/*
+ * "wait" {"trail_id": N}: re-attach to an operation in flight (its owner,
+ * root and the admin-group): its progress, then the reply its request
+ * gets.  A row no longer in flight is answered with its record at once.
+ */
+void operation_wait(struct manager *m, struct control_request *req);
+
 #endif

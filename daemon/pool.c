@@ -52,6 +52,7 @@ struct pool {
 /* A VM id held by a running job, and the jobs parked until it is free. */
 struct vm_lock {
         char *id;
+        int64_t holder;            /* the trail row of whoever holds it (pool_vm_holder()) */
         struct job *waiters;       /* linked through job->next */
 };
 
@@ -128,7 +129,7 @@ static int vm_lock_room(struct pool *p) {
         return 0;
 }
 
-bool pool_vm_lock(struct pool *p, const char *id, struct job *j) {
+bool pool_vm_lock(struct pool *p, const char *id, struct job *j, int64_t holder) {
         bool acquired = true;
 
         pthread_mutex_lock(&p->lock);
@@ -145,12 +146,23 @@ bool pool_vm_lock(struct pool *p, const char *id, struct job *j) {
         } else {
                 char *copy = strdup(id);
                 if (copy)
-                        p->locked[p->n_locked++] = (struct vm_lock) { .id = copy };
+                        p->locked[p->n_locked++] = (struct vm_lock) { .id = copy, .holder = holder };
                 else
                         log_oom();
         }
         pthread_mutex_unlock(&p->lock);
         return acquired;
+}
+
+int64_t pool_vm_holder(struct pool *p, const char *id) {
+        int64_t holder = 0;
+
+        pthread_mutex_lock(&p->lock);
+        ssize_t i = vm_locked_index(p, id);
+        if (i >= 0)
+                holder = p->locked[i].holder;
+        pthread_mutex_unlock(&p->lock);
+        return holder;
 }
 
 void pool_vm_unlock(struct pool *p, const char *id) {

@@ -85,9 +85,13 @@ const char *pool_session_user(struct pool_session *s);
  * holds no worker, so operations on other VMs never wait for it.  With j
  * NULL, nothing is parked: false just says another job holds id (start-up
  * recovery takes its rows' VMs so from the loop thread, before any request).
+ * holder is the trail row the lock is taken for, which pool_vm_holder()
+ * tells the jobs that would wait ("waiting for trail #N").
  */
-bool pool_vm_lock(struct pool *p, const char *id, struct job *j);
+bool pool_vm_lock(struct pool *p, const char *id, struct job *j, int64_t holder);
 void pool_vm_unlock(struct pool *p, const char *id);
+/* The trail row of whoever holds id's lock, 0 when it is free (a glance: it may change at once). */
+int64_t pool_vm_holder(struct pool *p, const char *id);
 
 /*
  * Have fn(data) run on the event loop thread soon (for progress events).

@@ -139,6 +139,19 @@ static int mark_unknown(struct audit *a, const struct audit_record *row, const c
         return audit_finish(a, &fin);
 }
 
+/* A request an earlier run had queued behind another operation on its VM, never sent: NG. */
+static int mark_not_sent(struct audit *a, const struct audit_record *row) {
+        struct audit_record fin = record_completion_of(row);
+
+        fin.result = AUDIT_RESULT_NG;
+        fin.fault = AUDIT_FAULT_NOT_SENT;
+        fin.message = "vmtraced stopped while this request waited for another operation on its VM; "
+                      "nothing was sent to the platform";
+        log_notice("Trail row %" PRId64 " (%s %s), queued when an earlier run stopped: NG, never sent", row->id,
+                   row->operation, strempty(row->vm_name));
+        return audit_finish(a, &fin);
+}
+
 /* A row whose outcome cannot be asked for: UNKNOWN, saying why. */
 static int mark_impossible(struct audit *a, const struct audit_record *row, const struct backend_ops *ops) {
         char why[512];
@@ -274,7 +287,7 @@ static enum job_state job_run(struct job *job, struct pool_session *s) {
 
         /* The VM's operations wait until its row is settled (a second PENDING row of one VM waits too). */
         if (!j->locked && j->l.row.vm_id) {
-                if (!pool_vm_lock(j->pool, j->l.row.vm_id, job))
+                if (!pool_vm_lock(j->pool, j->l.row.vm_id, job, j->l.row.id))
                         return JOB_PARKED;
                 j->locked = true;
         }
@@ -365,6 +378,11 @@ static int resolve_row(struct audit *a, const struct audit_record *row, void *us
         const struct backend_ops *ops = p ? pool_backend_ops(p) : NULL;
         struct recovery_job *j;
 
+        /* A request that was still waiting for its VM: nothing was sent. */
+        if (row->fault && strcmp(row->fault, AUDIT_FAULT_QUEUED) == 0) {
+                (void) mark_not_sent(a, row);
+                return 0;
+        }
         /* A row that cannot be completed (already done meanwhile) must not stop the others. */
         if (!can_ask(row, ops)) {
                 (void) mark_impossible(a, row, ops);
@@ -385,7 +403,7 @@ static int resolve_row(struct audit *a, const struct audit_record *row, void *us
          * on it waits until the row is settled.  A second row of the same
          * VM takes it when it runs (job_run() parks it until then).
          */
-        j->locked = row->vm_id && pool_vm_lock(p, row->vm_id, NULL);
+        j->locked = row->vm_id && pool_vm_lock(p, row->vm_id, NULL, row->id);
         pool_submit(p, &j->job);
         return 0;
 }

@@ -14,7 +14,7 @@ PACKAGES="
   libvirt-dev libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-utils
   librelp-dev rsyslog rsyslog-relp rsyslog-gnutls
   debhelper devscripts lintian fakeroot dpkg-dev
-  chromium fonts-dejavu-core zsh python3-prometheus-client
+  chromium fonts-dejavu-core zsh python3-prometheus-client strace
 "
 missing=
 for p in $PACKAGES; do
