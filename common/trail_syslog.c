@@ -346,7 +346,7 @@ static void import_row(struct importer *im, struct sd_element *e) {
 
 static void import_checkpoint(struct importer *im, const struct sd_element *e) {
         const struct sd_param *hash = element_get(e, "hash");
-        struct trail_checkpoint cp;
+        struct trail_checkpoint cp = {};
         struct trail_checkpoint *l;
 
         if (!parse_seq(element_get(e, "seq"), &cp.seq) || !hash || trail_hash_from_hex(hash->value, cp.hash) < 0) {
