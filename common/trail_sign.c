@@ -106,11 +106,11 @@ static bool is_space(unsigned char c) {
 
 static bool is_pem(const unsigned char *buf, size_t n) {
         static const char begin[] = "-----BEGIN ";
-        size_t i = 0;
+        const unsigned char *end = buf + n;
 
-        while (i < n && is_space(buf[i]))
-                i++;
-        return n - i >= strlen(begin) && memcmp(buf + i, begin, strlen(begin)) == 0;
+        while (buf < end && is_space(*buf))
+                buf++;
+        return (size_t) (end - buf) >= sizeof begin - 1 && memcmp(buf, begin, sizeof begin - 1) == 0;
 }
 
 static EVP_PKEY *parse_private(const unsigned char *buf, size_t n) {
