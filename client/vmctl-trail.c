@@ -497,10 +497,6 @@ static int verify_parse(const struct vmctl_command *cmd, int argc, char **argv, 
                 log_error("Unexpected argument \"%s\".", argv[optind]);
                 return vmctl_usage(cmd, stderr);
         }
-        if (va->key_path && va->forwarded) {
-                log_error("--key checks a trail file's signed checkpoints; a forwarded copy has none.");
-                return EXIT_USAGE;
-        }
         if (va->key_path && trail_key_load_public(va->key_path, &va->key) < 0)
                 return EXIT_USAGE;
         return -1;
@@ -557,38 +553,58 @@ static int report(const char *path, const struct trail_verify_result *res, size_
         return EXIT_OK;
 }
 
+/* The checkpoints a forwarded copy carried, after those given with --checkpoint. */
+static int add_forwarded_checkpoints(struct verify_args *va, const struct trail_forwarded *fw) {
+        struct trail_checkpoint *l = reallocarray(va->cps, va->n_cps + fw->n_checkpoints + 1, sizeof *l);
+
+        if (!l)
+                return log_oom();
+        va->cps = l;
+        for (size_t i = 0; i < fw->n_checkpoints; i++)
+                va->cps[va->n_cps++] = fw->checkpoints[i];
+        return 0;
+}
+
+/* The imported copy, verified with its checkpoints and signed checkpoints: the exit status. */
+static int verify_imported(struct verify_args *va, const struct trail_forwarded *fw, const char *db) {
+        _cleanup_(trail_reader_freep) struct trail_reader *r = NULL;
+        struct trail_verify_result res;
+        struct vmctl_signed sg;
+
+        if (trail_reader_open(db, TRAIL_SCHEMA_CHAINED, &r) < 0 || add_forwarded_checkpoints(va, fw) < 0 ||
+            vmctl_signed_collect(r, va->key, &va->cps, &va->n_cps, print_problem, &sg) < 0)
+                return EXIT_INTERNAL;
+
+        const struct trail_verify_args args = {
+                .checkpoints = va->cps, .n_checkpoints = va->n_cps, .max_reports = VERIFY_MAX_REPORTS, .fn = print_problem,
+        };
+        if (trail_reader_verify(r, &args, &res) < 0)
+                return EXIT_INTERNAL;
+        printf("%s: %" PRId64 " rows, %" PRId64 " duplicate(s) dropped, %" PRId64 " other line(s) ignored.\n",
+               va->forwarded, fw->rows, fw->duplicates, fw->ignored);
+        vmctl_signed_report(&sg, va->key, res.last_seq);
+        res.problems += fw->problems + sg.problems;
+        return report(va->forwarded, &res, va->n_cps);
+}
+
 /*
  * verify --forwarded: the received copy read into a trail file of its own
  * (common/trail_syslog.c), verified as any trail is, with the checkpoints
- * it carried; problems of the copy itself (a seq received twice with other
- * contents) count as alterations.
+ * and signed checkpoints it carried; problems of the copy itself (a seq
+ * received twice with other contents) count as alterations.
  */
 static int verify_forwarded(struct verify_args *va) {
-        _cleanup_(trail_reader_freep) struct trail_reader *r = NULL;
         _cleanup_free_ char *dir = NULL, *db = NULL;
         struct trail_forwarded fw = {};
-        struct trail_verify_result res;
         const char *tmp = getenv("TMPDIR");
         int status = EXIT_INTERNAL;
 
         if (asprintf(&dir, "%s/vmctl-forwarded.XXXXXX", tmp && *tmp ? tmp : "/tmp") < 0 || !mkdtemp(dir) ||
             asprintf(&db, "%s/trail.db", dir) < 0)
                 return log_error_errno(-errno, "Cannot make a temporary directory: %m"), EXIT_INTERNAL;
-        if (trail_forwarded_import(va->forwarded, db, &fw, print_problem, NULL) >= 0 &&
-            trail_reader_open(db, TRAIL_SCHEMA_CHAINED, &r) >= 0) {
-                const struct trail_verify_args args = {
-                        .checkpoints = fw.checkpoints, .n_checkpoints = fw.n_checkpoints,
-                        .max_reports = VERIFY_MAX_REPORTS, .fn = print_problem,
-                };
-                if (trail_reader_verify(r, &args, &res) >= 0) {
-                        printf("%s: %" PRId64 " rows, %" PRId64 " duplicate(s) dropped, %" PRId64
-                               " other line(s) ignored.\n", va->forwarded, fw.rows, fw.duplicates, fw.ignored);
-                        res.problems += fw.problems;
-                        status = report(va->forwarded, &res, fw.n_checkpoints);
-                }
-        }
+        if (trail_forwarded_import(va->forwarded, db, &fw, print_problem, NULL) >= 0)
+                status = verify_imported(va, &fw, db);
         free(fw.checkpoints);
-        trail_reader_free(TAKE_PTR(r));
         (void) unlink(db);
         (void) rmdir(dir);
         return status;
