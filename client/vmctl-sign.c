@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@ struct collect {
         struct trail_checkpoint **cps;
         size_t *n_cps;
         trail_problem_fn fn;
+        void *userdata;
         struct vmctl_signed *out;
         int64_t *seqs;             /* every row's seq so far, in order: what a prev_seq may name */
         size_t n_seqs;
@@ -38,7 +40,7 @@ static void sign_problem(struct collect *c, const char *fmt, ...) {
         n = vasprintf(&text, fmt, ap);
         va_end(ap);
         if (n >= 0)
-                c->fn(text, NULL);
+                c->fn(text, c->userdata);
 }
 
 /* Is row one the key signed?  Says why not. */
@@ -103,8 +105,8 @@ static int collect_one(const struct trail_signature_row *row, void *userdata) {
 }
 
 int vmctl_signed_collect(struct trail_reader *r, const struct trail_key *key, struct trail_checkpoint **cps,
-                         size_t *n_cps, trail_problem_fn fn, struct vmctl_signed *out) {
-        struct collect c = { .key = key, .cps = cps, .n_cps = n_cps, .fn = fn, .out = out };
+                         size_t *n_cps, trail_problem_fn fn, void *userdata, struct vmctl_signed *out) {
+        struct collect c = { .key = key, .cps = cps, .n_cps = n_cps, .fn = fn, .userdata = userdata, .out = out };
         int k;
 
         *out = (struct vmctl_signed) {};

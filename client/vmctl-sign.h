@@ -24,11 +24,11 @@ struct vmctl_signed {
 
 /*
  * Read r's signed checkpoints.  With key, check each (fn gets a sentence
- * per problem, as the walk's) and append the good ones to *cps; without,
+ * per problem, with userdata, as the walk's) and append the good ones to *cps; without,
  * only count them.
  */
 int vmctl_signed_collect(struct trail_reader *r, const struct trail_key *key, struct trail_checkpoint **cps,
-                         size_t *n_cps, trail_problem_fn fn, struct vmctl_signed *out);
+                         size_t *n_cps, trail_problem_fn fn, void *userdata, struct vmctl_signed *out);
 
 /* One line on what the signatures prove, once the chain was walked to last_seq. */
 void vmctl_signed_report(const struct vmctl_signed *s, const struct trail_key *key, int64_t last_seq);

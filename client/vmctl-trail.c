@@ -572,7 +572,7 @@ static int verify_imported(struct verify_args *va, const struct trail_forwarded 
         struct vmctl_signed sg;
 
         if (trail_reader_open(db, TRAIL_SCHEMA_CHAINED, &r) < 0 || add_forwarded_checkpoints(va, fw) < 0 ||
-            vmctl_signed_collect(r, va->key, &va->cps, &va->n_cps, print_problem, &sg) < 0)
+            vmctl_signed_collect(r, va->key, &va->cps, &va->n_cps, print_problem, NULL, &sg) < 0)
                 return EXIT_INTERNAL;
 
         const struct trail_verify_args args = {
@@ -623,7 +623,7 @@ static int run_verify(const struct vmctl_options *o _unused_, const struct vmctl
         if (va.forwarded)
                 return verify_forwarded(&va);
         if (trail_reader_open(va.path, TRAIL_SCHEMA_CHAINED, &r) < 0 || add_archive_head(r, &va) < 0 ||
-            vmctl_signed_collect(r, va.key, &va.cps, &va.n_cps, print_problem, &sg) < 0)
+            vmctl_signed_collect(r, va.key, &va.cps, &va.n_cps, print_problem, NULL, &sg) < 0)
                 return EXIT_INTERNAL;
 
         const struct trail_verify_args args = {
@@ -649,7 +649,7 @@ static int run_archive(const struct vmctl_options *o _unused_, const struct vmct
                 return status;
         /* The copy is checked against the original's signed checkpoints, which it holds too. */
         if (trail_reader_open(va.path, TRAIL_SCHEMA_CHAINED, &r) < 0 ||
-            vmctl_signed_collect(r, va.key, &va.cps, &va.n_cps, print_problem, &sg) < 0)
+            vmctl_signed_collect(r, va.key, &va.cps, &va.n_cps, print_problem, NULL, &sg) < 0)
                 return EXIT_INTERNAL;
 
         const struct trail_verify_args args = {
