@@ -35,6 +35,7 @@
 #include "util.h"
 #include "vmctl-pager.h"
 #include "vmctl-report.h"
+#include "vmctl-sign.h"
 #include "vmctl-table.h"
 #include "vmctl-time.h"
 #include "vmctl.h"
@@ -395,12 +396,15 @@ struct verify_args {
         const char *path;
         const char *out;           /* archive: the copy to make */
         const char *forwarded;     /* verify --forwarded: a collector's received copy, not a trail file */
+        const char *key_path;      /* --key: the public key signed checkpoints must be by */
+        struct trail_key *key;
         struct trail_checkpoint *cps;
         size_t n_cps;
 };
 
 static void verify_args_done(struct verify_args *va) {
         free(va->cps);
+        trail_key_free(va->key);
 }
 
 static int parse_checkpoint(const char *arg, struct trail_checkpoint *cp) {
@@ -436,6 +440,9 @@ static int verify_help(const struct vmctl_command *cmd) {
         fputs("\nOptions:\n"
               "  --db FILE              the trail (default as for vmctl log)\n"
               "  --checkpoint SEQ:HASH  the chain must reach SEQ with HASH (repeatable)\n"
+              "  --key FILE             check the signed checkpoints against this Ed25519 public\n"
+              "                         key (PEM, as vmtraced --print-public-key prints it, or\n"
+              "                         its 64 hex digits); without it they are only counted\n"
               "  --forwarded FILE       verify a log engine's received copy (RFC 5424 lines) instead\n"
               "Exit status: 0 intact, 1 altered, 2 usage, 5 unreadable.  See vmtraced-trail(5).\n",
               stdout);
@@ -451,6 +458,7 @@ static int verify_parse(const struct vmctl_command *cmd, int argc, char **argv, 
                 { "db", required_argument, NULL, 'd' },
                 { "checkpoint", required_argument, NULL, 'c' },
                 { "forwarded", required_argument, NULL, 'F' },
+                { "key", required_argument, NULL, 'k' },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
@@ -460,6 +468,9 @@ static int verify_parse(const struct vmctl_command *cmd, int argc, char **argv, 
                 switch (c) {
                 case 'F':
                         va->forwarded = optarg;
+                        break;
+                case 'k':
+                        va->key_path = optarg;
                         break;
                 case 'd':
                         va->path = optarg;
@@ -486,6 +497,8 @@ static int verify_parse(const struct vmctl_command *cmd, int argc, char **argv, 
                 log_error("Unexpected argument \"%s\".", argv[optind]);
                 return vmctl_usage(cmd, stderr);
         }
+        if (va->key_path && trail_key_load_public(va->key_path, &va->key) < 0)
+                return EXIT_USAGE;
         return -1;
 }
 
@@ -544,38 +557,58 @@ static int report(const char *path, const struct trail_verify_result *res, size_
         return EXIT_OK;
 }
 
+/* The checkpoints a forwarded copy carried, after those given with --checkpoint. */
+static int add_forwarded_checkpoints(struct verify_args *va, const struct trail_forwarded *fw) {
+        struct trail_checkpoint *l = reallocarray(va->cps, va->n_cps + fw->n_checkpoints + 1, sizeof *l);
+
+        if (!l)
+                return log_oom();
+        va->cps = l;
+        for (size_t i = 0; i < fw->n_checkpoints; i++)
+                va->cps[va->n_cps++] = fw->checkpoints[i];
+        return 0;
+}
+
+/* The imported copy, verified with its checkpoints and signed checkpoints: the exit status. */
+static int verify_imported(struct verify_args *va, const struct trail_forwarded *fw, const char *db) {
+        _cleanup_(trail_reader_freep) struct trail_reader *r = NULL;
+        struct trail_verify_result res;
+        struct vmctl_signed sg;
+
+        if (trail_reader_open(db, TRAIL_SCHEMA_CHAINED, &r) < 0 || add_forwarded_checkpoints(va, fw) < 0 ||
+            vmctl_signed_collect(r, va->key, &va->cps, &va->n_cps, print_problem, NULL, &sg) < 0)
+                return EXIT_INTERNAL;
+
+        const struct trail_verify_args args = {
+                .checkpoints = va->cps, .n_checkpoints = va->n_cps, .max_reports = VERIFY_MAX_REPORTS, .fn = print_problem,
+        };
+        if (trail_reader_verify(r, &args, &res) < 0)
+                return EXIT_INTERNAL;
+        printf("%s: %" PRId64 " rows, %" PRId64 " duplicate(s) dropped, %" PRId64 " other line(s) ignored.\n",
+               va->forwarded, fw->rows, fw->duplicates, fw->ignored);
+        vmctl_signed_report(&sg, va->key, res.last_seq);
+        res.problems += fw->problems + sg.problems;
+        return report(va->forwarded, &res, va->n_cps);
+}
+
 /*
  * verify --forwarded: the received copy read into a trail file of its own
  * (common/trail_syslog.c), verified as any trail is, with the checkpoints
- * it carried; problems of the copy itself (a seq received twice with other
- * contents) count as alterations.
+ * and signed checkpoints it carried; problems of the copy itself (a seq
+ * received twice with other contents) count as alterations.
  */
 static int verify_forwarded(struct verify_args *va) {
-        _cleanup_(trail_reader_freep) struct trail_reader *r = NULL;
         _cleanup_free_ char *dir = NULL, *db = NULL;
         struct trail_forwarded fw = {};
-        struct trail_verify_result res;
         const char *tmp = getenv("TMPDIR");
         int status = EXIT_INTERNAL;
 
         if (asprintf(&dir, "%s/vmctl-forwarded.XXXXXX", tmp && *tmp ? tmp : "/tmp") < 0 || !mkdtemp(dir) ||
             asprintf(&db, "%s/trail.db", dir) < 0)
                 return log_error_errno(-errno, "Cannot make a temporary directory: %m"), EXIT_INTERNAL;
-        if (trail_forwarded_import(va->forwarded, db, &fw, print_problem, NULL) >= 0 &&
-            trail_reader_open(db, TRAIL_SCHEMA_CHAINED, &r) >= 0) {
-                const struct trail_verify_args args = {
-                        .checkpoints = fw.checkpoints, .n_checkpoints = fw.n_checkpoints,
-                        .max_reports = VERIFY_MAX_REPORTS, .fn = print_problem,
-                };
-                if (trail_reader_verify(r, &args, &res) >= 0) {
-                        printf("%s: %" PRId64 " rows, %" PRId64 " duplicate(s) dropped, %" PRId64
-                               " other line(s) ignored.\n", va->forwarded, fw.rows, fw.duplicates, fw.ignored);
-                        res.problems += fw.problems;
-                        status = report(va->forwarded, &res, fw.n_checkpoints);
-                }
-        }
+        if (trail_forwarded_import(va->forwarded, db, &fw, print_problem, NULL) >= 0)
+                status = verify_imported(va, &fw, db);
         free(fw.checkpoints);
-        trail_reader_free(TAKE_PTR(r));
         (void) unlink(db);
         (void) rmdir(dir);
         return status;
@@ -585,6 +618,7 @@ static int run_verify(const struct vmctl_options *o _unused_, const struct vmctl
         _cleanup_(trail_reader_freep) struct trail_reader *r = NULL;
         _cleanup_(verify_args_done) struct verify_args va = { .path = default_database() };
         struct trail_verify_result res;
+        struct vmctl_signed sg;
         int status;
 
         status = verify_parse(cmd, argc, argv, &va);
@@ -592,7 +626,8 @@ static int run_verify(const struct vmctl_options *o _unused_, const struct vmctl
                 return status;
         if (va.forwarded)
                 return verify_forwarded(&va);
-        if (trail_reader_open(va.path, TRAIL_SCHEMA_CHAINED, &r) < 0 || add_archive_head(r, &va) < 0)
+        if (trail_reader_open(va.path, TRAIL_SCHEMA_CHAINED, &r) < 0 || add_archive_head(r, &va) < 0 ||
+            vmctl_signed_collect(r, va.key, &va.cps, &va.n_cps, print_problem, NULL, &sg) < 0)
                 return EXIT_INTERNAL;
 
         const struct trail_verify_args args = {
@@ -600,6 +635,8 @@ static int run_verify(const struct vmctl_options *o _unused_, const struct vmctl
         };
         if (trail_reader_verify(r, &args, &res) < 0)
                 return EXIT_INTERNAL;
+        vmctl_signed_report(&sg, va.key, res.last_seq);
+        res.problems += sg.problems;
         return report(va.path, &res, va.n_cps);
 }
 
@@ -608,19 +645,25 @@ static int run_archive(const struct vmctl_options *o _unused_, const struct vmct
         _cleanup_(trail_reader_freep) struct trail_reader *r = NULL;
         _cleanup_(verify_args_done) struct verify_args va = { .path = default_database(), .out = "" };
         struct trail_verify_result res;
+        struct vmctl_signed sg;
         int status;
 
         status = verify_parse(cmd, argc, argv, &va);
         if (status >= 0)
                 return status;
+        /* The copy is checked against the original's signed checkpoints, which it holds too. */
+        if (trail_reader_open(va.path, TRAIL_SCHEMA_CHAINED, &r) < 0 ||
+            vmctl_signed_collect(r, va.key, &va.cps, &va.n_cps, print_problem, NULL, &sg) < 0)
+                return EXIT_INTERNAL;
 
         const struct trail_verify_args args = {
                 .checkpoints = va.cps, .n_checkpoints = va.n_cps, .max_reports = VERIFY_MAX_REPORTS, .fn = print_problem,
         };
-        if (trail_reader_open(va.path, TRAIL_SCHEMA_CHAINED, &r) < 0 ||
-            trail_reader_archive(r, va.out, &args, &res) < 0)
+        if (trail_reader_archive(r, va.out, &args, &res) < 0)
                 return EXIT_INTERNAL;
         printf("%s: archive of %s, in one file (rollback journal), its head recorded in it.\n", va.out, va.path);
+        vmctl_signed_report(&sg, va.key, res.last_seq);
+        res.problems += sg.problems;
         return report(va.out, &res, va.n_cps);
 }
 

@@ -158,14 +158,18 @@ int trail_hash_row(struct trail_hasher *h, const unsigned char prev[TRAIL_HASH_S
         return 0;
 }
 
-void trail_hash_to_hex(const unsigned char h[TRAIL_HASH_SIZE], char out[TRAIL_HASH_HEX_SIZE]) {
+void trail_hex_encode(const unsigned char *b, size_t n, char *out) {
         static const char digits[] = "0123456789abcdef";
 
-        for (size_t i = 0; i < TRAIL_HASH_SIZE; i++) {
-                out[2 * i] = digits[h[i] >> 4];
-                out[2 * i + 1] = digits[h[i] & 0xf];
+        for (size_t i = 0; i < n; i++) {
+                out[2 * i] = digits[b[i] >> 4];
+                out[2 * i + 1] = digits[b[i] & 0xf];
         }
-        out[2 * TRAIL_HASH_SIZE] = '\0';
+        out[2 * n] = '\0';
+}
+
+void trail_hash_to_hex(const unsigned char h[TRAIL_HASH_SIZE], char out[TRAIL_HASH_HEX_SIZE]) {
+        trail_hex_encode(h, TRAIL_HASH_SIZE, out);
 }
 
 static int hexval(char c) {
@@ -178,14 +182,18 @@ static int hexval(char c) {
         return -1;
 }
 
-int trail_hash_from_hex(const char *hex, unsigned char out[TRAIL_HASH_SIZE]) {
-        if (!hex || strlen(hex) != 2 * TRAIL_HASH_SIZE)
+int trail_hex_decode(const char *hex, unsigned char *out, size_t n) {
+        if (!hex || strlen(hex) != 2 * n)
                 return -EINVAL;
-        for (size_t i = 0; i < TRAIL_HASH_SIZE; i++) {
+        for (size_t i = 0; i < n; i++) {
                 int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
                 if (hi < 0 || lo < 0)
                         return -EINVAL;
                 out[i] = (unsigned char) (hi << 4 | lo);
         }
         return 0;
+}
+
+int trail_hash_from_hex(const char *hex, unsigned char out[TRAIL_HASH_SIZE]) {
+        return trail_hex_decode(hex, out, TRAIL_HASH_SIZE);
 }

@@ -99,5 +99,8 @@ int trail_hash_row(struct trail_hasher *h, const unsigned char prev[TRAIL_HASH_S
 /* Lowercase hex of a hash, and back (-EINVAL unless exactly 64 hex digits). */
 void trail_hash_to_hex(const unsigned char h[TRAIL_HASH_SIZE], char out[TRAIL_HASH_HEX_SIZE]);
 int trail_hash_from_hex(const char *hex, unsigned char out[TRAIL_HASH_SIZE]);
+/* The same for n bytes of anything (out holds 2n + 1); decoding wants exactly 2n hex digits. */
+void trail_hex_encode(const unsigned char *b, size_t n, char *out);
+int trail_hex_decode(const char *hex, unsigned char *out, size_t n);
 
 #endif

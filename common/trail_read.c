@@ -670,8 +670,9 @@ static void check_checkpoints(struct verifier *v, int64_t seq, const unsigned ch
                 if (a->checkpoints[i].seq == seq) {
                         v->seen[i] = true;
                         if (memcmp(a->checkpoints[i].hash, hash, TRAIL_HASH_SIZE) != 0)
-                                problem(v, "seq %" PRId64 " does not match the checkpoint: the rows up to it were "
-                                        "rewritten consistently (or the checkpoint is from another trail)", seq);
+                                problem(v, "seq %" PRId64 " does not match the %scheckpoint: the rows up to it were "
+                                        "rewritten consistently (or the checkpoint is from another trail)", seq,
+                                        a->checkpoints[i].is_signed ? "signed " : "");
                 }
 }
 
@@ -908,8 +909,9 @@ static int verify_with(struct trail_reader *r, const struct trail_verify_args *a
         out->last_seq = v.expect - 1;
         for (size_t i = 0; i < args->n_checkpoints; i++)
                 if (!seen[i])
-                        problem(&v, "the chain ends at seq %" PRId64 " but a checkpoint names seq %" PRId64
-                                ": rows at the end were removed", out->last_seq, args->checkpoints[i].seq);
+                        problem(&v, "the chain ends at seq %" PRId64 " but a %scheckpoint names seq %" PRId64
+                                ": rows at the end were removed", out->last_seq,
+                                args->checkpoints[i].is_signed ? "signed " : "", args->checkpoints[i].seq);
         out->problems = v.problems;
         memcpy(out->head, v.prev, TRAIL_HASH_SIZE);
         return 0;
@@ -924,6 +926,38 @@ int trail_reader_verify(struct trail_reader *r, const struct trail_verify_args *
         int k = verify_with(r, args, out, seen);
         free(seen);
         return k;
+}
+
+/* ---------- signed checkpoints ---------- */
+
+int trail_reader_signatures(struct trail_reader *r, trail_signature_fn fn, void *userdata) {
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
+        int rc, n = 0;
+
+        /* A table dropped from the file is the schema check's to report. */
+        if (r->version < TRAIL_SCHEMA_SIGNED || !trail_schema_has_table(r->db, "signed_checkpoints"))
+                return 0;
+        rc = sqlite3_prepare_v2(r->db, "SELECT seq, hash, prev_seq, signed_ms, public_key, signature"
+                                " FROM signed_checkpoints ORDER BY seq", -1, &s, NULL);
+        while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+                struct trail_signature_row row = {
+                        .c = { .seq = sqlite3_column_int64(s, 0), .prev_seq = sqlite3_column_int64(s, 2),
+                               .signed_ms = sqlite3_column_int64(s, 3) },
+                        .public_key = strempty(col(s, 4)),
+                        .signature = strempty(col(s, 5)),
+                };
+                row.hash_ok = trail_hash_from_hex(col(s, 1), row.c.hash) >= 0;
+                int k = fn(&row, userdata);
+                if (k < 0)
+                        return k;
+                n++;
+                rc = SQLITE_OK;
+        }
+        if (rc != SQLITE_DONE) {
+                log_error("Cannot read the signed checkpoints of %s: %s", r->path, sqlite3_errmsg(r->db));
+                return -EIO;
+        }
+        return n;
 }
 
 /* ---------- archives ---------- */

@@ -20,6 +20,7 @@
 
 #include "macros.h"
 #include "trail_hash.h"
+#include "trail_sign.h"
 
 struct trail_reader;
 
@@ -115,6 +116,7 @@ int trail_reader_explain(struct trail_reader *r, const struct trail_query *q, tr
 struct trail_checkpoint {
         int64_t seq;
         unsigned char hash[TRAIL_HASH_SIZE];
+        bool is_signed;            /* from signed_checkpoints, its signature checked: said so in problems */
 };
 
 /* Called with each problem found, in the order found, as one sentence saying what was altered. */
@@ -150,6 +152,23 @@ struct trail_verify_result {
  */
 int trail_reader_verify(struct trail_reader *r, const struct trail_verify_args *args,
                         struct trail_verify_result *out);
+
+/* ---------- signed checkpoints (vmctl verify --key) ---------- */
+
+/* A row of signed_checkpoints as stored; valid during the callback only. */
+struct trail_signature_row {
+        struct trail_signed c;     /* what its signature should cover */
+        bool hash_ok;              /* its hash was 64 hex digits (else c.hash is not set) */
+        const char *public_key, *signature; /* hex as stored ("" for NULL) */
+};
+
+/*
+ * fn for each row of the table signed_checkpoints (schema 9), in seq
+ * order, not checked: trail_sign.h checks signatures.  Returns how many
+ * (0 for a file without the table), or fn's negative return.
+ */
+typedef int (*trail_signature_fn)(const struct trail_signature_row *row, void *userdata);
+int trail_reader_signatures(struct trail_reader *r, trail_signature_fn fn, void *userdata);
 
 /* ---------- archives (vmctl archive) ---------- */
 

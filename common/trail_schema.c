@@ -267,6 +267,32 @@ static const char schema_v8[] =
         "PRAGMA user_version = 8;";
 
 /*
+ * Schema version 9: the checkpoints vmtraced signed with its Ed25519 key
+ * (signing-key in vmtraced.conf; see SIGNED CHECKPOINTS in
+ * vmtraced-trail(5) for what is signed and how to check it by hand).
+ *
+ *   seq         the chain's seq the checkpoint is at
+ *   hash        that row's hash, 64 hex digits
+ *   prev_seq    the seq of the checkpoint signed before it by this trail
+ *               (0 for the first), so that one removed from the middle
+ *               shows
+ *   signed_ms   when it was signed, ms since the epoch
+ *   public_key  the raw Ed25519 public key, 64 hex digits
+ *   signature   the Ed25519 signature, 128 hex digits
+ *
+ * Not part of the chain: the signatures prove the chain, not the reverse.
+ */
+static const char schema_v9[] =
+        "CREATE TABLE signed_checkpoints (\n"
+        " seq INTEGER PRIMARY KEY,\n"
+        " hash TEXT NOT NULL,\n"
+        " prev_seq INTEGER NOT NULL,\n"
+        " signed_ms INTEGER NOT NULL,\n"
+        " public_key TEXT NOT NULL,\n"
+        " signature TEXT NOT NULL);\n"
+        "PRAGMA user_version = 9;";
+
+/*
  * The chain's statements per schema version.  The column lists come from
  * trail_hash.h, so what is read is what the encoding covers.
  */
@@ -480,6 +506,10 @@ static int migrate_7_to_8(sqlite3 *db) {
         return to_errno(sqlite3_exec(db, schema_v8, NULL, NULL, NULL));
 }
 
+static int migrate_8_to_9(sqlite3 *db) {
+        return to_errno(sqlite3_exec(db, schema_v9, NULL, NULL, NULL));
+}
+
 static int (*const migrations[])(sqlite3 *db) = {
         migrate_0_to_1,
         migrate_1_to_2,
@@ -489,6 +519,7 @@ static int (*const migrations[])(sqlite3 *db) = {
         migrate_5_to_6,
         migrate_6_to_7,
         migrate_7_to_8,
+        migrate_8_to_9,
 };
 
 _Static_assert(ELEMENTSOF(migrations) == TRAIL_SCHEMA_VERSION, "one migration per schema version");
@@ -538,11 +569,12 @@ int trail_schema_archive_create(sqlite3 *db) {
         return to_errno(sqlite3_exec(db, schema_archive, NULL, NULL, NULL));
 }
 
-static bool has_archive_table(sqlite3 *db) {
+bool trail_schema_has_table(sqlite3 *db, const char *name) {
         _cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
 
-        return sqlite3_prepare_v2(db, "SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = 'archive'",
-                                  -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW;
+        return sqlite3_prepare_v2(db, "SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = ?1",
+                                  -1, &s, NULL) == SQLITE_OK && sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC) == SQLITE_OK &&
+               sqlite3_step(s) == SQLITE_ROW;
 }
 
 /*
@@ -619,7 +651,7 @@ int trail_schema_check(sqlite3 *db, int version, bool archive_ok, trail_schema_d
         *differences = 0;
         if (version < 0 || version > TRAIL_SCHEMA_VERSION)
                 return -EPROTONOSUPPORT;
-        r = expected_schema(version, archive_ok && has_archive_table(db), &want);
+        r = expected_schema(version, archive_ok && trail_schema_has_table(db, "archive"), &want);
         if (r < 0)
                 return r;
         r = to_errno(sqlite3_prepare_v2(db, SCHEMA_OBJECTS_SQL, -1, &fs, NULL));

@@ -25,7 +25,7 @@
 DEFINE_TRIVIAL_CLEANUP_FUNC(sqlite3 *, sqlite3_close);
 
 /* The version this build writes; a file with a higher one is from a newer vmtraced. */
-#define TRAIL_SCHEMA_VERSION 8
+#define TRAIL_SCHEMA_VERSION 9
 
 /*
  * The first version with the hash chain (seq, hash), the first that
@@ -40,6 +40,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(sqlite3 *, sqlite3_close);
 #define TRAIL_SCHEMA_FORWARD 7
 /* The first with records_message, the trigram index of messages (vmctl log --message). */
 #define TRAIL_SCHEMA_MESSAGE_INDEX 8
+/* The first with the table signed_checkpoints (vmtraced's Ed25519 signatures of chain heads). */
+#define TRAIL_SCHEMA_SIGNED 9
 
 /*
  * records.source of a change vmtraced saw by watching the platform but did
@@ -109,6 +111,8 @@ int trail_schema_check(sqlite3 *db, int version, bool archive_ok, trail_schema_d
  * archive; trail_schema_check() accepts it when archive_ok.
  */
 int trail_schema_archive_create(sqlite3 *db);
+/* Does db have the table name (archive, or one an altered file lost)? */
+bool trail_schema_has_table(sqlite3 *db, const char *name);
 /* The negative errno an SQLite result code that means failure stands for (-EIO when none fits). */
 int trail_schema_errno(int sqlite_rc);
 

@@ -118,6 +118,18 @@ void trail_syslog_checkpoint(FILE *f, int64_t now_ms, int64_t seq, const char *h
                    "vmtraced trail checkpoint (%s): %" PRId64 ":%s", seq, hash_hex, reason, reason, seq, hash_hex);
 }
 
+void trail_syslog_signed(FILE *f, int64_t now_ms, const struct trail_signed *c, const char *public_key,
+                         const char *signature, const char *hostname, long pid) {
+        char hex[TRAIL_HASH_HEX_SIZE];
+
+        trail_hash_to_hex(c->hash, hex);
+        put_header(f, SYSLOG_NOTICE, now_ms, hostname, pid, "signed");
+        /* Hex only: nothing in it needs escaping. */
+        fprintf(f, "[" TRAIL_SYSLOG_SD_SIGNED " seq=\"%" PRId64 "\" hash=\"%s\" prev=\"%" PRId64 "\" time=\"%" PRId64
+                   "\" key=\"%s\" sig=\"%s\"] vmtraced signed checkpoint: %" PRId64 ":%s", c->seq, hex, c->prev_seq,
+                c->signed_ms, public_key, signature, c->seq, hex);
+}
+
 /* ---------- reading ---------- */
 
 struct sd_param {
@@ -346,7 +358,7 @@ static void import_row(struct importer *im, struct sd_element *e) {
 
 static void import_checkpoint(struct importer *im, const struct sd_element *e) {
         const struct sd_param *hash = element_get(e, "hash");
-        struct trail_checkpoint cp;
+        struct trail_checkpoint cp = {};
         struct trail_checkpoint *l;
 
         if (!parse_seq(element_get(e, "seq"), &cp.seq) || !hash || trail_hash_from_hex(hash->value, cp.hash) < 0) {
@@ -360,6 +372,56 @@ static void import_checkpoint(struct importer *im, const struct sd_element *e) {
         l[im->out->n_checkpoints++] = cp;
 }
 
+/* A number that may be 0 (prev, time). */
+static bool parse_int(const struct sd_param *par, int64_t *v) {
+        char *end;
+
+        if (!par)
+                return false;
+        errno = 0;
+        *v = strtoll(par->value, &end, 10);
+        return errno == 0 && *end == '\0' && end != par->value && *v >= 0;
+}
+
+/* The six columns of signed_checkpoints, from a vmtracedSigned element, bound to ?1..?6 of s. */
+static bool bind_signed(sqlite3_stmt *s, const struct sd_element *e) {
+        static const char *const text[] = { "hash", "key", "sig" };
+        static const int text_at[] = { 2, 5, 6 };
+        int64_t seq, prev, time;
+
+        if (!parse_seq(element_get(e, "seq"), &seq) || !parse_int(element_get(e, "prev"), &prev) ||
+            !parse_int(element_get(e, "time"), &time) || sqlite3_bind_int64(s, 1, seq) != SQLITE_OK ||
+            sqlite3_bind_int64(s, 3, prev) != SQLITE_OK || sqlite3_bind_int64(s, 4, time) != SQLITE_OK)
+                return false;
+        for (size_t i = 0; i < ELEMENTSOF(text); i++) {
+                const struct sd_param *par = element_get(e, text[i]);
+
+                if (!par || sqlite3_bind_text(s, text_at[i], par->value, (int) par->len, SQLITE_STATIC) != SQLITE_OK)
+                        return false;
+        }
+        return true;
+}
+
+/*
+ * A signed checkpoint, into the copy's signed_checkpoints, where vmctl
+ * verify --forwarded --key checks it as in a trail file.  Received again
+ * (at least once), it must be the same.
+ */
+static void import_signed(struct importer *im, const struct sd_element *e) {
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *add = NULL, *same = NULL;
+
+        if (sqlite3_prepare_v2(im->db, "INSERT INTO signed_checkpoints (seq, hash, prev_seq, signed_ms, public_key, "
+                               "signature) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(seq) DO NOTHING", -1, &add,
+                               NULL) != SQLITE_OK ||
+            sqlite3_prepare_v2(im->db, "SELECT 1 FROM signed_checkpoints WHERE seq = ?1 AND hash = ?2 AND prev_seq = ?3 "
+                               "AND signed_ms = ?4 AND public_key = ?5 AND signature = ?6", -1, &same, NULL) != SQLITE_OK)
+                problem(im, "a signed checkpoint that cannot be stored: %s", sqlite3_errmsg(im->db));
+        else if (!bind_signed(add, e) || !bind_signed(same, e))
+                problem(im, "a malformed signed checkpoint");
+        else if (sqlite3_step(add) != SQLITE_DONE || sqlite3_step(same) != SQLITE_ROW)
+                problem(im, "a signed checkpoint was received before with other contents");
+}
+
 /* One received line: ours are the messages whose first SD-ELEMENT is a row or a checkpoint. */
 static void import_line(struct importer *im, char *line) {
         char *p = skip_header(line);
@@ -370,7 +432,8 @@ static void import_line(struct importer *im, char *line) {
                 return;
         }
         bool ours = strncmp(p + 1, TRAIL_SYSLOG_SD_ROW, strlen(TRAIL_SYSLOG_SD_ROW)) == 0 ||
-                    strncmp(p + 1, TRAIL_SYSLOG_SD_CHECKPOINT, strlen(TRAIL_SYSLOG_SD_CHECKPOINT)) == 0;
+                    strncmp(p + 1, TRAIL_SYSLOG_SD_CHECKPOINT, strlen(TRAIL_SYSLOG_SD_CHECKPOINT)) == 0 ||
+                    strncmp(p + 1, TRAIL_SYSLOG_SD_SIGNED, strlen(TRAIL_SYSLOG_SD_SIGNED)) == 0;
         _cleanup_free_ char *raw = strdup(p);
         if (!raw)
                 return;
@@ -386,6 +449,8 @@ static void import_line(struct importer *im, char *line) {
                 import_row(im, &e);
         else if (element_is(&e, TRAIL_SYSLOG_SD_CHECKPOINT))
                 import_checkpoint(im, &e);
+        else if (element_is(&e, TRAIL_SYSLOG_SD_SIGNED))
+                import_signed(im, &e);
         else
                 im->out->ignored++;
 }

@@ -7,6 +7,8 @@
  *
  * A row:        <PRI>1 END-TIME HOST vmtraced PID row [vmtraced@32473 seq="1" id="7" ...] TRACE-LINE
  * A checkpoint: <PRI>1 TIME HOST vmtraced PID checkpoint [vmtracedCheckpoint@32473 seq="9" hash="..." reason="idle"]
+ * A signed one: <PRI>1 TIME HOST vmtraced PID signed [vmtracedSigned@32473 seq="9" hash="..." prev="6" time="..."
+ *               key="..." sig="..."], a row of signed_checkpoints (see common/trail_sign.h)
  *
  * The structured data holds every column the hash covers (TRAIL_HASH_COLUMNS)
  * and the hash; a NULL column is left out, so NULL and "" stay apart.  A
@@ -27,6 +29,7 @@
 
 #define TRAIL_SYSLOG_SD_ROW        "vmtraced@32473"
 #define TRAIL_SYSLOG_SD_CHECKPOINT "vmtracedCheckpoint@32473"
+#define TRAIL_SYSLOG_SD_SIGNED     "vmtracedSigned@32473"
 
 /* One row (the columns of TRAIL_HASH_COLUMNS and hash, by name) as an RFC 5424 message, without a newline. */
 void trail_syslog_row(FILE *f, const struct trail_row *row, const char *hostname, long pid);
@@ -34,6 +37,10 @@ void trail_syslog_row(FILE *f, const struct trail_row *row, const char *hostname
 /* A checkpoint: the chain reached seq with hash (hex), for reason ("interval", "idle", "shutdown"). */
 void trail_syslog_checkpoint(FILE *f, int64_t now_ms, int64_t seq, const char *hash_hex, const char *reason,
                              const char *hostname, long pid);
+
+/* A signed checkpoint as stored in signed_checkpoints (public key and signature in hex), sent as it is. */
+void trail_syslog_signed(FILE *f, int64_t now_ms, const struct trail_signed *c, const char *public_key,
+                         const char *signature, const char *hostname, long pid);
 
 /* What reading a received copy found, besides the rows it wrote. */
 struct trail_forwarded {
@@ -48,7 +55,7 @@ struct trail_forwarded {
 /*
  * Read the received messages in path (one per line, as the receiver stored
  * them) into db_path, a new trail file of this schema version, one row per
- * seq.  A seq received twice with different contents, a malformed message
+ * seq, and the signed checkpoints into its signed_checkpoints.  A seq received twice with different contents, a malformed message
  * of ours, or an unknown parameter is a problem, passed to fn.  Returns 0
  * or a negative errno (the file could not be read or written), logged.
  */

@@ -49,6 +49,7 @@
 #include "log.h"
 #include "macros.h"
 #include "metrics.h"
+#include "signer.h"
 #include "trail_hash.h"
 #include "trail_schema.h"
 #include "util.h"
@@ -96,6 +97,7 @@ struct audit {
         int64_t last_seq;
         unsigned char last_hash[TRAIL_HASH_SIZE];
         unsigned checkpoint_interval;
+        struct signer *signer;     /* NULL: checkpoints are not signed (no signing-key) */
         /* Unwritten completions, oldest first; the retry thread drains it. */
         struct queued *queue, **queue_tail;
         size_t queued;
@@ -427,17 +429,29 @@ out:
                 free(bufs[i]);
 }
 
-/* Write the chain head to the journal: the external copy that makes a cut-off tail detectable. */
+/*
+ * Sign the chain head when there is a key, and write it to the journal:
+ * the external copy that makes a cut-off tail detectable.  A signed head
+ * carries its signature, so a journal entry can be checked like a row of
+ * signed_checkpoints; the list of fields ends at the first NULL format.
+ */
 static void journal_checkpoint(struct audit *a, const char *why) {
         char hex[TRAIL_HASH_HEX_SIZE];
+        const struct trail_signed *c = NULL;
+        const char *sig = a->signer ? signer_sign(a->signer, a->last_seq, a->last_hash, &c) : NULL;
 
         trail_hash_to_hex(a->last_hash, hex);
         (void) sd_journal_send("MESSAGE_ID=" AUDIT_JOURNAL_CHECKPOINT_ID,
                                "PRIORITY=%d", LOG_NOTICE,
-                               "MESSAGE=vmtraced trail checkpoint (%s): %" PRId64 ":%s", why, a->last_seq, hex,
+                               "MESSAGE=vmtraced trail checkpoint (%s): %" PRId64 ":%s%s", why, a->last_seq, hex,
+                               sig ? " (signed)" : "",
                                "VMTRACE_SEQ=%" PRId64, a->last_seq,
                                "VMTRACE_HASH=%s", hex,
                                "VMTRACE_DATABASE=%s", a->path,
+                               sig ? "VMTRACE_SIGNATURE=%s" : NULL, sig,
+                               "VMTRACE_PUBLIC_KEY=%s", a->signer ? signer_public_hex(a->signer) : "",
+                               "VMTRACE_PREV_SEQ=%" PRId64, c ? c->prev_seq : 0,
+                               "VMTRACE_SIGNED_MS=%" PRId64, c ? c->signed_ms : 0,
                                NULL);
         log_debug("Checkpoint %" PRId64 ":%s (%s)", a->last_seq, hex, why);
 }
@@ -545,6 +559,7 @@ void audit_close(struct audit *a) {
                 drop_queue_locked(a);
                 if (a->last_seq > 0)
                         journal_checkpoint(a, "shutdown");
+                signer_free(TAKE_PTR(a->signer));
                 pthread_mutex_unlock(&a->lock);
         }
         trail_chainer_free(a->chainer);
@@ -766,6 +781,8 @@ static int complete_locked(struct audit *a, struct audit_record *r, bool insert)
         journal_mirror(a, r->id);
         if (a->checkpoint_interval > 0 && a->last_seq % a->checkpoint_interval == 0)
                 journal_checkpoint(a, "interval");
+        else if (a->signer && signer_none_yet(a->signer))
+                journal_checkpoint(a, "first signed"); /* a trail with a key is never without a signature */
         return 0;
 }
 
@@ -990,6 +1007,13 @@ void audit_set_checkpoint_interval(struct audit *a, unsigned n) {
         _cleanup_(mutex_unlockp) _unused_ pthread_mutex_t *m = lock(a);
 
         a->checkpoint_interval = n;
+}
+
+int audit_set_signing_key(struct audit *a, const char *key_path) {
+        _cleanup_(mutex_unlockp) _unused_ pthread_mutex_t *m = lock(a);
+
+        signer_free(TAKE_PTR(a->signer));
+        return signer_new(a->db, a->path, key_path, a->last_seq, a->last_hash, &a->signer);
 }
 
 /* Integer column i, or null_value when it is NULL (an id that is unknown, not 0). */

@@ -148,6 +148,15 @@ bool audit_degraded(struct audit *a);
 #define AUDIT_DEFAULT_CHECKPOINT_INTERVAL 1000
 void audit_set_checkpoint_interval(struct audit *a, unsigned n);
 
+/*
+ * Sign checkpoints with the Ed25519 key in key_path (the signing-key
+ * credential; see daemon/signer.h): the first completion, every
+ * checkpoint and the head at close.  Logs the public key, its fingerprint
+ * and the chain head.  Refuses a trail whose last signed checkpoint its
+ * chain no longer matches (-EBADMSG).
+ */
+int audit_set_signing_key(struct audit *a, const char *key_path);
+
 /* The seq of the last completed row, the chain's head (0: none yet). */
 int64_t audit_last_seq(struct audit *a);
 

@@ -79,6 +79,7 @@ struct parser {
         bool key_seen;          /* a key since the header: inih's continuation rule */
         bool main_seen;
         uint64_t main_keys;
+        unsigned signing_key_line;
         struct forward_state *fws;
         size_t n_fws;
         struct config *c;
@@ -407,6 +408,18 @@ static int set_checkpoint_interval(struct parser *p, struct endpoint_state *ep, 
         }
         p->c->checkpoint_interval = (unsigned) v;
         return 0;
+}
+
+/* signing-key: the name of the credential holding the Ed25519 key; resolved once the file is read. */
+static int set_signing_key(struct parser *p, struct endpoint_state *ep, const char *value) {
+        (void) ep;
+        if (!endpoint_name_valid(value, strlen(value))) {
+                parse_error(p, p->line, -EINVAL, "signing-key must name a credential (letters, digits, \".\", "
+                            "\"_\", \"-\"; got \"%s\")", value);
+                return 0;
+        }
+        p->signing_key_line = p->line;
+        return set_string(&p->c->signing_key, value);
 }
 
 /* A value that is one word: no spaces, no control characters. */
@@ -805,6 +818,7 @@ static const struct key keys[] = {
         { "database", SECTION_MAIN, set_database },
         { "audit-group", SECTION_MAIN, set_audit_group },
         { "checkpoint-interval", SECTION_MAIN, set_checkpoint_interval },
+        { "signing-key", SECTION_MAIN, set_signing_key },
         { "admin-group", SECTION_MAIN, set_admin_group },
         { "socket-group", SECTION_MAIN, set_socket_group },
         { "socket-mode", SECTION_MAIN, set_socket_mode },
@@ -1117,14 +1131,33 @@ static void validate_endpoint(struct parser *p, struct endpoint_state *ep) {
 }
 
 /*
+ * $CREDENTIALS_DIRECTORY/name, or endpoint_name there: the shipped unit's
+ * LoadCredential=endpoint:/etc/vmtraced/credentials prefixes the files of
+ * that directory with endpoint_.  *out is the first that exists, else the
+ * first; -EINVAL when the directory is not set.
+ */
+static int credential_path(const char *name, char **out) {
+        const char *dir = getenv("CREDENTIALS_DIRECTORY");
+        _cleanup_free_ char *path = NULL, *alt = NULL;
+
+        if (!dir || !*dir)
+                return -EINVAL;
+        if (asprintf(&path, "%s/%s", dir, name) < 0 || asprintf(&alt, "%s/endpoint_%s", dir, name) < 0)
+                return path = alt = NULL, -ENOMEM;
+        *out = access(path, F_OK) < 0 && errno == ENOENT && access(alt, F_OK) == 0 ? TAKE_PTR(alt) : TAKE_PTR(path);
+        return 0;
+}
+
+/*
  * The client key of a [forward] with a cert: its "key" file, checked as a
  * password-file is, or the credential forward_NAME.  Only its path is
  * kept: librelp reads the key itself, at each connection.
  */
 static void load_forward_key(struct parser *p, struct forward_state *fs) {
         struct forward_config *f = fs->f;
-        const char *dir = getenv("CREDENTIALS_DIRECTORY");
+        _cleanup_free_ char *name = NULL;
         _cleanup_close_ int fd = -1;
+        int r;
 
         if (f->key_file) {
                 if (open_secret_file(p, fs->key_line, "key", f->key_file, &fd) >= 0 &&
@@ -1132,30 +1165,40 @@ static void load_forward_key(struct parser *p, struct forward_state *fs) {
                         parse_error(p, fs->line, -ENOMEM, "out of memory");
                 return;
         }
-        if (!dir || !*dir) {
-                parse_error(p, fs->line, -EINVAL,
-                            "forward \"%s\" has a cert but no key, and $CREDENTIALS_DIRECTORY is not set "
-                            "(set key, or LoadCredential=forward_%s:FILE in the unit)", f->name, f->name);
-                return;
-        }
-        if (asprintf(&f->key_file, "%s/forward_%s", dir, f->name) < 0 ||
-            asprintf(&f->key_source, "credential:forward_%s", f->name) < 0) {
-                f->key_file = f->key_source = NULL;
+        if (asprintf(&name, "forward_%s", f->name) < 0 || asprintf(&f->key_source, "credential:%s", name) < 0) {
+                name = f->key_source = NULL;
                 parse_error(p, fs->line, -ENOMEM, "out of memory");
                 return;
         }
-        /* The shipped unit's LoadCredential=endpoint:/etc/vmtraced/credentials prefixes endpoint_. */
-        if (access(f->key_file, R_OK) < 0 && errno == ENOENT) {
-                _cleanup_free_ char *alt = NULL;
-
-                if (asprintf(&alt, "%s/endpoint_forward_%s", dir, f->name) >= 0 && access(alt, R_OK) == 0) {
-                        free(f->key_file);
-                        f->key_file = TAKE_PTR(alt);
-                }
-        }
-        if (access(f->key_file, R_OK) < 0)
+        r = credential_path(name, &f->key_file);
+        if (r == -EINVAL)
+                parse_error(p, fs->line, -EINVAL,
+                            "forward \"%s\" has a cert but no key, and $CREDENTIALS_DIRECTORY is not set "
+                            "(set key, or LoadCredential=forward_%s:FILE in the unit)", f->name, f->name);
+        else if (r < 0)
+                parse_error(p, fs->line, r, "out of memory");
+        else if (access(f->key_file, R_OK) < 0)
                 parse_error(p, fs->line, negative_errno(), "forward \"%s\" has no key and credential %s cannot be "
                             "read: %m", f->name, f->key_file);
+}
+
+/* signing-key: the credential's path, which vmtraced reads (common/trail_sign.h) when it opens the trail. */
+static void resolve_signing_key(struct parser *p) {
+        struct config *c = p->c;
+        int r;
+
+        if (!c->signing_key)
+                return;
+        r = credential_path(c->signing_key, &c->signing_key_file);
+        if (r == -EINVAL)
+                parse_error(p, p->signing_key_line, -EINVAL,
+                            "signing-key \"%s\" is a credential, but $CREDENTIALS_DIRECTORY is not set "
+                            "(LoadCredential=%s:FILE in the unit)", c->signing_key, c->signing_key);
+        else if (r < 0)
+                parse_error(p, p->signing_key_line, r, "out of memory");
+        else if (access(c->signing_key_file, R_OK) < 0)
+                parse_error(p, p->signing_key_line, negative_errno(), "signing-key: credential %s cannot be read: %m",
+                            c->signing_key_file);
 }
 
 static void validate_forward(struct parser *p, struct forward_state *fs) {
@@ -1236,6 +1279,8 @@ void config_free(struct config *c) {
         free(c->socket_path);
         free(c->database);
         free(c->audit_group);
+        free(c->signing_key);
+        free(c->signing_key_file);
         free(c->admin_group);
         free(c->socket_group);
         free(c);
@@ -1321,6 +1366,7 @@ static int parse(struct parser *p) {
                 validate_policy(p, p->pols[i].rule);
         for (size_t i = 0; i < p->n_fws; i++)
                 validate_forward(p, &p->fws[i]);
+        resolve_signing_key(p);
         return p->r;
 }
 
@@ -1391,6 +1437,8 @@ void config_dump(const struct config *c, FILE *f) {
         dump_string(f, "audit-group", c->audit_group);
         if (c->checkpoint_interval != CONFIG_DEFAULT_CHECKPOINT_INTERVAL)
                 fprintf(f, "checkpoint-interval = %u\n", c->checkpoint_interval);
+        if (c->signing_key)
+                fprintf(f, "signing-key = %s (from %s)\n", c->signing_key, c->signing_key_file);
         dump_string(f, "admin-group", c->admin_group);
         dump_string(f, "socket-group", c->socket_group);
         fprintf(f, "socket-mode = %04o\n", c->socket_mode);

@@ -110,6 +110,8 @@ struct config {
         unsigned watch_interval;    /* seconds between a watcher's reconciliations (changes no event reports) */
         char *audit_group;          /* may read the database; NULL: leave the group alone */
         unsigned checkpoint_interval; /* rows between journal checkpoints; 0: only at shutdown */
+        char *signing_key;          /* the credential with the Ed25519 key checkpoints are signed with; NULL: none */
+        char *signing_key_file;     /* its path under $CREDENTIALS_DIRECTORY */
         struct endpoint_config *endpoints; /* in file order */
         size_t n_endpoints;
         char *admin_group;          /* members may do everything, as root may; NULL: none */

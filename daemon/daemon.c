@@ -42,6 +42,7 @@
 #include "pool.h"
 #include "probe.h"
 #include "recovery.h"
+#include "trail_sign.h"
 #include "watch.h"
 
 #define DEFAULT_CONFIG VMT_DEFAULT_CONFIG
@@ -325,6 +326,11 @@ static int manager_trail_open(struct manager *m) {
         if (r < 0)
                 return r;
         audit_set_checkpoint_interval(m->audit, m->config->checkpoint_interval);
+        if (m->config->signing_key_file) {
+                r = audit_set_signing_key(m->audit, m->config->signing_key_file);
+                if (r < 0)
+                        return r;
+        }
         if (m->config->audit_group) {
                 r = audit_set_group(m->audit, m->config->audit_group);
                 if (r < 0)
@@ -406,13 +412,41 @@ static int check_config(const char *path, bool connect) {
         return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
+/*
+ * --print-public-key: the public half of signing-key, as PEM on standard
+ * output (what vmctl verify --key takes) and its fingerprint on standard
+ * error, for an out-of-band record.  Run where the credential is, e.g.
+ * with CREDENTIALS_DIRECTORY=/etc/vmtraced/credentials.
+ */
+static int print_public_key(const char *path) {
+        _cleanup_(trail_key_freep) struct trail_key *k = NULL;
+        struct config *cfg = NULL;
+        int r;
+
+        if (config_load(path, &cfg) < 0)
+                return EXIT_FAILURE;
+        if (!cfg->signing_key_file)
+                r = log_error_errno(-ENOKEY, "%s sets no signing-key: checkpoints are not signed.", path);
+        else
+                r = trail_key_load_private(cfg->signing_key_file, &k);
+        if (r >= 0)
+                r = trail_key_public_pem(k, stdout);
+        if (r >= 0)
+                fprintf(stderr, "Ed25519 public key %s, SHA-256 fingerprint %s\n", trail_key_public_hex(k),
+                        trail_key_fingerprint(k));
+        config_free(cfg);
+        return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
 static void help(void) {
-        printf("Usage: vmtraced [--config FILE] [--check-config [--connect]]\n\n"
+        printf("Usage: vmtraced [--config FILE] [--check-config [--connect] | --print-public-key]\n\n"
                "Audited VM operations daemon.\n\n"
                "  -c, --config FILE   configuration file (default %s)\n"
                "      --check-config  parse the configuration, print it normalised, and exit\n"
                "      --connect       with --check-config: also log in to every endpoint and\n"
                "                      say how it went (exit 1 if one fails)\n"
+               "      --print-public-key  print the public key of signing-key (PEM) and its\n"
+               "                      fingerprint, and exit\n"
                "  -h, --help          show this help\n"
                "      --version       show the version\n",
                DEFAULT_CONFIG);
@@ -423,12 +457,13 @@ int daemon_main(int argc, char **argv) {
                 { "config", required_argument, NULL, 'c' },
                 { "check-config", no_argument, NULL, 'C' },
                 { "connect", no_argument, NULL, 'N' },
+                { "print-public-key", no_argument, NULL, 'P' },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
                 {},
         };
         const char *config_path = DEFAULT_CONFIG;
-        bool check = false, connect = false;
+        bool check = false, connect = false, print_key = false;
         int c, r;
 
         log_init("vmtraced");
@@ -449,6 +484,9 @@ int daemon_main(int argc, char **argv) {
                 case 'N':
                         connect = true;
                         break;
+                case 'P':
+                        print_key = true;
+                        break;
                 case 'h':
                         help();
                         return EXIT_SUCCESS;
@@ -468,8 +506,14 @@ int daemon_main(int argc, char **argv) {
                 return 2;
         }
 
+        if (check && print_key) {
+                log_error("--print-public-key and --check-config are separate runs.");
+                return 2;
+        }
         if (check)
                 return check_config(config_path, connect);
+        if (print_key)
+                return print_public_key(config_path);
 
         /* A file-size limit (RLIMIT_FSIZE) must make trail writes fail, not kill us. */
         signal(SIGXFSZ, SIG_IGN);

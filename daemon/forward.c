@@ -55,10 +55,11 @@ struct forwarder {
         pthread_t thread;
         bool started;
         sqlite3 *db;
-        sqlite3_stmt *rows, *save;
+        sqlite3_stmt *rows, *save, *signed_rows;
         relpEngine_t *engine;
         relpClt_t *clt;
         int64_t sent;                       /* the last row sent on this connection */
+        int64_t signed_sent;                /* the last signed checkpoint sent on it */
         int64_t unproved;                   /* a row sent whose ack is not proved yet; 0: none */
         unsigned char last_hash[TRAIL_HASH_SIZE];
         pthread_mutex_t lock;
@@ -133,6 +134,10 @@ static int db_open(struct forwarder *f) {
         if (rc == SQLITE_OK)
                 rc = sqlite3_prepare_v2(f->db, "SELECT " TRAIL_HASH_COLUMNS ", hash FROM records WHERE seq > ?1 "
                                         "ORDER BY seq LIMIT 200", -1, &f->rows, NULL);
+        if (rc == SQLITE_OK)
+                rc = sqlite3_prepare_v2(f->db, "SELECT seq, hash, prev_seq, signed_ms, public_key, signature "
+                                        "FROM signed_checkpoints WHERE seq > ?1 AND seq <= ?2 ORDER BY seq",
+                                        -1, &f->signed_rows, NULL);
         if (rc == SQLITE_OK)
                 rc = sqlite3_prepare_v2(f->db, "INSERT INTO forward_state (target, acked_seq, acked_ms) "
                                         "VALUES (?1, ?2, ?3) ON CONFLICT(target) DO UPDATE SET "
@@ -253,6 +258,13 @@ static int connect_target(struct forwarder *f) {
         pthread_mutex_lock(&f->lock);
         f->sent = f->acked;
         pthread_mutex_unlock(&f->lock);
+        /*
+         * Signed checkpoints from the one before the acknowledged row on: the
+         * one vmtraced signs at shutdown, after the forwarders stopped, goes
+         * out at the next start.  The receiver drops what it already has.
+         */
+        if (db_exec_int(f, "SELECT MAX(seq) FROM signed_checkpoints WHERE seq < ?1", f->sent, &f->signed_sent) < 0)
+                f->signed_sent = f->sent;
         set_state(f, FORWARD_UP, NULL);
         return 0;
 }
@@ -328,6 +340,42 @@ static int send_batch(struct forwarder *f) {
         return r < 0 ? r : n;
 }
 
+/*
+ * The signed checkpoints of rows already sent, each after its row: vmtraced
+ * stores a signature just after the row's own transaction, so one the last
+ * batch missed goes with the next.  The receiver's copy then checks with
+ * vmctl verify --forwarded --key.
+ */
+static int send_signed(struct forwarder *f) {
+        sqlite3_stmt *s = f->signed_rows;
+        int rc, r = 0;
+
+        sqlite3_reset(s);
+        sqlite3_bind_int64(s, 1, f->signed_sent);
+        sqlite3_bind_int64(s, 2, f->sent);
+        while (r >= 0 && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+                _cleanup_free_ char *msg = NULL;
+                size_t len = 0;
+                FILE *m = open_memstream(&msg, &len);
+                struct trail_signed c = { .seq = sqlite3_column_int64(s, 0), .prev_seq = sqlite3_column_int64(s, 2),
+                                          .signed_ms = sqlite3_column_int64(s, 3) };
+
+                if (!m)
+                        break;
+                (void) trail_hash_from_hex((const char *) sqlite3_column_text(s, 1), c.hash);
+                trail_syslog_signed(m, now_ms(), &c, strempty((const char *) sqlite3_column_text(s, 4)),
+                                    strempty((const char *) sqlite3_column_text(s, 5)), f->hostname, f->pid);
+                if (fclose(m) != 0)
+                        break;
+                /* Counted as the last row's, so the idle checkpoint after it proves it arrived. */
+                r = send_message(f, msg, len, f->sent);
+                if (r >= 0)
+                        f->signed_sent = c.seq;
+        }
+        sqlite3_reset(s);
+        return r;
+}
+
 /* Wait ms (or until stopped: then false), the status's backlog kept fresh meanwhile. */
 static bool pause_round(struct forwarder *f, long ms) {
         for (long left = ms; left > 0; left -= FORWARD_POLL_MS) {
@@ -350,6 +398,8 @@ static bool forward_round(struct forwarder *f, unsigned *backoff) {
                 return pause_round(f, ms);
         }
         n = send_batch(f);
+        if (n >= 0 && send_signed(f) < 0)
+                n = -ECONNRESET;
         if (n < 0)
                 return pause_round(f, (long) *backoff * 1000);
         *backoff = 1;
@@ -388,6 +438,7 @@ static void forwarder_done(struct forwarder *f) {
                 relpEngineDestruct(&f->engine);
         sqlite3_finalize(f->rows);
         sqlite3_finalize(f->save);
+        sqlite3_finalize(f->signed_rows);
         if (f->db)
                 sqlite3_close(f->db);
         pthread_cond_destroy(&f->wake);

@@ -243,6 +243,8 @@ static bool test_schema_and_pragmas(void) {
               "expected 15 indexes on records");
         CHECK(sql_int(dbpath, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'view'"
                               " AND name = 'trail'") == 1, "view trail missing");
+        CHECK(sql_int(dbpath, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'"
+                              " AND name = 'signed_checkpoints'") == 1, "table signed_checkpoints missing");
         return true;
 }
 
@@ -1301,7 +1303,7 @@ static const struct {
         bool (*fn)(void);
 } tests[] = {
         { "new database file is mode 0640 under umask 077", test_create_mode },
-        { "schema version 8, WAL, synchronous=FULL, indexes, view", test_schema_and_pragmas },
+        { "schema version 9, WAL, synchronous=FULL, indexes, view, signed checkpoints", test_schema_and_pragmas },
         { "begin/finish/get_json round-trip hostile strings", test_round_trip },
         { "finish without target fields keeps those from begin", test_finish_keeps_begin_fields },
         { "finish twice -> -EALREADY, missing row -> -ENOENT", test_finish_twice },

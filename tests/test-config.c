@@ -448,6 +448,7 @@ static bool make_fixtures(void) {
                 { "creds/empty-cred", "", 0400 },
                 /* as LoadCredential=endpoint:/etc/vmtraced/credentials names them */
                 { "creds/endpoint_vc-unit", PW_CRED, 0400 },
+                { "creds/endpoint_trail-key", "-----BEGIN PRIVATE KEY-----\n", 0400 },
         };
 
         snprintf(p, sizeof p, "%s/creds", tmpdir);

@@ -54,6 +54,7 @@ chmod 0755 "$T"
 DAEMON_PID=
 cleanup() {
 	daemon_stop
+	[ ! -f "$T/socat.pid" ] || kill "$(cat "$T/socat.pid")" 2>/dev/null
 	vcsim_stop
 	if [ "${KEEP_TEST_DIR:-}" ]; then echo "# kept $T"; else rm -rf "$T"; fi
 }
@@ -114,6 +115,27 @@ daemon_stop() {
 	wait "$DAEMON_PID" 2>/dev/null
 	DAEMON_STATUS=$?
 	DAEMON_PID=
+}
+
+# journal_capture_possible: daemon_start_journaled can run here (root, unshare -m, socat).
+journal_capture_possible() { [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null && command -v socat >/dev/null; }
+# daemon_start_journaled CONFIG RAW: start vmtraced in a private mount namespace whose
+# /run/systemd/journal/socket is a socat listener (the journal's native protocol is one
+# datagram per entry), so RAW gets exactly what journald would have received.  The
+# daemon replaces the namespace's shell (exec), so DAEMON_PID is vmtraced's.
+daemon_start_journaled() {
+	unshare -m --propagation private -- bash -c '
+		mount -t tmpfs tmpfs /run/systemd && mkdir -p /run/systemd/journal || exit 1
+		socat -u UNIX-RECV:/run/systemd/journal/socket CREATE:"$1" & echo $! >"$2"
+		for i in $(seq 50); do [ -S /run/systemd/journal/socket ] && break; sleep 0.1; done
+		exec "$3" --config "$4"' _ "$2" "$T/socat.pid" "$VMTRACED" "$1" >>"$T/daemon.log" 2>&1 &
+	DAEMON_PID=$!
+	local i
+	for i in $(seq 100); do
+		[ -S "$T/vmtraced.sock" ] && vmctl ping >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
 }
 
 vmctl() { "$VMCTL" --socket "$T/vmtraced.sock" "$@"; }
