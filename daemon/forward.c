@@ -434,25 +434,45 @@ static bool pause_round(struct forwarder *f, long ms) {
         return true;
 }
 
-/* One round: connect if need be, send what is new, prove the last row; false when the thread should stop. */
+/* Wait the backoff, doubled for the next failure; false when the thread should stop. */
+static bool backoff_pause(struct forwarder *f, unsigned *backoff) {
+        long ms = (long) *backoff * 1000;
+
+        *backoff = *backoff * 2 > FORWARD_BACKOFF_MAX_S ? FORWARD_BACKOFF_MAX_S : *backoff * 2;
+        return pause_round(f, ms);
+}
+
+/* After a batch of n rows: the end of a burst, or (syslog-tls) enough rows waiting for their proof. */
+static bool must_prove(const struct forwarder *f, int n) {
+        if (f->unproved <= 0)
+                return false;
+        return n == 0 || (f->tr->proof_rows > 0 && f->unproved - f->acked >= f->tr->proof_rows);
+}
+
+/*
+ * One round: connect if need be, send what is new, prove the last row;
+ * false when the thread should stop.  The backoff grows with each failure,
+ * a proof that fails included (a receiver that never confirms must not get
+ * the backlog again every few seconds), and starts over once a row is
+ * acknowledged or the link is idle with nothing to prove.
+ */
 static bool forward_round(struct forwarder *f, unsigned *backoff) {
-        int n;
+        int64_t acked = f->acked;
+        bool proving = false;
+        int n, r = 0;
 
         refresh_backlog(f);
-        if (!f->connected && connect_target(f) < 0) {
-                long ms = (long) *backoff * 1000;
-
-                *backoff = *backoff * 2 > FORWARD_BACKOFF_MAX_S ? FORWARD_BACKOFF_MAX_S : *backoff * 2;
-                return pause_round(f, ms);
-        }
+        if (!f->connected && connect_target(f) < 0)
+                return backoff_pause(f, backoff);
         n = send_batch(f);
-        if (n < 0)
-                return pause_round(f, (long) *backoff * 1000);
-        *backoff = 1;
-        if (n == 0 && f->unproved > 0)
-                (void) prove(f, "idle");
-        else if (n > 0 && f->tr->proof_rows > 0 && f->unproved - f->acked >= f->tr->proof_rows)
-                (void) prove(f, "batch");
+        if (n >= 0 && must_prove(f, n)) {
+                proving = true;
+                r = prove(f, n == 0 ? "idle" : "batch");
+        }
+        if (n < 0 || r < 0)
+                return backoff_pause(f, backoff);
+        if (f->acked > acked || (n == 0 && !proving))
+                *backoff = 1;
         return n > 0 || pause_round(f, FORWARD_POLL_MS);
 }
 

@@ -74,9 +74,10 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct forward_tls *, tls_free);
 /* OpenSSL's first queued error, or the errno's text, as the sentence status shows. */
 static int tls_error(int r, char *err, size_t errlen, const char *what) {
         unsigned long e = ERR_get_error();
-        char buf[160];
 
         if (e) {
+                char buf[160];
+
                 ERR_error_string_n(e, buf, sizeof buf);
                 snprintf(err, errlen, "%s: %s", what, buf);
         } else
@@ -111,11 +112,17 @@ static int tcp_connect(struct forward_tls *t, const struct forward_config *c, ch
         return -e;
 }
 
+/* The name the target's certificate must carry: its IP address for an address, else its DNS name (and SNI). */
+static int tls_set_peer_name(SSL *ssl, const char *host) {
+        unsigned char ip[16];
+
+        if (inet_pton(AF_INET, host, ip) == 1 || inet_pton(AF_INET6, host, ip) == 1)
+                return X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host) ? 0 : -EINVAL;
+        return SSL_set_tlsext_host_name(ssl, host) && SSL_set1_host(ssl, host) ? 0 : -EINVAL;
+}
+
 /* TLS 1.2 or later; the target's certificate checked against ca (or the system's store) and its host. */
 static int tls_setup(struct forward_tls *t, const struct forward_config *c) {
-        unsigned char ip[16];
-        bool literal = inet_pton(AF_INET, c->host, ip) == 1 || inet_pton(AF_INET6, c->host, ip) == 1;
-
         t->ctx = SSL_CTX_new(TLS_client_method());
         if (!t->ctx || !SSL_CTX_set_min_proto_version(t->ctx, TLS1_2_VERSION))
                 return -ENOMEM;
@@ -130,10 +137,7 @@ static int tls_setup(struct forward_tls *t, const struct forward_config *c) {
         t->ssl = SSL_new(t->ctx);
         if (!t->ssl || !SSL_set_fd(t->ssl, t->fd))
                 return -ENOMEM;
-        if (literal)
-                return X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl), c->host) ? 0 : -EINVAL;
-        /* SNI, and the name the certificate must carry. */
-        return SSL_set_tlsext_host_name(t->ssl, c->host) && SSL_set1_host(t->ssl, c->host) ? 0 : -EINVAL;
+        return tls_set_peer_name(t->ssl, c->host);
 }
 
 static int handshake(struct forward_tls *t, char *err, size_t errlen) {
