@@ -295,12 +295,11 @@ static const struct transport transports[] = {
 
 /* ---------- sending, and proving what was sent ---------- */
 
+/* Also after a failed connect: librelp's client exists from before the connect. */
 static void disconnect(struct forwarder *f) {
-        if (f->connected) {
-                char err[8];
+        char err[8];
 
-                (void) f->tr->close(f, false, err, sizeof err);
-        }
+        (void) f->tr->close(f, false, err, sizeof err);
         f->connected = false;
         f->unproved = 0;
 }
