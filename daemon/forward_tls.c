@@ -193,12 +193,19 @@ int forward_tls_send(struct forward_tls *t, const char *msg, size_t len, char *e
         return tls_error(errno == EAGAIN ? -ETIMEDOUT : -ECONNRESET, err, errlen, "sending");
 }
 
-/* 0 while the connection is open and quiet or holds data; -ECONNRESET once the target closed or reset it. */
+/*
+ * 0 while the connection is open; -ECONNRESET once the target closed or
+ * reset it.  What the target sent (a session ticket) is read and dropped:
+ * left in the buffer it would hide an EOF behind it.  Nothing is read
+ * through TLS after this, and SSL_shutdown() only writes.
+ */
 static int still_open(struct forward_tls *t) {
-        char c;
-        ssize_t n = recv(t->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+        char buf[4096];
+        ssize_t n;
 
-        return n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) ? 0 : -ECONNRESET;
+        while ((n = recv(t->fd, buf, sizeof buf, MSG_DONTWAIT)) > 0)
+                ;
+        return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -ECONNRESET;
 }
 
 /* Steps 1 and 2 of the top comment: every byte at the target, the settle time, the connection still open. */
