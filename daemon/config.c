@@ -1185,8 +1185,9 @@ static void validate_forward(struct parser *p, struct forward_state *fs) {
                 parse_error(p, fs->line, -EINVAL, "forward \"%s\" has no target", f->name);
         else if (!f->port && f->protocol != FORWARD_SYSLOG_TLS)
                 /* RELP has no registered port: no default fits every collector. */
-                parse_error(p, fs->target_line, -EINVAL, "target must be HOST:PORT for relp (got \"%s\"); only "
-                            "syslog-tls has a default port, %s", f->host, FORWARD_SYSLOG_TLS_PORT);
+                parse_error(p, fs->target_line, -EINVAL, "target must be HOST:PORT for relp (got \"%s%s%s\"); "
+                            "only syslog-tls has a default port, %s", strchr(f->host, ':') ? "[" : "", f->host,
+                            strchr(f->host, ':') ? "]" : "", FORWARD_SYSLOG_TLS_PORT);
         else if (!f->port && set_string(&f->port, FORWARD_SYSLOG_TLS_PORT) < 0)
                 parse_error(p, fs->line, -ENOMEM, "out of memory");
         if (f->key_file && !f->cert_file)
