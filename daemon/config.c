@@ -62,6 +62,7 @@ struct forward_state {
         unsigned line;          /* of the section header */
         uint64_t seen;          /* bit per key, to refuse duplicates */
         unsigned key_line;
+        unsigned target_line;
 };
 
 struct policy_state {
@@ -748,39 +749,58 @@ static struct forward_state *current_forward(struct parser *p) {
         return &p->fws[p->n_fws - 1];
 }
 
-/* RELP is what acknowledges each message; RFC 5425 has no acknowledgement of its own and is not built yet. */
 static int set_protocol(struct parser *p, struct endpoint_state *ep, const char *value) {
+        struct forward_config *f = current_forward(p)->f;
+
         (void) ep;
         if (strcmp(value, "relp") == 0)
-                return 0;
-        if (strcmp(value, "syslog-tls") == 0)
-                parse_error(p, p->line, -EINVAL, "protocol syslog-tls (RFC 5425) is not supported yet; use relp");
+                f->protocol = FORWARD_RELP;
+        else if (strcmp(value, "syslog-tls") == 0)
+                f->protocol = FORWARD_SYSLOG_TLS;
         else
-                parse_error(p, p->line, -EINVAL, "unknown protocol \"%s\" (use relp)", value);
+                parse_error(p, p->line, -EINVAL, "unknown protocol \"%s\" (use relp or syslog-tls)", value);
         return 0;
 }
 
-/* "HOST:PORT", "[V6]:PORT": the port is required, as no default fits every collector. */
+/* The host part of a target, brackets taken off, into *host and *hlen; false when it is no host. */
+static bool target_host(const char *value, const char *colon, const char **host, size_t *hlen) {
+        *host = value;
+        *hlen = colon ? (size_t) (colon - value) : strlen(value);
+        if (*hlen >= 2 && value[0] == '[' && value[*hlen - 1] == ']') {
+                (*host)++;
+                *hlen -= 2;
+        }
+        return *hlen > 0 && !memchr(*host, ' ', *hlen) && !memchr(*host, '/', *hlen) &&
+               !memchr(*host, '[', *hlen) && !memchr(*host, ']', *hlen);
+}
+
+/*
+ * "HOST:PORT", "[V6]:PORT", or without the port ("HOST", "[V6]"): the
+ * protocol may come later in the section, so whether a port is needed is
+ * decided in validate_forward().
+ */
 static int set_target(struct parser *p, struct endpoint_state *ep, const char *value) {
         struct forward_config *f = current_forward(p)->f;
-        const char *colon = strrchr(value, ':'), *host = value;
-        size_t hlen = colon ? (size_t) (colon - value) : 0;
+        size_t vlen = strlen(value), hlen;
+        bool bracketed = vlen >= 2 && value[0] == '[' && value[vlen - 1] == ']';
+        const char *colon = bracketed ? NULL : strrchr(value, ':'), *host;
         unsigned long port;
 
         (void) ep;
-        if (hlen >= 2 && host[0] == '[' && host[hlen - 1] == ']') {
-                host++;
-                hlen -= 2;
-        }
-        if (!colon || hlen == 0 || memchr(host, ' ', hlen) || memchr(host, '/', hlen)) {
+        current_forward(p)->target_line = p->line;
+        if (!target_host(value, colon, &host, &hlen)) {
                 parse_error(p, p->line, -EINVAL, "target must be HOST:PORT (got \"%s\")", value);
                 return 0;
         }
-        if (!parse_number(p, "target's port", colon + 1, 1, 65535, &port))
+        if (colon && !parse_number(p, "target's port", colon + 1, 1, 65535, &port))
                 return 0;
         free(f->host);
         f->host = strndup(host, hlen);
-        return f->host ? set_string(&f->port, colon + 1) : -ENOMEM;
+        if (!f->host)
+                return -ENOMEM;
+        free(f->port);
+        f->port = NULL;
+        return colon ? set_string(&f->port, colon + 1) : 0;
 }
 
 static int set_forward_file(struct parser *p, const char *key, const char *value, char **dst) {
@@ -1206,6 +1226,13 @@ static void validate_forward(struct parser *p, struct forward_state *fs) {
 
         if (!f->host)
                 parse_error(p, fs->line, -EINVAL, "forward \"%s\" has no target", f->name);
+        else if (!f->port && f->protocol != FORWARD_SYSLOG_TLS)
+                /* RELP has no registered port: no default fits every collector. */
+                parse_error(p, fs->target_line, -EINVAL, "target must be HOST:PORT for relp (got \"%s%s%s\"); "
+                            "only syslog-tls has a default port, %s", strchr(f->host, ':') ? "[" : "", f->host,
+                            strchr(f->host, ':') ? "]" : "", FORWARD_SYSLOG_TLS_PORT);
+        else if (!f->port && set_string(&f->port, FORWARD_SYSLOG_TLS_PORT) < 0)
+                parse_error(p, fs->line, -ENOMEM, "out of memory");
         if (f->key_file && !f->cert_file)
                 parse_error(p, fs->key_line, -EINVAL, "forward \"%s\" sets key without cert", f->name);
         if (f->cert_file && !f->ca_file)
@@ -1456,8 +1483,9 @@ void config_dump(const struct config *c, FILE *f) {
         for (const struct forward_config *fw = c->forwards; fw; fw = fw->next) {
                 bool v6 = strchr(fw->host, ':');
 
-                fprintf(f, "\n[forward \"%s\"]\nprotocol = relp\ntarget = %s%s%s:%s\n", fw->name, v6 ? "[" : "",
-                        fw->host, v6 ? "]" : "", fw->port);
+                fprintf(f, "\n[forward \"%s\"]\nprotocol = %s\ntarget = %s%s%s:%s\n", fw->name,
+                        fw->protocol == FORWARD_SYSLOG_TLS ? "syslog-tls" : "relp", v6 ? "[" : "", fw->host,
+                        v6 ? "]" : "", fw->port);
                 dump_string(f, "ca", fw->ca_file);
                 dump_string(f, "cert", fw->cert_file);
                 if (fw->key_source)

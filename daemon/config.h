@@ -90,11 +90,17 @@ struct endpoint_config {
 
 /*
  * [forward "NAME"]: a log engine every trail row and checkpoint is sent to
- * (daemon/forward.c).  RELP only for now; TLS when ca or cert is set.
+ * (daemon/forward.c).  RELP (TLS when ca or cert is set), or RFC 5425
+ * syslog over TLS, always TLS.
  */
+enum forward_protocol { FORWARD_RELP, FORWARD_SYSLOG_TLS };
+
+#define FORWARD_SYSLOG_TLS_PORT "6514" /* RFC 5425's port */
+
 struct forward_config {
         char *name;                 /* from the section header; the row in table forward_state */
-        char *host, *port;          /* "target = HOST:PORT" */
+        enum forward_protocol protocol;
+        char *host, *port;          /* "target = HOST:PORT"; syslog-tls: the port defaults to 6514 */
         char *ca_file;              /* "ca": PEM CA bundle the target's certificate must chain to */
         char *cert_file;            /* "cert": our client certificate (PEM) */
         char *key_file;             /* the private key's file: "key", or the credential forward_NAME */

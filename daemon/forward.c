@@ -6,8 +6,11 @@
  * after the previous one was acknowledged.  A send that returns OK thus
  * proves every message before it arrived, and the last row of a burst is
  * proved by the "idle" checkpoint sent after it (a checkpoint is worth
- * sending anyway: the head the receiver must reach).  acked_seq only ever
- * names a row whose acknowledgement came back.
+ * sending anyway: the head the receiver must reach).  syslog-tls has no
+ * acknowledgement: a burst ends with the checkpoint and a clean close
+ * (forward_tls.c says what that proves), which proves every row of the
+ * connection; a busy trail closes every FORWARD_TLS_PROOF_ROWS rows.
+ * acked_seq only ever names a row so proved.
  *
  * Locking: f->lock guards the status fields (state, acked, oldest_ms,
  * error) and stopping; everything else is the thread's own.
@@ -27,6 +30,7 @@
 
 #include "config.h"
 #include "forward.h"
+#include "forward_tls.h"
 #include "log.h"
 #include "macros.h"
 #include "trail_format.h"
@@ -37,7 +41,8 @@
 
 #define FORWARD_POLL_MS 300          /* how soon a new row goes out */
 #define FORWARD_BACKOFF_MAX_S 30
-#define FORWARD_RELP_TIMEOUT_S 5     /* a target that stops answering is given up on after this */
+#define FORWARD_TIMEOUT_S 5          /* a target that stops answering is given up on after this */
+#define FORWARD_TLS_PROOF_ROWS 1000  /* syslog-tls: rows a busy trail sends before closing to prove them */
 #define FORWARD_BUSY_TIMEOUT_MS 5000
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(sqlite3_stmt *, sqlite3_finalize);
@@ -56,8 +61,11 @@ struct forwarder {
         bool started;
         sqlite3 *db;
         sqlite3_stmt *rows, *save, *signed_rows;
-        relpEngine_t *engine;
+        const struct transport *tr;
+        relpEngine_t *engine;               /* RELP */
         relpClt_t *clt;
+        struct forward_tls *tls;            /* syslog-tls */
+        bool connected;
         int64_t sent;                       /* the last row sent on this connection */
         int64_t signed_sent;                /* the last signed checkpoint sent on it */
         int64_t unproved;                   /* a row sent whose ack is not proved yet; 0: none */
@@ -197,25 +205,24 @@ static void refresh_backlog(struct forwarder *f) {
         pthread_mutex_unlock(&f->lock);
 }
 
-/* ---------- the RELP side ---------- */
+/* ---------- the transports: RELP, and RFC 5425 (forward_tls.c) ---------- */
 
-static void disconnect(struct forwarder *f) {
-        if (f->clt)
-                relpEngineCltDestruct(f->engine, &f->clt);
-        f->clt = NULL;
-        f->unproved = 0;
-}
+/*
+ * A transport connects, sends one message, and closes.  acks_each: every
+ * message is acknowledged (RELP); otherwise nothing is until a clean close
+ * confirms the whole connection (syslog-tls), and proof_rows bounds how
+ * many rows wait for that on a busy trail.  The functions return 0 or a
+ * negative errno with a sentence in err.
+ */
+struct transport {
+        bool acks_each;
+        int64_t proof_rows;
+        int (*connect)(struct forwarder *f, char *err, size_t errlen);
+        int (*send)(struct forwarder *f, const char *msg, size_t len, char *err, size_t errlen);
+        int (*close)(struct forwarder *f, bool clean, char *err, size_t errlen);
+};
 
-static int relp_error(struct forwarder *f, const char *what, relpRetVal rv) {
-        char buf[128];
-
-        snprintf(buf, sizeof buf, "%s failed (RELP error %d)", what, (int) rv);
-        disconnect(f);
-        set_state(f, FORWARD_DOWN, buf);
-        return -ECONNRESET;
-}
-
-static relpRetVal set_tls(struct forwarder *f) {
+static relpRetVal relp_set_tls(struct forwarder *f) {
         const struct forward_config *c = f->cfg;
         relpRetVal rv = RELP_RET_OK;
 
@@ -236,25 +243,89 @@ static relpRetVal set_tls(struct forwarder *f) {
         return rv;
 }
 
-static int connect_target(struct forwarder *f) {
-        relpRetVal rv;
+static int relp_failed(relpRetVal rv, const char *what, char *err, size_t errlen) {
+        snprintf(err, errlen, "%s failed (RELP error %d)", what, (int) rv);
+        return -ECONNRESET;
+}
 
-        set_state(f, FORWARD_CONNECTING, NULL);
-        rv = relpEngineCltConstruct(f->engine, &f->clt);
+static int relp_connect(struct forwarder *f, char *err, size_t errlen) {
+        relpRetVal rv = relpEngineCltConstruct(f->engine, &f->clt);
+
         if (rv != RELP_RET_OK)
-                return relp_error(f, "creating the RELP client", rv);
+                return relp_failed(rv, "creating the RELP client", err, errlen);
         rv = relpCltSetWindowSize(f->clt, 1);
         if (rv == RELP_RET_OK)
-                rv = relpCltSetTimeout(f->clt, FORWARD_RELP_TIMEOUT_S);
+                rv = relpCltSetTimeout(f->clt, FORWARD_TIMEOUT_S);
         if (rv == RELP_RET_OK)
-                rv = relpCltSetConnTimeout(f->clt, FORWARD_RELP_TIMEOUT_S);
+                rv = relpCltSetConnTimeout(f->clt, FORWARD_TIMEOUT_S);
         if (rv == RELP_RET_OK)
-                rv = set_tls(f);
+                rv = relp_set_tls(f);
         if (rv != RELP_RET_OK)
-                return relp_error(f, "setting up the RELP client", rv);
+                return relp_failed(rv, "setting up the RELP client", err, errlen);
         rv = relpCltConnect(f->clt, 0, (unsigned char *) f->cfg->port, (unsigned char *) f->cfg->host);
-        if (rv != RELP_RET_OK)
-                return relp_error(f, "connecting", rv);
+        return rv == RELP_RET_OK ? 0 : relp_failed(rv, "connecting", err, errlen);
+}
+
+static int relp_send(struct forwarder *f, const char *msg, size_t len, char *err, size_t errlen) {
+        relpRetVal rv = relpCltSendSyslog(f->clt, (unsigned char *) msg, len);
+
+        return rv == RELP_RET_OK ? 0 : relp_failed(rv, "sending", err, errlen);
+}
+
+/* Every message was acknowledged already: closing proves nothing more. */
+static int relp_close(struct forwarder *f, bool clean _unused_, char *err _unused_, size_t errlen _unused_) {
+        if (f->clt)
+                relpEngineCltDestruct(f->engine, &f->clt);
+        f->clt = NULL;
+        return 0;
+}
+
+static int tls_connect(struct forwarder *f, char *err, size_t errlen) {
+        return forward_tls_connect(f->cfg, FORWARD_TIMEOUT_S, &f->tls, err, errlen);
+}
+
+static int tls_send(struct forwarder *f, const char *msg, size_t len, char *err, size_t errlen) {
+        return forward_tls_send(f->tls, msg, len, err, errlen);
+}
+
+static int tls_close(struct forwarder *f, bool clean, char *err, size_t errlen) {
+        return forward_tls_close(TAKE_PTR(f->tls), clean, err, errlen);
+}
+
+static const struct transport transports[] = {
+        [FORWARD_RELP] = { .acks_each = true, .connect = relp_connect, .send = relp_send, .close = relp_close },
+        [FORWARD_SYSLOG_TLS] = { .proof_rows = FORWARD_TLS_PROOF_ROWS, .connect = tls_connect, .send = tls_send,
+                                 .close = tls_close },
+};
+
+/* ---------- sending, and proving what was sent ---------- */
+
+/* Also after a failed connect: librelp's client exists from before the connect. */
+static void disconnect(struct forwarder *f) {
+        char err[8];
+
+        (void) f->tr->close(f, false, err, sizeof err);
+        f->connected = false;
+        f->unproved = 0;
+}
+
+static int link_error(struct forwarder *f, int r, const char *err) {
+        disconnect(f);
+        set_state(f, FORWARD_DOWN, err);
+        return r;
+}
+
+static int connect_target(struct forwarder *f) {
+        char err[256] = "";
+        int r;
+
+        /* syslog-tls closes after each burst to prove it: reconnecting then is no news for status. */
+        if (f->state != FORWARD_UP)
+                set_state(f, FORWARD_CONNECTING, NULL);
+        r = f->tr->connect(f, err, sizeof err);
+        if (r < 0)
+                return link_error(f, r, err);
+        f->connected = true;
         pthread_mutex_lock(&f->lock);
         f->sent = f->acked;
         pthread_mutex_unlock(&f->lock);
@@ -269,15 +340,19 @@ static int connect_target(struct forwarder *f) {
         return 0;
 }
 
-/* Send one message; its success proves the one before it (window 1). */
+/* Send one message; with RELP (window 1) its success proves the one before it. */
 static int send_message(struct forwarder *f, char *msg, size_t len, int64_t row_seq) {
-        relpRetVal rv = relpCltSendSyslog(f->clt, (unsigned char *) msg, len);
+        char err[256] = "";
+        int r = f->tr->send(f, msg, len, err, sizeof err);
 
-        if (rv != RELP_RET_OK)
-                return relp_error(f, "sending", rv);
-        if (f->unproved > 0)
-                save_acked(f, f->unproved);
-        f->unproved = row_seq;
+        if (r < 0)
+                return link_error(f, r, err);
+        if (f->tr->acks_each) {
+                if (f->unproved > 0)
+                        save_acked(f, f->unproved);
+                f->unproved = row_seq;
+        } else if (row_seq > 0)
+                f->unproved = row_seq;
         return 0;
 }
 
@@ -317,6 +392,26 @@ static int send_row(struct forwarder *f, const struct trail_row *row) {
                 memset(f->last_hash, 0, sizeof f->last_hash);
         if (f->checkpoint_interval > 0 && seq % f->checkpoint_interval == 0)
                 return send_checkpoint(f, "interval");
+        return 0;
+}
+
+/*
+ * Prove the rows sent so far: a checkpoint (the head the receiver must
+ * reach), whose acknowledgement proves the last row with RELP; without
+ * acknowledgements, then the clean close, which proves the connection.
+ */
+static int prove(struct forwarder *f, const char *reason) {
+        char err[256] = "";
+        int r = send_checkpoint(f, reason);
+
+        if (r < 0 || f->tr->acks_each)
+                return r;
+        r = f->tr->close(f, true, err, sizeof err);
+        f->connected = false;
+        if (r < 0)
+                return link_error(f, r, err);
+        save_acked(f, f->unproved);
+        f->unproved = 0;
         return 0;
 }
 
@@ -386,25 +481,48 @@ static bool pause_round(struct forwarder *f, long ms) {
         return true;
 }
 
-/* One round: connect if need be, send what is new, prove the last row; false when the thread should stop. */
+/* Wait the backoff, doubled for the next failure; false when the thread should stop. */
+static bool backoff_pause(struct forwarder *f, unsigned *backoff) {
+        long ms = (long) *backoff * 1000;
+
+        *backoff = *backoff * 2 > FORWARD_BACKOFF_MAX_S ? FORWARD_BACKOFF_MAX_S : *backoff * 2;
+        return pause_round(f, ms);
+}
+
+/* After a batch of n rows: the end of a burst, or (syslog-tls) enough rows waiting for their proof. */
+static bool must_prove(const struct forwarder *f, int n) {
+        if (f->unproved <= 0)
+                return false;
+        return n == 0 || (f->tr->proof_rows > 0 && f->unproved - f->acked >= f->tr->proof_rows);
+}
+
+/*
+ * One round: connect if need be, send what is new, prove the last row;
+ * false when the thread should stop.  The backoff grows with each failure,
+ * a proof that fails included (a receiver that never confirms must not get
+ * the backlog again every few seconds), and starts over once a row is
+ * acknowledged or the link is idle with nothing to prove.
+ */
 static bool forward_round(struct forwarder *f, unsigned *backoff) {
-        int n;
+        int64_t acked = f->acked;
+        bool proving = false;
+        int n, r = 0;
 
         refresh_backlog(f);
-        if (!f->clt && connect_target(f) < 0) {
-                long ms = (long) *backoff * 1000;
-
-                *backoff = *backoff * 2 > FORWARD_BACKOFF_MAX_S ? FORWARD_BACKOFF_MAX_S : *backoff * 2;
-                return pause_round(f, ms);
-        }
+        if (!f->connected && connect_target(f) < 0)
+                return backoff_pause(f, backoff);
         n = send_batch(f);
+        /* The signed checkpoints of the rows sent, before the proof that covers them. */
         if (n >= 0 && send_signed(f) < 0)
                 n = -ECONNRESET;
-        if (n < 0)
-                return pause_round(f, (long) *backoff * 1000);
-        *backoff = 1;
-        if (n == 0 && f->unproved > 0)
-                (void) send_checkpoint(f, "idle");
+        if (n >= 0 && must_prove(f, n)) {
+                proving = true;
+                r = prove(f, n == 0 ? "idle" : "batch");
+        }
+        if (n < 0 || r < 0)
+                return backoff_pause(f, backoff);
+        if (f->acked > acked || (n == 0 && !proving))
+                *backoff = 1;
         return n > 0 || pause_round(f, FORWARD_POLL_MS);
 }
 
@@ -418,8 +536,8 @@ static void *forward_main(void *userdata) {
         }
         while (forward_round(f, &backoff))
                 ;
-        if (f->clt && f->unproved > 0)
-                (void) send_checkpoint(f, "shutdown");
+        if (f->connected && f->unproved > 0)
+                (void) prove(f, "shutdown");
         disconnect(f);
         return NULL;
 }
@@ -474,10 +592,13 @@ static int forwarder_start(struct forwarder *f, const struct config *c, const st
         pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
         pthread_cond_init(&f->wake, &ca);
         pthread_condattr_destroy(&ca);
-        if (relpEngineConstruct(&f->engine) != RELP_RET_OK)
-                return log_oom();
-        (void) relpEngineSetDbgprint(f->engine, relp_debug);
-        (void) relpEngineSetEnableCmd(f->engine, (unsigned char *) "syslog", eRelpCmdState_Required);
+        f->tr = &transports[fc->protocol];
+        if (fc->protocol == FORWARD_RELP) {
+                if (relpEngineConstruct(&f->engine) != RELP_RET_OK)
+                        return log_oom();
+                (void) relpEngineSetDbgprint(f->engine, relp_debug);
+                (void) relpEngineSetEnableCmd(f->engine, (unsigned char *) "syslog", eRelpCmdState_Required);
+        }
         /* The thread takes no signals: they belong to the daemon's event loop (and SIGPIPE stays pending there). */
         sigfillset(&all);
         pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -527,6 +648,9 @@ struct json_object *forward_set_status(struct forward_set *s, int64_t head) {
                 pthread_mutex_lock(&f->lock);
                 json_object_object_add(j, "name", json_object_new_string(f->cfg->name));
                 json_object_object_add(j, "target", json_object_new_string(target));
+                json_object_object_add(j, "protocol",
+                                       json_object_new_string(f->cfg->protocol == FORWARD_SYSLOG_TLS ? "syslog-tls"
+                                                                                                    : "relp"));
                 json_object_object_add(j, "state", json_object_new_string(state_names[f->state]));
                 json_object_object_add(j, "acked_seq", json_object_new_int64(f->acked));
                 int64_t backlog = head > f->acked ? head - f->acked : 0;

@@ -2,12 +2,13 @@
 /*
  * Forwarding the trail to log engines ([forward "NAME"] in vmtraced.conf):
  * every completed row and checkpoint goes to each target as an RFC 5424
- * message (common/trail_syslog.h) over RELP, which acknowledges each one.
+ * message (common/trail_syslog.h) over RELP, which acknowledges each one,
+ * or over TLS as RFC 5425 says (forward_tls.h), which acknowledges none.
  *
  * Each target has a thread of its own with its own SQLite connection: it
  * reads the rows with seq above what the target acknowledged, sends them,
  * and records the acknowledged seq in table forward_state.  A thread,
- * because librelp's client blocks (connect, send, waiting for the ack): in
+ * because both clients block (connect, send, waiting for the ack): in
  * the sd-event loop a target that is slow or down would stall every
  * operation.  Here it stalls only its own thread, which retries with
  * backoff; operations never wait for a target.  Delivery is at least once:
@@ -28,7 +29,7 @@ int forward_set_start(const struct config *c, struct forward_set **out);
 void forward_set_stop(struct forward_set *s);
 
 /*
- * Per target: name, target, state, acked_seq, head_seq, backlog (rows
+ * Per target: name, target, protocol, state, acked_seq, head_seq, backlog (rows
  * after acked_seq up to head, the trail's head seq), oldest_unacked_age_s
  * (null when the backlog is empty) and error.
  */
