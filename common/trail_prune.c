@@ -44,11 +44,28 @@ static int64_t prune_seq(sqlite3 *db, int64_t before_ms, struct trail_prune_resu
         return k;
 }
 
+/* The anchor row, written only if row k still has the archived hash: SQLITE_CONSTRAINT if it has not. */
+static int insert_anchor(sqlite3 *db, int64_t k, const char *hex, const char *out) {
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
+        int rc = sqlite3_prepare_v2(db, "INSERT INTO anchor (seq, hash, last_id, pruned_ms, rows, archive)"
+                                    " SELECT ?1, ?2, MAX(id), ?3, count(*), ?4 FROM records WHERE seq <= ?1"
+                                    " AND EXISTS (SELECT 1 FROM records WHERE seq = ?1 AND hash = ?2)",
+                                    -1, &s, NULL);
+
+        if (rc == SQLITE_OK && (sqlite3_bind_int64(s, 1, k) != SQLITE_OK ||
+                                sqlite3_bind_text(s, 2, hex, -1, SQLITE_STATIC) != SQLITE_OK ||
+                                sqlite3_bind_int64(s, 3, now_ms()) != SQLITE_OK ||
+                                sqlite3_bind_text(s, 4, out, -1, SQLITE_STATIC) != SQLITE_OK))
+                rc = SQLITE_NOMEM;
+        if (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_DONE)
+                rc = sqlite3_changes(db) == 1 ? SQLITE_OK : SQLITE_CONSTRAINT;
+        return rc;
+}
+
 /* The live file: the anchor and the removal, in one transaction, once row k still has the archived hash. */
 static int remove_rows(const char *path, int64_t k, const struct trail_verify_result *ar, const char *out,
                        struct trail_prune_result *res) {
         _cleanup_(sqlite3_closep) sqlite3 *db = NULL;
-        _cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
         char hex[TRAIL_HASH_HEX_SIZE];
         int rc;
 
@@ -59,17 +76,7 @@ static int remove_rows(const char *path, int64_t k, const struct trail_verify_re
         if (rc == SQLITE_OK)
                 rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
         if (rc == SQLITE_OK)
-                rc = sqlite3_prepare_v2(db, "INSERT INTO anchor (seq, hash, last_id, pruned_ms, rows, archive)"
-                                        " SELECT ?1, ?2, MAX(id), ?3, count(*), ?4 FROM records WHERE seq <= ?1"
-                                        " AND EXISTS (SELECT 1 FROM records WHERE seq = ?1 AND hash = ?2)",
-                                        -1, &s, NULL);
-        if (rc == SQLITE_OK && (sqlite3_bind_int64(s, 1, k) != SQLITE_OK ||
-                                sqlite3_bind_text(s, 2, hex, -1, SQLITE_STATIC) != SQLITE_OK ||
-                                sqlite3_bind_int64(s, 3, now_ms()) != SQLITE_OK ||
-                                sqlite3_bind_text(s, 4, out, -1, SQLITE_STATIC) != SQLITE_OK))
-                rc = SQLITE_NOMEM;
-        if (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_DONE)
-                rc = sqlite3_changes(db) == 1 ? SQLITE_OK : SQLITE_CONSTRAINT;
+                rc = insert_anchor(db, k, hex, out);
         res->rows = rc == SQLITE_OK ? query_int(db, "SELECT rows FROM anchor WHERE seq = ?1", k, 0) : 0;
         if (rc == SQLITE_OK)
                 rc = sqlite3_exec(db, "DELETE FROM signed_checkpoints WHERE seq <= (SELECT MAX(seq) FROM anchor);"

@@ -301,11 +301,11 @@ static void post_event(struct operation *op, struct pool_session *s, const struc
         int r = ops->post_event(pool_session_backend(s), &op->target, text, op->opid, &err);
         op->event_round_trips = pool_session_round_trips(s) - rt;
         /* The event is a courtesy copy of the trail: its failure never changes the result. */
-        if (r < 0)
-                atomic_fetch_add(&op->manager->post_event_failures, 1);
-        if (r < 0)
-                log_warning("Trail #%" PRId64 ": posting the event to endpoint \"%s\" failed: %s: %s", rec->id,
-                            rec->endpoint, err.fault, err.message);
+        if (r >= 0)
+                return;
+        atomic_fetch_add(&op->manager->post_event_failures, 1);
+        log_warning("Trail #%" PRId64 ": posting the event to endpoint \"%s\" failed: %s: %s", rec->id,
+                    rec->endpoint, err.fault, err.message);
 }
 
 /*
@@ -316,8 +316,8 @@ static void post_event(struct operation *op, struct pool_session *s, const struc
  */
 static void reply_early(void *data);
 
-static void reply_then_post_event(struct operation *op, struct pool_session *s) {
-        if (!pool_session_endpoint(s)->post_events || !pool_session_ops(s)->post_event || !op->target.id)
+static void reply_then_post_event(struct operation *op, struct pool_session *s, bool sent) {
+        if (!sent || !pool_session_endpoint(s)->post_events || !pool_session_ops(s)->post_event || !op->target.id)
                 return;
         (void) pool_session_post(s, reply_early, op);
         post_event(op, s, &op->rec);
@@ -561,8 +561,7 @@ static enum job_state operation_run(struct job *j, struct pool_session *s) {
                 note_not_durable(op, r, kept);
         if (op->rec.id > 0 && audit_get_json(op->manager->audit, op->rec.id, &op->record) < 0)
                 op->record = NULL;
-        if (sent)
-                reply_then_post_event(op, s);
+        reply_then_post_event(op, s, sent);
         return JOB_DONE;
 }
 
