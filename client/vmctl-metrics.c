@@ -118,6 +118,10 @@ int vmctl_write_openmetrics(FILE *f, struct json_object *status) {
                            *fwd = get(status, "forwards");
 
         operations(f, metrics);
+        family(f, "vmtraced_post_event_failures", "counter", NULL,
+               "Platform events (the trail's courtesy copy) that could not be posted; the rows are not affected.");
+        fprintf(f, "vmtraced_post_event_failures_total %" PRId64 "\n",
+                json_object_get_int64(get(status, "post_event_failures")));
         gauge(f, "vmtraced_operations_in_flight", NULL, "Operations submitted and not yet answered.", status,
               "operations_in_flight", 1);
         gauge(f, "vmtraced_sessions", NULL, "Platform sessions in the pools.", status, "sessions", 1);

@@ -131,6 +131,9 @@ static void print_status(struct json_object *s) {
         printf("%-22s %" PRId64 "\n", "connections:", jint(s, "connections"));
         printf("%-22s %s: %s\n", "database:", strempty(vmctl_jstr(s, "database")),
                strempty(vmctl_jstr(s, "database_health")));
+        if (jint(s, "post_event_failures") > 0)
+                printf("%-22s %" PRId64 " could not be posted to the platform (the rows are intact)\n",
+                       "platform events:", jint(s, "post_event_failures"));
         print_forwards(jget(s, "forwards"));
         if (json_object_get_boolean(jget(s, "stopping")))
                 printf("%-22s shutting down\n", "state:");

@@ -27,6 +27,7 @@ struct collect {
         struct vmctl_signed *out;
         int64_t *seqs;             /* every row's seq so far, in order: what a prev_seq may name */
         size_t n_seqs;
+        int64_t anchor;            /* pruned up to this seq: the signatures up to it are in the archive */
 };
 
 static void sign_problem(struct collect *c, const char *fmt, ...) _printf_(2, 3);
@@ -77,7 +78,7 @@ static bool was_seen(const struct collect *c, int64_t seq) {
         for (size_t i = c->n_seqs; i > 0; i--)
                 if (c->seqs[i - 1] == seq)
                         return true;
-        return seq == 0;
+        return seq == 0 || seq <= c->anchor;
 }
 
 static int collect_one(const struct trail_signature_row *row, void *userdata) {
@@ -109,12 +110,25 @@ int vmctl_signed_collect(struct trail_reader *r, const struct trail_key *key, st
         struct collect c = { .key = key, .cps = cps, .n_cps = n_cps, .fn = fn, .userdata = userdata, .out = out };
         int k;
 
+        struct trail_anchor a;
+
         *out = (struct vmctl_signed) {};
+        if (trail_reader_anchor(r, &a) >= 0) {
+                c.anchor = a.at.seq;
+                free(a.archive);
+        }
         k = trail_reader_signatures(r, collect_one, &c);
         free(c.seqs);
         if (k < 0)
                 return k;
-        if (key && out->count == 0)
+        /*
+         * After a prune the signatures of the rows before the anchor are in
+         * the archive, and the rows after it may have none yet.
+         */
+        if (key && out->count == 0 && c.anchor > 0)
+                printf("NOTE: no signed checkpoint after the anchor (seq %" PRId64 "): the ones before it are in "
+                       "the archive; vmtraced signs the next one within checkpoint-interval rows.\n", c.anchor);
+        else if (key && out->count == 0)
                 sign_problem(&c, "no signed checkpoint: the signatures were removed, or vmtraced never signed "
                              "this trail (no signing-key)");
         return 0;

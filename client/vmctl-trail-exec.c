@@ -39,5 +39,5 @@ static int run_helper(const struct vmctl_options *o, const struct vmctl_command 
         return EXIT_INTERNAL;
 }
 
-const struct vmctl_command vmctl_trail_commands[] = { VMCTL_TRAIL_COMMANDS(run_helper, run_helper, run_helper) };
+const struct vmctl_command vmctl_trail_commands[] = { VMCTL_TRAIL_COMMANDS(run_helper, run_helper, run_helper, run_helper) };
 const struct vmctl_command vmctl_report_commands[] = { VMCTL_REPORT_COMMANDS(run_helper) };

@@ -29,6 +29,7 @@
 #include "proto.h"
 #include "trail_format.h"
 #include "trail_hash.h"
+#include "trail_prune.h"
 #include "trail_read.h"
 #include "trail_schema.h"
 #include "trail_syslog.h"
@@ -400,9 +401,13 @@ struct verify_args {
         struct trail_key *key;
         struct trail_checkpoint *cps;
         size_t n_cps;
+        char **archives;           /* verify --archive: what prune removed, oldest first */
+        size_t n_archives;
+        const char *before;        /* prune --before */
 };
 
 static void verify_args_done(struct verify_args *va) {
+        free(va->archives);
         free(va->cps);
         trail_key_free(va->key);
 }
@@ -444,12 +449,27 @@ static int verify_help(const struct vmctl_command *cmd) {
               "                         key (PEM, as vmtraced --print-public-key prints it, or\n"
               "                         its 64 hex digits); without it they are only counted\n"
               "  --forwarded FILE       verify a log engine's received copy (RFC 5424 lines) instead\n"
+              "  --archive FILE         an archive vmctl prune made of this trail's oldest rows\n"
+              "                         (repeatable, oldest first): all verify as one chain\n"
               "Exit status: 0 intact, 1 altered, 2 usage, 5 unreadable.  See vmtraced-trail(5).\n",
               stdout);
+        if (strcmp(cmd->name, "prune") == 0)
+                fputs("  --before TIME          remove the rows of the chain that ended before TIME\n"
+                      "                         (as log's --until takes it), archived into OUT first\n", stdout);
         if (strcmp(cmd->name, "archive") == 0)
                 fputs("OUT must not exist.  The copy is kept, and the exit status is 1, when the\n"
                       "trail was altered.\n", stdout);
         return EXIT_OK;
+}
+
+static int add_archive_arg(struct verify_args *va, char *path) {
+        char **l = reallocarray(va->archives, va->n_archives + 1, sizeof *l);
+
+        if (!l)
+                return log_oom();
+        va->archives = l;
+        va->archives[va->n_archives++] = path;
+        return 0;
 }
 
 /* verify's arguments into va: -1 to go on, or the exit status. */
@@ -459,6 +479,8 @@ static int verify_parse(const struct vmctl_command *cmd, int argc, char **argv, 
                 { "checkpoint", required_argument, NULL, 'c' },
                 { "forwarded", required_argument, NULL, 'F' },
                 { "key", required_argument, NULL, 'k' },
+                { "archive", required_argument, NULL, 'a' },
+                { "before", required_argument, NULL, 'b' },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
@@ -471,6 +493,13 @@ static int verify_parse(const struct vmctl_command *cmd, int argc, char **argv, 
                         break;
                 case 'k':
                         va->key_path = optarg;
+                        break;
+                case 'a':
+                        if (add_archive_arg(va, optarg) < 0)
+                                return EXIT_INTERNAL;
+                        break;
+                case 'b':
+                        va->before = optarg;
                         break;
                 case 'd':
                         va->path = optarg;
@@ -614,6 +643,69 @@ static int verify_forwarded(struct verify_args *va) {
         return status;
 }
 
+/*
+ * Where r's chain starts (its anchor, after vmctl prune) must be where the
+ * chain before it ends, head, when there is one (compare: archives were
+ * given); else the anchor is only described.  The problems found, 0 or 1.
+ */
+static unsigned check_anchor(struct trail_reader *r, const char *path, const struct trail_checkpoint *head,
+                             bool compare) {
+        struct trail_anchor a;
+        char when[32], problem[256];
+
+        if (trail_reader_anchor(r, &a) < 0) {
+                if (!compare)
+                        return 0;
+                snprintf(problem, sizeof problem, "%s has no anchor, but the archive before it ends at seq %" PRId64
+                         ": they are not one chain", path, head->seq);
+                print_problem(problem, NULL);
+                return 1;
+        }
+        _cleanup_free_ char *archive = a.archive;
+        report_time(when, sizeof when, a.pruned_ms, false);
+        printf("%s: starts after seq %" PRId64 ": %" PRId64 " row(s) pruned %s into ", path, a.at.seq, a.rows, when);
+        printable_fput(stdout, archive, strlen(archive), "");
+        puts(compare ? "." : " (give --archive to verify them as one chain).");
+        if (!compare || (head->seq == a.at.seq && memcmp(head->hash, a.at.hash, TRAIL_HASH_SIZE) == 0))
+                return 0;
+        snprintf(problem, sizeof problem, "the anchor of %s (seq %" PRId64 ") is not the head of the archive before "
+                 "it (seq %" PRId64 "): they are not one chain", path, a.at.seq, head->seq);
+        print_problem(problem, NULL);
+        return 1;
+}
+
+/* One archive of the series: verified as a trail of its own, and chained to the one before (head). */
+static int verify_archive_file(const char *path, struct trail_checkpoint *head, unsigned *problems) {
+        _cleanup_(trail_reader_freep) struct trail_reader *a = NULL;
+        _cleanup_(verify_args_done) struct verify_args va = { .path = path };
+        struct trail_verify_result res;
+
+        if (trail_reader_open(path, TRAIL_SCHEMA_CHAINED, &a) < 0 || add_archive_head(a, &va) < 0)
+                return -EIO;
+        if (va.n_cps == 0) {
+                *problems += 1;
+                print_problem("an --archive file that vmctl prune or archive did not make (no archive row)", NULL);
+        }
+        const struct trail_verify_args args = {
+                .checkpoints = va.cps, .n_checkpoints = va.n_cps, .max_reports = VERIFY_MAX_REPORTS, .fn = print_problem,
+        };
+        if (trail_reader_verify(a, &args, &res) < 0)
+                return -EIO;
+        *problems += res.problems + check_anchor(a, path, head, head->seq > 0);
+        printf("%s: seq %" PRId64 "..%" PRId64 ", %s.\n", path, res.anchor_seq + 1, res.last_seq,
+               res.problems ? "ALTERED" : "intact");
+        *head = (struct trail_checkpoint) { .seq = res.last_seq };
+        memcpy(head->hash, res.head, TRAIL_HASH_SIZE);
+        return 0;
+}
+
+static int verify_archives(const struct verify_args *va, struct trail_checkpoint *head, unsigned *problems) {
+        for (size_t i = 0; i < va->n_archives; i++)
+                if (verify_archive_file(va->archives[i], head, problems) < 0)
+                        return -EIO;
+        return 0;
+}
+
 static int run_verify(const struct vmctl_options *o _unused_, const struct vmctl_command *cmd, int argc, char **argv) {
         _cleanup_(trail_reader_freep) struct trail_reader *r = NULL;
         _cleanup_(verify_args_done) struct verify_args va = { .path = default_database() };
@@ -630,13 +722,18 @@ static int run_verify(const struct vmctl_options *o _unused_, const struct vmctl
             vmctl_signed_collect(r, va.key, &va.cps, &va.n_cps, print_problem, NULL, &sg) < 0)
                 return EXIT_INTERNAL;
 
+        struct trail_checkpoint head = {};
+        unsigned problems = 0;
+        if (verify_archives(&va, &head, &problems) < 0)
+                return EXIT_INTERNAL;
+
         const struct trail_verify_args args = {
                 .checkpoints = va.cps, .n_checkpoints = va.n_cps, .max_reports = VERIFY_MAX_REPORTS, .fn = print_problem,
         };
         if (trail_reader_verify(r, &args, &res) < 0)
                 return EXIT_INTERNAL;
         vmctl_signed_report(&sg, va.key, res.last_seq);
-        res.problems += sg.problems;
+        res.problems += sg.problems + problems + check_anchor(r, va.path, &head, va.n_archives > 0);
         return report(va.path, &res, va.n_cps);
 }
 
@@ -667,7 +764,48 @@ static int run_archive(const struct vmctl_options *o _unused_, const struct vmct
         return report(va.out, &res, va.n_cps);
 }
 
-const struct vmctl_command vmctl_trail_commands[] = { VMCTL_TRAIL_COMMANDS(run_log, run_verify, run_archive) };
+/* prune --before TIME OUT: the oldest rows archived into OUT, then removed behind an anchor (trail_prune.h). */
+static int run_prune(const struct vmctl_options *o _unused_, const struct vmctl_command *cmd, int argc, char **argv) {
+        _cleanup_(trail_reader_freep) struct trail_reader *r = NULL;
+        _cleanup_(verify_args_done) struct verify_args va = { .path = default_database(), .out = "" };
+        struct trail_prune_result res;
+        int64_t before;
+        int status = verify_parse(cmd, argc, argv, &va);
+
+        if (status >= 0)
+                return status;
+        if (!va.before) {
+                log_error("Say which rows to prune: --before TIME.");
+                return vmctl_usage(cmd, stderr);
+        }
+        if (vmctl_parse_time(va.before, now_ms(), &before) < 0) {
+                log_error("Bad time \"%s\": %s", va.before, VMCTL_TIME_HINT);
+                return EXIT_USAGE;
+        }
+        if (trail_reader_open(va.path, TRAIL_SCHEMA_CHAINED, &r) < 0)
+                return EXIT_INTERNAL;
+        const struct trail_verify_args args = {
+                .checkpoints = va.cps, .n_checkpoints = va.n_cps, .max_reports = VERIFY_MAX_REPORTS, .fn = print_problem,
+        };
+        int k = trail_prune(r, before, va.out, &args, &res);
+        if (k == -ENODATA)
+                return EXIT_OK;
+        if (k == -EBADMSG)
+                return EXIT_TAMPERED;
+        if (k < 0)
+                return EXIT_INTERNAL;
+        printf("%s: the chain up to seq %" PRId64 ", verified, its head recorded in it.\n", va.out, res.seq);
+        if (res.limit[0])
+                printf("NOTE: %s.\n", res.limit);
+        printf("%s: %" PRId64 " row(s) removed; the chain now starts after seq %" PRId64 ".\n"
+               "Keep %s: vmctl verify --archive %s checks both as one chain.\n", va.path, res.rows, res.seq, va.out,
+               va.out);
+        return EXIT_OK;
+}
+
+const struct vmctl_command vmctl_trail_commands[] = {
+        VMCTL_TRAIL_COMMANDS(run_log, run_verify, run_archive, run_prune)
+};
 
 /* For vmctl report (vmctl-report.h): the same trail as log's. */
 const char *vmctl_default_database(void) {

@@ -45,12 +45,14 @@ extern const struct vmctl_command vmctl_jobs_commands[];  /* vmctl-jobs.c: jobs,
  * every other command starts with libc and json-c alone.  Both programs
  * list the commands from here.
  */
-#define VMCTL_TRAIL_COMMANDS(run_log, run_verify, run_archive)                                                     \
+#define VMCTL_TRAIL_COMMANDS(run_log, run_verify, run_archive, run_prune)                                          \
         { "log", "log [OPTIONS] [FILTERS]", "Show trail rows from the database file (no daemon needed).", run_log }, \
-        { "verify", "verify [--db F] [--checkpoint S:H] [--key PUBKEY] [--forwarded FILE]", "Check the trail's hash chain; exit 0 only if intact.",      \
+        { "verify", "verify [--db F] [--checkpoint S:H] [--key PUBKEY] [--archive FILE] [--forwarded FILE]", "Check the trail's hash chain; exit 0 only if intact.",      \
           run_verify },                                                                                              \
         { "archive", "archive [--db F] [--checkpoint S:H] [--key PUBKEY] OUT", "Copy the trail into one verified, self-contained "   \
           "file.", run_archive },                                                                                    \
+        { "prune", "prune --before TIME [--db F] OUT", "Archive the oldest rows into OUT, then remove them from the " \
+          "trail behind an anchor.", run_prune },                                                                    \
         {}
 extern const struct vmctl_command vmctl_trail_commands[];  /* vmctl-trail-exec.c, and vmctl-trail.c in the helper */
 /* report reads the trail too, in the same helper (vmctl-report.c there). */

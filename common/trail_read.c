@@ -38,7 +38,6 @@
 /* Full passes over the chain spent on telling a moved row from an edited one. */
 #define VERIFY_MAX_SEARCHES 3
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(sqlite3_stmt *, sqlite3_finalize);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct trail_hasher *, trail_hasher_free);
 
 struct trail_reader {
@@ -56,6 +55,18 @@ void trail_reader_free(struct trail_reader *r) {
         free(r->path);
         free(r->vm_endpoint);
         free(r);
+}
+
+const char *trail_reader_path(const struct trail_reader *r) {
+        return r->path;
+}
+
+int trail_reader_version(const struct trail_reader *r) {
+        return r->version;
+}
+
+sqlite3 *trail_reader_db(struct trail_reader *r) {
+        return r->db;
 }
 
 /*
@@ -580,6 +591,7 @@ struct verifier {
         int64_t expect, prev_id;
         unsigned char prev[TRAIL_HASH_SIZE];
         int64_t newest_version;    /* the highest hash encoding seen so far */
+        int64_t anchor;            /* seq of the anchor (vmctl prune); rows at or below it are gone */
         /* A row already reported as moved here: when it comes, the chain goes on from explained_prev. */
         int64_t explained;
         unsigned char explained_prev[TRAIL_HASH_SIZE];
@@ -777,6 +789,11 @@ static int walk_row(struct verifier *v, sqlite3_stmt *s) {
         char got_hex[TRAIL_HASH_HEX_SIZE];
         int r;
 
+        if (sqlite3_column_type(s, 2) == SQLITE_INTEGER && v->anchor > 0 && seq <= v->anchor) {
+                problem(v, "row id %" PRId64 " has seq %" PRId64 ", which the anchor says was pruned (the "
+                        "chain starts after seq %" PRId64 "): put back, or the anchor moved", rowid, seq, v->anchor);
+                return 0;
+        }
         if (sqlite3_column_type(s, 2) != SQLITE_INTEGER || seq < v->expect) {
                 problem(v, "row id %" PRId64 " claims seq %s, which row id %" PRId64 " already holds: "
                         "inserted or copied", rowid, strempty(col(s, 2)), v->prev_id);
@@ -877,6 +894,44 @@ static int verify_schema(struct trail_reader *r, struct verifier *v) {
         return check_schema(r, schema_problem, v, "verify", &n);
 }
 
+int trail_reader_anchor(struct trail_reader *r, struct trail_anchor *out) {
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
+
+        *out = (struct trail_anchor) {};
+        if (r->version < TRAIL_SCHEMA_ANCHOR || !trail_schema_has_table(r->db, "anchor"))
+                return -ENOENT;
+        if (sqlite3_prepare_v2(r->db, "SELECT seq, hash, last_id, pruned_ms, rows, archive FROM anchor"
+                               " ORDER BY seq DESC LIMIT 1", -1, &s, NULL) != SQLITE_OK)
+                return log_error_errno(-EIO, "Cannot read the anchor of %s: %s", r->path, sqlite3_errmsg(r->db));
+        int rc = sqlite3_step(s);
+        if (rc == SQLITE_DONE)
+                return -ENOENT;
+        if (rc != SQLITE_ROW || trail_hash_from_hex(col(s, 1), out->at.hash) < 0 ||
+            !(out->archive = strdup(strempty(col(s, 5)))))
+                return log_error_errno(-EBADMSG, "%s: its anchor row is malformed.", r->path);
+        out->at.seq = sqlite3_column_int64(s, 0);
+        out->last_id = sqlite3_column_int64(s, 2);
+        out->pruned_ms = sqlite3_column_int64(s, 3);
+        out->rows = sqlite3_column_int64(s, 4);
+        return 0;
+}
+
+/* A pruned trail's chain goes on from its anchor: the walk expects seq + 1 after hash. */
+static int start_at_anchor(struct trail_reader *r, struct verifier *v) {
+        struct trail_anchor a;
+        int k = trail_reader_anchor(r, &a);
+
+        if (k == -ENOENT)
+                return 0;
+        if (k < 0)
+                return k;
+        free(a.archive);
+        v->anchor = a.at.seq;
+        v->expect = a.at.seq + 1;
+        memcpy(v->prev, a.at.hash, sizeof v->prev);
+        return 0;
+}
+
 /* The walk, with seen[] (one flag per checkpoint) owned by the caller. */
 static int verify_with(struct trail_reader *r, const struct trail_verify_args *args,
                        struct trail_verify_result *out, bool *seen) {
@@ -900,8 +955,11 @@ static int verify_with(struct trail_reader *r, const struct trail_verify_args *a
         if (sqlite3_exec(r->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
                 return -EIO;
         int k = verify_schema(r, &v);
+        if (k >= 0)
+                k = start_at_anchor(r, &v);
         if (k < 0)
                 return k;
+        out->anchor_seq = v.anchor;
         if (walk_chain(&v, sql) < 0 || check_unchained(&v, &out->pending) < 0 || count_id_gaps(&v, out) < 0)
                 return -EIO;
         (void) sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL);
@@ -1029,11 +1087,38 @@ static int record_archive(const char *out, const char *source, const struct trai
         return 0;
 }
 
-/* The copy verified as it is, before its archive row is added. */
-static int archive_into(struct trail_reader *r, const char *out, const struct trail_verify_args *args,
+/*
+ * Leave only the chain up to seq upto in the copy (prune's archive): the
+ * rows after it, the PENDING rows and the signatures after it are the
+ * remainder's.  The forwarding state is the live trail's alone.
+ */
+static int trim_copy(const char *out, int64_t upto) {
+        _cleanup_(sqlite3_closep) sqlite3 *dst = NULL;
+        _cleanup_free_ char *sql = NULL;
+        int rc;
+
+        /* Only files of schema 10 and later are pruned (trail_prune.c): every table named here exists. */
+        if (asprintf(&sql, "BEGIN; DELETE FROM records WHERE seq IS NULL OR seq > %" PRId64 ";"
+                     " DELETE FROM signed_checkpoints WHERE seq > %" PRId64 "; DELETE FROM forward_state;"
+                     " COMMIT; VACUUM;", upto, upto) < 0)
+                return log_oom();
+        rc = sqlite3_open_v2(out, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+        if (rc == SQLITE_OK)
+                rc = sqlite3_exec(dst, sql, NULL, NULL, NULL);
+        if (rc != SQLITE_OK)
+                return log_error_errno(-EIO, "Cannot trim %s to seq %" PRId64 ": %s", out, upto,
+                                       dst ? sqlite3_errmsg(dst) : sqlite3_errstr(rc));
+        return 0;
+}
+
+/* The copy verified as it is, before its archive row is added; upto > 0: trimmed to it first. */
+static int archive_into(struct trail_reader *r, const char *out, int64_t upto, const struct trail_verify_args *args,
                         struct trail_verify_result *res) {
         _cleanup_(trail_reader_freep) struct trail_reader *copy = NULL;
         int k = copy_to(r, out);
+
+        if (k >= 0 && upto > 0)
+                k = trim_copy(out, upto);
 
         if (k >= 0)
                 k = trail_reader_open(out, TRAIL_SCHEMA_CHAINED, &copy);
@@ -1047,6 +1132,11 @@ static int archive_into(struct trail_reader *r, const char *out, const struct tr
 
 int trail_reader_archive(struct trail_reader *r, const char *out, const struct trail_verify_args *args,
                          struct trail_verify_result *res) {
+        return trail_reader_archive_upto(r, out, 0, args, res);
+}
+
+int trail_reader_archive_upto(struct trail_reader *r, const char *out, int64_t upto,
+                              const struct trail_verify_args *args, struct trail_verify_result *res) {
         int k;
 
         if (r->version < TRAIL_SCHEMA_CHAINED)
@@ -1055,7 +1145,7 @@ int trail_reader_archive(struct trail_reader *r, const char *out, const struct t
         k = create_new(out);
         if (k < 0)
                 return k;
-        k = archive_into(r, out, args, res);
+        k = archive_into(r, out, upto, args, res);
         if (k < 0) {
                 _cleanup_free_ char *journal = NULL;
 

@@ -14,6 +14,7 @@
 #ifndef VMT_TRAIL_READ_H
 #define VMT_TRAIL_READ_H
 
+#include <sqlite3.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -31,6 +32,10 @@ struct trail_reader;
  */
 int trail_reader_open(const char *path, int min_version, struct trail_reader **out);
 void trail_reader_free(struct trail_reader *r);
+/* The file's path, schema version and connection (read-only), for trail_prune.c. */
+const char *trail_reader_path(const struct trail_reader *r);
+int trail_reader_version(const struct trail_reader *r);
+sqlite3 *trail_reader_db(struct trail_reader *r);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct trail_reader *, trail_reader_free);
 
 /* ---------- rows (vmctl log) ---------- */
@@ -140,6 +145,7 @@ struct trail_verify_result {
          * Not a break of the chain, which a removed completed row would be.
          */
         int64_t id_gaps, first_gap;
+        int64_t anchor_seq;        /* the chain starts after it (vmctl prune); 0: at seq 1 */
         unsigned char head[TRAIL_HASH_SIZE];
 };
 
@@ -182,6 +188,25 @@ int trail_reader_signatures(struct trail_reader *r, trail_signature_fn fn, void 
  */
 int trail_reader_archive(struct trail_reader *r, const char *out, const struct trail_verify_args *args,
                          struct trail_verify_result *res);
+
+/*
+ * Where the chain starts after vmctl prune (schema 10's table anchor, its
+ * row of highest seq): -ENOENT when the trail was never pruned.
+ */
+struct trail_anchor {
+        struct trail_checkpoint at;        /* the last row removed: seq and hash */
+        int64_t last_id, pruned_ms, rows;
+        char *archive;                     /* malloc'd */
+};
+int trail_reader_anchor(struct trail_reader *r, struct trail_anchor *out);
+
+/*
+ * As trail_reader_archive(), of the chain up to seq upto only (the rows
+ * vmctl prune removes, and their signatures): rows after it and PENDING
+ * rows are left out of the copy, whose head is then upto's.
+ */
+int trail_reader_archive_upto(struct trail_reader *r, const char *out, int64_t upto,
+                              const struct trail_verify_args *args, struct trail_verify_result *res);
 
 struct trail_archive {
         int64_t made_ms;

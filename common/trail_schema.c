@@ -19,7 +19,6 @@
 #include "macros.h"
 #include "trail_schema.h"
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(sqlite3_stmt *, sqlite3_finalize);
 
 /*
  * The view's columns as of version 1.  Later versions recreate the view
@@ -293,6 +292,30 @@ static const char schema_v9[] =
         "PRAGMA user_version = 9;";
 
 /*
+ * Schema version 10: where the chain starts once vmctl prune removed its
+ * oldest rows (one row per prune; the highest seq is the start):
+ *
+ *   seq        the last row removed: the rows left begin at seq + 1
+ *   hash       that row's hash, from which the rest of the chain goes on
+ *   last_id    the highest row id removed, so that ids are never reused
+ *   pruned_ms  when, ms since the epoch
+ *   rows       how many rows were removed
+ *   archive    the file they were archived into (vmctl prune's OUT)
+ *
+ * Not part of the chain: its seq and hash are checked against the
+ * archive's head by vmctl verify --archive.
+ */
+static const char schema_v10[] =
+        "CREATE TABLE anchor (\n"
+        " seq INTEGER PRIMARY KEY,\n"
+        " hash TEXT NOT NULL,\n"
+        " last_id INTEGER NOT NULL,\n"
+        " pruned_ms INTEGER NOT NULL,\n"
+        " rows INTEGER NOT NULL,\n"
+        " archive TEXT NOT NULL);\n"
+        "PRAGMA user_version = 10;";
+
+/*
  * The chain's statements per schema version.  The column lists come from
  * trail_hash.h, so what is read is what the encoding covers.
  */
@@ -510,6 +533,10 @@ static int migrate_8_to_9(sqlite3 *db) {
         return to_errno(sqlite3_exec(db, schema_v9, NULL, NULL, NULL));
 }
 
+static int migrate_9_to_10(sqlite3 *db) {
+        return to_errno(sqlite3_exec(db, schema_v10, NULL, NULL, NULL));
+}
+
 static int (*const migrations[])(sqlite3 *db) = {
         migrate_0_to_1,
         migrate_1_to_2,
@@ -520,6 +547,7 @@ static int (*const migrations[])(sqlite3 *db) = {
         migrate_6_to_7,
         migrate_7_to_8,
         migrate_8_to_9,
+        migrate_9_to_10,
 };
 
 _Static_assert(ELEMENTSOF(migrations) == TRAIL_SCHEMA_VERSION, "one migration per schema version");

@@ -23,9 +23,10 @@
 
 /* For the connections the trail's readers and the schema check open of their own. */
 DEFINE_TRIVIAL_CLEANUP_FUNC(sqlite3 *, sqlite3_close);
+DEFINE_TRIVIAL_CLEANUP_FUNC(sqlite3_stmt *, sqlite3_finalize);
 
 /* The version this build writes; a file with a higher one is from a newer vmtraced. */
-#define TRAIL_SCHEMA_VERSION 9
+#define TRAIL_SCHEMA_VERSION 10
 
 /*
  * The first version with the hash chain (seq, hash), the first that
@@ -42,6 +43,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(sqlite3 *, sqlite3_close);
 #define TRAIL_SCHEMA_MESSAGE_INDEX 8
 /* The first with the table signed_checkpoints (vmtraced's Ed25519 signatures of chain heads). */
 #define TRAIL_SCHEMA_SIGNED 9
+/* The first with the table anchor (where the chain starts after vmctl prune). */
+#define TRAIL_SCHEMA_ANCHOR 10
 
 /*
  * records.source of a change vmtraced saw by watching the platform but did

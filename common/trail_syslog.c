@@ -22,7 +22,6 @@
 #include "trail_schema.h"
 #include "trail_syslog.h"
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(sqlite3_stmt *, sqlite3_finalize);
 
 /* authpriv: the trail says who did what, as sudo's and sshd's messages do. */
 #define SYSLOG_FACILITY_AUTHPRIV (10 << 3)

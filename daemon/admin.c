@@ -103,6 +103,7 @@ void admin_status(struct control_request *req, void *userdata) {
         json_object_object_add(o, "database_health", json_object_new_string(health));
         json_object_object_add(o, "forwards", forward_set_status(m->forwards, audit_last_seq(m->audit)));
         json_object_object_add(o, "metrics", audit_metrics_json(m->audit));
+        json_object_object_add(o, "post_event_failures", json_object_new_int64(atomic_load(&m->post_event_failures)));
         json_object_object_add(o, "stopping", json_object_new_boolean(m->stopping));
         control_reply(req, PROTO_OK, NULL, o);
         json_object_put(o);

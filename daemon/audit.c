@@ -69,7 +69,6 @@ struct queued {
         struct audit_record r;     /* strings owned, see record_dup() */
 };
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(sqlite3_stmt *, sqlite3_finalize);
 
 /* Cached statements are reset (not finalized) when a call is done with them. */
 static void stmt_resetp(sqlite3_stmt **s) {
@@ -336,6 +335,30 @@ static int prepare_all(struct audit *a) {
  * The chain head at open: the row with the highest seq.  A head whose hash
  * is not 64 hex digits has been tampered with; extending it would hide that.
  */
+/*
+ * A trail whose every chained row was pruned (vmctl prune) goes on from its
+ * anchor: the next row gets seq + 1, chained to the anchor's hash.  None:
+ * a new chain, from seq 1.
+ */
+static int load_anchor_head(struct audit *a) {
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
+        int rc;
+
+        a->last_seq = 0;
+        memset(a->last_hash, 0, sizeof a->last_hash);
+        rc = sqlite3_prepare_v2(a->db, "SELECT seq, hash FROM anchor ORDER BY seq DESC LIMIT 1", -1, &s, NULL);
+        if (rc != SQLITE_OK)
+                return log_sqlite(a, rc, "read the anchor");
+        rc = sqlite3_step(s);
+        if (rc == SQLITE_DONE)
+                return 0;
+        if (rc != SQLITE_ROW || trail_hash_from_hex((const char *) sqlite3_column_text(s, 1), a->last_hash) < 0)
+                return log_error_errno(-EBADMSG, "The anchor of %s has no valid hash; the trail was altered "
+                                       "(see vmctl verify); refusing to extend it", a->path);
+        a->last_seq = sqlite3_column_int64(s, 0);
+        return 0;
+}
+
 static int load_chain_head(struct audit *a) {
         _cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
         int rc;
@@ -345,11 +368,8 @@ static int load_chain_head(struct audit *a) {
         if (rc != SQLITE_OK)
                 return log_sqlite(a, rc, "read the chain head");
         rc = sqlite3_step(s);
-        if (rc == SQLITE_DONE) {
-                a->last_seq = 0;
-                memset(a->last_hash, 0, sizeof a->last_hash);
-                return 0;
-        }
+        if (rc == SQLITE_DONE)
+                return load_anchor_head(a);
         if (rc != SQLITE_ROW)
                 return log_sqlite(a, rc, "read the chain head");
         a->last_seq = sqlite3_column_int64(s, 0);
@@ -491,8 +511,10 @@ static int load(struct audit *a) {
                 r = migrate(a, version);
         if (r >= 0)
                 r = prepare_all(a);
+        /* Ids go on after the pruned rows' too (the anchor keeps the highest): an id is never reused. */
         if (r >= 0)
-                r = query_int64(a, "SELECT COALESCE(MAX(id), 0) + 1 FROM records", &a->next_id);
+                r = query_int64(a, "SELECT MAX(COALESCE((SELECT MAX(id) FROM records), 0),"
+                                " COALESCE((SELECT MAX(last_id) FROM anchor), 0)) + 1", &a->next_id);
         a->first_id = a->next_id;
         if (r >= 0)
                 r = load_chain_head(a);

@@ -45,7 +45,6 @@
 #define FORWARD_TLS_PROOF_ROWS 1000  /* syslog-tls: rows a busy trail sends before closing to prove them */
 #define FORWARD_BUSY_TIMEOUT_MS 5000
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(sqlite3_stmt *, sqlite3_finalize);
 
 enum forward_state_kind { FORWARD_CONNECTING, FORWARD_UP, FORWARD_DOWN };
 

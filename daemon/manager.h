@@ -3,6 +3,7 @@
 #ifndef VMT_MANAGER_H
 #define VMT_MANAGER_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <systemd/sd-event.h>
@@ -18,6 +19,7 @@ struct manager {
         struct control *control;
         struct forward_set *forwards; /* [forward] targets, each fed by a thread of its own; NULL: none */
         unsigned inflight;       /* operations submitted and not yet answered */
+        atomic_uint post_event_failures; /* platform events that could not be posted (workers count them) */
         bool stopping;           /* SIGTERM: draining, new requests refused */
         uint64_t stop_deadline;  /* CLOCK_MONOTONIC usec after which the drain gives up */
 };

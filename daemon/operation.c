@@ -69,6 +69,7 @@ struct operation {
         char message[1280];
         struct json_object *record;
         bool queued_row;           /* worker: its row was written while it waited for the VM (fault Queued) */
+        bool replied;              /* loop thread: answered before done() (reply_early()) */
         /* Loop thread: what jobs shows, and what a "wait" that joins late is told first. */
         int64_t submitted_ms;
         char state[32];
@@ -294,17 +295,32 @@ static void post_event(struct operation *op, struct pool_session *s, const struc
         struct op_error err = {};
         char text[512];
 
-        if (!pool_session_endpoint(s)->post_events || !ops->post_event || !op->target.id)
-                return;
         snprintf(text, sizeof text, "vmtraced: %s by %s (uid %u), trail #%" PRId64 ", result %s", rec->operation,
                  strempty(rec->user), (unsigned) rec->uid, rec->id, rec->result);
         unsigned rt = pool_session_round_trips(s);
         int r = ops->post_event(pool_session_backend(s), &op->target, text, op->opid, &err);
         op->event_round_trips = pool_session_round_trips(s) - rt;
         /* The event is a courtesy copy of the trail: its failure never changes the result. */
-        if (r < 0)
-                log_warning("Trail #%" PRId64 ": posting the event to endpoint \"%s\" failed: %s: %s", rec->id,
-                            rec->endpoint, err.fault, err.message);
+        if (r >= 0)
+                return;
+        atomic_fetch_add(&op->manager->post_event_failures, 1);
+        log_warning("Trail #%" PRId64 ": posting the event to endpoint \"%s\" failed: %s: %s", rec->id,
+                    rec->endpoint, err.fault, err.message);
+}
+
+/*
+ * The row is durable and the reply built from it: the operator has the
+ * answer at once, and the platform's copy of the event follows on the same
+ * session, never delaying it (issue 11).  Without room to hand the reply
+ * over, it goes after the event, from done(), as before.
+ */
+static void reply_early(void *data);
+
+static void reply_then_post_event(struct operation *op, struct pool_session *s, bool sent) {
+        if (!sent || !pool_session_endpoint(s)->post_events || !pool_session_ops(s)->post_event || !op->target.id)
+                return;
+        (void) pool_session_post(s, reply_early, op);
+        post_event(op, s, &op->rec);
 }
 
 /*
@@ -455,12 +471,12 @@ static const char *row_message(struct operation *op, int r, const struct op_erro
 }
 
 /*
- * Complete the row (or, when nothing was sent, write it whole), then post
- * the platform event.  Returns as audit_finish(): 0 when the row is on
+ * Complete the row (or, when nothing was sent, write it whole); the
+ * platform event follows the reply (reply_then_post_event()).  Returns as audit_finish(): 0 when the row is on
  * disk, 1 when audit.c keeps it in memory for its retries, negative when
  * it can never be written.
  */
-static int settle_row(struct operation *op, struct pool_session *s, int r, bool sent, const struct op_error *err) {
+static int settle_row(struct operation *op, int r, bool sent, const struct op_error *err) {
         struct audit *a = op->manager->audit;
         int k;
 
@@ -473,7 +489,6 @@ static int settle_row(struct operation *op, struct pool_session *s, int r, bool 
                 k = finish_row(a, &op->rec);
                 watch_note_end(op->manager->watch, op->rec.endpoint, op->target.id, op->rec.operation, op->rec.after,
                                op->rec.end_ms ? op->rec.end_ms : now_ms());
-                post_event(op, s, &op->rec);
         } else if ((k = audit_insert(a, &op->rec)) < 0)
                 log_error("Trail row for failed %s on %s could not be written.", op->rec.operation,
                           strempty(op->rec.vm_name));
@@ -533,7 +548,7 @@ static enum job_state operation_run(struct job *j, struct pool_session *s) {
                         r = begin_and_perform(op, s, &sent, &err);
                 op->round_trips += pool_session_round_trips(s) - rt;
                 if (sent || strcmp(err.fault, OP_FAULT_TRAIL) != 0)
-                        kept = settle_row(op, s, r, sent, &err);
+                        kept = settle_row(op, r, sent, &err);
         }
         /* Held until the row is complete, so the next operation on this VM reads a settled "before". */
         if (op->locked)
@@ -546,6 +561,7 @@ static enum job_state operation_run(struct job *j, struct pool_session *s) {
                 note_not_durable(op, r, kept);
         if (op->rec.id > 0 && audit_get_json(op->manager->audit, op->rec.id, &op->record) < 0)
                 op->record = NULL;
+        reply_then_post_event(op, s, sent);
         return JOB_DONE;
 }
 
@@ -567,8 +583,12 @@ static void inflight_remove(struct operation *op) {
                 }
 }
 
-/* Round trips are not part of the row: they ride in the reply, for bench/ (see vmtraced(8)). */
-static void add_debug(struct operation *op) {
+/*
+ * Round trips are not part of the row: they ride in the reply, for bench/
+ * (see vmtraced(8)); a reply sent before the event was posted has none of
+ * the event's.
+ */
+static void add_debug(struct operation *op, bool with_event) {
         struct json_object *d = json_object_new_object();
 
         if (!op->record || !d) {
@@ -576,17 +596,14 @@ static void add_debug(struct operation *op) {
                 return;
         }
         json_object_object_add(d, "round_trips", json_object_new_int((int) op->round_trips));
-        json_object_object_add(d, "post_event_round_trips", json_object_new_int((int) op->event_round_trips));
+        if (with_event)
+                json_object_object_add(d, "post_event_round_trips", json_object_new_int((int) op->event_round_trips));
         json_object_object_add(op->record, "debug", d);
 }
 
-static void operation_done(struct job *j) {
-        struct operation *op = (struct operation *) j;
-
-        inflight_remove(op);
-        op->manager->inflight--;
-        add_debug(op);
-        /* Those that re-attached get the same answer; the request itself may be gone (detached). */
+/* The answer, to the request and to those that re-attached (the request itself may be gone: detached). */
+static void reply_all(struct operation *op, bool with_event) {
+        add_debug(op, with_event);
         while (op->waiters) {
                 struct waiter *w = op->waiters;
                 op->waiters = w->next;
@@ -595,6 +612,21 @@ static void operation_done(struct job *j) {
         }
         if (op->req)
                 control_reply(TAKE_PTR(op->req), op->error, op->error ? op->message : NULL, op->record);
+        op->replied = true;
+}
+
+/* Loop thread: the reply, while the worker posts the event (it touches neither the request nor the record). */
+static void reply_early(void *data) {
+        reply_all(data, false);
+}
+
+static void operation_done(struct job *j) {
+        struct operation *op = (struct operation *) j;
+
+        inflight_remove(op);
+        op->manager->inflight--;
+        if (!op->replied)
+                reply_all(op, true);
         operation_free(op);
 }
 

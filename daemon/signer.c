@@ -28,7 +28,6 @@ struct signer {
         char signature[TRAIL_SIGNATURE_HEX_SIZE]; /* and its signature; "" before */
 };
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(sqlite3_stmt *, sqlite3_finalize);
 
 void signer_free(struct signer *s) {
         if (!s)
