@@ -182,10 +182,14 @@ static void manager_free(struct manager *m) {
         if (!m)
                 return;
         control_stop(m->control);
+        recovery_stop(m->recovery, true);
+        /*
+         * The workers first: an operation still running (a second SIGTERM
+         * ends the drain early) notes its end to the watchers.
+         */
+        pool_set_free(m->pools);
         /* Watchers write rows: stopped before the trail closes. */
         watch_set_free(m->watch);
-        recovery_stop(m->recovery, true);
-        pool_set_free(m->pools);
         recovery_free(m->recovery);
         control_free(m->control);
         /* Before the trail closes: its last close is the one that checkpoints the WAL. */
