@@ -440,7 +440,23 @@ static int add_checkpoint(struct verify_args *va, const char *arg) {
         return -1;
 }
 
+static int prune_help(const struct vmctl_command *cmd) {
+        vmctl_usage(cmd, stdout);
+        fputs("\nOptions:\n"
+              "  --before TIME          remove the rows of the chain that ended before TIME (as\n"
+              "                         log's --until takes it); they are archived into OUT first\n"
+              "  --db FILE              the trail (default as for vmctl log); prune writes it\n"
+              "  --checkpoint SEQ:HASH  the chain must reach SEQ with HASH (repeatable)\n"
+              "OUT must not exist.  PENDING rows, and rows a forwarding target has not\n"
+              "acknowledged, stay.  verify --archive OUT then checks both as one chain.\n"
+              "Exit status: 0 (also when nothing is that old), 1 altered (nothing removed),\n"
+              "2 usage, 5 error.  See vmtraced-trail(5).\n", stdout);
+        return EXIT_OK;
+}
+
 static int verify_help(const struct vmctl_command *cmd) {
+        if (strcmp(cmd->name, "prune") == 0)
+                return prune_help(cmd);
         vmctl_usage(cmd, stdout);
         fputs("\nOptions:\n"
               "  --db FILE              the trail (default as for vmctl log)\n"
@@ -453,9 +469,6 @@ static int verify_help(const struct vmctl_command *cmd) {
               "                         (repeatable, oldest first): all verify as one chain\n"
               "Exit status: 0 intact, 1 altered, 2 usage, 5 unreadable.  See vmtraced-trail(5).\n",
               stdout);
-        if (strcmp(cmd->name, "prune") == 0)
-                fputs("  --before TIME          remove the rows of the chain that ended before TIME\n"
-                      "                         (as log's --until takes it), archived into OUT first\n", stdout);
         if (strcmp(cmd->name, "archive") == 0)
                 fputs("OUT must not exist.  The copy is kept, and the exit status is 1, when the\n"
                       "trail was altered.\n", stdout);
@@ -470,6 +483,22 @@ static int add_archive_arg(struct verify_args *va, char *path) {
         va->archives = l;
         va->archives[va->n_archives++] = path;
         return 0;
+}
+
+/* The three commands share one parser: each refuses the options that are another's. */
+static bool options_fit(const struct vmctl_command *cmd, const struct verify_args *va) {
+        bool prune = strcmp(cmd->name, "prune") == 0, verify = strcmp(cmd->name, "verify") == 0;
+        const char *wrong = NULL;
+
+        if (va->before && !prune)
+                wrong = "--before";
+        else if ((va->forwarded || va->n_archives) && !verify)
+                wrong = "--forwarded or --archive";
+        else if (va->key_path && prune)
+                wrong = "--key";
+        if (wrong)
+                log_error("%s does not take %s.", cmd->name, wrong);
+        return !wrong;
 }
 
 /* verify's arguments into va: -1 to go on, or the exit status. */
@@ -526,6 +555,8 @@ static int verify_parse(const struct vmctl_command *cmd, int argc, char **argv, 
                 log_error("Unexpected argument \"%s\".", argv[optind]);
                 return vmctl_usage(cmd, stderr);
         }
+        if (!options_fit(cmd, va))
+                return vmctl_usage(cmd, stderr);
         if (va->key_path && trail_key_load_public(va->key_path, &va->key) < 0)
                 return EXIT_USAGE;
         return -1;

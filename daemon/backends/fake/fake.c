@@ -45,6 +45,7 @@
  *                             as a guest shutdown does
  *   expire_session = N        the next N requests find the session expired (-EKEYEXPIRED)
  *   login = { fault, message }    login fails
+ *   post_event = { fault, message }  posting the event fails (the operation does not)
  *
  * The switches of KIND are copied into the task when it is created
  * ("inject"), so the file shows what each task was told to do.  A task
@@ -1229,6 +1230,10 @@ static int fake_post_event(struct backend_session *s, const struct vm_target *t,
 
         if (r < 0)
                 return r;
+        struct json_object *refuse = jget(jget(p.root, "faults"), "post_event");
+        if (refuse)
+                return platform_done(&p, platform_fault(err, jstr(refuse, "fault") ?: "InvalidArgument", "%s",
+                                                        jstr(refuse, "message") ?: "the event was refused"), err);
         struct json_object *events = jmember(p.root, "events", json_type_array), *e = json_object_new_object();
         if (!events || !e || jset_str(e, "vm", t->id) < 0 || jset_str(e, "text", text) < 0 ||
             jset_str(e, "opid", opid) < 0) {
