@@ -21,6 +21,7 @@
 #include "util.h"
 #include "vmctl-conn.h"
 #include "vmctl-output.h"
+#include "vmctl-wait.h"
 #include "vmctl.h"
 
 /* ID as vmctl prints it: "42" or "#42". */
@@ -44,18 +45,6 @@ static struct json_object *trail_id_args(int64_t id) {
 
         json_object_object_add(a, "trail_id", json_object_new_int64(id));
         return a;
-}
-
-/* 5s, 3m07s, 2h05m */
-static void format_elapsed(int64_t ms, char *buf, size_t len) {
-        int64_t s = ms / 1000;
-
-        if (s < 60)
-                snprintf(buf, len, "%" PRId64 "s", s);
-        else if (s < 3600)
-                snprintf(buf, len, "%" PRId64 "m%02" PRId64 "s", s / 60, s % 60);
-        else
-                snprintf(buf, len, "%" PRId64 "h%02" PRId64 "m", s / 3600, s / 60 % 60);
 }
 
 /* What the job is doing, in words: "running 40%", "queued: waiting for trail #12", "cancel asked by ...". */
@@ -91,7 +80,7 @@ static void print_jobs(struct json_object *jobs) {
                "STATE");
         for (size_t i = 0; i < n; i++) {
                 struct json_object *j = json_object_array_get_idx(jobs, i);
-                format_elapsed(vmctl_jint(j, "elapsed_ms"), since, sizeof since);
+                vmctl_format_elapsed(vmctl_jint(j, "elapsed_ms"), since, sizeof since);
                 job_state(j, state, sizeof state);
                 printf("%-7" PRId64 " ", vmctl_jint(j, "trail_id"));
                 cell(vmctl_jstr(j, "user"), 12);
