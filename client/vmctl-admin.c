@@ -71,12 +71,31 @@ static void print_openmetrics(struct json_object *status) {
  * status [--format text|json|openmetrics]: --format, when given, wins over
  * --json; json is what --json prints, the reply as it came.
  */
+/* --format's words: the output the reply goes through, and what prints its record (NULL: the output's own). */
+static const struct status_format {
+        const char *name;
+        const struct vmctl_output *out;
+        void (*print)(struct json_object *status);
+} status_formats[] = {
+        { "text", &vmctl_output_human, NULL },
+        { "json", &vmctl_output_json, NULL },
+        { "openmetrics", &vmctl_output_human, print_openmetrics },
+};
+
+static const struct status_format *status_format(const char *name) {
+        for (size_t i = 0; i < ELEMENTSOF(status_formats); i++)
+                if (strcmp(status_formats[i].name, name) == 0)
+                        return &status_formats[i];
+        log_error("Unknown format \"%s\": use text, json or openmetrics.", name);
+        return NULL;
+}
+
 static int run_status(const struct vmctl_options *o, const struct vmctl_command *cmd, int argc, char **argv) {
         static const struct option options[] = {
                 { "format", required_argument, NULL, 'f' }, { "help", no_argument, NULL, 'h' }, {},
         };
         struct vmctl_options lo = *o;
-        void (*print)(struct json_object *) = NULL;
+        const struct status_format *f = NULL;
         char *none[] = { argv[0], NULL };
         int c, status;
 
@@ -86,18 +105,15 @@ static int run_status(const struct vmctl_options *o, const struct vmctl_command 
                         return status_help(cmd);
                 if (c != 'f')
                         return vmctl_usage(cmd, stderr);
-                lo.out = strcmp(optarg, "json") == 0 ? &vmctl_output_json : &vmctl_output_human;
-                print = strcmp(optarg, "openmetrics") == 0 ? print_openmetrics : lo.out->status;
-                if (strcmp(optarg, "openmetrics") != 0 && strcmp(optarg, "json") != 0 && strcmp(optarg, "text") != 0) {
-                        log_error("Unknown format \"%s\": use text, json or openmetrics.", optarg);
+                if (!(f = status_format(optarg)))
                         return EXIT_USAGE;
-                }
+                lo.out = f->out;
         }
         if (optind < argc) {
                 log_error("Unexpected argument \"%s\".", argv[optind]);
                 return vmctl_usage(cmd, stderr);
         }
-        status = run_query(&lo, cmd, 1, none, print ? print : lo.out->status);
+        status = run_query(&lo, cmd, 1, none, f && f->print ? f->print : lo.out->status);
         return status == EXIT_OK && ferror(stdout) ? EXIT_INTERNAL : status;
 }
 

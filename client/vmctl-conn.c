@@ -51,6 +51,17 @@ const char *vmctl_jstr(struct json_object *o, const char *key) {
         return json_object_get_string(v);
 }
 
+int64_t vmctl_jint(struct json_object *o, const char *key) {
+        struct json_object *v;
+        return json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : -1;
+}
+
+struct json_object *vmctl_jget(struct json_object *o, const char *key) {
+        struct json_object *v = NULL;
+        json_object_object_get_ex(o, key, &v);
+        return v;
+}
+
 int vmctl_reply_status(struct json_object *reply) {
         struct json_object *err = NULL;
         if (!json_object_object_get_ex(reply, "error", &err))

@@ -10,6 +10,7 @@
 #define VMT_VMCTL_CONN_H
 
 #include <json-c/json.h>
+#include <stdint.h>
 
 /*
  * Connect and send one request (takes ownership of args); returns the
@@ -22,5 +23,9 @@ int vmctl_reply_status(struct json_object *reply);
 
 /* The string value of o's key; NULL when there is none or it is JSON null. */
 const char *vmctl_jstr(struct json_object *o, const char *key);
+/* The integer value of o's key; -1 when there is none. */
+int64_t vmctl_jint(struct json_object *o, const char *key);
+/* o's member key, or NULL (o may be NULL too). */
+struct json_object *vmctl_jget(struct json_object *o, const char *key);
 
 #endif

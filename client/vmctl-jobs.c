@@ -21,6 +21,7 @@
 #include "util.h"
 #include "vmctl-conn.h"
 #include "vmctl-output.h"
+#include "vmctl-wait.h"
 #include "vmctl.h"
 
 /* ID as vmctl prints it: "42" or "#42". */
@@ -46,33 +47,16 @@ static struct json_object *trail_id_args(int64_t id) {
         return a;
 }
 
-/* 5s, 3m07s, 2h05m */
-static void format_elapsed(int64_t ms, char *buf, size_t len) {
-        int64_t s = ms / 1000;
-
-        if (s < 60)
-                snprintf(buf, len, "%" PRId64 "s", s);
-        else if (s < 3600)
-                snprintf(buf, len, "%" PRId64 "m%02" PRId64 "s", s / 60, s % 60);
-        else
-                snprintf(buf, len, "%" PRId64 "h%02" PRId64 "m", s / 3600, s / 60 % 60);
-}
-
-static int64_t jint(struct json_object *o, const char *key) {
-        struct json_object *v;
-
-        return json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : -1;
-}
-
 /* What the job is doing, in words: "running 40%", "queued: waiting for trail #12", "cancel asked by ...". */
 static void job_state(struct json_object *j, char *buf, size_t len) {
         const char *state = strempty(vmctl_jstr(j, "state"));
 
         snprintf(buf, len, "%s", state);
-        if (jint(j, "percent") >= 0)
-                strbuf_append(buf, len, " ", "%" PRId64 "%%", jint(j, "percent"));
-        if (jint(j, "waiting_for") > 0)
-                strbuf_append(buf, len, ": ", "waiting for trail #%" PRId64 " on this VM", jint(j, "waiting_for"));
+        if (vmctl_jint(j, "percent") >= 0)
+                strbuf_append(buf, len, " ", "%" PRId64 "%%", vmctl_jint(j, "percent"));
+        if (vmctl_jint(j, "waiting_for") > 0)
+                strbuf_append(buf, len, ": ", "waiting for trail #%" PRId64 " on this VM",
+                              vmctl_jint(j, "waiting_for"));
         if (vmctl_jstr(j, "cancel_asked_by"))
                 strbuf_append(buf, len, "; ", "cancel asked by %s", vmctl_jstr(j, "cancel_asked_by"));
 }
@@ -96,9 +80,9 @@ static void print_jobs(struct json_object *jobs) {
                "STATE");
         for (size_t i = 0; i < n; i++) {
                 struct json_object *j = json_object_array_get_idx(jobs, i);
-                format_elapsed(jint(j, "elapsed_ms"), since, sizeof since);
+                vmctl_format_elapsed(vmctl_jint(j, "elapsed_ms"), since, sizeof since);
                 job_state(j, state, sizeof state);
-                printf("%-7" PRId64 " ", jint(j, "trail_id"));
+                printf("%-7" PRId64 " ", vmctl_jint(j, "trail_id"));
                 cell(vmctl_jstr(j, "user"), 12);
                 cell(vmctl_jstr(j, "operation"), 15);
                 cell(vmctl_jstr(j, "vm"), 24);

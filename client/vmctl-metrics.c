@@ -11,12 +11,6 @@
 #include "vmctl-conn.h"
 #include "vmctl-metrics.h"
 
-static struct json_object *get(struct json_object *o, const char *key) {
-        struct json_object *v;
-
-        return o && json_object_object_get_ex(o, key, &v) ? v : NULL;
-}
-
 static size_t length(struct json_object *a) {
         return json_object_is_type(a, json_type_array) ? json_object_array_length(a) : 0;
 }
@@ -55,7 +49,8 @@ static void op_labels(FILE *f, struct json_object *s, const char *le) {
 }
 
 static void operations(FILE *f, struct json_object *metrics) {
-        struct json_object *ops = get(metrics, "operations"), *bounds = get(metrics, "duration_buckets_ms");
+        struct json_object *ops = vmctl_jget(metrics, "operations");
+        struct json_object *bounds = vmctl_jget(metrics, "duration_buckets_ms");
 
         family(f, "vmtraced_operations", "counter", NULL,
                "Trail rows completed since vmtraced started, by operation, result and source.");
@@ -63,12 +58,12 @@ static void operations(FILE *f, struct json_object *metrics) {
                 struct json_object *s = json_object_array_get_idx(ops, i);
                 fputs("vmtraced_operations_total", f);
                 op_labels(f, s, NULL);
-                fprintf(f, " %" PRId64 "\n", json_object_get_int64(get(s, "count")));
+                fprintf(f, " %" PRId64 "\n", json_object_get_int64(vmctl_jget(s, "count")));
         }
         family(f, "vmtraced_operation_duration_seconds", "histogram", "seconds",
                "How long the operations of those rows took, start to end.");
         for (size_t i = 0; i < length(ops); i++) {
-                struct json_object *s = json_object_array_get_idx(ops, i), *b = get(s, "buckets");
+                struct json_object *s = json_object_array_get_idx(ops, i), *b = vmctl_jget(s, "buckets");
                 char le[32];
 
                 for (size_t k = 0; k < length(bounds) && k < length(b); k++) {
@@ -79,20 +74,20 @@ static void operations(FILE *f, struct json_object *metrics) {
                 }
                 fputs("vmtraced_operation_duration_seconds_bucket", f);
                 op_labels(f, s, "+Inf");
-                fprintf(f, " %" PRId64 "\n", json_object_get_int64(get(s, "count")));
+                fprintf(f, " %" PRId64 "\n", json_object_get_int64(vmctl_jget(s, "count")));
                 fputs("vmtraced_operation_duration_seconds_sum", f);
                 op_labels(f, s, NULL);
-                fprintf(f, " %.3f\n", json_object_get_int64(get(s, "duration_ms_sum")) / 1000.0);
+                fprintf(f, " %.3f\n", json_object_get_int64(vmctl_jget(s, "duration_ms_sum")) / 1000.0);
                 fputs("vmtraced_operation_duration_seconds_count", f);
                 op_labels(f, s, NULL);
-                fprintf(f, " %" PRId64 "\n", json_object_get_int64(get(s, "count")));
+                fprintf(f, " %" PRId64 "\n", json_object_get_int64(vmctl_jget(s, "count")));
         }
 }
 
 /* A gauge of one sample, from key of o scaled by scale (absent: no sample). */
 static void gauge(FILE *f, const char *name, const char *unit, const char *help, struct json_object *o,
                   const char *key, double scale) {
-        struct json_object *v = get(o, key);
+        struct json_object *v = vmctl_jget(o, key);
 
         family(f, name, "gauge", unit, help);
         if (v)
@@ -104,7 +99,7 @@ static void gauge_each(FILE *f, const char *name, const char *unit, const char *
                        const char *label, const char *key, double scale) {
         family(f, name, "gauge", unit, help);
         for (size_t i = 0; i < length(array); i++) {
-                struct json_object *e = json_object_array_get_idx(array, i), *v = get(e, key);
+                struct json_object *e = json_object_array_get_idx(array, i), *v = vmctl_jget(e, key);
                 if (!v)
                         continue;
                 fprintf(f, "%s{%s=", name, label);
@@ -114,14 +109,14 @@ static void gauge_each(FILE *f, const char *name, const char *unit, const char *
 }
 
 int vmctl_write_openmetrics(FILE *f, struct json_object *status) {
-        struct json_object *metrics = get(status, "metrics"), *eps = get(status, "endpoints"),
-                           *fwd = get(status, "forwards");
+        struct json_object *metrics = vmctl_jget(status, "metrics"), *eps = vmctl_jget(status, "endpoints"),
+                           *fwd = vmctl_jget(status, "forwards");
 
         operations(f, metrics);
         family(f, "vmtraced_post_event_failures", "counter", NULL,
                "Platform events (the trail's courtesy copy) that could not be posted; the rows are not affected.");
         fprintf(f, "vmtraced_post_event_failures_total %" PRId64 "\n",
-                json_object_get_int64(get(status, "post_event_failures")));
+                json_object_get_int64(vmctl_jget(status, "post_event_failures")));
         gauge(f, "vmtraced_operations_in_flight", NULL, "Operations submitted and not yet answered.", status,
               "operations_in_flight", 1);
         gauge(f, "vmtraced_sessions", NULL, "Platform sessions in the pools.", status, "sessions", 1);
@@ -136,7 +131,7 @@ int vmctl_write_openmetrics(FILE *f, struct json_object *status) {
               "trail_bytes", 1);
         gauge(f, "vmtraced_trail_head_seq", NULL, "Seq of the last row chained.", metrics, "last_seq", 1);
         family(f, "vmtraced_database_ok", "gauge", NULL, "1 when the trail database passes its quick check.");
-        fprintf(f, "vmtraced_database_ok %d\n", json_object_get_boolean(get(status, "database_ok")) ? 1 : 0);
+        fprintf(f, "vmtraced_database_ok %d\n", json_object_get_boolean(vmctl_jget(status, "database_ok")) ? 1 : 0);
         gauge_each(f, "vmtraced_mirror_age_seconds", "seconds",
                    "Time since the endpoint's inventory mirror last heard from the platform.", eps, "endpoint",
                    "mirror_age_ms", 0.001);

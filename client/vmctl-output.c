@@ -25,17 +25,6 @@
 #include "vmctl-output.h"
 #include "vmctl-wait.h"
 
-static int64_t jint(struct json_object *o, const char *key) {
-        struct json_object *v;
-        return json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : -1;
-}
-
-static struct json_object *jget(struct json_object *o, const char *key) {
-        struct json_object *v = NULL;
-        json_object_object_get_ex(o, key, &v);
-        return v;
-}
-
 /* "a b c", or dflt for JSON null (no restriction). */
 static void print_words(struct json_object *a, const char *dflt) {
         if (!a || !json_object_is_type(a, json_type_array)) {
@@ -47,31 +36,31 @@ static void print_words(struct json_object *a, const char *dflt) {
 }
 
 static void print_id(const char *label, struct json_object *o, const char *key, const char *name) {
-        if (!jget(o, key))
+        if (!vmctl_jget(o, key))
                 printf("%-12s unset\n", label);
         else if (name)
-                printf("%-12s %" PRId64 " (%s)\n", label, jint(o, key), name);
+                printf("%-12s %" PRId64 " (%s)\n", label, vmctl_jint(o, key), name);
         else
-                printf("%-12s %" PRId64 "\n", label, jint(o, key));
+                printf("%-12s %" PRId64 "\n", label, vmctl_jint(o, key));
 }
 
 static void print_whoami(struct json_object *w) {
-        struct json_object *groups = jget(w, "groups"), *rules = jget(w, "rules");
+        struct json_object *groups = vmctl_jget(w, "groups"), *rules = vmctl_jget(w, "rules");
 
         if (!w)
                 return;
 
-        printf("%-12s %" PRId64 " (%s)\n", "uid:", jint(w, "uid"), strempty(vmctl_jstr(w, "user")));
-        printf("%-12s %" PRId64 " (%s)\n", "gid:", jint(w, "gid"), strempty(vmctl_jstr(w, "group")));
+        printf("%-12s %" PRId64 " (%s)\n", "uid:", vmctl_jint(w, "uid"), strempty(vmctl_jstr(w, "user")));
+        printf("%-12s %" PRId64 " (%s)\n", "gid:", vmctl_jint(w, "gid"), strempty(vmctl_jstr(w, "group")));
         printf("%-12s", "groups:");
         for (size_t i = 0; groups && i < json_object_array_length(groups); i++) {
                 struct json_object *g = json_object_array_get_idx(groups, i);
-                printf(" %" PRId64 "(%s)", jint(g, "gid"), strempty(vmctl_jstr(g, "name")));
+                printf(" %" PRId64 "(%s)", vmctl_jint(g, "gid"), strempty(vmctl_jstr(g, "name")));
         }
-        printf("\n%-12s %" PRId64 "\n", "pid:", jint(w, "pid"));
+        printf("\n%-12s %" PRId64 "\n", "pid:", vmctl_jint(w, "pid"));
         print_id("login uid:", w, "loginuid", vmctl_jstr(w, "login_user"));
         print_id("session:", w, "sessionid", NULL);
-        if (json_object_get_boolean(jget(w, "admin"))) {
+        if (json_object_get_boolean(vmctl_jget(w, "admin"))) {
                 printf("%-12s everything (root or admin-group)\n", "may:");
                 return;
         }
@@ -84,11 +73,11 @@ static void print_whoami(struct json_object *w) {
         for (size_t i = 0; i < json_object_array_length(rules); i++) {
                 struct json_object *r = json_object_array_get_idx(rules, i);
                 printf("  rule \"%s\": ", strempty(vmctl_jstr(r, "name")));
-                print_words(jget(r, "commands"), "*");
+                print_words(vmctl_jget(r, "commands"), "*");
                 printf(" on VMs ");
-                print_words(jget(r, "vms"), "*");
+                print_words(vmctl_jget(r, "vms"), "*");
                 printf(" at endpoints ");
-                print_words(jget(r, "endpoints"), "*");
+                print_words(vmctl_jget(r, "endpoints"), "*");
                 putchar('\n');
         }
 }
@@ -97,11 +86,11 @@ static void print_whoami(struct json_object *w) {
 static void print_forwards(struct json_object *fws) {
         for (size_t i = 0; fws && i < json_object_array_length(fws); i++) {
                 struct json_object *f = json_object_array_get_idx(fws, i);
-                struct json_object *age = jget(f, "oldest_unacked_age_s");
+                struct json_object *age = vmctl_jget(f, "oldest_unacked_age_s");
 
                 printf("%-22s %s (%s): %s, acked seq %" PRId64 ", backlog %" PRId64 " rows", "forward:",
                        strempty(vmctl_jstr(f, "name")), strempty(vmctl_jstr(f, "target")),
-                       strempty(vmctl_jstr(f, "state")), jint(f, "acked_seq"), jint(f, "backlog"));
+                       strempty(vmctl_jstr(f, "state")), vmctl_jint(f, "acked_seq"), vmctl_jint(f, "backlog"));
                 if (age)
                         printf(", oldest unacknowledged %" PRId64 "s old", json_object_get_int64(age));
                 if (vmctl_jstr(f, "error"))
@@ -111,7 +100,7 @@ static void print_forwards(struct json_object *fws) {
 }
 
 static void print_status(struct json_object *s) {
-        struct json_object *eps = jget(s, "endpoints");
+        struct json_object *eps = vmctl_jget(s, "endpoints");
 
         if (!s)
                 return;
@@ -120,22 +109,23 @@ static void print_status(struct json_object *s) {
         printf("%-22s", "endpoints:");
         for (size_t i = 0; eps && i < json_object_array_length(eps); i++) {
                 struct json_object *e = json_object_array_get_idx(eps, i);
-                printf(" %s (%s, %" PRId64 " sessions%s)", strempty(vmctl_jstr(e, "name")), strempty(vmctl_jstr(e, "url")),
-                       jint(e, "pool_size"), json_object_get_boolean(jget(e, "watched")) ? ", watched" : "");
+                printf(" %s (%s, %" PRId64 " sessions%s)", strempty(vmctl_jstr(e, "name")),
+                       strempty(vmctl_jstr(e, "url")), vmctl_jint(e, "pool_size"),
+                       json_object_get_boolean(vmctl_jget(e, "watched")) ? ", watched" : "");
         }
         printf("%s\n", eps && json_object_array_length(eps) ? "" : " none");
-        printf("%-22s %" PRId64 " of %" PRId64 " logged in\n", "sessions:", jint(s, "sessions_logged_in"),
-               jint(s, "sessions"));
-        printf("%-22s %" PRId64 " (at most %" PRId64 ")\n", "operations in flight:", jint(s, "operations_in_flight"),
-               jint(s, "max_operations"));
-        printf("%-22s %" PRId64 "\n", "connections:", jint(s, "connections"));
+        printf("%-22s %" PRId64 " of %" PRId64 " logged in\n", "sessions:", vmctl_jint(s, "sessions_logged_in"),
+               vmctl_jint(s, "sessions"));
+        printf("%-22s %" PRId64 " (at most %" PRId64 ")\n", "operations in flight:",
+               vmctl_jint(s, "operations_in_flight"), vmctl_jint(s, "max_operations"));
+        printf("%-22s %" PRId64 "\n", "connections:", vmctl_jint(s, "connections"));
         printf("%-22s %s: %s\n", "database:", strempty(vmctl_jstr(s, "database")),
                strempty(vmctl_jstr(s, "database_health")));
-        if (jint(s, "post_event_failures") > 0)
+        if (vmctl_jint(s, "post_event_failures") > 0)
                 printf("%-22s %" PRId64 " could not be posted to the platform (the rows are intact)\n",
-                       "platform events:", jint(s, "post_event_failures"));
-        print_forwards(jget(s, "forwards"));
-        if (json_object_get_boolean(jget(s, "stopping")))
+                       "platform events:", vmctl_jint(s, "post_event_failures"));
+        print_forwards(vmctl_jget(s, "forwards"));
+        if (json_object_get_boolean(vmctl_jget(s, "stopping")))
                 printf("%-22s shutting down\n", "state:");
 }
 
@@ -179,8 +169,8 @@ static void print_vm_list(struct json_object *vms) {
 /* One disk: "Hard disk 1  40960 MiB  [ds1] web/web.vmdk". */
 static void print_disk(struct json_object *d) {
         printf("%s", strempty(vmctl_jstr(d, "label")));
-        if (jget(d, "capacityMiB"))
-                printf("  %" PRId64 " MiB", jint(d, "capacityMiB"));
+        if (vmctl_jget(d, "capacityMiB"))
+                printf("  %" PRId64 " MiB", vmctl_jint(d, "capacityMiB"));
         if (vmctl_jstr(d, "file"))
                 printf("  %s", vmctl_jstr(d, "file"));
         putchar('\n');
@@ -195,7 +185,7 @@ static void print_snapshots(struct json_object *list, const char *current, int d
                 printf("%*s%*s%s%s\n", *first ? 0 : SHOW_INDENT, "", 2 * depth, "", name,
                        current && strcmp(name, current) == 0 ? "  (current)" : "");
                 *first = false;
-                print_snapshots(jget(s, "children"), current, depth + 1, first);
+                print_snapshots(vmctl_jget(s, "children"), current, depth + 1, first);
         }
 }
 

@@ -8,6 +8,7 @@
 #include "log.h"
 #include "macros.h"
 #include "printable.h"
+#include "util.h"
 #include "vmctl-table.h"
 #include "vmctl-time.h"
 
@@ -105,8 +106,7 @@ const char *vmctl_table_column_names(void) {
 
         if (!names[0])
                 for (int c = 0; c < C_MAX; c++)
-                        snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", c ? "," : "",
-                                 columns[c].name);
+                        strbuf_append(names, sizeof names, ",", "%s", columns[c].name);
         return names;
 }
 

@@ -569,6 +569,13 @@ static void print_problem(const char *problem, void *userdata _unused_) {
         putchar('\n');
 }
 
+/* How verify, archive and prune walk the chain: va's checkpoints, problems printed up to the limit. */
+static struct trail_verify_args walk_args(const struct verify_args *va) {
+        return (struct trail_verify_args) {
+                .checkpoints = va->cps, .n_checkpoints = va->n_cps, .max_reports = VERIFY_MAX_REPORTS, .fn = print_problem,
+        };
+}
+
 /* An archive's recorded head is one more checkpoint, and it says what it is. */
 static int add_archive_head(struct trail_reader *r, struct verify_args *va) {
         struct trail_archive ar;
@@ -639,9 +646,7 @@ static int verify_imported(struct verify_args *va, const struct trail_forwarded 
             vmctl_signed_collect(r, va->key, &va->cps, &va->n_cps, print_problem, NULL, &sg) < 0)
                 return EXIT_INTERNAL;
 
-        const struct trail_verify_args args = {
-                .checkpoints = va->cps, .n_checkpoints = va->n_cps, .max_reports = VERIFY_MAX_REPORTS, .fn = print_problem,
-        };
+        const struct trail_verify_args args = walk_args(va);
         if (trail_reader_verify(r, &args, &res) < 0)
                 return EXIT_INTERNAL;
         printf("%s: %" PRId64 " rows, %" PRId64 " duplicate(s) dropped, %" PRId64 " other line(s) ignored.\n",
@@ -717,9 +722,7 @@ static int verify_archive_file(const char *path, struct trail_checkpoint *head, 
                 *problems += 1;
                 print_problem("an --archive file that vmctl prune or archive did not make (no archive row)", NULL);
         }
-        const struct trail_verify_args args = {
-                .checkpoints = va.cps, .n_checkpoints = va.n_cps, .max_reports = VERIFY_MAX_REPORTS, .fn = print_problem,
-        };
+        const struct trail_verify_args args = walk_args(&va);
         if (trail_reader_verify(a, &args, &res) < 0)
                 return -EIO;
         *problems += res.problems + check_anchor(a, path, head, head->seq > 0);
@@ -758,9 +761,7 @@ static int run_verify(const struct vmctl_options *o _unused_, const struct vmctl
         if (verify_archives(&va, &head, &problems) < 0)
                 return EXIT_INTERNAL;
 
-        const struct trail_verify_args args = {
-                .checkpoints = va.cps, .n_checkpoints = va.n_cps, .max_reports = VERIFY_MAX_REPORTS, .fn = print_problem,
-        };
+        const struct trail_verify_args args = walk_args(&va);
         if (trail_reader_verify(r, &args, &res) < 0)
                 return EXIT_INTERNAL;
         vmctl_signed_report(&sg, va.key, res.last_seq);
@@ -784,9 +785,7 @@ static int run_archive(const struct vmctl_options *o _unused_, const struct vmct
             vmctl_signed_collect(r, va.key, &va.cps, &va.n_cps, print_problem, NULL, &sg) < 0)
                 return EXIT_INTERNAL;
 
-        const struct trail_verify_args args = {
-                .checkpoints = va.cps, .n_checkpoints = va.n_cps, .max_reports = VERIFY_MAX_REPORTS, .fn = print_problem,
-        };
+        const struct trail_verify_args args = walk_args(&va);
         if (trail_reader_archive(r, va.out, &args, &res) < 0)
                 return EXIT_INTERNAL;
         printf("%s: archive of %s, in one file (rollback journal), its head recorded in it.\n", va.out, va.path);
@@ -815,9 +814,7 @@ static int run_prune(const struct vmctl_options *o _unused_, const struct vmctl_
         }
         if (trail_reader_open(va.path, TRAIL_SCHEMA_CHAINED, &r) < 0)
                 return EXIT_INTERNAL;
-        const struct trail_verify_args args = {
-                .checkpoints = va.cps, .n_checkpoints = va.n_cps, .max_reports = VERIFY_MAX_REPORTS, .fn = print_problem,
-        };
+        const struct trail_verify_args args = walk_args(&va);
         int k = trail_prune(r, before, va.out, &args, &res);
         if (k == -ENODATA)
                 return EXIT_OK;

@@ -67,18 +67,27 @@ static void bar_clear(struct vmctl_wait *w) {
         w->bar_drawn = false;
 }
 
-/* "12s", "3m07s", "2h05m" since the operation began (start_ms of its events), or "" before one said. */
-static void elapsed(const struct vmctl_wait *w, char *buf, size_t len) {
-        int64_t s = w->start_ms > 0 ? (now_ms() - w->start_ms) / 1000 : -1;
+void vmctl_format_elapsed(int64_t ms, char *buf, size_t len) {
+        int64_t s = ms / 1000;
 
-        if (s < 0)
-                buf[0] = '\0';
-        else if (s < 60)
-                snprintf(buf, len, ", %" PRId64 "s", s);
+        if (s < 60)
+                snprintf(buf, len, "%" PRId64 "s", s);
         else if (s < 3600)
-                snprintf(buf, len, ", %" PRId64 "m%02" PRId64 "s", s / 60, s % 60);
+                snprintf(buf, len, "%" PRId64 "m%02" PRId64 "s", s / 60, s % 60);
         else
-                snprintf(buf, len, ", %" PRId64 "h%02" PRId64 "m", s / 3600, s / 60 % 60);
+                snprintf(buf, len, "%" PRId64 "h%02" PRId64 "m", s / 3600, s / 60 % 60);
+}
+
+/* ", 12s" since the operation began (start_ms of its events), or "" before one said. */
+static void elapsed(const struct vmctl_wait *w, char *buf, size_t len) {
+        int64_t ms = now_ms() - w->start_ms;
+        char t[24];
+
+        buf[0] = '\0';
+        if (w->start_ms <= 0 || ms / 1000 < 0)
+                return;
+        vmctl_format_elapsed(ms, t, sizeof t);
+        snprintf(buf, len, ", %s", t);
 }
 
 /* The state in words: a queued request says whom it waits for. */

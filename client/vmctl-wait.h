@@ -38,5 +38,7 @@ bool vmctl_wait_sigint_pending(void);
 /* After Ctrl-C: 0 to go on waiting, or the exit status to leave with. */
 int vmctl_wait_interrupted(struct vmctl_wait *w);
 void vmctl_wait_end(struct vmctl_wait *w);
+/* A duration as people read it: "12s", "3m07s", "2h05m" (jobs uses it too). */
+void vmctl_format_elapsed(int64_t ms, char *buf, size_t len);
 
 #endif

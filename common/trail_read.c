@@ -360,25 +360,25 @@ static bool in_file(struct trail_reader *r, const char *column, const char *valu
         return sqlite3_step(s) == SQLITE_ROW;
 }
 
-/* The words value may be a typo of ("did you mean"), at the nearest level word_nearness() finds; "" if none. */
-static void nearest(const char *const *v, const char *value, char *buf, size_t len) {
-        int best = 2;
+/* As word_nearness(), and the same word in another case is as near as a start. */
+static int nearness(const char *value, const char *candidate) {
+        return strcasecmp(candidate, value) == 0 ? 0 : word_nearness(value, candidate);
+}
 
-        for (size_t i = 0; v[i]; i++) {
-                int n = strcasecmp(v[i], value) == 0 ? 0 : word_nearness(value, v[i]);
-                best = n >= 0 && n < best ? n : best;
-        }
+/* The words value may be a typo of ("did you mean"), at the nearest level, as vmctl's commands do; "" if none. */
+static void nearest(const char *const *v, const char *value, char *buf, size_t len) {
         buf[0] = '\0';
-        for (size_t i = 0; best < 2 && v[i]; i++)
-                if ((strcasecmp(v[i], value) == 0 ? 0 : word_nearness(value, v[i])) == best)
-                        snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", buf[0] ? " or " : "", v[i]);
+        for (int level = 0; level <= 1 && !buf[0]; level++)
+                for (size_t i = 0; v[i]; i++)
+                        if (nearness(value, v[i]) == level)
+                                strbuf_append(buf, len, " or ", "%s", v[i]);
 }
 
 static int unknown_word(const struct filter *f, const char *value) {
         char list[512] = "", near[128];
 
         for (size_t i = 0; f->values[i]; i++)
-                snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", f->values[i]);
+                strbuf_append(list, sizeof list, ", ", "%s", f->values[i]);
         nearest(f->values, value, near, sizeof near);
         if (near[0])
                 log_error("Unknown %s \"%s\": did you mean %s?  The %s values are: %s.", f->what, value, near,

@@ -941,15 +941,13 @@ static void *retry_main(void *userdata) {
         return NULL;
 }
 
-/* Complete now, or keep the outcome for the retry thread.  The lock is held. */
-static int complete_or_queue_locked(struct audit *a, struct audit_record *r, bool insert) {
+/* Complete now (0), or keep the outcome for the retry thread (1).  The lock is held. */
+static int write_or_keep_locked(struct audit *a, struct audit_record *r, bool insert) {
         int q;
 
         /* Behind an earlier unwritten outcome: keep completion order. */
         if (!a->queue) {
                 int e = complete_locked(a, r, insert);
-                if (e >= 0)
-                        metrics_count(a->metrics, r->operation, r->result, r->source, r->end_ms - r->start_ms);
                 if (e >= 0 || is_permanent(e))
                         return e;
                 log_error("Trail row %" PRId64 " (%s) kept in memory; the trail is degraded and retried every %ds.",
@@ -958,9 +956,16 @@ static int complete_or_queue_locked(struct audit *a, struct audit_record *r, boo
         q = enqueue_locked(a, r, insert);
         if (q < 0)
                 return log_error_errno(q, "Failed to keep trail row %" PRId64 " in memory: %m", r->id);
-        /* Counted now: the row is kept and will be written, in order. */
-        metrics_count(a->metrics, r->operation, r->result, r->source, r->end_ms - r->start_ms);
         return 1;
+}
+
+/* As write_or_keep_locked(); a row written, or kept to be written in order, is counted (metrics.h). */
+static int complete_or_queue_locked(struct audit *a, struct audit_record *r, bool insert) {
+        int k = write_or_keep_locked(a, r, insert);
+
+        if (k >= 0)
+                metrics_count(a->metrics, r->operation, r->result, r->source, r->end_ms - r->start_ms);
+        return k;
 }
 
 int audit_insert(struct audit *a, struct audit_record *r) {
