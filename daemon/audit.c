@@ -110,6 +110,7 @@ struct audit {
         pthread_cond_t batch_done;
         struct write *batch, **batch_tail;
         bool leading;              /* a writer is writing a batch */
+        int64_t commits;           /* durable transactions that wrote rows: one fsync each */
 };
 
 /* Log the connection's error message with r, a negative errno. */
@@ -808,6 +809,8 @@ static int commit_or_rollback(struct audit *a, int r2) {
                 r2 = exec(a, "COMMIT");
         if (r2 < 0)
                 (void) sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
+        else
+                a->commits++;
         return r2;
 }
 
@@ -1031,13 +1034,17 @@ struct write {
 
 /* One write alone, as before batching (and after a batch failed).  The lock is held. */
 static int write_one_locked(struct audit *a, struct write *w) {
+        int r;
+
         switch (w->kind) {
         case WRITE_BEGIN:
                 /* An unwritten outcome would be followed by acts the trail also cannot hold. */
                 if (a->queued > 0)
                         return log_error_errno(-EIO, "Trail %s is degraded (%zu outcome(s) not yet written); refusing %s",
                                                a->path, a->queued, strempty(w->r->operation));
-                return insert_locked(a, w->r, AUDIT_RESULT_PENDING);
+                r = insert_locked(a, w->r, AUDIT_RESULT_PENDING); /* autocommit */
+                a->commits += r >= 0;
+                return r;
         case WRITE_INSERT:
                 if (w->r->id == 0)
                         w->r->id = reserve_id_locked(a);
@@ -1432,5 +1439,6 @@ struct json_object *audit_metrics_json(struct audit *a) {
         json_object_object_add(o, "kept_in_memory", json_object_new_int64((int64_t) a->queued));
         json_object_object_add(o, "trail_bytes", json_object_new_int64(trail_bytes(a->path)));
         json_object_object_add(o, "last_seq", json_object_new_int64(a->last_seq));
+        json_object_object_add(o, "trail_commits", json_object_new_int64(a->commits));
         return o;
 }
