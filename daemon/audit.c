@@ -4,10 +4,10 @@
  *
  * Every statement is prepared once at open, cached on struct audit and
  * bound by named parameter, so no value a client sent can ever become SQL.
- * Writes run in autocommit mode: each INSERT/UPDATE is its own transaction,
- * and with journal_mode=WAL + synchronous=FULL it is fsync'ed to the WAL
- * before sqlite3_step() returns, which is the durability audit_begin()
- * promises its callers.
+ * With journal_mode=WAL + synchronous=FULL a COMMIT is fsync'ed to the WAL
+ * before it returns, which is the durability audit_begin() promises its
+ * callers.  Rows written at the same time share one transaction (group
+ * commit, see write_grouped()); a write alone is its own.
  *
  * The schema, its versions and the migrations between them are
  * common/trail_schema.c's, shared with vmctl, which reads the file.  Here
