@@ -130,6 +130,9 @@ int vmctl_write_openmetrics(FILE *f, struct json_object *status) {
         gauge(f, "vmtraced_trail_bytes", "bytes", "Size of the trail database and its write-ahead log.", metrics,
               "trail_bytes", 1);
         gauge(f, "vmtraced_trail_head_seq", NULL, "Seq of the last row chained.", metrics, "last_seq", 1);
+        family(f, "vmtraced_trail_commits", "counter", NULL,
+               "Durable trail transactions (one fsync each); concurrent rows share one (group commit).");
+        fprintf(f, "vmtraced_trail_commits_total %" PRId64 "\n", json_object_get_int64(vmctl_jget(metrics, "trail_commits")));
         family(f, "vmtraced_database_ok", "gauge", NULL, "1 when the trail database passes its quick check.");
         fprintf(f, "vmtraced_database_ok %d\n", json_object_get_boolean(vmctl_jget(status, "database_ok")) ? 1 : 0);
         gauge_each(f, "vmtraced_mirror_age_seconds", "seconds",

@@ -4,10 +4,10 @@
  *
  * Every statement is prepared once at open, cached on struct audit and
  * bound by named parameter, so no value a client sent can ever become SQL.
- * Writes run in autocommit mode: each INSERT/UPDATE is its own transaction,
- * and with journal_mode=WAL + synchronous=FULL it is fsync'ed to the WAL
- * before sqlite3_step() returns, which is the durability audit_begin()
- * promises its callers.
+ * With journal_mode=WAL + synchronous=FULL a COMMIT is fsync'ed to the WAL
+ * before it returns, which is the durability audit_begin() promises its
+ * callers.  Rows written at the same time share one transaction (group
+ * commit, see write_grouped()); a write alone is its own.
  *
  * The schema, its versions and the migrations between them are
  * common/trail_schema.c's, shared with vmctl, which reads the file.  Here
@@ -105,6 +105,12 @@ struct audit {
         bool retry_started, stopping;
         pthread_cond_t wake;
         struct metrics *metrics;   /* every row completed since start (metrics.h) */
+        /* Group commit (see write_grouped()): writes waiting for a leader, oldest first. */
+        pthread_mutex_t batch_lock;
+        pthread_cond_t batch_done;
+        struct write *batch, **batch_tail;
+        bool leading;              /* a writer is writing a batch */
+        int64_t commits;           /* durable transactions that wrote rows: one fsync each */
 };
 
 /* Log the connection's error message with r, a negative errno. */
@@ -547,7 +553,10 @@ int audit_open(const char *path, struct audit **out) {
                 return log_oom();
         pthread_mutex_init(&a->lock, NULL);
         pthread_cond_init(&a->wake, NULL);
+        pthread_mutex_init(&a->batch_lock, NULL);
+        pthread_cond_init(&a->batch_done, NULL);
         a->queue_tail = &a->queue;
+        a->batch_tail = &a->batch;
         a->checkpoint_interval = AUDIT_DEFAULT_CHECKPOINT_INTERVAL;
         a->path = strdup(path);
         r = a->path ? metrics_new(&a->metrics) : log_oom();
@@ -597,6 +606,8 @@ void audit_close(struct audit *a) {
                 log_warning("Failed to close %s: %s", a->path, sqlite3_errmsg(a->db));
         pthread_cond_destroy(&a->wake);
         pthread_mutex_destroy(&a->lock);
+        pthread_cond_destroy(&a->batch_done);
+        pthread_mutex_destroy(&a->batch_lock);
         free(a->path);
         free(a);
 }
@@ -730,16 +741,6 @@ static int insert_locked(struct audit *a, struct audit_record *r, const char *re
         return 0;
 }
 
-int audit_begin(struct audit *a, struct audit_record *r) {
-        _cleanup_(mutex_unlockp) _unused_ pthread_mutex_t *m = lock(a);
-
-        /* An unwritten outcome would be followed by acts the trail also cannot hold. */
-        if (a->queued > 0)
-                return log_error_errno(-EIO, "Trail %s is degraded (%zu outcome(s) not yet written); refusing %s",
-                                       a->path, a->queued, strempty(r->operation));
-        return insert_locked(a, r, AUDIT_RESULT_PENDING);
-}
-
 /* Why did finish change nothing?  -ENOENT (no row) or -EALREADY (completed). */
 static int finish_failure(struct audit *a, int64_t id) {
         _cleanup_(stmt_resetp) sqlite3_stmt *s = a->stmt_result;
@@ -774,37 +775,62 @@ static int finish_step_locked(struct audit *a, const struct audit_record *r) {
 }
 
 /*
- * One completion as one transaction: the outcome (an UPDATE of the pending
- * row, or the INSERT of a whole row), then the next seq and the row's hash.
- * The chain head moves only when COMMIT succeeded.
+ * The outcome of a completion (an UPDATE of the pending row, or the INSERT
+ * of a whole row) and its link in the chain, inside a transaction the
+ * caller opened: seq and hash are the head before, and become r's.
+ */
+static int chain_step_locked(struct audit *a, struct audit_record *r, bool insert, int64_t *seq,
+                             unsigned char hash[TRAIL_HASH_SIZE]) {
+        int r2 = insert ? insert_locked(a, r, r->result) : finish_step_locked(a, r);
+
+        if (r2 < 0)
+                return r2;
+        r2 = trail_chainer_append(a->chainer, r->id, *seq + 1, hash);
+        if (r2 < 0)
+                return log_sqlite_errno(a, r2, "chain audit record");
+        (*seq)++;
+        return 0;
+}
+
+/* After COMMIT: the chain head moves to row id, which goes to the journal (and maybe a checkpoint). */
+static void chained_locked(struct audit *a, int64_t id, int64_t seq, const unsigned char hash[TRAIL_HASH_SIZE]) {
+        a->last_seq = seq;
+        memcpy(a->last_hash, hash, TRAIL_HASH_SIZE);
+        journal_mirror(a, id);
+        if (a->checkpoint_interval > 0 && a->last_seq % a->checkpoint_interval == 0)
+                journal_checkpoint(a, "interval");
+        else if (a->signer && signer_none_yet(a->signer))
+                journal_checkpoint(a, "first signed"); /* a trail with a key is never without a signature */
+}
+
+/* COMMIT, or ROLLBACK what the transaction did when a step or the COMMIT failed (r2 < 0). */
+static int commit_or_rollback(struct audit *a, int r2) {
+        if (r2 >= 0)
+                r2 = exec(a, "COMMIT");
+        if (r2 < 0)
+                (void) sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
+        else
+                a->commits++;
+        return r2;
+}
+
+/*
+ * One completion as one transaction: the outcome, then the next seq and
+ * the row's hash.  The chain head moves only when COMMIT succeeded.
  */
 static int complete_locked(struct audit *a, struct audit_record *r, bool insert) {
         unsigned char hash[TRAIL_HASH_SIZE];
+        int64_t seq = a->last_seq;
         int r2;
 
         r2 = exec(a, "BEGIN IMMEDIATE");
         if (r2 < 0)
                 return r2;
-        r2 = insert ? insert_locked(a, r, r->result) : finish_step_locked(a, r);
-        if (r2 >= 0) {
-                memcpy(hash, a->last_hash, sizeof hash);
-                r2 = trail_chainer_append(a->chainer, r->id, a->last_seq + 1, hash);
-                if (r2 < 0)
-                        r2 = log_sqlite_errno(a, r2, "chain audit record");
-        }
-        if (r2 >= 0)
-                r2 = exec(a, "COMMIT");
-        if (r2 < 0) {
-                (void) sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
+        memcpy(hash, a->last_hash, sizeof hash);
+        r2 = commit_or_rollback(a, chain_step_locked(a, r, insert, &seq, hash));
+        if (r2 < 0)
                 return r2;
-        }
-        a->last_seq++;
-        memcpy(a->last_hash, hash, sizeof hash);
-        journal_mirror(a, r->id);
-        if (a->checkpoint_interval > 0 && a->last_seq % a->checkpoint_interval == 0)
-                journal_checkpoint(a, "interval");
-        else if (a->signer && signer_none_yet(a->signer))
-                journal_checkpoint(a, "first signed"); /* a trail with a key is never without a signature */
+        chained_locked(a, r->id, seq, hash);
         return 0;
 }
 
@@ -968,9 +994,157 @@ static int complete_or_queue_locked(struct audit *a, struct audit_record *r, boo
         return k;
 }
 
-int audit_insert(struct audit *a, struct audit_record *r) {
-        _cleanup_(mutex_unlockp) _unused_ pthread_mutex_t *m = lock(a);
+/*
+ * Group commit, leader/follower.  Every write (a PENDING row, a completion,
+ * a whole row) joins the batch and waits; the first writer that finds no
+ * leader becomes one, takes the database lock, takes the whole batch (what
+ * joined while it waited for the lock included) and writes it as one
+ * transaction: one fsync for every concurrent client, and a sequential
+ * operation pays the two of its own rows only.  A caller returns only once
+ * the COMMIT that holds its row returned, so fail-closed stands: no
+ * platform call before its PENDING row is durable.
+ *
+ * Only the case where everything goes well is batched.  When a step or the
+ * COMMIT fails, or the trail is degraded, the transaction is rolled back
+ * (nothing of it was written, the chain head in memory has not moved) and
+ * each write is done again alone, in order, by the same code as before
+ * batching: a refused PENDING row fails its caller, a refused completion
+ * is kept in memory for the retry thread.  A crash anywhere leaves either
+ * the whole batch or none of it: rows not yet PENDING were never sent, and
+ * start-up recovery resolves PENDING ones (vmtraced-trail(5)).
+ *
+ * Lock order: a->lock (the database), then a->batch_lock; a follower waits
+ * holding batch_lock only.
+ */
+enum write_kind {
+        WRITE_BEGIN,               /* audit_begin(): a PENDING row */
+        WRITE_FINISH,              /* audit_finish(): the outcome of a PENDING row */
+        WRITE_INSERT,              /* audit_insert(): a whole row */
+};
 
+struct write {
+        struct write *next;
+        enum write_kind kind;
+        struct audit_record *r;
+        int ret;
+        bool done;                 /* under batch_lock: ret is set, the caller may go */
+        int64_t seq;               /* a chained row's seq and hash, until the COMMIT */
+        unsigned char hash[TRAIL_HASH_SIZE];
+};
+
+/* One write alone, as before batching (and after a batch failed).  The lock is held. */
+static int write_one_locked(struct audit *a, struct write *w) {
+        int r;
+
+        switch (w->kind) {
+        case WRITE_BEGIN:
+                /* An unwritten outcome would be followed by acts the trail also cannot hold. */
+                if (a->queued > 0)
+                        return log_error_errno(-EIO, "Trail %s is degraded (%zu outcome(s) not yet written); refusing %s",
+                                               a->path, a->queued, strempty(w->r->operation));
+                r = insert_locked(a, w->r, AUDIT_RESULT_PENDING); /* autocommit */
+                a->commits += r >= 0;
+                return r;
+        case WRITE_INSERT:
+                if (w->r->id == 0)
+                        w->r->id = reserve_id_locked(a);
+                return complete_or_queue_locked(a, w->r, true);
+        default:
+                return complete_or_queue_locked(a, w->r, false);
+        }
+}
+
+/* Every write of the batch as one transaction; on failure nothing of it is written.  The lock is held. */
+static int write_batch_locked(struct audit *a, struct write *batch) {
+        unsigned char hash[TRAIL_HASH_SIZE];
+        int64_t seq = a->last_seq;
+        int r = 0;
+
+        if (a->queue)
+                return -EAGAIN; /* degraded: each alone, in the order the retry thread keeps */
+        r = exec(a, "BEGIN IMMEDIATE");
+        if (r < 0)
+                return r;
+        memcpy(hash, a->last_hash, sizeof hash);
+        for (struct write *w = batch; w && r >= 0; w = w->next) {
+                if (w->kind == WRITE_BEGIN) {
+                        r = insert_locked(a, w->r, AUDIT_RESULT_PENDING);
+                        continue;
+                }
+                r = chain_step_locked(a, w->r, w->kind == WRITE_INSERT, &seq, hash);
+                w->seq = seq;
+                memcpy(w->hash, hash, sizeof hash);
+        }
+        r = commit_or_rollback(a, r);
+        if (r < 0)
+                return r;
+        for (struct write *w = batch; w; w = w->next) {
+                w->ret = 0;
+                if (w->kind == WRITE_BEGIN)
+                        continue;
+                chained_locked(a, w->r->id, w->seq, w->hash);
+                metrics_count(a->metrics, w->r->operation, w->r->result, w->r->source, w->r->end_ms - w->r->start_ms);
+        }
+        return 0;
+}
+
+/* The leader's part: the batch, taken under the database lock, written; each write's ret set. */
+static struct write *lead(struct audit *a) {
+        _cleanup_(mutex_unlockp) _unused_ pthread_mutex_t *m = lock(a);
+        struct write *batch;
+
+        pthread_mutex_lock(&a->batch_lock);
+        batch = a->batch;
+        a->batch = NULL;
+        a->batch_tail = &a->batch;
+        pthread_mutex_unlock(&a->batch_lock);
+
+        if (batch && batch->next && write_batch_locked(a, batch) >= 0)
+                return batch;
+        if (batch && batch->next)
+                log_debug("Writing a batch of trail rows failed; each is written alone.");
+        for (struct write *w = batch; w; w = w->next)
+                w->ret = write_one_locked(a, w);
+        return batch;
+}
+
+/* Join the batch; lead it if nobody does; return once this write's transaction is done. */
+static int write_grouped(struct audit *a, enum write_kind kind, struct audit_record *r) {
+        struct write w = { .kind = kind, .r = r };
+
+        pthread_mutex_lock(&a->batch_lock);
+        /* w stays on this stack until it is done, and a leader takes it off the batch before that. */
+        *a->batch_tail = &w;
+        // cppcheck-suppress autoVariables
+        a->batch_tail = &w.next;
+        while (!w.done) {
+                if (a->leading) {
+                        pthread_cond_wait(&a->batch_done, &a->batch_lock);
+                        continue;
+                }
+                a->leading = true;
+                pthread_mutex_unlock(&a->batch_lock);
+                struct write *batch = lead(a);
+                pthread_mutex_lock(&a->batch_lock);
+                /* A follower's w lives on its stack: next is read before done lets it go. */
+                for (struct write *n; batch; batch = n) {
+                        n = batch->next;
+                        batch->done = true;
+                }
+                a->leading = false;
+                pthread_cond_broadcast(&a->batch_done);
+        }
+        pthread_mutex_unlock(&a->batch_lock);
+        return w.ret;
+}
+
+int audit_begin(struct audit *a, struct audit_record *r) {
+        if (!r->operation)
+                return log_error_errno(-EINVAL, "Audit record without operation");
+        return write_grouped(a, WRITE_BEGIN, r);
+}
+
+int audit_insert(struct audit *a, struct audit_record *r) {
         if (!result_is_final(r->result))
                 return log_error_errno(-EINVAL, "Audit record of %s with invalid result %s",
                                        strempty(r->operation), strempty(r->result));
@@ -978,15 +1152,12 @@ int audit_insert(struct audit *a, struct audit_record *r) {
                 return log_error_errno(-EINVAL, "Audit record without operation");
         if (r->end_ms == 0)
                 r->end_ms = now_ms();
-        if (r->id == 0)
-                r->id = reserve_id_locked(a);
         if (r->start_ms == 0)
                 r->start_ms = now_ms();
-        return complete_or_queue_locked(a, r, true);
+        return write_grouped(a, WRITE_INSERT, r);
 }
 
 int audit_finish(struct audit *a, const struct audit_record *r) {
-        _cleanup_(mutex_unlockp) _unused_ pthread_mutex_t *m = lock(a);
         struct audit_record copy = *r;
 
         if (!result_is_final(r->result))
@@ -994,7 +1165,7 @@ int audit_finish(struct audit *a, const struct audit_record *r) {
                                        " with result %s", r->id, strempty(r->result));
         if (copy.end_ms == 0)
                 copy.end_ms = now_ms();
-        return complete_or_queue_locked(a, &copy, false);
+        return write_grouped(a, WRITE_FINISH, &copy);
 }
 
 int audit_set_task(struct audit *a, int64_t id, const char *task) {
@@ -1270,5 +1441,6 @@ struct json_object *audit_metrics_json(struct audit *a) {
         json_object_object_add(o, "kept_in_memory", json_object_new_int64((int64_t) a->queued));
         json_object_object_add(o, "trail_bytes", json_object_new_int64(trail_bytes(a->path)));
         json_object_object_add(o, "last_seq", json_object_new_int64(a->last_seq));
+        json_object_object_add(o, "trail_commits", json_object_new_int64(a->commits));
         return o;
 }

@@ -8,7 +8,9 @@
  * anything is sent to a platform; audit_finish() completes it.
  *
  * Thread safety: one struct audit may be used from several threads; calls
- * are serialised by an internal mutex.
+ * are serialised by an internal mutex, and the writes of concurrent
+ * callers share one transaction and one fsync (group commit): each call
+ * returns once the transaction holding its row has committed.
  */
 #ifndef VMT_AUDIT_H
 #define VMT_AUDIT_H
