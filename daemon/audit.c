@@ -190,6 +190,15 @@ static int set_pragmas(struct audit *a) {
         r = exec(a, "PRAGMA synchronous = FULL");
         if (r < 0)
                 return r;
+        /*
+         * A bounded page cache (SQLite's default is 2 MB per connection):
+         * the daemon appends at the end of the table and its indexes, and
+         * the kernel's page cache holds the rest, so a trail that grows
+         * does not grow the daemon (issue 11: RSS flat after 10,000 rows).
+         */
+        r = exec(a, "PRAGMA cache_size = -256");
+        if (r < 0)
+                return r;
         r = exec(a, "PRAGMA foreign_keys = ON");
         if (r < 0)
                 return r;
