@@ -994,12 +994,17 @@ static int write_or_keep_locked(struct audit *a, struct audit_record *r, bool in
         return 1;
 }
 
-/* As write_or_keep_locked(); a row written, or kept to be written in order, is counted (metrics.h). */
+/* A completed row, written or kept to be written in order, counts in the metrics (metrics.h). */
+static void count_completed(struct audit *a, const struct audit_record *r) {
+        metrics_count(a->metrics, r->operation, r->result, r->source, r->end_ms - r->start_ms);
+}
+
+/* As write_or_keep_locked(), and counted. */
 static int complete_or_queue_locked(struct audit *a, struct audit_record *r, bool insert) {
         int k = write_or_keep_locked(a, r, insert);
 
         if (k >= 0)
-                metrics_count(a->metrics, r->operation, r->result, r->source, r->end_ms - r->start_ms);
+                count_completed(a, r);
         return k;
 }
 
@@ -1069,7 +1074,7 @@ static int write_batch_locked(struct audit *a, struct write *batch) {
         int64_t seq = a->last_seq;
         int r = 0;
 
-        if (a->queue)
+        if (a->queued > 0)
                 return -EAGAIN; /* degraded: each alone, in the order the retry thread keeps */
         r = exec(a, "BEGIN IMMEDIATE");
         if (r < 0)
@@ -1092,7 +1097,7 @@ static int write_batch_locked(struct audit *a, struct write *batch) {
                 if (w->kind == WRITE_BEGIN)
                         continue;
                 chained_locked(a, w->r->id, w->seq, w->hash);
-                metrics_count(a->metrics, w->r->operation, w->r->result, w->r->source, w->r->end_ms - w->r->start_ms);
+                count_completed(a, w->r);
         }
         return 0;
 }
@@ -1108,10 +1113,14 @@ static struct write *lead(struct audit *a) {
         a->batch_tail = &a->batch;
         pthread_mutex_unlock(&a->batch_lock);
 
-        if (batch && batch->next && write_batch_locked(a, batch) >= 0)
-                return batch;
-        if (batch && batch->next)
-                log_debug("Writing a batch of trail rows failed; each is written alone.");
+        if (batch && batch->next) {
+                int r = write_batch_locked(a, batch);
+
+                if (r >= 0)
+                        return batch;
+                if (r != -EAGAIN)
+                        log_debug("Writing a batch of trail rows failed; each is written alone.");
+        }
         for (struct write *w = batch; w; w = w->next)
                 w->ret = write_one_locked(a, w);
         return batch;
@@ -1148,6 +1157,7 @@ static int write_grouped(struct audit *a, enum write_kind kind, struct audit_rec
 }
 
 int audit_begin(struct audit *a, struct audit_record *r) {
+        /* insert_locked() refuses it too, but only after it has cost a batch its shared transaction. */
         if (!r->operation)
                 return log_error_errno(-EINVAL, "Audit record without operation");
         return write_grouped(a, WRITE_BEGIN, r);
