@@ -84,6 +84,12 @@ static void operations(FILE *f, struct json_object *metrics) {
         }
 }
 
+/* A counter: its family and NAME_total from o's KEY (0 when the daemon does not send it). */
+static void counter(FILE *f, const char *name, const char *help, struct json_object *o, const char *key) {
+        family(f, name, "counter", NULL, help);
+        fprintf(f, "%s_total %" PRId64 "\n", name, json_object_get_int64(vmctl_jget(o, key)));
+}
+
 /* A gauge of one sample, from key of o scaled by scale (absent: no sample). */
 static void gauge(FILE *f, const char *name, const char *unit, const char *help, struct json_object *o,
                   const char *key, double scale) {
@@ -113,10 +119,9 @@ int vmctl_write_openmetrics(FILE *f, struct json_object *status) {
                            *fwd = vmctl_jget(status, "forwards");
 
         operations(f, metrics);
-        family(f, "vmtraced_post_event_failures", "counter", NULL,
-               "Platform events (the trail's courtesy copy) that could not be posted; the rows are not affected.");
-        fprintf(f, "vmtraced_post_event_failures_total %" PRId64 "\n",
-                json_object_get_int64(vmctl_jget(status, "post_event_failures")));
+        counter(f, "vmtraced_post_event_failures",
+                "Platform events (the trail's courtesy copy) that could not be posted; the rows are not affected.",
+                status, "post_event_failures");
         gauge(f, "vmtraced_operations_in_flight", NULL, "Operations submitted and not yet answered.", status,
               "operations_in_flight", 1);
         gauge(f, "vmtraced_sessions", NULL, "Platform sessions in the pools.", status, "sessions", 1);
@@ -130,9 +135,9 @@ int vmctl_write_openmetrics(FILE *f, struct json_object *status) {
         gauge(f, "vmtraced_trail_bytes", "bytes", "Size of the trail database and its write-ahead log.", metrics,
               "trail_bytes", 1);
         gauge(f, "vmtraced_trail_head_seq", NULL, "Seq of the last row chained.", metrics, "last_seq", 1);
-        family(f, "vmtraced_trail_commits", "counter", NULL,
-               "Durable trail transactions (one fsync each); concurrent rows share one (group commit).");
-        fprintf(f, "vmtraced_trail_commits_total %" PRId64 "\n", json_object_get_int64(vmctl_jget(metrics, "trail_commits")));
+        counter(f, "vmtraced_trail_commits",
+                "Durable trail transactions (one fsync each); concurrent rows share one (group commit).", metrics,
+                "trail_commits");
         family(f, "vmtraced_database_ok", "gauge", NULL, "1 when the trail database passes its quick check.");
         fprintf(f, "vmtraced_database_ok %d\n", json_object_get_boolean(vmctl_jget(status, "database_ok")) ? 1 : 0);
         gauge_each(f, "vmtraced_mirror_age_seconds", "seconds",
