@@ -8,6 +8,7 @@
 # It writes a schema-version-1 trail (tests/trail-schema, then sqlite3), lets vmtraced migrate it
 # (which chains every row: seq + hash), then times
 #   - vmctl verify over the whole chain                 (goal: < 2 s)
+#   - vmctl verify --from-checkpoint, 1,000 rows before the head (incremental)
 #   - vmctl log filtered by VM and a time range         (goal: < 50 ms)
 #   - the same filter as a plain sqlite3 full scan (NOT INDEXED), the baseline
 # and prints the ratio baseline / vmctl log.
@@ -65,6 +66,11 @@ until=$(date -u -d '@'$(($(date +%s) - ROWS * 30 / 4)) +%Y-%m-%dT%H:%M:%SZ)
 since_ms=$(($(date -d "$since" +%s) * 1000)) until_ms=$(($(date -d "$until" +%s) * 1000))
 
 verify_ms=$(best "$VMCTL" verify --db "$T/trail.db")
+# The head an earlier verify would have printed 1,000 rows ago.
+from=$(sqlite3 "$T/trail.db" "SELECT seq || ':' || hash FROM records WHERE seq = (SELECT max(seq) - 1000 FROM records)")
+incr_ms=$(best "$VMCTL" verify --db "$T/trail.db" --from-checkpoint --checkpoint "$from")
+"$VMCTL" verify --db "$T/trail.db" --from-checkpoint --checkpoint "$from" | grep -q 'NOT checked' ||
+	{ echo "verify --from-checkpoint did not start at the checkpoint" >&2; exit 1; }
 log_ms=$(best "$VMCTL" log --db "$T/trail.db" --format json --vm vm42 --since "$since" --until "$until")
 scan_ms=$(best sqlite3 "$T/trail.db" "SELECT * FROM records NOT INDEXED WHERE vm_name = 'vm42'
 	AND start_ms BETWEEN $since_ms AND $until_ms ORDER BY start_ms, id")
@@ -75,6 +81,7 @@ base_rows=$(sqlite3 "$T/trail.db" "SELECT count(*) FROM records NOT INDEXED WHER
 echo
 echo "rows in the trail:                           $ROWS"
 echo "vmctl verify (whole chain):                  $verify_ms ms (goal < 2000)"
+echo "vmctl verify --from-checkpoint (1,000 rows): $incr_ms ms"
 echo "vmctl log --vm vm42 --since .. --until ..:   $log_ms ms, $rows rows (goal < 50)"
 echo "sqlite3 full scan, same filter (baseline):   $scan_ms ms, $base_rows rows"
 echo "baseline / vmctl log:                        $(awk -v a="$scan_ms" -v b="$log_ms" 'BEGIN { printf "%.1fx\n", a / (b ? b : 1) }')"

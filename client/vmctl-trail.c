@@ -401,6 +401,9 @@ struct verify_args {
         struct trail_key *key;
         struct trail_checkpoint *cps;
         size_t n_cps;
+        size_t n_given;            /* of cps, those --checkpoint gave (the first) */
+        bool from_checkpoint;      /* verify --from-checkpoint */
+        struct trail_checkpoint from; /* where it starts: set by pick_start() */
         char **archives;           /* verify --archive: what prune removed, oldest first */
         size_t n_archives;
         const char *before;        /* prune --before */
@@ -463,12 +466,16 @@ static int verify_help(const struct vmctl_command *cmd) {
               "  --checkpoint SEQ:HASH  the chain must reach SEQ with HASH (repeatable)\n"
               "  --key FILE             check the signed checkpoints against this Ed25519 public\n"
               "                         key (PEM, as vmtraced --print-public-key prints it, or\n"
-              "                         its 64 hex digits); without it they are only counted\n"
-              "  --forwarded FILE       verify a log engine's received copy (RFC 5424 lines) instead\n"
-              "  --archive FILE         an archive vmctl prune made of this trail's oldest rows\n"
-              "                         (repeatable, oldest first): all verify as one chain\n"
-              "Exit status: 0 intact, 1 altered, 2 usage, 5 unreadable.  See vmtraced-trail(5).\n",
-              stdout);
+              "                         its 64 hex digits); without it they are only counted\n", stdout);
+        if (strcmp(cmd->name, "verify") == 0)
+                fputs("  --forwarded FILE       verify a log engine's received copy (RFC 5424 lines) instead\n"
+                      "  --archive FILE         an archive vmctl prune made of this trail's oldest rows\n"
+                      "                         (repeatable, oldest first): all verify as one chain\n"
+                      "  --from-checkpoint      check only the rows from the last checkpoint on: the last\n"
+                      "                         good signed one (--key) or the highest --checkpoint; the\n"
+                      "                         rows before it are not checked (the default checks all)\n",
+                      stdout);
+        fputs("Exit status: 0 intact, 1 altered, 2 usage, 5 unreadable.  See vmtraced-trail(5).\n", stdout);
         if (strcmp(cmd->name, "archive") == 0)
                 fputs("OUT must not exist.  The copy is kept, and the exit status is 1, when the\n"
                       "trail was altered.\n", stdout);
@@ -485,6 +492,15 @@ static int add_archive_arg(struct verify_args *va, char *path) {
         return 0;
 }
 
+/* verify --from-checkpoint starts only where a checkpoint can be trusted, which the file alone cannot say. */
+static bool has_start(const struct verify_args *va) {
+        if (!va->from_checkpoint || va->key_path || va->n_cps)
+                return true;
+        log_error("--from-checkpoint needs a checkpoint to trust: --key FILE (the last good signed checkpoint) "
+                  "or --checkpoint SEQ:HASH (as an earlier verify printed the head).");
+        return false;
+}
+
 /* The three commands share one parser: each refuses the options that are another's. */
 static bool options_fit(const struct vmctl_command *cmd, const struct verify_args *va) {
         bool prune = strcmp(cmd->name, "prune") == 0, verify = strcmp(cmd->name, "verify") == 0;
@@ -494,11 +510,14 @@ static bool options_fit(const struct vmctl_command *cmd, const struct verify_arg
                 wrong = "--before";
         else if ((va->forwarded || va->n_archives) && !verify)
                 wrong = "--forwarded or --archive";
+        else if (va->from_checkpoint && (!verify || va->forwarded || va->n_archives))
+                wrong = verify ? "--from-checkpoint with --forwarded or --archive (they check a whole chain)"
+                               : "--from-checkpoint";
         else if (va->key_path && prune)
                 wrong = "--key";
         if (wrong)
                 log_error("%s does not take %s.", cmd->name, wrong);
-        return !wrong;
+        return !wrong && has_start(va);
 }
 
 /* verify's arguments into va: -1 to go on, or the exit status. */
@@ -510,6 +529,7 @@ static int verify_parse(const struct vmctl_command *cmd, int argc, char **argv, 
                 { "key", required_argument, NULL, 'k' },
                 { "archive", required_argument, NULL, 'a' },
                 { "before", required_argument, NULL, 'b' },
+                { "from-checkpoint", no_argument, NULL, 'C' },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
@@ -529,6 +549,9 @@ static int verify_parse(const struct vmctl_command *cmd, int argc, char **argv, 
                         break;
                 case 'b':
                         va->before = optarg;
+                        break;
+                case 'C':
+                        va->from_checkpoint = true;
                         break;
                 case 'd':
                         va->path = optarg;
@@ -557,6 +580,7 @@ static int verify_parse(const struct vmctl_command *cmd, int argc, char **argv, 
         }
         if (!options_fit(cmd, va))
                 return vmctl_usage(cmd, stderr);
+        va->n_given = va->n_cps;
         if (va->key_path && trail_key_load_public(va->key_path, &va->key) < 0)
                 return EXIT_USAGE;
         return -1;
@@ -573,7 +597,22 @@ static void print_problem(const char *problem, void *userdata _unused_) {
 static struct trail_verify_args walk_args(const struct verify_args *va) {
         return (struct trail_verify_args) {
                 .checkpoints = va->cps, .n_checkpoints = va->n_cps, .max_reports = VERIFY_MAX_REPORTS, .fn = print_problem,
+                .from = va->from.seq > 0 ? &va->from : NULL,
         };
+}
+
+/*
+ * verify --from-checkpoint starts at the highest checkpoint it can trust:
+ * one --checkpoint gave, or a signed one whose signature --key checked.
+ * Not an archive's recorded head, nor an unchecked signature: the file
+ * itself says those.  None (every signature bad): the whole chain, said so.
+ */
+static void pick_start(struct verify_args *va) {
+        for (size_t i = 0; va->from_checkpoint && i < va->n_cps; i++)
+                if ((i < va->n_given || va->cps[i].is_signed) && va->cps[i].seq > va->from.seq)
+                        va->from = va->cps[i];
+        if (va->from_checkpoint && va->from.seq == 0)
+                printf("NOTE: no good checkpoint to start from: the whole chain is checked.\n");
 }
 
 /* An archive's recorded head is one more checkpoint, and it says what it is. */
@@ -601,6 +640,41 @@ static int add_archive_head(struct trail_reader *r, struct verify_args *va) {
         printable_fput(stdout, source, strlen(source), ""); /* read from the file, like any row */
         printf(" made %s, recorded head %" PRId64 " (checked below).\n", when, ar.head.seq);
         return 0;
+}
+
+/* What verify --from-checkpoint did not check, before the verdict. */
+static void report_start(const char *path, const struct verify_args *va, const struct trail_verify_result *res) {
+        if (va->from.seq == 0)
+                return;
+        if (res->from_seq == 0 && va->from.seq <= res->anchor_seq) {
+                printf("NOTE: the checkpoint at seq %" PRId64 " is not after the anchor (seq %" PRId64 "): the "
+                       "whole chain is checked.\n", va->from.seq, res->anchor_seq);
+                return;
+        }
+        if (res->from_seq == 0) {
+                printf("NOTE: the walk could not start at the checkpoint at seq %" PRId64 ": the whole chain is "
+                       "checked.\n", va->from.seq);
+                return;
+        }
+        printf("%s: checked from the %scheckpoint at seq %" PRId64 " on", path, va->from.is_signed ? "signed " : "",
+               res->from_seq);
+        if (res->from_seq - 1 > res->anchor_seq + 1)
+                printf("; seq %" PRId64 "..%" PRId64 " were NOT checked (verify without --from-checkpoint checks "
+                       "them).\n", res->anchor_seq + 1, res->from_seq - 1);
+        else if (res->from_seq - 1 > res->anchor_seq)
+                printf("; seq %" PRId64 " was NOT checked (verify without --from-checkpoint checks it).\n",
+                       res->from_seq - 1);
+        else
+                printf(", the first row of the chain: none skipped.\n");
+}
+
+/* The checkpoints the walk compared: those from where it started on. */
+static size_t checked_checkpoints(const struct verify_args *va, int64_t from_seq) {
+        size_t n = 0;
+
+        for (size_t i = 0; i < va->n_cps; i++)
+                n += va->cps[i].seq >= from_seq;
+        return n;
 }
 
 /* What verify and archive print of the chain of path; the exit status. */
@@ -761,12 +835,17 @@ static int run_verify(const struct vmctl_options *o _unused_, const struct vmctl
         if (verify_archives(&va, &head, &problems) < 0)
                 return EXIT_INTERNAL;
 
+        pick_start(&va);
         const struct trail_verify_args args = walk_args(&va);
         if (trail_reader_verify(r, &args, &res) < 0)
                 return EXIT_INTERNAL;
         vmctl_signed_report(&sg, va.key, res.last_seq);
         res.problems += sg.problems + problems + check_anchor(r, va.path, &head, va.n_archives > 0);
-        return report(va.path, &res, va.n_cps);
+        report_start(va.path, &va, &res);
+        if (res.pruned_checkpoints)
+                printf("NOTE: %zu checkpoint(s) name rows before the anchor (seq %" PRId64 "), which were pruned: "
+                       "not checked here.\n", res.pruned_checkpoints, res.anchor_seq);
+        return report(va.path, &res, checked_checkpoints(&va, res.from_seq > res.anchor_seq ? res.from_seq : res.anchor_seq));
 }
 
 static int run_archive(const struct vmctl_options *o _unused_, const struct vmctl_command *cmd, int argc,

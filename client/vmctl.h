@@ -47,7 +47,7 @@ extern const struct vmctl_command vmctl_jobs_commands[];  /* vmctl-jobs.c: jobs,
  */
 #define VMCTL_TRAIL_COMMANDS(run_log, run_verify, run_archive, run_prune)                                          \
         { "log", "log [OPTIONS] [FILTERS]", "Show trail rows from the database file (no daemon needed).", run_log }, \
-        { "verify", "verify [--db F] [--checkpoint S:H] [--key PUBKEY] [--archive FILE] [--forwarded FILE]", "Check the trail's hash chain; exit 0 only if intact.",      \
+        { "verify", "verify [--db F] [--checkpoint S:H] [--key PUBKEY] [--from-checkpoint] [--archive FILE] [--forwarded FILE]", "Check the trail's hash chain; exit 0 only if intact.",      \
           run_verify },                                                                                              \
         { "archive", "archive [--db F] [--checkpoint S:H] [--key PUBKEY] OUT", "Copy the trail into one verified, self-contained "   \
           "file.", run_archive },                                                                                    \

@@ -592,6 +592,8 @@ struct verifier {
         unsigned char prev[TRAIL_HASH_SIZE];
         int64_t newest_version;    /* the highest hash encoding seen so far */
         int64_t anchor;            /* seq of the anchor (vmctl prune); rows at or below it are gone */
+        int64_t from;              /* verify --from-checkpoint: the walk starts after it; 0: it does not */
+        size_t pruned_checkpoints; /* checkpoints below the anchor: in an archive, not here */
         /* A row already reported as moved here: when it comes, the chain goes on from explained_prev. */
         int64_t explained;
         unsigned char explained_prev[TRAIL_HASH_SIZE];
@@ -821,7 +823,9 @@ static int walk_chain(struct verifier *v, const struct trail_chain_sql *sql) {
         _cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL, *next = NULL;
         int rc;
 
-        rc = sqlite3_prepare_v2(v->db, sql->walk, -1, &s, NULL);
+        rc = sqlite3_prepare_v2(v->db, v->from > 0 ? sql->walk_from : sql->walk, -1, &s, NULL);
+        if (rc == SQLITE_OK && v->from > 0)
+                rc = sqlite3_bind_int64(s, 1, v->from);
         if (rc == SQLITE_OK)
                 rc = sqlite3_prepare_v2(v->db, "SELECT rowid, hash FROM records WHERE seq = ?1 + 1 ORDER BY rowid LIMIT 1",
                                         -1, &next, NULL);
@@ -929,7 +933,69 @@ static int start_at_anchor(struct trail_reader *r, struct verifier *v) {
         v->anchor = a.at.seq;
         v->expect = a.at.seq + 1;
         memcpy(v->prev, a.at.hash, sizeof v->prev);
+        /* A checkpoint in the pruned part cannot be reached here: at the anchor it must be the anchor's. */
+        for (size_t i = 0; i < v->args->n_checkpoints; i++)
+                if (v->args->checkpoints[i].seq < a.at.seq) {
+                        v->seen[i] = true;
+                        v->pruned_checkpoints++;
+                }
+        check_checkpoints(v, a.at.seq, a.at.hash);
         return 0;
+}
+
+/* The stored hash of the row at seq, into hash: false when there is none, or it is not a hash. */
+static bool stored_hash(struct verifier *v, int64_t seq, int64_t *rowid, unsigned char hash[TRAIL_HASH_SIZE]) {
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
+
+        if (sqlite3_prepare_v2(v->db, "SELECT rowid, hash FROM records WHERE seq = ?1 ORDER BY rowid LIMIT 1", -1, &s,
+                               NULL) != SQLITE_OK || sqlite3_bind_int64(s, 1, seq) != SQLITE_OK ||
+            sqlite3_step(s) != SQLITE_ROW)
+                return false;
+        *rowid = sqlite3_column_int64(s, 0);
+        return trail_hash_from_hex(col(s, 1), hash) >= 0;
+}
+
+/*
+ * verify --from-checkpoint: the walk goes on after the trusted checkpoint
+ * from, as after an anchor.  The row at its seq must carry the checkpoint's
+ * hash, stored and recomputed from the stored hash of the row before it, so
+ * that row is checked too; the rows before it are not, and neither are the
+ * checkpoints below it (marked seen: they are not the walk's to reach).
+ * When the start does not hold, the problem is reported and the whole
+ * chain is walked instead, to say where it parts.
+ */
+static void start_from(struct verifier *v, const struct trail_checkpoint *from) {
+        const struct trail_verify_args *a = v->args;
+        const char *what = from->is_signed ? "signed checkpoint" : "checkpoint";
+        unsigned char before[TRAIL_HASH_SIZE], stored[TRAIL_HASH_SIZE];
+        int64_t rowid = 0, before_id = 0;
+
+        /* Right after the anchor, or at seq 1, the row before is the anchor's hash or none: prev already. */
+        memcpy(before, v->prev, sizeof before);
+        if (!stored_hash(v, from->seq, &rowid, stored)) {
+                problem(v, "seq %" PRId64 ", which the %s the walk starts from names, is missing or has no valid "
+                        "hash: rows were removed (or the checkpoint is from another trail)", from->seq, what);
+                return;
+        }
+        if (from->seq - 1 > v->anchor && !stored_hash(v, from->seq - 1, &before_id, before)) {
+                problem(v, "seq %" PRId64 ", before the %s the walk starts from, is missing or has no valid "
+                        "hash: deleted or modified", from->seq - 1, what);
+                return;
+        }
+        if (memcmp(stored, from->hash, sizeof stored) != 0 || !follows(v, rowid, from->seq, before, from->hash)) {
+                problem(v, "row id %" PRId64 " (seq %" PRId64 ") does not match the %s the walk starts from: "
+                        "the rows up to it were rewritten, or it was modified (or the checkpoint is from another "
+                        "trail)", rowid, from->seq, what);
+                return;
+        }
+        for (size_t i = 0; i < a->n_checkpoints; i++)
+                if (a->checkpoints[i].seq < from->seq)
+                        v->seen[i] = true;
+        check_checkpoints(v, from->seq, from->hash);
+        v->from = from->seq;
+        v->expect = from->seq + 1;
+        v->prev_id = rowid;
+        memcpy(v->prev, from->hash, sizeof v->prev);
 }
 
 /* The walk, with seen[] (one flag per checkpoint) owned by the caller. */
@@ -959,7 +1025,12 @@ static int verify_with(struct trail_reader *r, const struct trail_verify_args *a
                 k = start_at_anchor(r, &v);
         if (k < 0)
                 return k;
+        /* A checkpoint at or below the anchor starts nothing the anchor does not: the whole chain is walked. */
+        if (args->from && args->from->seq > v.anchor)
+                start_from(&v, args->from);
         out->anchor_seq = v.anchor;
+        out->from_seq = v.from;
+        out->pruned_checkpoints = v.pruned_checkpoints;
         if (walk_chain(&v, sql) < 0 || check_unchained(&v, &out->pending) < 0 || count_id_gaps(&v, out) < 0)
                 return -EIO;
         (void) sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL);

@@ -133,6 +133,13 @@ struct trail_verify_args {
         unsigned max_reports;      /* problems passed to fn; the rest are only counted */
         trail_problem_fn fn;
         void *userdata;
+        /*
+         * verify --from-checkpoint: walk only the rows after this trusted
+         * checkpoint.  The row at its seq must carry its hash, computed from
+         * the row before's stored hash; rows before it are not checked, nor
+         * are checkpoints below it.  NULL: the whole chain.
+         */
+        const struct trail_checkpoint *from;
 };
 
 struct trail_verify_result {
@@ -146,6 +153,8 @@ struct trail_verify_result {
          */
         int64_t id_gaps, first_gap;
         int64_t anchor_seq;        /* the chain starts after it (vmctl prune); 0: at seq 1 */
+        int64_t from_seq;          /* args->from's seq when the walk started there; 0: it did not */
+        size_t pruned_checkpoints; /* of args' checkpoints, those below the anchor: not checked */
         unsigned char head[TRAIL_HASH_SIZE];
 };
 
