@@ -31,6 +31,7 @@
 
 #include "backend.h"
 #include "config.h"
+#include "forward_relp.h"
 #include "log.h"
 #include "macros.h"
 #include "policy.h"
@@ -1221,6 +1222,15 @@ static void resolve_signing_key(struct parser *p) {
                             c->signing_key_file);
 }
 
+/* RELP is a module (forward_relp.h): a daemon that cannot load it must not start, and --check-config says so. */
+static void check_relp_module(struct parser *p, struct forward_state *fs) {
+        char err[512];
+
+        if (!forward_relp_load(err, sizeof err))
+                parse_error(p, fs->line, -ELIBACC, "forward \"%s\": protocol relp cannot be loaded: %s", fs->f->name,
+                            err);
+}
+
 static void validate_forward(struct parser *p, struct forward_state *fs) {
         struct forward_config *f = fs->f;
 
@@ -1233,6 +1243,8 @@ static void validate_forward(struct parser *p, struct forward_state *fs) {
                             strchr(f->host, ':') ? "]" : "", FORWARD_SYSLOG_TLS_PORT);
         else if (!f->port && set_string(&f->port, FORWARD_SYSLOG_TLS_PORT) < 0)
                 parse_error(p, fs->line, -ENOMEM, "out of memory");
+        if (f->protocol == FORWARD_RELP)
+                check_relp_module(p, fs);
         if (f->key_file && !f->cert_file)
                 parse_error(p, fs->key_line, -EINVAL, "forward \"%s\" sets key without cert", f->name);
         if (f->cert_file && !f->ca_file)

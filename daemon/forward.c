@@ -18,7 +18,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stddef.h>
-#include <librelp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -30,7 +29,9 @@
 
 #include "config.h"
 #include "forward.h"
+#include "forward_relp.h"
 #include "forward_tls.h"
+#include "module.h"
 #include "log.h"
 #include "macros.h"
 #include "trail_format.h"
@@ -61,8 +62,7 @@ struct forwarder {
         sqlite3 *db;
         sqlite3_stmt *rows, *save, *signed_rows;
         const struct transport *tr;
-        relpEngine_t *engine;               /* RELP */
-        relpClt_t *clt;
+        struct forward_relp *relp;          /* RELP (forward_relp.h) */
         struct forward_tls *tls;            /* syslog-tls */
         bool connected;
         int64_t sent;                       /* the last row sent on this connection */
@@ -221,61 +221,29 @@ struct transport {
         int (*close)(struct forwarder *f, bool clean, char *err, size_t errlen);
 };
 
-static relpRetVal relp_set_tls(struct forwarder *f) {
-        const struct forward_config *c = f->cfg;
-        relpRetVal rv = RELP_RET_OK;
+static const struct forward_relp_ops *relp;   /* the module's, once loaded */
 
-        if (!c->ca_file && !c->cert_file)
-                return RELP_RET_OK;
-        rv = relpCltEnableTLS(f->clt);
-        if (rv == RELP_RET_OK && c->ca_file)
-                rv = relpCltSetCACert(f->clt, c->ca_file);
-        if (rv == RELP_RET_OK && c->cert_file)
-                rv = relpCltSetOwnCert(f->clt, c->cert_file);
-        if (rv == RELP_RET_OK && c->key_file)
-                rv = relpCltSetPrivKey(f->clt, c->key_file);
-        /* The target's certificate is checked against the CA and its name against the target's host. */
-        if (rv == RELP_RET_OK)
-                rv = relpCltSetAuthMode(f->clt, (char *) "name");
-        if (rv == RELP_RET_OK)
-                rv = relpCltAddPermittedPeer(f->clt, c->host);
-        return rv;
-}
+const struct forward_relp_ops *forward_relp_load(char *err, size_t errlen) {
+        static char error[512];
 
-static int relp_failed(relpRetVal rv, const char *what, char *err, size_t errlen) {
-        snprintf(err, errlen, "%s failed (RELP error %d)", what, (int) rv);
-        return -ECONNRESET;
+        if (!relp && !error[0])
+                relp = module_symbol(FORWARD_RELP_MODULE, "forward_relp_module", error, sizeof error);
+        if (!relp)
+                snprintf(err, errlen, "%s", error);
+        return relp;
 }
 
 static int relp_connect(struct forwarder *f, char *err, size_t errlen) {
-        relpRetVal rv = relpEngineCltConstruct(f->engine, &f->clt);
-
-        if (rv != RELP_RET_OK)
-                return relp_failed(rv, "creating the RELP client", err, errlen);
-        rv = relpCltSetWindowSize(f->clt, 1);
-        if (rv == RELP_RET_OK)
-                rv = relpCltSetTimeout(f->clt, FORWARD_TIMEOUT_S);
-        if (rv == RELP_RET_OK)
-                rv = relpCltSetConnTimeout(f->clt, FORWARD_TIMEOUT_S);
-        if (rv == RELP_RET_OK)
-                rv = relp_set_tls(f);
-        if (rv != RELP_RET_OK)
-                return relp_failed(rv, "setting up the RELP client", err, errlen);
-        rv = relpCltConnect(f->clt, 0, (unsigned char *) f->cfg->port, (unsigned char *) f->cfg->host);
-        return rv == RELP_RET_OK ? 0 : relp_failed(rv, "connecting", err, errlen);
+        return relp->connect(f->cfg, FORWARD_TIMEOUT_S, &f->relp, err, errlen);
 }
 
 static int relp_send(struct forwarder *f, const char *msg, size_t len, char *err, size_t errlen) {
-        relpRetVal rv = relpCltSendSyslog(f->clt, (unsigned char *) msg, len);
-
-        return rv == RELP_RET_OK ? 0 : relp_failed(rv, "sending", err, errlen);
+        return relp->send(f->relp, msg, len, err, errlen);
 }
 
 /* Every message was acknowledged already: closing proves nothing more. */
 static int relp_close(struct forwarder *f, bool clean _unused_, char *err _unused_, size_t errlen _unused_) {
-        if (f->clt)
-                relpEngineCltDestruct(f->engine, &f->clt);
-        f->clt = NULL;
+        relp->close(TAKE_PTR(f->relp));
         return 0;
 }
 
@@ -299,7 +267,7 @@ static const struct transport transports[] = {
 
 /* ---------- sending, and proving what was sent ---------- */
 
-/* Also after a failed connect: librelp's client exists from before the connect. */
+/* Also after a failed connect: the RELP client exists from before the connect. */
 static void disconnect(struct forwarder *f) {
         char err[8];
 
@@ -551,8 +519,6 @@ static void forwarder_done(struct forwarder *f) {
                 pthread_mutex_unlock(&f->lock);
                 pthread_join(f->thread, NULL);
         }
-        if (f->engine)
-                relpEngineDestruct(&f->engine);
         sqlite3_finalize(f->rows);
         sqlite3_finalize(f->save);
         sqlite3_finalize(f->signed_rows);
@@ -571,11 +537,8 @@ void forward_set_stop(struct forward_set *s) {
         free(s);
 }
 
-/* librelp calls its debug printer unconditionally: it must be set. */
-static void relp_debug(char *fmt _unused_, ...) {
-}
-
 static int forwarder_start(struct forwarder *f, const struct config *c, const struct forward_config *fc) {
+        char err[512];
         pthread_condattr_t ca;
         sigset_t all, old;
         int r;
@@ -592,12 +555,9 @@ static int forwarder_start(struct forwarder *f, const struct config *c, const st
         pthread_cond_init(&f->wake, &ca);
         pthread_condattr_destroy(&ca);
         f->tr = &transports[fc->protocol];
-        if (fc->protocol == FORWARD_RELP) {
-                if (relpEngineConstruct(&f->engine) != RELP_RET_OK)
-                        return log_oom();
-                (void) relpEngineSetDbgprint(f->engine, relp_debug);
-                (void) relpEngineSetEnableCmd(f->engine, (unsigned char *) "syslog", eRelpCmdState_Required);
-        }
+        /* The configuration loaded the module already (validate_forward()); this only fails without it. */
+        if (fc->protocol == FORWARD_RELP && !forward_relp_load(err, sizeof err))
+                return log_error_errno(-ELIBACC, "forward \"%s\": %s", fc->name, err);
         /* The thread takes no signals: they belong to the daemon's event loop (and SIGPIPE stays pending there). */
         sigfillset(&all);
         pthread_sigmask(SIG_SETMASK, &all, &old);

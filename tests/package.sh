@@ -34,7 +34,7 @@ done
 # The installed programs, and nothing of the build tree's behind them.
 VMTRACED=/usr/sbin/vmtraced
 VMCTL=/usr/bin/vmctl
-unset VMTRACED_BACKEND_DIR VMCTL_TRAIL_HELPER
+unset VMTRACED_MODULE_DIR VMTRACED_BACKEND_DIR VMCTL_TRAIL_HELPER
 CONF=/etc/vmtraced/vmtraced.conf
 STATE=/var/lib/vmtraced
 ACCOUNTS="passwd:vmtraced group:vmtraced group:vmops group:vmtraced-audit"
@@ -97,6 +97,7 @@ for f in /usr/sbin/vmtraced /usr/bin/vmctl "$helper"; do
 	check "installed and executable: $f" test -x "$f"
 done
 check "installed: the libvirt backend module ($module)" test -s "$module"
+check "installed: the RELP forwarding module, beside it" test -s "$(dirname "$module")/forward-relp.so"
 for f in /lib/systemd/system/vmtraced.service /lib/systemd/system/vmtraced.socket \
 	/usr/lib/sysusers.d/vmtraced.conf /usr/lib/tmpfiles.d/vmtraced.conf \
 	/usr/share/man/man1/vmctl.1.gz /usr/share/man/man8/vmtraced.8.gz \
@@ -134,6 +135,10 @@ printf '[vmtraced]\nsocket = %s\ndatabase = %s\n\n[endpoint "lv"]\nbackend = lib
 	"$T/lv.sock" "$T/lv.db" >"$T/lv.conf"
 out=$("$VMTRACED" --config "$T/lv.conf" --check-config --connect 2>&1); rc=$?
 is "the installed daemon loads its libvirt module and logs in (test:///default)" "$rc" 0
+[ "$rc" = 0 ] || printf '#   %s\n' "$out"
+printf '[forward "central"]\nprotocol = relp\ntarget = 127.0.0.1:20514\n' >>"$T/lv.conf"
+out=$("$VMTRACED" --config "$T/lv.conf" --check-config 2>&1); rc=$?
+is "... and its RELP module, for a [forward] with protocol relp" "$rc" 0
 [ "$rc" = 0 ] || printf '#   %s\n' "$out"
 
 # --- configure one endpoint (vcsim) and run the daemon as its unit would ---

@@ -5,23 +5,17 @@
  * never includes a backend's own headers.
  *
  * vSphere is linked in.  libvirt is a module of its own
- * (backend-libvirt.so in BACKEND_DIR, or $VMTRACED_BACKEND_DIR), loaded
- * when an endpoint first names it: libvirt's client library and what it
- * pulls in (67 shared libraries; 11.7 MiB resident in a program that does
- * nothing else, measured) then cost only a daemon that has a libvirt
- * endpoint.  The module finds the core's functions in the daemon itself
- * (linked with --export-dynamic).  Modules are looked up while the
- * configuration is read, on the main thread, and never unloaded.
+ * (backend-libvirt.so, see daemon/module.h), loaded when an endpoint first
+ * names it.
  */
-#include <dlfcn.h>
 #include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "backend.h"
 #include "macros.h"
+#include "module.h"
 #include "util.h"
 
 /* Each backend exports exactly one symbol, backend_<name>. */
@@ -49,28 +43,18 @@ static const struct backend_ops *extra[EXTRA_MAX];
 static size_t n_extra;
 
 static const struct backend_ops *module_load(struct module *m) {
-        const char *dir = getenv("VMTRACED_BACKEND_DIR");
-        char path[PATH_MAX], sym[64];
-        void *h;
+        char sym[64];
 
         if (m->tried)
                 return m->ops;
         m->tried = true;
-        snprintf(path, sizeof path, "%s/%s", dir && *dir ? dir : BACKEND_DIR, m->file);
-        h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-        if (!h) {
-                snprintf(m->error, sizeof m->error, "%s", dlerror());
-                return NULL;
-        }
         snprintf(sym, sizeof sym, "backend_%s", m->name);
-        m->ops = dlsym(h, sym);
-        if (!m->ops || strcmp(m->ops->name, m->name) != 0) {
-                snprintf(m->error, sizeof m->error, "%.400s has no backend %s", path, sym);
+        m->ops = module_symbol(m->file, sym, m->error, sizeof m->error);
+        if (m->ops && strcmp(m->ops->name, m->name) != 0) {
+                snprintf(m->error, sizeof m->error, "%s: %s is not backend %s", m->file, sym, m->name);
                 m->ops = NULL;
-                dlclose(h);
-                return NULL;
         }
-        if (m->ops->global_init)
+        if (m->ops && m->ops->global_init)
                 m->ops->global_init();
         return m->ops;
 }

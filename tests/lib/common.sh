@@ -13,11 +13,11 @@ set -u
 VCSIM_SRC=$top_srcdir/tests/vcsim
 VMTRACED=$top_builddir/vmtraced
 VMCTL=$top_builddir/vmctl
-# The backends built as modules (backend-libvirt.so), in the build tree.
-: "${VMTRACED_BACKEND_DIR:=$top_builddir/daemon/backends/libvirt}"
+# The modules (backend-libvirt.so, forward-relp.so), in the build tree.
+: "${VMTRACED_MODULE_DIR:=$top_builddir/daemon/modules}"
 # vmctl runs this for log and verify.
 : "${VMCTL_TRAIL_HELPER:=$top_builddir/vmctl-trail}"
-export VCSIM_BIN VCSIM_SRC VMTRACED_BACKEND_DIR VMCTL_TRAIL_HELPER
+export VCSIM_BIN VCSIM_SRC VMTRACED_MODULE_DIR VMCTL_TRAIL_HELPER
 . "$top_srcdir/tests/lib/vcsim.sh"
 
 t_n=0
