@@ -26,10 +26,6 @@ N=${BENCH_N:-20}
 GOVC_N=${BENCH_GOVC_N:-5}
 . "$here/lib.sh"
 
-
-# cpu_ms PID: user+system CPU time of PID so far, in ms.
-cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{printf "%d", ($14 + $15) * 1000 / hz}' "/proc/$1/stat"; }
-
 printf '%8s %10s %12s %10s %12s %10s %10s %10s %10s\n' VMS MS_PER_OP BYTES_PER_OP OBJ_PER_OP GOVC_MS GOVC/VMCTL \
 	RSS_MIB D_CPU_MS SIM_CPU_MS
 declare -A ms_of

@@ -3,7 +3,7 @@
 # top_builddir and the bench's own variables; it sources tests/lib/common.sh
 # (the scratch dir $T, daemon_start, vmctl ...), builds the vcsim test peer and
 # bench/govmomi-baseline into $baseline, and defines now_ns, median, counter,
-# through_mirror and rss_kib.
+# through_mirror, rss_kib, cpu_ms and children_cpu_ms.
 
 . "$top_srcdir/tests/lib/common.sh"
 
@@ -33,3 +33,7 @@ through_mirror() {
 }
 # rss_kib PID: resident set size of PID, in KiB.
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+# cpu_ms PID: user+system CPU time of PID so far, in ms.
+cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{printf "%d", ($14 + $15) * 1000 / hz}' "/proc/$1/stat"; }
+# children_cpu_ms PID: user+system CPU time of PID's children that it has waited for, and theirs, in ms.
+children_cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{printf "%d", ($16 + $17) * 1000 / hz}' "/proc/$1/stat"; }

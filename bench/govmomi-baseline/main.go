@@ -16,6 +16,16 @@
 // It prints one JSON object: the median and mean milliseconds per operation
 // and the HTTP round trips per operation, counted on the transport.  Only
 // for the bench; TLS is verified against the CA file like everywhere else.
+//
+// -lean -workers N -vms A,B,...: throughput instead (bench/concurrent.sh):
+// N goroutines, each on its own VM of -vms (N distinct names), each doing
+// the lean operation above; -n operations in all, shared out evenly.  Each
+// worker first does one untimed operation on its VM; the clock runs from
+// when all have done theirs until the last one finishes.  It prints one
+// JSON line: workers, operations, seconds, ops_per_s, round_trips_per_op,
+// cpu_ms (this process's CPU time over the timed part) and, with
+// -watch-pid PID, watched_cpu_ticks (PID's, vcsim's say, over the same
+// part, in clock ticks: getconf CLK_TCK turns them into seconds).
 
 package main
 
@@ -28,7 +38,11 @@ import (
 	"net/url"
 	"os"
 	"sort"
+	"strconv"
+	"strings"
+	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/vmware/govmomi/find"
@@ -176,6 +190,135 @@ func (l *lean) one(ctx context.Context, name string, cpus int32) error {
 	}
 }
 
+// workerVMs checks -workers and -vms together; the workers' VMs, none in the latency mode.
+func workerVMs(workers int, list string, leanMode bool, n int) ([]string, error) {
+	var vms []string
+	if list != "" {
+		vms = strings.Split(list, ",")
+	}
+	switch {
+	case workers < 0:
+		return nil, fmt.Errorf("-workers must be at least 1 (or 0, the latency mode), not %d", workers)
+	case workers == 0 && len(vms) > 0:
+		return nil, fmt.Errorf("-vms needs -workers")
+	case workers > 0 && !leanMode:
+		return nil, fmt.Errorf("-workers needs -lean")
+	case workers > 0 && len(vms) != workers:
+		return nil, fmt.Errorf("-workers %d needs -vms with %d names, one per worker; got %d", workers, workers, len(vms))
+	case workers > 0 && n < workers:
+		return nil, fmt.Errorf("-n (%d, operations in all) must be at least -workers (%d)", n, workers)
+	}
+	return vms, nil
+}
+
+// selfCPU: this process's user+system CPU time so far.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// pidTicks: user+system CPU time of process pid so far, in clock ticks (/proc/PID/stat); 0 for pid 0.
+func pidTicks(pid int) (int64, error) {
+	if pid == 0 {
+		return 0, nil
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The fields after the command, which is in parentheses and may hold spaces: state is the first.
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: %d fields after the command", pid, len(f))
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("/proc/%d/stat: utime %q, stime %q", pid, f[11], f[12])
+	}
+	return utime + stime, nil
+}
+
+// throughput runs the -workers mode: workers goroutines, worker i on vms[i],
+// n operations in all; one JSON line.
+//
+// They share the one logged-in session and its http.Transport: govmomi's
+// vim25.Client does not serialise calls (soap.Client.RoundTrip is an
+// http.Client request; only its host-thumbprint map has a mutex), and
+// vcsim does not serialise a session's calls either (its PropertyCollector
+// opts out of the per-object lock, ReconfigVM_Task locks the one VM).  A
+// real vCenter accepts concurrent calls on one session too, so one session
+// is what a concurrent govmomi client would use.  HTTP/1.1 carries one call
+// per connection at a time, so the transport keeps one idle connection per
+// worker: with Go's default of 2 per host, the others would be closed after
+// each reply and each next call would pay a new TCP and TLS handshake.
+func throughput(ctx context.Context, l *lean, cnt *counter, vms []string, n, watch int) error {
+	workers := len(vms)
+	seen := map[string]bool{}
+	for _, v := range vms {
+		if _, ok := l.names[v]; !ok {
+			return fmt.Errorf("-vms: no VM %q", v)
+		}
+		if seen[v] {
+			return fmt.Errorf("-vms: %q twice: every worker needs a VM of its own", v)
+		}
+		seen[v] = true
+	}
+	errs := make([]error, workers)
+	var warm, done sync.WaitGroup
+	startLine := make(chan struct{})
+	warm.Add(workers)
+	done.Add(workers)
+	for i := range vms {
+		count := n / workers
+		if i < n%workers {
+			count++
+		}
+		go func(i, count int) {
+			defer done.Done()
+			errs[i] = l.one(ctx, vms[i], 2) // untimed, and a warm connection
+			warm.Done()
+			<-startLine
+			for k := 0; k < count && errs[i] == nil; k++ {
+				errs[i] = l.one(ctx, vms[i], int32(1+k%2))
+			}
+		}(i, count)
+	}
+	warm.Wait()
+	w0, err := pidTicks(watch)
+	if err != nil {
+		return err
+	}
+	start := atomic.LoadInt64(&cnt.n)
+	c0 := selfCPU()
+	t0 := time.Now()
+	close(startLine)
+	done.Wait()
+	secs := time.Since(t0).Seconds()
+	cpu := selfCPU() - c0
+	w1, err := pidTicks(watch)
+	if err != nil {
+		return err
+	}
+	for i, err := range errs {
+		if err != nil {
+			return fmt.Errorf("worker %d (%s): %v", i, vms[i], err)
+		}
+	}
+	return json.NewEncoder(os.Stdout).Encode(map[string]interface{}{
+		"workers":            workers,
+		"operations":         n,
+		"seconds":            secs,
+		"ops_per_s":          float64(n) / secs,
+		"round_trips_per_op": float64(atomic.LoadInt64(&cnt.n)-start) / float64(n),
+		"cpu_ms":             float64(cpu.Microseconds()) / 1000,
+		"watched_cpu_ticks":  w1 - w0,
+	})
+}
+
 func run() error {
 	var rawURL, cacert, user, password, vmName string
 	var n int
@@ -187,7 +330,17 @@ func run() error {
 	flag.IntVar(&n, "n", 20, "operations to time")
 	warm := flag.Bool("warm", true, "do one untimed operation first (false: a govc-style process that logs in, acts once and exits)")
 	leanMode := flag.Bool("lean", false, "the lean client: names cached from a ContainerView, 3 round trips an operation")
+	workers := flag.Int("workers", 0, "with -lean: this many concurrent workers, one per VM of -vms; prints ops/s (0: the latency mode)")
+	vmList := flag.String("vms", "", "with -workers: the workers' VMs, comma-separated, one each")
+	watch := flag.Int("watch-pid", 0, "with -workers: also report this process's CPU ticks over the timed part")
 	flag.Parse()
+	vms, err := workerVMs(*workers, *vmList, *leanMode, n)
+	if err != nil {
+		return err
+	}
+	if len(vms) > 0 {
+		vmName = vms[0]
+	}
 	if rawURL == "" || cacert == "" || vmName == "" || n < 1 {
 		return fmt.Errorf("-url, -cacert, -vm and -n >= 1 are required")
 	}
@@ -200,6 +353,9 @@ func run() error {
 	sc := soap.NewClient(u, false)
 	if err := sc.SetRootCAs(cacert); err != nil {
 		return err
+	}
+	if len(vms) > 0 {
+		sc.DefaultTransport().MaxIdleConnsPerHost = len(vms) // see throughput
 	}
 	cnt := &counter{next: sc.Client.Transport}
 	sc.Client.Transport = cnt
@@ -218,6 +374,9 @@ func run() error {
 		l, err := newLean(ctx, c)
 		if err != nil {
 			return err
+		}
+		if *workers > 0 {
+			return throughput(ctx, l, cnt, vms, n, *watch)
 		}
 		op = func(cpus int32) error { return l.one(ctx, vmName, cpus) }
 	}
