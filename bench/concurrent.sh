@@ -70,10 +70,10 @@ client_loop() {
 # A subshell, so that its children's CPU time is the loops' and their vmctl processes'.
 fan_out() (
 	me=$BASHPID  # this subshell; inside $(...) BASHPID would be that one's
-	t0=$(now_ns)
+	now_ns t0
 	for ((i = 0; i < $1; i++)); do client_loop "${vms[i]}" & done
 	wait
-	t1=$(now_ns)
+	now_ns t1
 	echo "$((t1 - t0)) $(children_cpu_ms "$me")"
 )
 # pool_in: all the daemon's pooled sessions are logged in.

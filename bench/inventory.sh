@@ -44,9 +44,9 @@ for size in $SIZES; do
 	b0=$(counter responseBytes) o0=$(counter retrieveObjects)
 	dc0=$(cpu_ms "$DAEMON_PID") sc0=$(cpu_ms "$VCSIM_PID")
 	for i in $(seq "$N"); do
-		t0=$(now_ns)
+		now_ns t0
 		vmctl cpu "$VM" $((1 + i % 2)) >/dev/null 2>&1 || echo "# $size VMs: vmctl cpu failed" >&2
-		t1=$(now_ns)
+		now_ns t1
 		lat+="$(( (t1 - t0) / 1000 )) "
 	done
 	dcpu=$(awk -v a="$(( $(cpu_ms "$DAEMON_PID") - dc0 ))" -v n="$N" 'BEGIN {printf "%.1f", a / n}')
@@ -59,10 +59,10 @@ for size in $SIZES; do
 
 	cold=
 	for i in $(seq "$GOVC_N"); do
-		t0=$(now_ns)
+		now_ns t0
 		"$baseline" -url "$VCSIM_URL" -cacert "$VCSIM_CA" -user "$VCSIM_USER" -password "$VCSIM_PASSWORD" \
 			-vm "$VM" -n 1 -warm=false >/dev/null || echo "# $size VMs: govc-style run failed" >&2
-		t1=$(now_ns)
+		now_ns t1
 		cold+="$(( (t1 - t0) / 1000 )) "
 	done
 	govc_ms=$(awk -v us="$(median <<<"$cold")" 'BEGIN {printf "%.2f", us / 1000}')

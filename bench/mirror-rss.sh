@@ -30,7 +30,7 @@ for ep in vc1 vc2; do
 	sections+="$(VCSIM_URL=${url[$ep]} POOL_SIZE=1 endpoint_section "$ep" "ca-file = ${ca[$ep]}")"$'\n'
 done
 write_config "$T/rss.conf" "$sections"
-t0=$(now_ns)
+now_ns t0
 daemon_start "$T/rss.conf" || exit 1
 # on EP: the vcsim_* helpers against endpoint EP's simulator.
 on() { local ep=$1; shift; VCSIM_URL=${url[$ep]} VCSIM_CA=${ca[$ep]} "$@"; }
@@ -39,7 +39,8 @@ for ep in vc1 vc2; do
 	vm[$ep]=$(on "$ep" vcsim_vms | jq -r '[.[] | select(.name | contains("_C0_"))][0].name')
 	on "$ep" through_mirror "$ep:${vm[$ep]}" || echo "# $ep: the mirror did not synchronise within 120 s" >&2
 done
-sync_s=$(awk -v ns="$(( $(now_ns) - t0 ))" 'BEGIN {printf "%.1f", ns / 1e9}')
+now_ns t1
+sync_s=$(awk -v ns="$(( t1 - t0 ))" 'BEGIN {printf "%.1f", ns / 1e9}')
 synced=$(rss_kib "$DAEMON_PID")
 for i in $(seq "$N"); do
 	for ep in vc1 vc2; do
