@@ -23,8 +23,9 @@
 # counted here: with or without the wait, the numbers are the same.
 #
 # Environment: BENCH_N (repetitions per operation, and processes per
-# process yardstick, default 5), BENCH_BASELINE_N (vmctl cpu and in-process
-# yardstick operations, default 20), BENCH_RSS_OPS (operations before the
+# process yardstick per round, default 5), BENCH_BASELINE_N (vmctl cpu and
+# in-process yardstick operations per round, default 20), BENCH_ROUNDS
+# (rounds of every vmctl cpu figure and yardstick, default 5), BENCH_RSS_OPS (operations before the
 # second RSS reading, default 10000), KEEP_TEST_DIR.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -123,43 +124,81 @@ govc_process() { yardstick -n 1 -warm=false; }
 printf '%s\n' "$VCSIM_PASSWORD" >"$T/py.password"
 pyvmomi_process() { /usr/bin/python3 "$here/pyvmomi-op.py" "$VCSIM_URL" "$VCSIM_CA" "$VCSIM_USER" "$T/py.password" "$VM" "$1"; }
 
-lean=$(yardstick -lean -n "$BASE_N") || exit 1
-warm=$(yardstick -n "$BASE_N") || exit 1
-cpu_ms=$(vmctl_cpu "$BASE_N")
-cpu_trips=$(median <<<"${trips[cpu]}")
-cold_ms=$(process_ms "$N" govc_process)
-# The floor of any tool that starts a process per operation: bash starting /bin/true.
-true_ms=$(process_ms "$BASE_N" /bin/true)
-py_ms=-
-/usr/bin/python3 -c 'import pyVmomi' 2>/dev/null && py_ms=$(process_ms "$N" pyvmomi_process)
 # The same daemon with its trail on tmpfs: what is left is our software, not the disk's fsyncs.
-daemon_stop
-write_config "$T/tmpfs.conf" "$(POOL_SIZE=1 endpoint_section vc1 "ca-file = $VCSIM_CA")"
 shm=$(mktemp -d /dev/shm/vmtraced-bench.XXXXXX) || exit 1
+write_config "$T/tmpfs.conf" "$(POOL_SIZE=1 endpoint_section vc1 "ca-file = $VCSIM_CA")"
 sed -i "s|^database = .*|database = $shm/trail.db|" "$T/tmpfs.conf"
-daemon_start "$T/tmpfs.conf" || exit 1
-vmctl cpu "$VM" 2 >/dev/null 2>&1
-cpu_tmpfs_ms=$(vmctl_cpu "$BASE_N")
-rm -rf "$shm"
+# restart_on CONF: the daemon again with CONF, warm (logged in, its mirror in sync, one operation done).
+restart_on() {
+	daemon_stop
+	daemon_start "$1" || exit 1
+	through_mirror "$VM" || echo "# the mirror did not synchronise" >&2
+	vmctl cpu "$VM" 2 >/dev/null 2>&1
+}
+py_ok=no
+/usr/bin/python3 -c 'import pyVmomi' 2>/dev/null && py_ok=yes
 
-lean_ms=$(jq -r .median_ms <<<"$lean") lean_trips=$(jq -r .round_trips_per_op <<<"$lean")
-warm_ms=$(jq -r .median_ms <<<"$warm") warm_trips=$(jq -r .round_trips_per_op <<<"$warm")
+# Rounds: a machine shared with others drifts by more than the gaps measured
+# here, so every figure is taken in every round, each vmctl figure right
+# after the lean client's, and each ratio is of figures from the same round.
+# The median over the rounds is the figure; the spread is reported.
+ROUNDS=${BENCH_ROUNDS:-5}
+declare -A fig
+for r in $(seq "$ROUNDS"); do
+	[ "$r" = 1 ] || restart_on "$T/bench.conf"
+	lean=$(yardstick -lean -n "$BASE_N") || exit 1
+	fig[lean_disk]+="$(jq -r .median_ms <<<"$lean") "
+	[ "$r" = 1 ] && lean_trips=$(jq -r .round_trips_per_op <<<"$lean")
+	fig[disk]+="$(vmctl_cpu "$BASE_N") "
+	warm=$(yardstick -n "$BASE_N") || exit 1
+	fig[warm]+="$(jq -r .median_ms <<<"$warm") "
+	[ "$r" = 1 ] && warm_trips=$(jq -r .round_trips_per_op <<<"$warm")
+	fig[cold]+="$(process_ms "$N" govc_process) "
+	# The floor of any tool that starts a process per operation: bash starting /bin/true.
+	fig[bare]+="$(process_ms "$BASE_N" /bin/true) "
+	[ "$py_ok" = yes ] && fig[py]+="$(process_ms "$N" pyvmomi_process) "
+	restart_on "$T/tmpfs.conf"
+	lean=$(yardstick -lean -n "$BASE_N") || exit 1
+	fig[lean_tmpfs]+="$(jq -r .median_ms <<<"$lean") "
+	fig[tmpfs]+="$(vmctl_cpu "$BASE_N") "
+done
+cpu_trips=$(median <<<"${trips[cpu]}")
+
+# per_round A B: A / B (or B / A with "inverse") for each round's figures, as "x.xx x.xx ...".
+per_round() {
+	local a b
+	read -ra a <<<"${fig[$1]}"; read -ra b <<<"${fig[$2]}"
+	for ((k = 0; k < ${#a[@]}; k++)); do awk -v x="${a[k]}" -v y="${b[k]}" 'BEGIN {printf "%.2f ", x / y}'; done
+}
+# summary LABEL VALUES TARGET: the median of VALUES, their spread, and the target.
+summary() {
+	local v=$2 lo hi
+	lo=$(tr ' ' '\n' <<<"$v" | grep . | sort -n | head -1) hi=$(tr ' ' '\n' <<<"$v" | grep . | sort -n | tail -1)
+	printf '%-40s %6sx  (rounds: %s; spread %s to %s)%s\n' "$1" "$(median <<<"$v")" "${v% }" "$lo" "$hi" "$3"
+}
 echo
-printf '%-72s %9s %6s\n' "vmctl cpu VM N and its yardsticks (median of each)" ms trips
-printf '%-72s %9s %6s\n' "vmctl cpu, end to end, trail on disk (process, rows, calls, PostEvent)" "$cpu_ms" "$cpu_trips"
-printf '%-72s %9s %6s\n' "vmctl cpu, end to end, trail on tmpfs" "$cpu_tmpfs_ms" "$cpu_trips"
-printf '%-72s %9s %6s\n' "lean govmomi client, warm, in-process (cached names; read, task, read)" "$lean_ms" "$lean_trips"
-printf '%-72s %9s %6s\n' "govc-style govmomi client, warm, in-process (find.Finder, task.Wait)" "$warm_ms" "$warm_trips"
-printf '%-72s %9s %6s\n' "govc-style process per operation (start, login, find, change, logout)" "$cold_ms" -
-printf '%-72s %9s %6s\n' "pyVmomi process per operation, Ansible's idiom (/usr/bin/python3)" "$py_ms" -
-printf '%-72s %9s %6s\n' "a bare process (bash starting /bin/true): the floor of a process per op" "$true_ms" -
-awk -v d="$cpu_ms" -v t="$cpu_tmpfs_ms" -v l="$lean_ms" -v w="$warm_ms" -v c="$cold_ms" -v p="$py_ms" -v b="$true_ms" 'BEGIN {
-	printf "vmctl (disk) / lean client:            %.2fx  (target: at most 2.5x)\n", d / l
-	printf "vmctl (tmpfs) / lean client:           %.2fx  (target: at most 1.5x)\n", t / l
-	printf "vmctl (disk) / govc-style warm client: %.2fx\n", d / w
-	printf "govc-style process / vmctl (disk):     %.1fx  (target: at least 5x)\n", c / d
-	if (p != "-") printf "pyVmomi process / vmctl (disk):        %.1fx  (target: at least 50x)\n", p / d
-	printf "(bare process + lean client) / lean:   %.2fx  (what a process per op costs before any work)\n", (b + l) / l }'
+echo "vmctl cpu VM N and its yardsticks: $ROUNDS rounds, each figure the median of its round ($BASE_N operations;"
+echo "$N per process yardstick), then the median over the rounds and its spread, in ms"
+printf '%-72s %9s %6s  %s\n' "" median trips rounds
+row() { printf '%-72s %9s %6s  %s\n' "$1" "$(median <<<"${fig[$2]}")" "$3" "${fig[$2]% }"; }
+row "vmctl cpu, end to end, trail on disk (process, rows, calls)" disk "$cpu_trips"
+row "vmctl cpu, end to end, trail on tmpfs" tmpfs "$cpu_trips"
+row "lean govmomi client, warm, in-process (cached names; read, task, read)" lean_disk "$lean_trips"
+row "... measured again next to the tmpfs figure" lean_tmpfs "$lean_trips"
+row "govc-style govmomi client, warm, in-process (find.Finder, task.Wait)" warm "$warm_trips"
+row "govc-style process per operation (start, login, find, change, logout)" cold -
+[ "$py_ok" = yes ] && row "pyVmomi process per operation, Ansible's idiom (/usr/bin/python3)" py -
+row "a bare process (bash starting /bin/true): the floor of a process per op" bare -
+echo "ratios, each of figures from the same round:"
+summary "vmctl (disk) / lean client:" "$(per_round disk lean_disk)" "  target: at most 2.5x"
+summary "vmctl (tmpfs) / lean client:" "$(per_round tmpfs lean_tmpfs)" "  target: at most 1.5x"
+summary "vmctl (disk) / govc-style warm client:" "$(per_round disk warm)" ""
+summary "govc-style process / vmctl (disk):" "$(per_round cold disk)" "  target: at least 5x"
+[ "$py_ok" = yes ] && summary "pyVmomi process / vmctl (disk):" "$(per_round py disk)" "  target: at least 50x"
+summary "bare process / lean client:" "$(per_round bare lean_tmpfs)" \
+	"  (1 + this: what a process per op costs against the lean client before any work)"
+daemon_stop
+rm -rf "$shm"
 
 # Memory: the daemon's resident set with 8 pooled sessions logged in.
 daemon_stop
