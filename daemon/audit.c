@@ -87,6 +87,7 @@ struct audit {
         int64_t first_id;          /* next_id at open: rows below it are an earlier run's */
         sqlite3_stmt *stmt_insert;
         sqlite3_stmt *stmt_finish;
+        sqlite3_stmt *stmt_finish_target;
         sqlite3_stmt *stmt_result;
         sqlite3_stmt *stmt_get;
         sqlite3_stmt *stmt_set_task;
@@ -308,25 +309,43 @@ static int prepare_all(struct audit *a) {
                     &a->stmt_insert);
         if (r < 0)
                 return r;
-        /* Fields known at begin time are kept when finish passes NULL. */
+        /*
+         * A completion is two statements.  The outcome, always; then the
+         * target's and the source's columns, only where one changes.  SQLite
+         * rewrites the entry of every index on a column an UPDATE sets,
+         * changed or not: one statement setting them all wrote 11 pages a
+         * completion, most of them index pages holding what was there.
+         * Fields known at begin time are kept when finish passes NULL.
+         */
         r = prepare(a,
                     "UPDATE records SET end_ms = :end_ms,"
-                    " host = COALESCE(:host, host),"
-                    " vm_name = COALESCE(:vm_name, vm_name),"
-                    " vm_id = COALESCE(:vm_id, vm_id),"
-                    " vm_uuid = COALESCE(:vm_uuid, vm_uuid),"
                     " before = COALESCE(:before, before),"
                     " after = COALESCE(:after, after),"
-                    " result = :result, fault = :fault, message = :message,"
-                    " task = COALESCE(:task, task)," /* set early by audit_set_task() */
-                    /* A Login row learns it only from the login itself. */
-                    " platform_user = COALESCE(:platform_user, platform_user),"
-                    /* Kept from begin like the target: a caller that does not know them passes NULL. */
-                    " source = COALESCE(:source, source),"
-                    " seen_from_ms = COALESCE(:seen_from_ms, seen_from_ms),"
-                    " seen_to_ms = COALESCE(:seen_to_ms, seen_to_ms)"
+                    " result = :result, message = :message,"
+                    " task = COALESCE(:task, task)" /* set early by audit_set_task() */
                     " WHERE id = :id AND result = 'PENDING'",
                     &a->stmt_finish);
+        if (r < 0)
+                return r;
+#define FINISH_SET(column, value) " " column " = " value
+#define FINISH_DIFFERS(column, value) " OR " column " IS NOT " value
+#define FINISH_COLUMNS(X, sep)                                                                                 \
+        X("host", "COALESCE(:host, host)") sep X("vm_name", "COALESCE(:vm_name, vm_name)")                  \
+        sep X("vm_id", "COALESCE(:vm_id, vm_id)") sep X("vm_uuid", "COALESCE(:vm_uuid, vm_uuid)")           \
+        sep X("fault", ":fault") /* also clears the "queued" mark */                                         \
+        /* A Login row learns it only from the login itself. */                                              \
+        sep X("platform_user", "COALESCE(:platform_user, platform_user)")                                    \
+        /* Kept from begin like the target: a caller that does not know them passes NULL. */                 \
+        sep X("source", "COALESCE(:source, source)")                                                         \
+        sep X("seen_from_ms", "COALESCE(:seen_from_ms, seen_from_ms)")                                        \
+        sep X("seen_to_ms", "COALESCE(:seen_to_ms, seen_to_ms)")
+        r = prepare(a,
+                    "UPDATE records SET" FINISH_COLUMNS(FINISH_SET, ",")
+                    " WHERE id = :id AND (0" FINISH_COLUMNS(FINISH_DIFFERS, ) ")",
+                    &a->stmt_finish_target);
+#undef FINISH_COLUMNS
+#undef FINISH_DIFFERS
+#undef FINISH_SET
         if (r < 0)
                 return r;
         r = prepare(a, "SELECT result FROM records WHERE id = :id", &a->stmt_result);
@@ -608,6 +627,7 @@ void audit_close(struct audit *a) {
         sqlite3_finalize(a->stmt_pending);
         sqlite3_finalize(a->stmt_insert);
         sqlite3_finalize(a->stmt_finish);
+        sqlite3_finalize(a->stmt_finish_target);
         sqlite3_finalize(a->stmt_result);
         sqlite3_finalize(a->stmt_get);
         /* Last close checkpoints the WAL into the main file. */
@@ -767,9 +787,9 @@ static int finish_failure(struct audit *a, int64_t id) {
                                id, (const char *) sqlite3_column_text(s, 0));
 }
 
-/* The outcome part of a completion, inside the transaction. */
-static int finish_step_locked(struct audit *a, const struct audit_record *r) {
-        _cleanup_(stmt_resetp) sqlite3_stmt *s = a->stmt_finish;
+/* One statement of a completion, bound to r: how many rows it changed, or a negative errno. */
+static int finish_statement(struct audit *a, sqlite3_stmt *stmt, const struct audit_record *r) {
+        _cleanup_(stmt_resetp) sqlite3_stmt *s = stmt;
         int rc;
 
         rc = bind_record(s, r, r->result);
@@ -778,9 +798,19 @@ static int finish_step_locked(struct audit *a, const struct audit_record *r) {
         rc = sqlite3_step(s);
         if (rc != SQLITE_DONE)
                 return log_sqlite(a, rc, "complete audit record");
-        if (sqlite3_changes(a->db) == 1)
-                return 0;
-        return finish_failure(a, r->id);
+        return sqlite3_changes(a->db);
+}
+
+/* The outcome part of a completion, inside the transaction (prepare_all() says why two). */
+static int finish_step_locked(struct audit *a, const struct audit_record *r) {
+        int n = finish_statement(a, a->stmt_finish, r);
+
+        if (n < 0)
+                return n;
+        if (n != 1)
+                return finish_failure(a, r->id);
+        n = finish_statement(a, a->stmt_finish_target, r);
+        return n < 0 ? n : 0;
 }
 
 /*
