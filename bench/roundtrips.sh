@@ -142,10 +142,10 @@ py_ok=no
 # here, so every figure is taken in every round, each vmctl figure right
 # after the lean client's, and each ratio is of figures from the same round.
 # The median over the rounds is the figure; the spread is reported.
-ROUNDS=${BENCH_ROUNDS:-5}
+ROUNDS=${BENCH_ROUNDS:-5}  # odd: the median is then one of the rounds
 declare -A fig
 for r in $(seq "$ROUNDS"); do
-	[ "$r" = 1 ] || restart_on "$T/bench.conf"
+	restart_on "$T/bench.conf"
 	lean=$(yardstick -lean -n "$BASE_N") || exit 1
 	fig[lean_disk]+="$(jq -r .median_ms <<<"$lean") "
 	[ "$r" = 1 ] && lean_trips=$(jq -r .round_trips_per_op <<<"$lean")
@@ -164,7 +164,7 @@ for r in $(seq "$ROUNDS"); do
 done
 cpu_trips=$(median <<<"${trips[cpu]}")
 
-# per_round A B: A / B (or B / A with "inverse") for each round's figures, as "x.xx x.xx ...".
+# per_round A B: A / B for each round's figures, as "x.xx x.xx ...".
 per_round() {
 	local a b
 	read -ra a <<<"${fig[$1]}"; read -ra b <<<"${fig[$2]}"

@@ -785,12 +785,28 @@ static unsigned check_anchor(struct trail_reader *r, const char *path, const str
 }
 
 /* One archive of the series: verified as a trail of its own, and chained to the one before (head). */
-static int verify_archive_file(const char *path, struct trail_checkpoint *head, unsigned *problems) {
+/* The checkpoints --checkpoint gave that fall in an archive ending at upto: checked there, where their rows are. */
+static int add_given(struct verify_args *va, const struct verify_args *given, int64_t upto) {
+        for (size_t i = 0; i < given->n_given; i++) {
+                if (given->cps[i].seq > upto)
+                        continue;
+                struct trail_checkpoint *l = reallocarray(va->cps, va->n_cps + 1, sizeof *l);
+                if (!l)
+                        return log_oom();
+                va->cps = l;
+                va->cps[va->n_cps++] = given->cps[i];
+        }
+        return 0;
+}
+
+static int verify_archive_file(const char *path, const struct verify_args *given, struct trail_checkpoint *head,
+                               unsigned *problems) {
         _cleanup_(trail_reader_freep) struct trail_reader *a = NULL;
         _cleanup_(verify_args_done) struct verify_args va = { .path = path };
         struct trail_verify_result res;
 
-        if (trail_reader_open(path, TRAIL_SCHEMA_CHAINED, &a) < 0 || add_archive_head(a, &va) < 0)
+        if (trail_reader_open(path, TRAIL_SCHEMA_CHAINED, &a) < 0 || add_archive_head(a, &va) < 0 ||
+            (va.n_cps > 0 && add_given(&va, given, va.cps[0].seq) < 0))
                 return -EIO;
         if (va.n_cps == 0) {
                 *problems += 1;
@@ -809,7 +825,7 @@ static int verify_archive_file(const char *path, struct trail_checkpoint *head, 
 
 static int verify_archives(const struct verify_args *va, struct trail_checkpoint *head, unsigned *problems) {
         for (size_t i = 0; i < va->n_archives; i++)
-                if (verify_archive_file(va->archives[i], head, problems) < 0)
+                if (verify_archive_file(va->archives[i], va, head, problems) < 0)
                         return -EIO;
         return 0;
 }
@@ -842,9 +858,10 @@ static int run_verify(const struct vmctl_options *o _unused_, const struct vmctl
         vmctl_signed_report(&sg, va.key, res.last_seq);
         res.problems += sg.problems + problems + check_anchor(r, va.path, &head, va.n_archives > 0);
         report_start(va.path, &va, &res);
-        if (res.pruned_checkpoints)
+        if (res.pruned_checkpoints && va.n_archives == 0)
                 printf("NOTE: %zu checkpoint(s) name rows before the anchor (seq %" PRId64 "), which were pruned: "
-                       "not checked here.\n", res.pruned_checkpoints, res.anchor_seq);
+                       "not checked here (give --archive to check them in the archives).\n", res.pruned_checkpoints,
+                       res.anchor_seq);
         return report(va.path, &res, checked_checkpoints(&va, res.from_seq > res.anchor_seq ? res.from_seq : res.anchor_seq));
 }
 
@@ -870,7 +887,7 @@ static int run_archive(const struct vmctl_options *o _unused_, const struct vmct
         printf("%s: archive of %s, in one file (rollback journal), its head recorded in it.\n", va.out, va.path);
         vmctl_signed_report(&sg, va.key, res.last_seq);
         res.problems += sg.problems;
-        return report(va.out, &res, va.n_cps);
+        return report(va.out, &res, va.n_cps - res.pruned_checkpoints);
 }
 
 /* prune --before TIME OUT: the oldest rows archived into OUT, then removed behind an anchor (trail_prune.h). */

@@ -593,6 +593,7 @@ struct verifier {
         int64_t newest_version;    /* the highest hash encoding seen so far */
         int64_t anchor;            /* seq of the anchor (vmctl prune); rows at or below it are gone */
         int64_t from;              /* verify --from-checkpoint: the walk starts after it; 0: it does not */
+        int64_t from_id;           /* ... from the row at it, which the walk then skips (start_holds() checked it) */
         size_t pruned_checkpoints; /* checkpoints below the anchor: in an archive, not here */
         /* A row already reported as moved here: when it comes, the chain goes on from explained_prev. */
         int64_t explained;
@@ -791,6 +792,8 @@ static int walk_row(struct verifier *v, sqlite3_stmt *s) {
         char got_hex[TRAIL_HASH_HEX_SIZE];
         int r;
 
+        if (v->from > 0 && rowid == v->from_id)
+                return 0; /* the checkpoint's own row: start_holds() checked it */
         if (sqlite3_column_type(s, 2) == SQLITE_INTEGER && v->anchor > 0 && seq <= v->anchor) {
                 problem(v, "row id %" PRId64 " has seq %" PRId64 ", which the anchor says was pruned (the "
                         "chain starts after seq %" PRId64 "): put back, or the anchor moved", rowid, seq, v->anchor);
@@ -819,19 +822,16 @@ static int walk_row(struct verifier *v, sqlite3_stmt *s) {
         return 0;
 }
 
-static int walk_chain(struct verifier *v, const struct trail_chain_sql *sql) {
-        _cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL, *next = NULL;
+/* Each row sql (with ?1 bound to arg, when it has one) returns, through walk_row(). */
+static int walk_rows(struct verifier *v, const char *sql, int64_t arg) {
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
         int rc;
 
-        rc = sqlite3_prepare_v2(v->db, v->from > 0 ? sql->walk_from : sql->walk, -1, &s, NULL);
-        if (rc == SQLITE_OK && v->from > 0)
-                rc = sqlite3_bind_int64(s, 1, v->from);
-        if (rc == SQLITE_OK)
-                rc = sqlite3_prepare_v2(v->db, "SELECT rowid, hash FROM records WHERE seq = ?1 + 1 ORDER BY rowid LIMIT 1",
-                                        -1, &next, NULL);
+        rc = sqlite3_prepare_v2(v->db, sql, -1, &s, NULL);
+        if (rc == SQLITE_OK && sqlite3_bind_parameter_count(s) > 0)
+                rc = sqlite3_bind_int64(s, 1, arg);
         if (rc != SQLITE_OK)
                 return log_error("Cannot read the chain: %s", sqlite3_errmsg(v->db)), -EIO;
-        v->next = next;
         while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
                 int r = walk_row(v, s);
                 if (r < 0)
@@ -840,6 +840,28 @@ static int walk_chain(struct verifier *v, const struct trail_chain_sql *sql) {
         if (rc != SQLITE_DONE)
                 return log_error("Cannot read the chain: %s", sqlite3_errmsg(v->db)), -EIO;
         return 0;
+}
+
+/*
+ * The whole chain, or with --from-checkpoint the rows from the checkpoint
+ * on and then those claiming a seq below the chain's start (0, negative,
+ * a fraction, or pruned): the full walk reports those, so this one must
+ * too.  Both by the index on seq.
+ */
+static int walk_chain(struct verifier *v, const struct trail_chain_sql *sql) {
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *next = NULL;
+        int r;
+
+        if (sqlite3_prepare_v2(v->db, "SELECT rowid, hash FROM records WHERE seq = ?1 + 1 ORDER BY rowid LIMIT 1",
+                               -1, &next, NULL) != SQLITE_OK)
+                return log_error("Cannot read the chain: %s", sqlite3_errmsg(v->db)), -EIO;
+        v->next = next;
+        if (v->from == 0)
+                return walk_rows(v, sql->walk, 0);
+        r = walk_rows(v, sql->walk_from, v->from);
+        if (r >= 0)
+                r = walk_rows(v, sql->walk_below, v->anchor + 1);
+        return r;
 }
 
 /* Completed rows outside the chain were written by something other than vmtraced. */
@@ -943,59 +965,125 @@ static int start_at_anchor(struct trail_reader *r, struct verifier *v) {
         return 0;
 }
 
-/* The stored hash of the row at seq, into hash: false when there is none, or it is not a hash. */
-static bool stored_hash(struct verifier *v, int64_t seq, int64_t *rowid, unsigned char hash[TRAIL_HASH_SIZE]) {
+/* The stored hash of the row at seq, into hash: 1, 0 when there is none or it is not a hash, or -EIO. */
+static int stored_hash(struct verifier *v, int64_t seq, int64_t *rowid, unsigned char hash[TRAIL_HASH_SIZE]) {
         _cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
+        int rc;
 
-        if (sqlite3_prepare_v2(v->db, "SELECT rowid, hash FROM records WHERE seq = ?1 ORDER BY rowid LIMIT 1", -1, &s,
-                               NULL) != SQLITE_OK || sqlite3_bind_int64(s, 1, seq) != SQLITE_OK ||
-            sqlite3_step(s) != SQLITE_ROW)
-                return false;
+        rc = sqlite3_prepare_v2(v->db, "SELECT rowid, hash FROM records WHERE seq = ?1 ORDER BY rowid LIMIT 1", -1, &s,
+                                NULL);
+        if (rc == SQLITE_OK)
+                rc = sqlite3_bind_int64(s, 1, seq);
+        if (rc == SQLITE_OK)
+                rc = sqlite3_step(s);
+        if (rc == SQLITE_DONE)
+                return 0;
+        if (rc != SQLITE_ROW)
+                return log_error_errno(-EIO, "Cannot read the chain: %s", sqlite3_errmsg(v->db));
         *rowid = sqlite3_column_int64(s, 0);
         return trail_hash_from_hex(col(s, 1), hash) >= 0;
 }
 
 /*
- * verify --from-checkpoint: the walk goes on after the trusted checkpoint
- * from, as after an anchor.  The row at its seq must carry the checkpoint's
- * hash, stored and recomputed from the stored hash of the row before it, so
- * that row is checked too; the rows before it are not, and neither are the
- * checkpoints below it (marked seen: they are not the walk's to reach).
- * When the start does not hold, the problem is reported and the whole
- * chain is walked instead, to say where it parts.
+ * The rows the incremental walk skips, seq anchor + 1 to from - 1, must be
+ * as many as their seqs: a row inserted there (a second row with a seq, or
+ * one with a fraction) or one deleted is still found, by one count over
+ * the index on seq.  What they hold is not checked.
  */
-static void start_from(struct verifier *v, const struct trail_checkpoint *from) {
-        const struct trail_verify_args *a = v->args;
+static int count_skipped(struct verifier *v, int64_t from) {
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
+        int64_t want = from - 1 - v->anchor, got;
+        int rc;
+
+        rc = sqlite3_prepare_v2(v->db, "SELECT count(*) FROM records WHERE seq > ?1 AND seq < ?2", -1, &s, NULL);
+        if (rc == SQLITE_OK)
+                rc = sqlite3_bind_int64(s, 1, v->anchor);
+        if (rc == SQLITE_OK)
+                rc = sqlite3_bind_int64(s, 2, from);
+        if (rc == SQLITE_OK)
+                rc = sqlite3_step(s);
+        if (rc != SQLITE_ROW)
+                return log_error_errno(-EIO, "Cannot read the chain: %s", sqlite3_errmsg(v->db));
+        got = sqlite3_column_int64(s, 0);
+        if (got != want)
+                problem(v, "seq %" PRId64 "..%" PRId64 ", before the checkpoint, are held by %" PRId64 " rows, not %"
+                        PRId64 ": rows were %s there", v->anchor + 1, from - 1, got, want,
+                        got > want ? "inserted" : "deleted");
+        return 0;
+}
+
+/*
+ * Does the trusted checkpoint from hold?  The row at its seq must carry its
+ * hash, stored and recomputed from the stored hash of the row before it:
+ * 1 with *rowid that row's, 0 (a problem reported), or -EIO.
+ */
+static int start_holds(struct verifier *v, const struct trail_checkpoint *from, int64_t *rowid) {
         const char *what = from->is_signed ? "signed checkpoint" : "checkpoint";
         unsigned char before[TRAIL_HASH_SIZE], stored[TRAIL_HASH_SIZE];
-        int64_t rowid = 0, before_id = 0;
+        int64_t before_id = 0;
+        int k;
 
         /* Right after the anchor, or at seq 1, the row before is the anchor's hash or none: prev already. */
         memcpy(before, v->prev, sizeof before);
-        if (!stored_hash(v, from->seq, &rowid, stored)) {
+        k = stored_hash(v, from->seq, rowid, stored);
+        if (k == 0)
                 problem(v, "seq %" PRId64 ", which the %s the walk starts from names, is missing or has no valid "
                         "hash: rows were removed (or the checkpoint is from another trail)", from->seq, what);
-                return;
-        }
-        if (from->seq - 1 > v->anchor && !stored_hash(v, from->seq - 1, &before_id, before)) {
+        if (k <= 0)
+                return k;
+        k = from->seq - 1 > v->anchor ? stored_hash(v, from->seq - 1, &before_id, before) : 1;
+        if (k == 0)
                 problem(v, "seq %" PRId64 ", before the %s the walk starts from, is missing or has no valid "
                         "hash: deleted or modified", from->seq - 1, what);
-                return;
-        }
-        if (memcmp(stored, from->hash, sizeof stored) != 0 || !follows(v, rowid, from->seq, before, from->hash)) {
-                problem(v, "row id %" PRId64 " (seq %" PRId64 ") does not match the %s the walk starts from: "
-                        "the rows up to it were rewritten, or it was modified (or the checkpoint is from another "
-                        "trail)", rowid, from->seq, what);
-                return;
-        }
+        if (k <= 0)
+                return k;
+        if (memcmp(stored, from->hash, sizeof stored) == 0 && follows(v, *rowid, from->seq, before, from->hash))
+                return 1;
+        problem(v, "row id %" PRId64 " (seq %" PRId64 ") does not match the %s the walk starts from: the rows up to "
+                "it were rewritten, or it was modified (or the checkpoint is from another trail)", *rowid, from->seq,
+                what);
+        return 0;
+}
+
+/*
+ * verify --from-checkpoint: the walk goes on after the trusted checkpoint
+ * from, as after an anchor, once start_holds() and count_skipped().  The
+ * rows before it are not checked, and neither are the checkpoints below it
+ * (marked seen: they are not the walk's to reach).  When the start does
+ * not hold, the problem is reported and the whole chain is walked instead,
+ * to say where it parts.
+ */
+static int start_from(struct verifier *v, const struct trail_checkpoint *from) {
+        const struct trail_verify_args *a = v->args;
+        int64_t rowid = 0;
+        int k = start_holds(v, from, &rowid);
+
+        if (k <= 0)
+                return k;
+        if (count_skipped(v, from->seq) < 0)
+                return -EIO;
         for (size_t i = 0; i < a->n_checkpoints; i++)
                 if (a->checkpoints[i].seq < from->seq)
                         v->seen[i] = true;
         check_checkpoints(v, from->seq, from->hash);
         v->from = from->seq;
+        v->from_id = rowid;
         v->expect = from->seq + 1;
         v->prev_id = rowid;
         memcpy(v->prev, from->hash, sizeof v->prev);
+        return 0;
+}
+
+/* Where the walk starts: after the anchor (vmctl prune), or after the trusted checkpoint (--from-checkpoint). */
+static int find_start(struct trail_reader *r, struct verifier *v, const struct trail_verify_args *args) {
+        int k = start_at_anchor(r, v);
+
+        if (k < 0)
+                return k;
+        /* A checkpoint at or below the anchor starts nothing the anchor does not: the whole chain is walked. */
+        if (args->from && args->from->seq > v->anchor)
+                return start_from(v, args->from);
+        return 0;
 }
 
 /* The walk, with seen[] (one flag per checkpoint) owned by the caller. */
@@ -1022,12 +1110,9 @@ static int verify_with(struct trail_reader *r, const struct trail_verify_args *a
                 return -EIO;
         int k = verify_schema(r, &v);
         if (k >= 0)
-                k = start_at_anchor(r, &v);
+                k = find_start(r, &v, args);
         if (k < 0)
                 return k;
-        /* A checkpoint at or below the anchor starts nothing the anchor does not: the whole chain is walked. */
-        if (args->from && args->from->seq > v.anchor)
-                start_from(&v, args->from);
         out->anchor_seq = v.anchor;
         out->from_seq = v.from;
         out->pruned_checkpoints = v.pruned_checkpoints;

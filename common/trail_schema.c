@@ -326,7 +326,9 @@ static const char schema_v10[] =
                 .walk = "SELECT rowid, hash, seq, " after_seq " FROM records"                        \
                         " WHERE seq IS NOT NULL ORDER BY seq, rowid",                                \
                 .walk_from = "SELECT rowid, hash, seq, " after_seq " FROM records"                   \
-                             " WHERE seq > ?1 ORDER BY seq, rowid",                                  \
+                             " WHERE seq >= ?1 ORDER BY seq, rowid",                                 \
+                .walk_below = "SELECT rowid, hash, seq, " after_seq " FROM records"                  \
+                              " WHERE seq < ?1 ORDER BY seq, rowid",                                 \
                 .as_seq = "SELECT ?1, " after_seq " FROM records WHERE rowid = ?2",                   \
                 .hash_version = version,                                                              \
         }

@@ -75,7 +75,8 @@ struct trail_chain_sql {
         const char *set_seq;  /* ?1 seq, ?2 id, and ?3 the encoding when hash_version is not 0 */
         const char *read;     /* the row ?1 (id), from seq on */
         const char *walk;     /* every chained row in chain order: rowid, hash, then from seq on */
-        const char *walk_from; /* as walk, of the rows after seq ?1 only (verify --from-checkpoint) */
+        const char *walk_from; /* as walk, of the rows from seq ?1 on only (verify --from-checkpoint) */
+        const char *walk_below; /* ... and of those below seq ?1 (the chain's start: none should be) */
         const char *as_seq;   /* row ?2 (rowid) as if its seq were ?1 */
         int hash_version;     /* the encoding set_seq stores; 0: the table has no column for it */
 };

@@ -311,7 +311,8 @@ static int prepare_all(struct audit *a) {
                 return r;
         /*
          * A completion is two statements.  The outcome, always; then the
-         * target's and the source's columns, only where one changes.  SQLite
+         * target's and the source's columns, only when one of them changes
+         * (then all of them are set, as before).  SQLite
          * rewrites the entry of every index on a column an UPDATE sets,
          * changed or not: one statement setting them all wrote 11 pages a
          * completion, most of them index pages holding what was there.

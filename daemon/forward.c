@@ -223,13 +223,10 @@ struct transport {
 
 static const struct forward_relp_ops *relp;   /* the module's, once loaded */
 
+/* A failure is not kept: a reload after the package put the module back must find it. */
 const struct forward_relp_ops *forward_relp_load(char *err, size_t errlen) {
-        static char error[512];
-
-        if (!relp && !error[0])
-                relp = module_symbol(FORWARD_RELP_MODULE, "forward_relp_module", error, sizeof error);
         if (!relp)
-                snprintf(err, errlen, "%s", error);
+                relp = module_symbol(FORWARD_RELP_MODULE, "forward_relp_module", err, errlen);
         return relp;
 }
 

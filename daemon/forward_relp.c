@@ -10,6 +10,13 @@
 #include "forward_relp.h"
 #include "macros.h"
 
+/*
+ * One engine per connection, so that one object owns the engine and its
+ * client.  librelp's TLS set-up is global: Debian builds it with GnuTLS,
+ * whose global init and deinit are reference-counted, so engines made and
+ * destroyed by several forwarder threads at once are safe; a librelp built
+ * with OpenSSL instead would need the engines kept per forwarder.
+ */
 struct forward_relp {
         relpEngine_t *engine;
         relpClt_t *clt;

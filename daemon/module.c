@@ -24,7 +24,9 @@ const void *module_symbol(const char *file, const char *symbol, char *err, size_
         snprintf(path, sizeof path, "%s/%s", module_dir(), file);
         h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
         if (!h) {
-                snprintf(err, errlen, "%s", dlerror());
+                const char *why = dlerror();
+
+                snprintf(err, errlen, "%s", why ? why : path);
                 return NULL;
         }
         sym = dlsym(h, symbol);
