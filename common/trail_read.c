@@ -691,6 +691,16 @@ static void check_checkpoints(struct verifier *v, int64_t seq, const unsigned ch
                 }
 }
 
+int trail_checkpoint_append(struct trail_checkpoint **cps, size_t *n, const struct trail_checkpoint *cp) {
+        struct trail_checkpoint *l = reallocarray(*cps, *n + 1, sizeof *l);
+
+        if (!l)
+                return log_oom();
+        *cps = l;
+        l[(*n)++] = *cp;
+        return 0;
+}
+
 /* The stored hash of the first row at seq, into hash: 1, 0 when there is none or it is not a hash, or -EIO. */
 static int stored_hash(struct verifier *v, int64_t seq, int64_t *rowid, unsigned char hash[TRAIL_HASH_SIZE]) {
         _cleanup_(stmt_resetp) sqlite3_stmt *s = v->at_seq;
