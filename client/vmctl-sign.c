@@ -62,15 +62,10 @@ static bool signed_by_key(struct collect *c, const struct trail_signature_row *r
 }
 
 static int add_checkpoint(struct collect *c, const struct trail_signed *s) {
-        struct trail_checkpoint *l = reallocarray(*c->cps, *c->n_cps + 1, sizeof *l);
+        struct trail_checkpoint cp = { .seq = s->seq, .is_signed = true };
 
-        if (!l)
-                return log_oom();
-        *c->cps = l;
-        l[*c->n_cps] = (struct trail_checkpoint) { .seq = s->seq, .is_signed = true };
-        memcpy(l[*c->n_cps].hash, s->hash, TRAIL_HASH_SIZE);
-        (*c->n_cps)++;
-        return 0;
+        memcpy(cp.hash, s->hash, TRAIL_HASH_SIZE);
+        return trail_checkpoint_append(c->cps, c->n_cps, &cp);
 }
 
 /* Was the checkpoint seq, which a good signature names as the one before, ever in the table? */

@@ -429,18 +429,13 @@ static int parse_checkpoint(const char *arg, struct trail_checkpoint *cp) {
 }
 
 static int add_checkpoint(struct verify_args *va, const char *arg) {
-        struct trail_checkpoint *l = reallocarray(va->cps, va->n_cps + 1, sizeof *va->cps);
+        struct trail_checkpoint cp = {};
 
-        if (!l)
-                return log_oom(), EXIT_INTERNAL;
-        va->cps = l;
-        va->cps[va->n_cps] = (struct trail_checkpoint) {};
-        if (parse_checkpoint(arg, &va->cps[va->n_cps]) < 0) {
+        if (parse_checkpoint(arg, &cp) < 0) {
                 log_error("Bad checkpoint \"%s\": use SEQ:HASH (64 hex digits).", arg);
                 return EXIT_USAGE;
         }
-        va->n_cps++;
-        return -1;
+        return trail_checkpoint_append(&va->cps, &va->n_cps, &cp) < 0 ? EXIT_INTERNAL : -1;
 }
 
 static int prune_help(const struct vmctl_command *cmd) {
@@ -628,11 +623,8 @@ static int add_archive_head(struct trail_reader *r, struct verify_args *va) {
         if (k < 0)
                 return k;
         _cleanup_free_ char *source = ar.source;
-        struct trail_checkpoint *l = reallocarray(va->cps, va->n_cps + 1, sizeof *l);
-        if (!l)
-                return log_oom();
-        va->cps = l;
-        va->cps[va->n_cps++] = ar.head;
+        if (trail_checkpoint_append(&va->cps, &va->n_cps, &ar.head) < 0)
+                return -ENOMEM;
         t = (time_t) (ar.made_ms / 1000);
         if (gmtime_r(&t, &tm))
                 strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
@@ -668,12 +660,13 @@ static void report_start(const char *path, const struct verify_args *va, const s
                 printf(", the first row of the chain: none skipped.\n");
 }
 
-/* The checkpoints the walk compared: those from where it started on. */
-static size_t checked_checkpoints(const struct verify_args *va, int64_t from_seq) {
+/* The checkpoints the walk compared: those from where it started on (the anchor, or --from-checkpoint's). */
+static size_t checked_checkpoints(const struct verify_args *va, const struct trail_verify_result *res) {
+        int64_t start = res->from_seq > res->anchor_seq ? res->from_seq : res->anchor_seq;
         size_t n = 0;
 
         for (size_t i = 0; i < va->n_cps; i++)
-                n += va->cps[i].seq >= from_seq;
+                n += va->cps[i].seq >= start;
         return n;
 }
 
@@ -700,13 +693,9 @@ static int report(const char *path, const struct trail_verify_result *res, size_
 
 /* The checkpoints a forwarded copy carried, after those given with --checkpoint. */
 static int add_forwarded_checkpoints(struct verify_args *va, const struct trail_forwarded *fw) {
-        struct trail_checkpoint *l = reallocarray(va->cps, va->n_cps + fw->n_checkpoints + 1, sizeof *l);
-
-        if (!l)
-                return log_oom();
-        va->cps = l;
         for (size_t i = 0; i < fw->n_checkpoints; i++)
-                va->cps[va->n_cps++] = fw->checkpoints[i];
+                if (trail_checkpoint_append(&va->cps, &va->n_cps, &fw->checkpoints[i]) < 0)
+                        return -ENOMEM;
         return 0;
 }
 
@@ -787,15 +776,9 @@ static unsigned check_anchor(struct trail_reader *r, const char *path, const str
 /* One archive of the series: verified as a trail of its own, and chained to the one before (head). */
 /* The checkpoints --checkpoint gave that fall in an archive ending at upto: checked there, where their rows are. */
 static int add_given(struct verify_args *va, const struct verify_args *given, int64_t upto) {
-        for (size_t i = 0; i < given->n_given; i++) {
-                if (given->cps[i].seq > upto)
-                        continue;
-                struct trail_checkpoint *l = reallocarray(va->cps, va->n_cps + 1, sizeof *l);
-                if (!l)
-                        return log_oom();
-                va->cps = l;
-                va->cps[va->n_cps++] = given->cps[i];
-        }
+        for (size_t i = 0; i < given->n_given; i++)
+                if (given->cps[i].seq <= upto && trail_checkpoint_append(&va->cps, &va->n_cps, &given->cps[i]) < 0)
+                        return -ENOMEM;
         return 0;
 }
 
@@ -862,7 +845,7 @@ static int run_verify(const struct vmctl_options *o _unused_, const struct vmctl
                 printf("NOTE: %zu checkpoint(s) name rows before the anchor (seq %" PRId64 "), which were pruned: "
                        "not checked here (give --archive to check them in the archives).\n", res.pruned_checkpoints,
                        res.anchor_seq);
-        return report(va.path, &res, checked_checkpoints(&va, res.from_seq > res.anchor_seq ? res.from_seq : res.anchor_seq));
+        return report(va.path, &res, checked_checkpoints(&va, &res));
 }
 
 static int run_archive(const struct vmctl_options *o _unused_, const struct vmctl_command *cmd, int argc,
@@ -887,7 +870,7 @@ static int run_archive(const struct vmctl_options *o _unused_, const struct vmct
         printf("%s: archive of %s, in one file (rollback journal), its head recorded in it.\n", va.out, va.path);
         vmctl_signed_report(&sg, va.key, res.last_seq);
         res.problems += sg.problems;
-        return report(va.out, &res, va.n_cps - res.pruned_checkpoints);
+        return report(va.out, &res, checked_checkpoints(&va, &res));
 }
 
 /* prune --before TIME OUT: the oldest rows archived into OUT, then removed behind an anchor (trail_prune.h). */

@@ -582,7 +582,7 @@ struct verifier {
         sqlite3 *db;
         struct trail_hasher *h;
         sqlite3_stmt *as_seq;      /* a row encoded as if it had another seq */
-        sqlite3_stmt *next;        /* the row after a seq */
+        sqlite3_stmt *at_seq;      /* the first row at a seq (stored_hash()) */
         const struct trail_verify_args *args;
         bool *seen;                /* per checkpoint: the walk reached its seq */
         unsigned problems;
@@ -691,19 +691,40 @@ static void check_checkpoints(struct verifier *v, int64_t seq, const unsigned ch
                 }
 }
 
+int trail_checkpoint_append(struct trail_checkpoint **cps, size_t *n, const struct trail_checkpoint *cp) {
+        struct trail_checkpoint *l = reallocarray(*cps, *n + 1, sizeof *l);
+
+        if (!l)
+                return log_oom();
+        *cps = l;
+        l[(*n)++] = *cp;
+        return 0;
+}
+
+/* The stored hash of the first row at seq, into hash: 1, 0 when there is none or it is not a hash, or -EIO. */
+static int stored_hash(struct verifier *v, int64_t seq, int64_t *rowid, unsigned char hash[TRAIL_HASH_SIZE]) {
+        _cleanup_(stmt_resetp) sqlite3_stmt *s = v->at_seq;
+        int rc;
+
+        rc = sqlite3_bind_int64(s, 1, seq);
+        if (rc == SQLITE_OK)
+                rc = sqlite3_step(s);
+        if (rc == SQLITE_DONE)
+                return 0;
+        if (rc != SQLITE_ROW)
+                return log_error_errno(-EIO, "Cannot read the chain: %s", sqlite3_errmsg(v->db));
+        *rowid = sqlite3_column_int64(s, 0);
+        return trail_hash_from_hex(col(s, 1), hash) >= 0;
+}
+
 /* The row after seq, if it would fit at seq (after the walk's prev): rows were reordered, or one slipped in. */
 static bool next_fits(struct verifier *v, int64_t seq, int64_t *other, unsigned char other_hash[TRAIL_HASH_SIZE]) {
-        sqlite3_stmt *n = v->next;
-        bool fits = false;
+        int64_t id;
 
-        sqlite3_reset(n);
-        if (sqlite3_bind_int64(n, 1, seq) == SQLITE_OK && sqlite3_step(n) == SQLITE_ROW &&
-            trail_hash_from_hex(col(n, 1), other_hash) >= 0) {
-                *other = sqlite3_column_int64(n, 0);
-                fits = fits_at(v, *other, seq, v->prev, col(n, 1));
-        }
-        sqlite3_reset(n);
-        return fits;
+        if (stored_hash(v, seq + 1, &id, other_hash) <= 0)
+                return false;
+        *other = id;
+        return follows(v, id, seq, v->prev, other_hash);
 }
 
 /* Row who belongs where the current row is: the chain goes on from hash, and from stored when who comes. */
@@ -849,13 +870,8 @@ static int walk_rows(struct verifier *v, const char *sql, int64_t arg) {
  * too.  Both by the index on seq.
  */
 static int walk_chain(struct verifier *v, const struct trail_chain_sql *sql) {
-        _cleanup_(sqlite3_finalizep) sqlite3_stmt *next = NULL;
         int r;
 
-        if (sqlite3_prepare_v2(v->db, "SELECT rowid, hash FROM records WHERE seq = ?1 + 1 ORDER BY rowid LIMIT 1",
-                               -1, &next, NULL) != SQLITE_OK)
-                return log_error("Cannot read the chain: %s", sqlite3_errmsg(v->db)), -EIO;
-        v->next = next;
         if (v->from == 0)
                 return walk_rows(v, sql->walk, 0);
         r = walk_rows(v, sql->walk_from, v->from);
@@ -942,6 +958,23 @@ int trail_reader_anchor(struct trail_reader *r, struct trail_anchor *out) {
         return 0;
 }
 
+/*
+ * The walk starts after at (an anchor, or --from-checkpoint's checkpoint):
+ * the checkpoints below it are not its to reach, marked seen and counted;
+ * one at it must carry its hash.
+ */
+static size_t start_checkpoints(struct verifier *v, const struct trail_checkpoint *at) {
+        size_t below = 0;
+
+        for (size_t i = 0; i < v->args->n_checkpoints; i++)
+                if (v->args->checkpoints[i].seq < at->seq) {
+                        v->seen[i] = true;
+                        below++;
+                }
+        check_checkpoints(v, at->seq, at->hash);
+        return below;
+}
+
 /* A pruned trail's chain goes on from its anchor: the walk expects seq + 1 after hash. */
 static int start_at_anchor(struct trail_reader *r, struct verifier *v) {
         struct trail_anchor a;
@@ -956,32 +989,8 @@ static int start_at_anchor(struct trail_reader *r, struct verifier *v) {
         v->expect = a.at.seq + 1;
         memcpy(v->prev, a.at.hash, sizeof v->prev);
         /* A checkpoint in the pruned part cannot be reached here: at the anchor it must be the anchor's. */
-        for (size_t i = 0; i < v->args->n_checkpoints; i++)
-                if (v->args->checkpoints[i].seq < a.at.seq) {
-                        v->seen[i] = true;
-                        v->pruned_checkpoints++;
-                }
-        check_checkpoints(v, a.at.seq, a.at.hash);
+        v->pruned_checkpoints = start_checkpoints(v, &a.at);
         return 0;
-}
-
-/* The stored hash of the row at seq, into hash: 1, 0 when there is none or it is not a hash, or -EIO. */
-static int stored_hash(struct verifier *v, int64_t seq, int64_t *rowid, unsigned char hash[TRAIL_HASH_SIZE]) {
-        _cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
-        int rc;
-
-        rc = sqlite3_prepare_v2(v->db, "SELECT rowid, hash FROM records WHERE seq = ?1 ORDER BY rowid LIMIT 1", -1, &s,
-                                NULL);
-        if (rc == SQLITE_OK)
-                rc = sqlite3_bind_int64(s, 1, seq);
-        if (rc == SQLITE_OK)
-                rc = sqlite3_step(s);
-        if (rc == SQLITE_DONE)
-                return 0;
-        if (rc != SQLITE_ROW)
-                return log_error_errno(-EIO, "Cannot read the chain: %s", sqlite3_errmsg(v->db));
-        *rowid = sqlite3_column_int64(s, 0);
-        return trail_hash_from_hex(col(s, 1), hash) >= 0;
 }
 
 /*
@@ -1054,7 +1063,6 @@ static int start_holds(struct verifier *v, const struct trail_checkpoint *from, 
  * to say where it parts.
  */
 static int start_from(struct verifier *v, const struct trail_checkpoint *from) {
-        const struct trail_verify_args *a = v->args;
         int64_t rowid = 0;
         int k = start_holds(v, from, &rowid);
 
@@ -1062,10 +1070,7 @@ static int start_from(struct verifier *v, const struct trail_checkpoint *from) {
                 return k;
         if (count_skipped(v, from->seq) < 0)
                 return -EIO;
-        for (size_t i = 0; i < a->n_checkpoints; i++)
-                if (a->checkpoints[i].seq < from->seq)
-                        v->seen[i] = true;
-        check_checkpoints(v, from->seq, from->hash);
+        (void) start_checkpoints(v, from);
         v->from = from->seq;
         v->from_id = rowid;
         v->expect = from->seq + 1;
@@ -1091,18 +1096,21 @@ static int verify_with(struct trail_reader *r, const struct trail_verify_args *a
                        struct trail_verify_result *out, bool *seen) {
         const struct trail_chain_sql *sql = trail_schema_chain_sql(r->version);
         _cleanup_(trail_hasher_freep) struct trail_hasher *h = NULL;
-        _cleanup_(sqlite3_finalizep) sqlite3_stmt *as_seq = NULL;
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *as_seq = NULL, *at_seq = NULL;
 
         if (r->version < TRAIL_SCHEMA_CHAINED)
                 return log_error_errno(-EPROTONOSUPPORT, "%s has schema version %d: no hash chain yet.", r->path,
                                        r->version);
         if (trail_hasher_new(&h) < 0)
                 return log_oom();
-        if (sqlite3_prepare_v2(r->db, sql->as_seq, -1, &as_seq, NULL) != SQLITE_OK) {
+        if (sqlite3_prepare_v2(r->db, sql->as_seq, -1, &as_seq, NULL) != SQLITE_OK ||
+            sqlite3_prepare_v2(r->db, "SELECT rowid, hash FROM records WHERE seq = ?1 ORDER BY rowid LIMIT 1", -1,
+                               &at_seq, NULL) != SQLITE_OK) {
                 log_error("Cannot read %s: %s", r->path, sqlite3_errmsg(r->db));
                 return -EIO;
         }
-        struct verifier v = { .db = r->db, .h = h, .as_seq = as_seq, .args = args, .seen = seen, .expect = 1 };
+        struct verifier v = { .db = r->db, .h = h, .as_seq = as_seq, .at_seq = at_seq, .args = args, .seen = seen,
+                              .expect = 1 };
         *out = (struct trail_verify_result) {};
 
         /* One read transaction: a daemon writing meanwhile cannot make the walk see half a change. */

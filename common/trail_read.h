@@ -124,6 +124,9 @@ struct trail_checkpoint {
         bool is_signed;            /* from signed_checkpoints, its signature checked: said so in problems */
 };
 
+/* Append cp to the list *cps of *n: 0, or -ENOMEM (logged). */
+int trail_checkpoint_append(struct trail_checkpoint **cps, size_t *n, const struct trail_checkpoint *cp);
+
 /* Called with each problem found, in the order found, as one sentence saying what was altered. */
 typedef void (*trail_problem_fn)(const char *problem, void *userdata);
 

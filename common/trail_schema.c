@@ -438,14 +438,6 @@ int trail_chainer_new(sqlite3 *db, int version, struct trail_chainer **out) {
         return 0;
 }
 
-/* Cached statements are reset (not finalized) when a call is done with them. */
-static void stmt_resetp(sqlite3_stmt **s) {
-        if (*s) {
-                sqlite3_reset(*s);
-                sqlite3_clear_bindings(*s);
-        }
-}
-
 /* trail_chainer_append() with an SQLite result code. */
 static int chain_one(struct trail_chainer *c, int64_t id, int64_t seq, unsigned char hash[TRAIL_HASH_SIZE]) {
         _cleanup_(stmt_resetp) sqlite3_stmt *u = c->set_seq, *r = c->read, *h = c->set_hash;

@@ -24,6 +24,13 @@
 /* For the connections the trail's readers and the schema check open of their own. */
 DEFINE_TRIVIAL_CLEANUP_FUNC(sqlite3 *, sqlite3_close);
 DEFINE_TRIVIAL_CLEANUP_FUNC(sqlite3_stmt *, sqlite3_finalize);
+/* Cached statements are reset (not finalized) when a call is done with them. */
+static inline void stmt_resetp(sqlite3_stmt **s) {
+        if (*s) {
+                sqlite3_reset(*s);
+                sqlite3_clear_bindings(*s);
+        }
+}
 
 /* The version this build writes; a file with a higher one is from a newer vmtraced. */
 #define TRAIL_SCHEMA_VERSION 10

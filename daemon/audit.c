@@ -70,13 +70,6 @@ struct queued {
 };
 
 
-/* Cached statements are reset (not finalized) when a call is done with them. */
-static void stmt_resetp(sqlite3_stmt **s) {
-        if (*s) {
-                sqlite3_reset(*s);
-                sqlite3_clear_bindings(*s);
-        }
-}
 
 struct audit {
         sqlite3 *db;
