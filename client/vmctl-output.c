@@ -22,6 +22,7 @@
 #include "printable.h"
 #include "proto.h"
 #include "vmctl-conn.h"
+#include "util.h"
 #include "vmctl-output.h"
 #include "vmctl-wait.h"
 
@@ -119,8 +120,13 @@ static void print_status(struct json_object *s) {
         printf("%-22s %" PRId64 " (at most %" PRId64 ")\n", "operations in flight:",
                vmctl_jint(s, "operations_in_flight"), vmctl_jint(s, "max_operations"));
         printf("%-22s %" PRId64 "\n", "connections:", vmctl_jint(s, "connections"));
-        printf("%-22s %s: %s\n", "database:", strempty(vmctl_jstr(s, "database")),
+        printf("%-22s %s: %s", "database:", strempty(vmctl_jstr(s, "database")),
                strempty(vmctl_jstr(s, "database_health")));
+        /* The check runs apart from status (it reads every page): how old its answer is. */
+        int64_t checked = vmctl_jint(s, "database_checked_ms"), age = now_ms() - checked;
+        if (checked > 0)
+                printf(" (checked %" PRId64 "s ago)", (age > 0 ? age : 0) / 1000);
+        putchar('\n');
         if (vmctl_jint(s, "post_event_failures") > 0)
                 printf("%-22s %" PRId64 " could not be posted to the platform (the rows are intact)\n",
                        "platform events:", vmctl_jint(s, "post_event_failures"));

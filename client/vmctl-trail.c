@@ -902,8 +902,11 @@ static int run_prune(const struct vmctl_options *o _unused_, const struct vmctl_
         if (k < 0)
                 return EXIT_INTERNAL;
         printf("%s: the chain up to seq %" PRId64 ", verified, its head recorded in it.\n", va.out, res.seq);
-        if (res.limit[0])
-                printf("NOTE: %s.\n", res.limit);
+        if (res.limit[0]) {
+                fputs("NOTE: ", stdout);
+                printable_fput(stdout, res.limit, strlen(res.limit), "");
+                puts(".");
+        }
         printf("%s: %" PRId64 " row(s) removed; the chain now starts after seq %" PRId64 ".\n"
                "Keep %s: vmctl verify --archive %s checks both as one chain.\n", va.path, res.rows, res.seq, va.out,
                va.out);

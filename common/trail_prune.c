@@ -34,14 +34,20 @@ static int64_t prune_seq(sqlite3 *db, int64_t before_ms, struct trail_prune_resu
         int64_t k = query_int(db, "SELECT COALESCE((SELECT MIN(seq) FROM records WHERE seq IS NOT NULL AND"
                               " (end_ms IS NULL OR end_ms >= ?1)), (SELECT COALESCE(MAX(seq), 0) + 1 FROM records)) - 1",
                               before_ms, 0);
-        int64_t acked = query_int(db, "SELECT MIN(acked_seq) FROM forward_state", 0, INT64_MAX);
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
 
-        if (k >= 0 && acked >= 0 && acked < k) {
-                snprintf(res->limit, sizeof res->limit, "a forwarding target has acknowledged only up to seq %"
-                         PRId64 "; the rows after it stay until it has them", acked);
-                k = acked;
+        /* The target furthest behind, named: the admin must know whom to wait for (or to remove). */
+        if (k < 0 || sqlite3_prepare_v2(db, "SELECT target, acked_seq FROM forward_state ORDER BY acked_seq LIMIT 1",
+                                        -1, &s, NULL) != SQLITE_OK)
+                return -1;
+        int rc = sqlite3_step(s);
+        if (rc == SQLITE_ROW && sqlite3_column_int64(s, 1) < k) {
+                /* As the file has it: whoever prints it escapes it (a hand-edited name may hold anything). */
+                k = sqlite3_column_int64(s, 1);
+                snprintf(res->limit, sizeof res->limit, "forwarding target \"%.64s\" has acknowledged only up to seq %"
+                         PRId64 "; the rows after it stay until it has them", sqlite3_column_text(s, 0), k);
         }
-        return k;
+        return rc == SQLITE_ROW || rc == SQLITE_DONE ? k : -1;
 }
 
 /* The anchor row, written only if row k still has the archived hash: SQLITE_CONSTRAINT if it has not. */

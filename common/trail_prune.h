@@ -23,7 +23,7 @@ struct trail_prune_result {
         int64_t seq;                       /* K: the last row removed */
         int64_t rows;                      /* how many were removed */
         struct trail_verify_result archive; /* the archive's verification */
-        char limit[160];                   /* what held K below the time asked, if anything ("" if not) */
+        char limit[224];                   /* what held K below the time asked, if anything ("" if not) */
 };
 
 /*

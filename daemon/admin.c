@@ -8,6 +8,7 @@
 #include "config.h"
 #include "control.h"
 #include "forward.h"
+#include "health.h"
 #include "watch.h"
 #include "macros.h"
 #include "manager.h"
@@ -98,9 +99,12 @@ void admin_status(struct control_request *req, void *userdata) {
         json_object_object_add(o, "connections", json_object_new_int64(control_connection_count(m->control)));
         json_object_object_add(o, "max_operations", json_object_new_int64(m->config->limits.max_operations));
         json_object_object_add(o, "database", json_object_new_string(m->config->database));
-        bool healthy = audit_health(m->audit, health, sizeof health) >= 0;
+        int64_t checked_ms;
+        bool healthy = health_get(m->health, health, sizeof health, &checked_ms) >= 0;
         json_object_object_add(o, "database_ok", json_object_new_boolean(healthy));
         json_object_object_add(o, "database_health", json_object_new_string(health));
+        if (checked_ms > 0)
+                json_object_object_add(o, "database_checked_ms", json_object_new_int64(checked_ms));
         json_object_object_add(o, "forwards", forward_set_status(m->forwards, audit_last_seq(m->audit)));
         json_object_object_add(o, "metrics", audit_metrics_json(m->audit));
         json_object_object_add(o, "post_event_failures", json_object_new_int64(atomic_load(&m->post_event_failures)));

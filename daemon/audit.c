@@ -1437,24 +1437,6 @@ int audit_set_group(struct audit *a, const char *group) {
         return 0;
 }
 
-/* Database health for "vmctl status". */
-int audit_health(struct audit *a, char *buf, size_t len) {
-        _cleanup_(mutex_unlockp) _unused_ pthread_mutex_t *m = lock(a);
-        sqlite3_stmt *s = NULL;
-        int rc;
-
-        /* quick_check reads every page but skips the index cross-checks: "ok" or the problems found. */
-        rc = sqlite3_prepare_v2(a->db, "PRAGMA quick_check(1)", -1, &s, NULL);
-        if (rc == SQLITE_OK)
-                rc = sqlite3_step(s);
-        if (rc == SQLITE_ROW)
-                snprintf(buf, len, "%s", (const char *) sqlite3_column_text(s, 0));
-        else
-                snprintf(buf, len, "%s", sqlite3_errmsg(a->db));
-        sqlite3_finalize(s);
-        return rc == SQLITE_ROW && strcmp(buf, "ok") == 0 ? 0 : -EIO;
-}
-
 /* Bytes the trail takes on disk: the file and its -wal. */
 static int64_t trail_bytes(const char *path) {
         _cleanup_free_ char *wal = NULL;

@@ -183,12 +183,6 @@ struct json_object;
 int audit_get_json(struct audit *a, int64_t id, struct json_object **out);
 
 /*
- * Check the database (PRAGMA quick_check) for "vmctl status": 0 and "ok"
- * in buf when healthy, else -EIO and what SQLite found.
- */
-int audit_health(struct audit *a, char *buf, size_t len);
-
-/*
  * For "vmctl status": metrics_json() of the rows completed since start,
  * with pending_rows (PENDING in the file: operations in flight, or left
  * by a crash until recovery resolves them), kept_in_memory (completions

@@ -616,13 +616,21 @@ static int set_watch(struct parser *p, struct endpoint_state *ep, const char *va
         return set_bool(p, "watch", value, &ep->e->watch);
 }
 
-static int set_watch_interval(struct parser *p, struct endpoint_state *ep, const char *value) {
+/* An interval of the [vmtraced] section: 1 s to a day. */
+static int set_interval(struct parser *p, const char *key, const char *value, unsigned *out) {
         unsigned long v;
 
-        (void) ep;
-        if (parse_number(p, "watch-interval", value, 1, 86400, &v))
-                p->c->watch_interval = (unsigned) v;
+        if (parse_number(p, key, value, 1, 86400, &v))
+                *out = (unsigned) v;
         return 0;
+}
+
+static int set_watch_interval(struct parser *p, struct endpoint_state *ep _unused_, const char *value) {
+        return set_interval(p, "watch-interval", value, &p->c->watch_interval);
+}
+
+static int set_health_check_interval(struct parser *p, struct endpoint_state *ep _unused_, const char *value) {
+        return set_interval(p, "health-check-interval", value, &p->c->health_check_interval);
 }
 
 static int set_migrate_unsafe(struct parser *p, struct endpoint_state *ep, const char *value) {
@@ -861,6 +869,7 @@ static const struct key keys[] = {
         { "pool-size", SECTION_ENDPOINT, set_pool_size },
         { "task-timeout", SECTION_MAIN, set_task_timeout },
         { "watch-interval", SECTION_MAIN, set_watch_interval },
+        { "health-check-interval", SECTION_MAIN, set_health_check_interval },
         { "watch", SECTION_ENDPOINT, set_watch },
         { "post-events", SECTION_ENDPOINT, set_post_events },
         { "confirm-memory-above", SECTION_ENDPOINT, set_confirm_memory },
@@ -1373,6 +1382,7 @@ static int parse(struct parser *p) {
         p->c->checkpoint_interval = CONFIG_DEFAULT_CHECKPOINT_INTERVAL;
         p->c->task_timeout = CONFIG_DEFAULT_TASK_TIMEOUT;
         p->c->watch_interval = CONFIG_DEFAULT_WATCH_INTERVAL;
+        p->c->health_check_interval = CONFIG_DEFAULT_HEALTH_CHECK_INTERVAL;
         if (set_string(&p->c->path, p->path) < 0)
                 return log_oom();
         p->c->socket_mode = 0660;
@@ -1471,6 +1481,8 @@ void config_dump(const struct config *c, FILE *f) {
         /* Defaults are left out, so existing golden files stay valid. */
         if (c->watch_interval != CONFIG_DEFAULT_WATCH_INTERVAL)
                 fprintf(f, "watch-interval = %u\n", c->watch_interval);
+        if (c->health_check_interval != CONFIG_DEFAULT_HEALTH_CHECK_INTERVAL)
+                fprintf(f, "health-check-interval = %u\n", c->health_check_interval);
         if (c->task_timeout != CONFIG_DEFAULT_TASK_TIMEOUT)
                 fprintf(f, "task-timeout = %u\n", c->task_timeout);
         dump_string(f, "audit-group", c->audit_group);

@@ -41,6 +41,7 @@
 #define CONFIG_MAX_POOL_SIZE     64
 #define CONFIG_DEFAULT_TASK_TIMEOUT 3600     /* seconds an operation may wait for its task */
 #define CONFIG_DEFAULT_WATCH_INTERVAL 30     /* seconds between reconciliations of a watched endpoint */
+#define CONFIG_DEFAULT_HEALTH_CHECK_INTERVAL 60 /* seconds a quick_check result is shown before another runs */
 #define CONFIG_MAX_TASK_TIMEOUT     604800   /* a week */
 #define CONFIG_DEFAULT_CHECKPOINT_INTERVAL 1000
 
@@ -114,6 +115,7 @@ struct config {
         char *database;
         unsigned task_timeout;      /* seconds; then the operation is cancelled and its row UNKNOWN unless that worked */
         unsigned watch_interval;    /* seconds between a watcher's reconciliations (changes no event reports) */
+        unsigned health_check_interval; /* seconds; the trail's quick_check runs again when status finds it older */
         char *audit_group;          /* may read the database; NULL: leave the group alone */
         unsigned checkpoint_interval; /* rows between journal checkpoints; 0: only at shutdown */
         char *signing_key;          /* the credential with the Ed25519 key checkpoints are signed with; NULL: none */

@@ -36,6 +36,7 @@
 #include "daemon.h"
 #include "defaults.h"
 #include "forward.h"
+#include "health.h"
 #include "log.h"
 #include "macros.h"
 #include "manager.h"
@@ -140,7 +141,8 @@ static void manager_reload(struct manager *m) {
                 if (!same_string(m->config->socket_path, n->socket_path) ||
                     !same_string(m->config->database, n->database) ||
                     !same_string(m->config->socket_group, n->socket_group) ||
-                    m->config->socket_mode != n->socket_mode)
+                    m->config->socket_mode != n->socket_mode ||
+                    m->config->health_check_interval != n->health_check_interval)
                         log_warning("Reload: socket and database settings take effect only after a restart.");
                 struct policy_rule *rules = m->config->rules;
                 char *admin = m->config->admin_group;
@@ -195,6 +197,7 @@ static void manager_free(struct manager *m) {
         control_free(m->control);
         /* Before the trail closes: its last close is the one that checkpoints the WAL. */
         forward_set_stop(m->forwards);
+        health_free(m->health);
         audit_close(m->audit);
         config_free(m->config);
         sd_event_unref(m->event);
@@ -341,6 +344,9 @@ static int manager_trail_open(struct manager *m) {
                 if (r < 0)
                         return r;
         }
+        r = health_new(m->config->database, m->config->health_check_interval, &m->health);
+        if (r < 0)
+                return r;
         /* Threads of their own: a target that is down never stalls the loop (forward.h). */
         return forward_set_start(m->config, &m->forwards);
 }

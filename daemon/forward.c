@@ -566,12 +566,75 @@ static int forwarder_start(struct forwarder *f, const struct config *c, const st
         return 0;
 }
 
+static bool configured(const struct config *c, const char *name) {
+        for (const struct forward_config *fc = c->forwards; fc; fc = fc->next)
+                if (strcmp(fc->name, name) == 0)
+                        return true;
+        return false;
+}
+
+/* The rows of forward_state whose target is not configured, each logged; how many. */
+static int log_removed(sqlite3 *db, const struct config *c) {
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
+        int rc, n = 0;
+
+        rc = sqlite3_prepare_v2(db, "SELECT target, acked_seq FROM forward_state", -1, &s, NULL);
+        while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+                const char *name = (const char *) sqlite3_column_text(s, 0);
+
+                rc = SQLITE_OK;
+                if (name && configured(c, name))
+                        continue;
+                log_notice("forward \"%s\" is no longer configured: its progress (acknowledged up to seq %" PRId64
+                           ") is dropped, so it no longer holds back prune.", strempty(name), (int64_t) sqlite3_column_int64(s, 1));
+                n++;
+        }
+        return rc == SQLITE_DONE ? n : -1;
+}
+
+/*
+ * The kept progress of targets no longer in the configuration goes: such a
+ * row would hold prune back for good (prune keeps every row a target has
+ * not acknowledged), and nothing would ever move it again.  Put back, a
+ * target starts from the beginning of the trail, as a new one does:
+ * duplicates, never a gap.
+ */
+static void forget_removed(const struct config *c) {
+        _cleanup_(sqlite3_closep) sqlite3 *db = NULL;
+        _cleanup_(sqlite3_freep) char *sql = sqlite3_mprintf("DELETE FROM forward_state WHERE target NOT IN (''");
+        int rc;
+
+        for (const struct forward_config *fc = c->forwards; fc && sql; fc = fc->next) {
+                char *more = sqlite3_mprintf("%s, %Q", sql, fc->name);
+
+                sqlite3_free(sql);
+                sql = more;
+        }
+        rc = sqlite3_open_v2(c->database, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+        if (rc == SQLITE_OK)
+                rc = sqlite3_busy_timeout(db, FORWARD_BUSY_TIMEOUT_MS);
+        if (rc == SQLITE_OK)
+                rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+        if (rc == SQLITE_OK && log_removed(db, c) > 0) {
+                char *all = sql ? sqlite3_mprintf("%s)", sql) : NULL;
+
+                rc = all ? sqlite3_exec(db, all, NULL, NULL, NULL) : SQLITE_NOMEM;
+                sqlite3_free(all);
+        }
+        if (rc == SQLITE_OK)
+                rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+        if (rc != SQLITE_OK)
+                log_warning("Cannot drop the progress of forwarding targets no longer configured in %s: %s",
+                            c->database, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+}
+
 int forward_set_start(const struct config *c, struct forward_set **out) {
         struct forward_set *s;
         size_t n = 0;
         int r = 0;
 
         *out = NULL;
+        forget_removed(c);
         for (const struct forward_config *fc = c->forwards; fc; fc = fc->next)
                 n++;
         if (n == 0)

@@ -13,6 +13,7 @@ struct manager {
         sd_event *event;
         struct config *config;
         struct audit *audit;
+        struct health *health;   /* the trail's quick_check, in a thread of its own */
         struct pool_set *pools;
         struct recovery *recovery; /* tasks an earlier run left running, followed until they end */
         struct watch_set *watch; /* endpoints watched for out-of-band changes */

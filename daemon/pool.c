@@ -208,6 +208,14 @@ static int session_platform_act(struct pool_session *s, bool login, struct op_er
         return r;
 }
 
+/* The platform's name for whom the session is (a libvirt endpoint has no user of its own): only when known. */
+static void log_session_act(const struct audit_record *rec, const struct endpoint_config *ep) {
+        const char *as = rec->platform_user ? rec->platform_user : ep->user;
+
+        log_info("%s on endpoint \"%s\"%s%s (trail #%" PRId64 ").", rec->operation, ep->name, as ? " as " : "",
+                 strempty(as), rec->id);
+}
+
 /* Login and Logout, each a two-phase trail row like any other act on the platform. */
 static int session_act(struct pool_session *s, bool login, const char *why, struct op_error *err) {
         struct pool_set *set = s->pool->set;
@@ -240,8 +248,7 @@ static int session_act(struct pool_session *s, bool login, const char *why, stru
         if (r < 0)
                 log_error("%s on endpoint \"%s\" failed: %s: %s", rec.operation, ep->name, err->fault, err->message);
         else
-                log_info("%s on endpoint \"%s\" as %s (trail #%" PRId64 ").", rec.operation, ep->name,
-                         login ? strempty(rec.platform_user) : ep->user, rec.id);
+                log_session_act(&rec, ep);
         return r;
 }
 
