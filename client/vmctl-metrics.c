@@ -138,7 +138,7 @@ int vmctl_write_openmetrics(FILE *f, struct json_object *status) {
         counter(f, "vmtraced_trail_commits",
                 "Durable trail transactions (one fsync each); concurrent rows share one (group commit).", metrics,
                 "trail_commits");
-        family(f, "vmtraced_database_ok", "gauge", NULL, "1 when the trail database passes its quick check.");
+        family(f, "vmtraced_database_ok", "gauge", NULL, "0 when the last quick check of the trail database found a problem.");
         fprintf(f, "vmtraced_database_ok %d\n", json_object_get_boolean(vmctl_jget(status, "database_ok")) ? 1 : 0);
         gauge_each(f, "vmtraced_mirror_age_seconds", "seconds",
                    "Time since the endpoint's inventory mirror last heard from the platform.", eps, "endpoint",

@@ -44,8 +44,10 @@ static int64_t prune_seq(sqlite3 *db, int64_t before_ms, struct trail_prune_resu
         if (rc == SQLITE_ROW && sqlite3_column_int64(s, 1) < k) {
                 /* As the file has it: whoever prints it escapes it (a hand-edited name may hold anything). */
                 k = sqlite3_column_int64(s, 1);
+                const char *name = (const char *) sqlite3_column_text(s, 0);
+
                 snprintf(res->limit, sizeof res->limit, "forwarding target \"%.64s\" has acknowledged only up to seq %"
-                         PRId64 "; the rows after it stay until it has them", sqlite3_column_text(s, 0), k);
+                         PRId64 "; the rows after it stay until it has them", name ? name : "(NULL)", k);
         }
         return rc == SQLITE_ROW || rc == SQLITE_DONE ? k : -1;
 }

@@ -24,7 +24,6 @@
 /* For the connections the trail's readers and the schema check open of their own. */
 DEFINE_TRIVIAL_CLEANUP_FUNC(sqlite3 *, sqlite3_close);
 DEFINE_TRIVIAL_CLEANUP_FUNC(sqlite3_stmt *, sqlite3_finalize);
-DEFINE_TRIVIAL_CLEANUP_FUNC(char *, sqlite3_free);
 /* Cached statements are reset (not finalized) when a call is done with them. */
 static inline void stmt_resetp(sqlite3_stmt **s) {
         if (*s) {

@@ -573,59 +573,66 @@ static bool configured(const struct config *c, const char *name) {
         return false;
 }
 
-/* The rows of forward_state whose target is not configured, each logged; how many. */
-static int log_removed(sqlite3 *db, const struct config *c) {
+/* SQL vmtraced_configured(target): 1 when the configuration has a [forward] section of that name. */
+static void configured_fn(sqlite3_context *ctx, int argc _unused_, sqlite3_value **argv) {
+        const struct config *c = sqlite3_user_data(ctx);
+        const char *name = (const char *) sqlite3_value_text(argv[0]);
+
+        sqlite3_result_int(ctx, name && configured(c, name));
+}
+
+/* Each row of forward_state the configuration no longer names, logged: whether any. */
+static int log_removed(sqlite3 *db) {
         _cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
         int rc, n = 0;
 
-        rc = sqlite3_prepare_v2(db, "SELECT target, acked_seq FROM forward_state", -1, &s, NULL);
+        rc = sqlite3_prepare_v2(db, "SELECT target, acked_seq FROM forward_state WHERE NOT vmtraced_configured(target)",
+                                -1, &s, NULL);
         while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
                 const char *name = (const char *) sqlite3_column_text(s, 0);
 
                 rc = SQLITE_OK;
-                if (name && configured(c, name))
-                        continue;
-                log_notice("forward \"%s\" is no longer configured: its progress (acknowledged up to seq %" PRId64
-                           ") is dropped, so it no longer holds back prune.", strempty(name), (int64_t) sqlite3_column_int64(s, 1));
+                log_warning("forward \"%s\" is no longer configured: dropping its progress (acknowledged up to seq %"
+                            PRId64 "), which would hold back prune for good.", name ? name : "(NULL)",
+                            (int64_t) sqlite3_column_int64(s, 1));
                 n++;
         }
-        return rc == SQLITE_DONE ? n : -1;
+        return rc == SQLITE_DONE ? (n > 0 ? SQLITE_ROW : SQLITE_DONE) : rc;
 }
 
 /*
  * The kept progress of targets no longer in the configuration goes: such a
  * row would hold prune back for good (prune keeps every row a target has
  * not acknowledged), and nothing would ever move it again.  Put back, a
- * target starts from the beginning of the trail, as a new one does:
- * duplicates, never a gap.
+ * target is sent what the trail still holds, from its oldest row, as a new
+ * one is.  The test is an SQL function over the configuration, so a NULL or
+ * empty name written by hand goes too.
  */
 static void forget_removed(const struct config *c) {
         _cleanup_(sqlite3_closep) sqlite3 *db = NULL;
-        _cleanup_(sqlite3_freep) char *sql = sqlite3_mprintf("DELETE FROM forward_state WHERE target NOT IN (''");
         int rc;
 
-        for (const struct forward_config *fc = c->forwards; fc && sql; fc = fc->next) {
-                char *more = sqlite3_mprintf("%s, %Q", sql, fc->name);
-
-                sqlite3_free(sql);
-                sql = more;
-        }
         rc = sqlite3_open_v2(c->database, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
         if (rc == SQLITE_OK)
                 rc = sqlite3_busy_timeout(db, FORWARD_BUSY_TIMEOUT_MS);
         if (rc == SQLITE_OK)
-                rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-        if (rc == SQLITE_OK && log_removed(db, c) > 0) {
-                char *all = sql ? sqlite3_mprintf("%s)", sql) : NULL;
-
-                rc = all ? sqlite3_exec(db, all, NULL, NULL, NULL) : SQLITE_NOMEM;
-                sqlite3_free(all);
-        }
+                rc = sqlite3_create_function(db, "vmtraced_configured", 1, SQLITE_UTF8, (void *) c, configured_fn,
+                                             NULL, NULL);
         if (rc == SQLITE_OK)
+                rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+        if (rc == SQLITE_OK)
+                rc = log_removed(db);
+        if (rc == SQLITE_ROW)
+                rc = sqlite3_exec(db, "DELETE FROM forward_state WHERE NOT vmtraced_configured(target)", NULL, NULL,
+                                  NULL);
+        if (rc == SQLITE_OK || rc == SQLITE_DONE)
                 rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-        if (rc != SQLITE_OK)
-                log_warning("Cannot drop the progress of forwarding targets no longer configured in %s: %s",
-                            c->database, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+        if (rc == SQLITE_OK)
+                return;
+        log_warning("Cannot drop the progress of forwarding targets no longer configured in %s: %s", c->database,
+                    db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+        if (db && !sqlite3_get_autocommit(db))
+                (void) sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 }
 
 int forward_set_start(const struct config *c, struct forward_set **out) {

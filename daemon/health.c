@@ -2,18 +2,26 @@
 /*
  * The trail's health check in a thread of its own (see health.h).
  *
- * Locking: h->lock guards everything but path.  A check's thread sets
- * running back to false as its last act under the lock, so the thread that
- * starts the next check may join it at once.
+ * Locking: h->lock guards everything but path and stopping.  A check's
+ * thread sets running back to false as its last act under the lock, so the
+ * thread that starts the next check may join it at once.
+ *
+ * Stopping takes two signals, because a whole check (ten seconds at ten
+ * million rows) is one VDBE opcode: sqlite3_interrupt() ends that opcode
+ * but is lost when sent before the statement runs, and the progress
+ * handler, called before every opcode, catches that case from the atomic
+ * stopping.
  */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "health.h"
 #include "log.h"
@@ -29,13 +37,28 @@ struct health {
         pthread_t thread;
         bool started;     /* thread is to be joined */
         bool running;     /* a check is under way */
-        bool stopping;
+        atomic_bool stopping;
         sqlite3 *db;      /* the running check's connection, for sqlite3_interrupt() */
         int result;       /* 0, -EIO, or -EAGAIN before the first check has ended */
         char text[256];
-        int64_t checked_ms;
+        int64_t checked_ms;     /* UTC, for status */
+        int64_t checked_mono_ms; /* CLOCK_MONOTONIC, for the interval: a clock stepped back must not stop checks */
         int64_t interval_ms;
 };
+
+static int64_t mono_ms(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Called before each VDBE opcode of the check: non-zero ends it (SQLITE_INTERRUPT). */
+static int stop_asked(void *userdata) {
+        struct health *h = userdata;
+
+        return atomic_load(&h->stopping);
+}
 
 /* quick_check reads every page but skips the index cross-checks: "ok", or the first problem found. */
 static int quick_check(sqlite3 *db, char *buf, size_t len) {
@@ -53,42 +76,42 @@ static int quick_check(sqlite3 *db, char *buf, size_t len) {
 
 static void *check_main(void *userdata) {
         struct health *h = userdata;
-        sqlite3 *db = NULL;
+        _cleanup_(sqlite3_closep) sqlite3 *db = NULL;
         char text[sizeof h->text];
         int rc, r = -EIO;
 
         rc = sqlite3_open_v2(h->path, &db, SQLITE_OPEN_READONLY, NULL);
         if (rc == SQLITE_OK)
                 rc = sqlite3_busy_timeout(db, HEALTH_BUSY_TIMEOUT_MS);
-        pthread_mutex_lock(&h->lock);
-        h->db = db;
-        bool stop = h->stopping;
-        pthread_mutex_unlock(&h->lock);
-        if (rc != SQLITE_OK)
-                snprintf(text, sizeof text, "cannot open: %s", db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
-        else if (!stop)
+        if (rc == SQLITE_OK) {
+                sqlite3_progress_handler(db, 1, stop_asked, h);
+                pthread_mutex_lock(&h->lock);
+                h->db = db;
+                pthread_mutex_unlock(&h->lock);
                 r = quick_check(db, text, sizeof text);
+        } else
+                snprintf(text, sizeof text, "cannot open: %s", db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
 
         pthread_mutex_lock(&h->lock);
-        h->db = NULL;
-        if (!h->stopping) {
+        h->db = NULL;  /* before the cleanup closes it: no interrupt reaches a closed connection */
+        if (!atomic_load(&h->stopping)) {
                 h->result = r;
                 memcpy(h->text, text, sizeof text);
                 h->checked_ms = now_ms();
+                h->checked_mono_ms = mono_ms();
         }
         h->running = false;
         pthread_mutex_unlock(&h->lock);
-        sqlite3_close(db);
         return NULL;
 }
 
 /* A check, unless one runs; under h->lock.  The thread takes no signals: they are the event loop's. */
-static void start_locked(struct health *h) {
+static int start_locked(struct health *h) {
         sigset_t all, old;
         int r;
 
-        if (h->running || h->stopping)
-                return;
+        if (h->running || atomic_load(&h->stopping))
+                return 0;
         if (h->started)
                 pthread_join(h->thread, NULL);  /* it has ended: running is false */
         h->started = false;
@@ -101,6 +124,7 @@ static void start_locked(struct health *h) {
         h->running = r == 0;
         if (r < 0)
                 log_warning_errno(r, "Cannot start a check of %s: %m", h->path);
+        return r;
 }
 
 int health_new(const char *path, unsigned interval_s, struct health **out) {
@@ -113,13 +137,12 @@ int health_new(const char *path, unsigned interval_s, struct health **out) {
         h->result = -EAGAIN;
         snprintf(h->text, sizeof h->text, "being checked");
         pthread_mutex_lock(&h->lock);
-        start_locked(h);
-        bool started = h->started;
+        int r = start_locked(h);
         pthread_mutex_unlock(&h->lock);
-        if (!started) {
+        if (r < 0) {
                 pthread_mutex_destroy(&h->lock);
                 free(h->path);
-                return -EAGAIN;
+                return r;
         }
         *out = TAKE_PTR(h);
         return 0;
@@ -128,8 +151,8 @@ int health_new(const char *path, unsigned interval_s, struct health **out) {
 void health_free(struct health *h) {
         if (!h)
                 return;
+        atomic_store(&h->stopping, true);
         pthread_mutex_lock(&h->lock);
-        h->stopping = true;
         if (h->db)
                 sqlite3_interrupt(h->db);
         pthread_mutex_unlock(&h->lock);
@@ -145,7 +168,7 @@ int health_get(struct health *h, char *buf, size_t len, int64_t *checked_ms) {
 
         snprintf(buf, len, "%s", h->text);
         *checked_ms = h->checked_ms;
-        if (h->checked_ms > 0 && now_ms() - h->checked_ms >= h->interval_ms)
-                start_locked(h);
+        if (h->checked_ms > 0 && mono_ms() - h->checked_mono_ms >= h->interval_ms)
+                (void) start_locked(h);
         return h->result;
 }
