@@ -3,7 +3,9 @@
 #include <errno.h>
 #include <grp.h>
 #include <stdarg.h>
+#include <pthread.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdint.h>
 #include <string.h>
@@ -17,6 +19,24 @@ int64_t now_ms(void) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t monotonic_ms(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int thread_start_unsignalled(pthread_t *t, void *(*fn)(void *), void *arg) {
+        sigset_t all, old;
+        int r;
+
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old);
+        r = -pthread_create(t, NULL, fn, arg);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        return r;
 }
 
 void sleep_ms(long ms) {

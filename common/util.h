@@ -3,12 +3,21 @@
 #ifndef VMT_UTIL_H
 #define VMT_UTIL_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 /* Wall-clock time in milliseconds since the Unix epoch (UTC). */
 int64_t now_ms(void);
+/* CLOCK_MONOTONIC in ms: for intervals, which a wall clock stepped back must not stretch. */
+int64_t monotonic_ms(void);
+
+/*
+ * pthread_create() of a thread that takes no signals: they belong to the
+ * daemon's event loop (and a SIGPIPE stays pending there).  0 or -errno.
+ */
+int thread_start_unsignalled(pthread_t *t, void *(*fn)(void *), void *arg);
 /* Sleep ms milliseconds, whatever signals come meanwhile. */
 void sleep_ms(long ms);
 

@@ -31,7 +31,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <sqlite3.h>
 #include <stdbool.h>
@@ -552,14 +551,8 @@ static int load(struct audit *a) {
 }
 
 static int start_retry_thread(struct audit *a) {
-        sigset_t all, old;
-        int r;
+        int r = thread_start_unsignalled(&a->retry_thread, retry_main, a);
 
-        /* The thread takes no signals: they belong to the daemon's event loop. */
-        sigfillset(&all);
-        pthread_sigmask(SIG_SETMASK, &all, &old);
-        r = -pthread_create(&a->retry_thread, NULL, retry_main, a);
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
         if (r < 0)
                 return log_error_errno(r, "Failed to start the trail retry thread: %m");
         a->retry_started = true;

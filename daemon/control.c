@@ -406,13 +406,6 @@ struct identity {
 static struct identity identities[IDENTITY_CACHE];
 static unsigned identities_next;
 
-static int64_t monotonic_ms(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The groups come from the full user name (it may not fit id->user); just the primary one if it has no name. */
 static void identity_lookup(struct identity *id) {
         struct passwd pw, *res = NULL;

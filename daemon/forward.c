@@ -19,7 +19,6 @@
 #include <inttypes.h>
 #include <stddef.h>
 #include <pthread.h>
-#include <signal.h>
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -537,7 +536,6 @@ void forward_set_stop(struct forward_set *s) {
 static int forwarder_start(struct forwarder *f, const struct config *c, const struct forward_config *fc) {
         char err[512];
         pthread_condattr_t ca;
-        sigset_t all, old;
         int r;
 
         f->cfg = fc;
@@ -555,11 +553,7 @@ static int forwarder_start(struct forwarder *f, const struct config *c, const st
         /* The configuration loaded the module already (validate_forward()); this only fails without it. */
         if (fc->protocol == FORWARD_RELP && !forward_relp_load(err, sizeof err))
                 return log_error_errno(-ELIBACC, "forward \"%s\": %s", fc->name, err);
-        /* The thread takes no signals: they belong to the daemon's event loop (and SIGPIPE stays pending there). */
-        sigfillset(&all);
-        pthread_sigmask(SIG_SETMASK, &all, &old);
-        r = -pthread_create(&f->thread, NULL, forward_main, f);
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        r = thread_start_unsignalled(&f->thread, forward_main, f);
         if (r < 0)
                 return log_error_errno(r, "Failed to start the forwarder of \"%s\": %m", fc->name);
         f->started = true;
@@ -581,10 +575,10 @@ static void configured_fn(sqlite3_context *ctx, int argc _unused_, sqlite3_value
         sqlite3_result_int(ctx, name && configured(c, name));
 }
 
-/* Each row of forward_state the configuration no longer names, logged: whether any. */
-static int log_removed(sqlite3 *db) {
+/* Each row of forward_state the configuration no longer names, logged and counted in *n; SQLITE_DONE. */
+static int log_removed(sqlite3 *db, int *n) {
         _cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
-        int rc, n = 0;
+        int rc;
 
         rc = sqlite3_prepare_v2(db, "SELECT target, acked_seq FROM forward_state WHERE NOT vmtraced_configured(target)",
                                 -1, &s, NULL);
@@ -595,9 +589,9 @@ static int log_removed(sqlite3 *db) {
                 log_warning("forward \"%s\" is no longer configured: dropping its progress (acknowledged up to seq %"
                             PRId64 "), which would hold back prune for good.", name ? name : "(NULL)",
                             (int64_t) sqlite3_column_int64(s, 1));
-                n++;
+                (*n)++;
         }
-        return rc == SQLITE_DONE ? (n > 0 ? SQLITE_ROW : SQLITE_DONE) : rc;
+        return rc;
 }
 
 /*
@@ -606,11 +600,13 @@ static int log_removed(sqlite3 *db) {
  * not acknowledged), and nothing would ever move it again.  Put back, a
  * target is sent what the trail still holds, from its oldest row, as a new
  * one is.  The test is an SQL function over the configuration, so a NULL or
- * empty name written by hand goes too.
+ * empty name written by hand goes too.  No transaction: the forwarders,
+ * the only writers of the table, have not started yet, and the DELETE
+ * alone is atomic, so a start with nothing to drop takes no write lock.
  */
 static void forget_removed(const struct config *c) {
         _cleanup_(sqlite3_closep) sqlite3 *db = NULL;
-        int rc;
+        int rc, n = 0;
 
         rc = sqlite3_open_v2(c->database, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
         if (rc == SQLITE_OK)
@@ -619,20 +615,15 @@ static void forget_removed(const struct config *c) {
                 rc = sqlite3_create_function(db, "vmtraced_configured", 1, SQLITE_UTF8, (void *) c, configured_fn,
                                              NULL, NULL);
         if (rc == SQLITE_OK)
-                rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-        if (rc == SQLITE_OK)
-                rc = log_removed(db);
-        if (rc == SQLITE_ROW)
+                rc = log_removed(db, &n);
+        if (rc == SQLITE_DONE && n == 0)
+                return;
+        if (rc == SQLITE_DONE)
                 rc = sqlite3_exec(db, "DELETE FROM forward_state WHERE NOT vmtraced_configured(target)", NULL, NULL,
                                   NULL);
-        if (rc == SQLITE_OK || rc == SQLITE_DONE)
-                rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-        if (rc == SQLITE_OK)
-                return;
-        log_warning("Cannot drop the progress of forwarding targets no longer configured in %s: %s", c->database,
-                    db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
-        if (db && !sqlite3_get_autocommit(db))
-                (void) sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        if (rc != SQLITE_OK)
+                log_warning("Cannot drop the progress of forwarding targets no longer configured in %s: %s",
+                            c->database, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
 }
 
 int forward_set_start(const struct config *c, struct forward_set **out) {

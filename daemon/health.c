@@ -14,7 +14,6 @@
  */
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -45,13 +44,6 @@ struct health {
         int64_t checked_mono_ms; /* CLOCK_MONOTONIC, for the interval: a clock stepped back must not stop checks */
         int64_t interval_ms;
 };
-
-static int64_t mono_ms(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Called before each VDBE opcode of the check: non-zero ends it (SQLITE_INTERRUPT). */
 static int stop_asked(void *userdata) {
@@ -98,28 +90,22 @@ static void *check_main(void *userdata) {
                 h->result = r;
                 memcpy(h->text, text, sizeof text);
                 h->checked_ms = now_ms();
-                h->checked_mono_ms = mono_ms();
+                h->checked_mono_ms = monotonic_ms();
         }
         h->running = false;
         pthread_mutex_unlock(&h->lock);
         return NULL;
 }
 
-/* A check, unless one runs; under h->lock.  The thread takes no signals: they are the event loop's. */
+/* A check, unless one runs; under h->lock, so the new thread cannot clear running before it is set. */
 static int start_locked(struct health *h) {
-        sigset_t all, old;
         int r;
 
         if (h->running || atomic_load(&h->stopping))
                 return 0;
         if (h->started)
                 pthread_join(h->thread, NULL);  /* it has ended: running is false */
-        h->started = false;
-        h->running = true;
-        sigfillset(&all);
-        pthread_sigmask(SIG_SETMASK, &all, &old);
-        r = -pthread_create(&h->thread, NULL, check_main, h);
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        r = thread_start_unsignalled(&h->thread, check_main, h);
         h->started = r == 0;
         h->running = r == 0;
         if (r < 0)
@@ -168,7 +154,7 @@ int health_get(struct health *h, char *buf, size_t len, int64_t *checked_ms) {
 
         snprintf(buf, len, "%s", h->text);
         *checked_ms = h->checked_ms;
-        if (h->checked_ms > 0 && mono_ms() - h->checked_mono_ms >= h->interval_ms)
+        if (h->checked_ms > 0 && monotonic_ms() - h->checked_mono_ms >= h->interval_ms)
                 (void) start_locked(h);
         return h->result;
 }

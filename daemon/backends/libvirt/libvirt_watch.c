@@ -88,13 +88,6 @@ struct backend_watch {
         pthread_t thread;
 };
 
-static int64_t mono_ms(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* ---- The inbox ------------------------------------------------------------ */
 
 static struct lv_inbox *inbox_new(void) {
@@ -654,14 +647,14 @@ static void reconnect(struct backend_watch *w) {
                 w->backoff = LV_WATCH_BACKOFF_MAX_SEC;
         log_warning("watch \"%s\": cannot connect to libvirt (retrying in %u s): %s", w->ep->name, w->backoff,
                     err.message);
-        (void) inbox_wait(w->in, mono_ms() + w->backoff * 1000L, false);
+        (void) inbox_wait(w->in, monotonic_ms() + w->backoff * 1000L, false);
 }
 
 static void *watch_run(void *arg) {
         struct backend_watch *w = arg;
 
         for (;;) {
-                enum wake why = w->s.conn ? inbox_wait(w->in, mono_ms() + w->interval_sec * 1000L, true) :
+                enum wake why = w->s.conn ? inbox_wait(w->in, monotonic_ms() + w->interval_sec * 1000L, true) :
                                 inbox_wait(w->in, 0, false);
 
                 if (why == WAKE_STOP)
@@ -676,7 +669,7 @@ static void *watch_run(void *arg) {
                         continue;
                 }
                 if (why == WAKE_EVENT)
-                        (void) inbox_wait(w->in, mono_ms() + LV_WATCH_COALESCE_MS, false);
+                        (void) inbox_wait(w->in, monotonic_ms() + LV_WATCH_COALESCE_MS, false);
                 reconcile(w, "seen by reconciliation");
         }
         return NULL;
